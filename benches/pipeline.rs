@@ -1,0 +1,2 @@
+//! Micro-benchmarks of the forwarding pipeline (filled in with the pure core).
+fn main() {}

@@ -1,0 +1,339 @@
+//! Framing: one JSON document per line (newline-delimited JSON), so the
+//! protocol can be driven by hand with `socat - UNIX:/run/switchd/switchd.sock`.
+//!
+//! A request line is `{"version":1,"request":{"op":"add-br","bridge":"br0"}}`;
+//! a reply line is `{"version":1,"ok":{...}}` or
+//! `{"version":1,"error":{"kind":"no-such-bridge","message":"..."}}`.
+//! [`read_line`] enforces the size limit while reading, before anything is
+//! allocated beyond the limit, so an endless line cannot exhaust memory.
+
+use std::io::{self, BufRead, Write};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind};
+use crate::reply::Reply;
+use crate::request::Request;
+
+/// Protocol version; a peer with another version is refused.
+pub const VERSION: u32 = 1;
+/// Largest request line, in bytes (newline excluded).
+pub const MAX_REQUEST_LEN: usize = 64 * 1024;
+/// Largest reply line: a full 1,000,000-entry MAC table fits.
+pub const MAX_REPLY_LEN: usize = 256 * 1024 * 1024;
+
+/// Why a line could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    /// The line exceeds the limit; the stream is no longer in sync.
+    #[error("message exceeds {limit} bytes")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The peer closed the connection in the middle of a line.
+    #[error("connection closed in the middle of a message")]
+    Truncated,
+    /// Reading failed.
+    #[error("read failed")]
+    Io(#[from] io::Error),
+}
+
+/// Reads one line of at most `limit` bytes (without the newline) into `buf`.
+/// Returns `Ok(false)` on a clean end of stream before any byte.
+pub fn read_line<R: BufRead>(r: &mut R, buf: &mut Vec<u8>, limit: usize) -> Result<bool, FrameError> {
+    buf.clear();
+    loop {
+        let chunk = match r.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        };
+        if chunk.is_empty() {
+            return if buf.is_empty() {
+                Ok(false)
+            } else {
+                Err(FrameError::Truncated)
+            };
+        }
+        let (take, done) = match chunk.iter().position(|b| *b == b'\n') {
+            Some(i) => (i, true),
+            None => (chunk.len(), false),
+        };
+        if buf.len() + take > limit {
+            return Err(FrameError::TooLarge { limit });
+        }
+        buf.extend_from_slice(&chunk[..take]);
+        r.consume(if done { take + 1 } else { take });
+        if done {
+            return Ok(true);
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct RequestOut<'a> {
+    version: u32,
+    request: &'a Request,
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    version: u32,
+    #[serde(default)]
+    request: Option<serde_json::Value>,
+    #[serde(default)]
+    ok: Option<serde_json::Value>,
+    #[serde(default)]
+    error: Option<Error>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "lowercase")]
+enum ReplyBody<'a> {
+    Ok(&'a Reply),
+    Error(&'a Error),
+}
+
+#[derive(Serialize)]
+struct ReplyOut<'a> {
+    version: u32,
+    #[serde(flatten)]
+    body: ReplyBody<'a>,
+}
+
+/// Writes a request line.
+pub fn write_request<W: Write>(w: &mut W, req: &Request) -> io::Result<()> {
+    let mut line = serde_json::to_vec(&RequestOut {
+        version: VERSION,
+        request: req,
+    })?;
+    line.push(b'\n');
+    w.write_all(&line)?;
+    w.flush()
+}
+
+/// Writes a reply line.
+pub fn write_reply<W: Write>(w: &mut W, reply: &Result<Reply, Error>) -> io::Result<()> {
+    let body = match reply {
+        Ok(r) => ReplyBody::Ok(r),
+        Err(e) => ReplyBody::Error(e),
+    };
+    let mut line = serde_json::to_vec(&ReplyOut {
+        version: VERSION,
+        body,
+    })?;
+    line.push(b'\n');
+    w.write_all(&line)?;
+    w.flush()
+}
+
+fn envelope(line: &[u8]) -> Result<Envelope, Error> {
+    let env: Envelope = serde_json::from_slice(line)
+        .map_err(|e| Error::new(ErrorKind::BadRequest, format!("malformed message: {e}")))?;
+    if env.version != VERSION {
+        return Err(Error::new(
+            ErrorKind::VersionMismatch,
+            format!(
+                "protocol version {} is not supported (this side speaks {VERSION})",
+                env.version
+            ),
+        ));
+    }
+    Ok(env)
+}
+
+/// Decodes a request line; every failure is an [`Error`] to send back.
+pub fn decode_request(line: &[u8]) -> Result<Request, Error> {
+    let env = envelope(line)?;
+    let value = env
+        .request
+        .ok_or_else(|| Error::new(ErrorKind::BadRequest, "malformed message: no \"request\" field"))?;
+    let req: Request = serde_json::from_value(value)
+        .map_err(|e| Error::new(ErrorKind::BadRequest, format!("bad request: {e}")))?;
+    req.validate()?;
+    Ok(req)
+}
+
+/// Decodes a reply line. The outer `Err` means the line itself is broken;
+/// the inner result is what the daemon answered.
+pub fn decode_reply(line: &[u8]) -> Result<Result<Reply, Error>, Error> {
+    let env = envelope(line)?;
+    match (env.ok, env.error) {
+        (Some(v), None) => serde_json::from_value(v)
+            .map(Ok)
+            .map_err(|e| Error::new(ErrorKind::BadRequest, format!("malformed reply: {e}"))),
+        (None, Some(e)) => Ok(Err(e)),
+        _ => Err(Error::new(
+            ErrorKind::BadRequest,
+            "malformed reply: needs exactly one of \"ok\" and \"error\"",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reply::*;
+    use crate::types::*;
+    use std::io::Cursor;
+
+    fn name(s: &str) -> IfName {
+        s.parse().unwrap()
+    }
+
+    fn round_trip(req: Request) {
+        let mut out = Vec::new();
+        write_request(&mut out, &req).unwrap();
+        assert_eq!(out.last(), Some(&b'\n'));
+        let mut r = Cursor::new(out);
+        let mut line = Vec::new();
+        assert!(read_line(&mut r, &mut line, MAX_REQUEST_LEN).unwrap());
+        assert_eq!(decode_request(&line).unwrap(), req);
+        assert!(!read_line(&mut r, &mut line, MAX_REQUEST_LEN).unwrap());
+    }
+
+    #[test]
+    fn requests_round_trip() {
+        round_trip(Request::AddBr {
+            bridge: name("br0"),
+            may_exist: true,
+        });
+        round_trip(Request::DelBr {
+            bridge: name("br0"),
+            if_exists: false,
+        });
+        round_trip(Request::ListBr);
+        round_trip(Request::AddPort {
+            bridge: name("br0"),
+            port: name("vnet0"),
+            settings: vec![
+                "type=tap".parse().unwrap(),
+                "trunks=1-3,7".parse().unwrap(),
+                "remote_ip=::1".parse().unwrap(),
+            ],
+            may_exist: false,
+        });
+        round_trip(Request::DelPort {
+            bridge: None,
+            port: name("p"),
+            if_exists: true,
+        });
+        round_trip(Request::ListPorts { bridge: name("br0") });
+        round_trip(Request::SetPort {
+            port: name("p"),
+            settings: vec!["tag=4095".parse().unwrap()],
+        });
+        round_trip(Request::ClearPort {
+            port: name("p"),
+            keys: vec![ClearKey::Tag, ClearKey::VlanMode],
+        });
+        round_trip(Request::SetBridge {
+            bridge: name("b"),
+            settings: vec![BridgeSetting::MacAging(10)],
+        });
+        round_trip(Request::Show);
+        round_trip(Request::FdbShow { bridge: name("b") });
+        round_trip(Request::FdbFlush { bridge: None });
+        round_trip(Request::PortStats {
+            bridge: Some(name("b")),
+        });
+    }
+
+    #[test]
+    fn replies_round_trip() {
+        let replies = vec![
+            Ok(Reply::Done),
+            Ok(Reply::Names(vec!["a".into()])),
+            Ok(Reply::Fdb(vec![FdbEntry {
+                port: "p".into(),
+                vlan: 10,
+                mac: MacAddr([2, 0, 0, 0, 0, 1]),
+                age: 3,
+            }])),
+            Ok(Reply::Flushed { removed: 4 }),
+            Ok(Reply::Stats(vec![PortStats {
+                bridge: "b".into(),
+                port: "p".into(),
+                ..Default::default()
+            }])),
+            Ok(Reply::Show(vec![BridgeInfo {
+                name: "b".into(),
+                mac_aging: 300,
+                mac_table_size: 8192,
+                mac_entries: 0,
+                ports: vec![PortInfo {
+                    name: "p".into(),
+                    port_type: PortType::Tap,
+                    config: PortConfig::default(),
+                    vlan_mode: VlanMode::Trunk,
+                    state: PortState::Down {
+                        reason: "no such device".into(),
+                    },
+                    mtu: Some(1500),
+                }],
+            }])),
+            Err(Error::new(ErrorKind::NoSuchBridge, "no bridge named \"x\"")),
+        ];
+        for r in replies {
+            let mut out = Vec::new();
+            write_reply(&mut out, &r).unwrap();
+            assert_eq!(decode_reply(&out[..out.len() - 1]).unwrap(), r);
+        }
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        let kind = |s: &str| decode_request(s.as_bytes()).unwrap_err().kind;
+        assert_eq!(kind("garbage"), ErrorKind::BadRequest);
+        assert_eq!(kind("{}"), ErrorKind::BadRequest);
+        assert_eq!(kind(r#"{"version":1}"#), ErrorKind::BadRequest);
+        assert_eq!(
+            kind(r#"{"version":2,"request":{"op":"list-br"}}"#),
+            ErrorKind::VersionMismatch
+        );
+        assert_eq!(
+            kind(r#"{"version":1,"request":{"op":"fly"}}"#),
+            ErrorKind::BadRequest
+        );
+        assert_eq!(
+            kind(r#"{"version":1,"request":{"op":"add-br","bridge":"a/b"}}"#),
+            ErrorKind::BadRequest
+        );
+        assert_eq!(
+            kind(r#"{"version":1,"request":{"op":"add-br","bridge":"a234567890123456"}}"#),
+            ErrorKind::BadRequest
+        );
+        assert_eq!(
+            kind(r#"{"version":1,"request":{"op":"set-port","port":"p","settings":[{"tag":4096}]}}"#),
+            ErrorKind::BadRequest
+        );
+        assert_eq!(
+            kind(r#"{"version":1,"request":{"op":"set-bridge","bridge":"b","settings":[{"mac_aging":0}]}}"#),
+            ErrorKind::InvalidArgument
+        );
+        assert_eq!(
+            kind(r#"{"version":1,"request":{"op":"set-port","port":"p","settings":[{"mtu":1}]}}"#),
+            ErrorKind::InvalidArgument
+        );
+    }
+
+    #[test]
+    fn line_limit_enforced_while_reading() {
+        let long = vec![b'a'; MAX_REQUEST_LEN + 1];
+        let mut r = Cursor::new(long);
+        let mut line = Vec::new();
+        assert!(matches!(
+            read_line(&mut r, &mut line, MAX_REQUEST_LEN),
+            Err(FrameError::TooLarge { .. })
+        ));
+        assert!(line.len() <= MAX_REQUEST_LEN);
+        let mut r = Cursor::new(b"{\"version\":1".to_vec());
+        assert!(matches!(
+            read_line(&mut r, &mut line, MAX_REQUEST_LEN),
+            Err(FrameError::Truncated)
+        ));
+        let exact = [vec![b'x'; MAX_REQUEST_LEN], vec![b'\n']].concat();
+        assert!(read_line(&mut Cursor::new(exact), &mut line, MAX_REQUEST_LEN).unwrap());
+    }
+}

@@ -1,0 +1,29 @@
+//! The `switchd` control protocol, shared by the daemon and `switchctl` and
+//! nothing else: validated value types ([`types`]), requests ([`request`]),
+//! replies ([`reply`]), the typed error ([`error`]) and line framing
+//! ([`codec`]).
+//!
+//! The transport is a Unix stream socket; each message is one line of JSON
+//! carrying a protocol `version`. A client may send several requests on one
+//! connection; each gets exactly one reply, in order.
+
+#![deny(missing_docs)]
+
+pub mod codec;
+pub mod error;
+pub mod reply;
+pub mod request;
+pub mod types;
+
+pub use error::{Error, ErrorKind};
+pub use reply::{BridgeInfo, FdbEntry, PortInfo, PortState, PortStats, Reply};
+pub use request::Request;
+pub use types::{
+    BridgeSetting, ClearKey, IfName, InvalidValue, MacAddr, PortConfig, PortSetting, PortType, Trunks,
+    VlanId, VlanMode,
+};
+
+/// Default control socket path.
+pub const DEFAULT_SOCKET: &str = "/run/switchd/switchd.sock";
+/// Environment variable that overrides the socket path for `switchctl`.
+pub const SOCKET_ENV: &str = "SWITCHD_SOCKET";

@@ -1,0 +1,132 @@
+//! Requests a client sends to `switchd`, one per control message.
+//!
+//! Each variant is one `switchctl` command (SPEC §5). Names and settings are
+//! the validated types of [`crate::types`], so a request that decodes is
+//! already well-formed; whether it makes sense against the current state
+//! (unknown bridge, duplicate port) is the daemon's to say.
+
+use serde::{Deserialize, Serialize};
+
+use crate::types::{BridgeSetting, ClearKey, IfName, InvalidValue, PortSetting};
+
+/// A control request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum Request {
+    /// Create a bridge. With `may_exist`, an existing bridge is not an error.
+    AddBr {
+        /// Bridge name.
+        bridge: IfName,
+        /// `--may-exist`
+        #[serde(default)]
+        may_exist: bool,
+    },
+    /// Delete a bridge and all its ports. With `if_exists`, a missing bridge is not an error.
+    DelBr {
+        /// Bridge name.
+        bridge: IfName,
+        /// `--if-exists`
+        #[serde(default)]
+        if_exists: bool,
+    },
+    /// Names of all bridges.
+    ListBr,
+    /// Add a port to a bridge. With `may_exist`, a port that already exists
+    /// on the same bridge is left as it is (as `ovs-vsctl --may-exist`).
+    AddPort {
+        /// Bridge name.
+        bridge: IfName,
+        /// Port (and device) name.
+        port: IfName,
+        /// `KEY=VALUE` settings.
+        #[serde(default)]
+        settings: Vec<PortSetting>,
+        /// `--may-exist`
+        #[serde(default)]
+        may_exist: bool,
+    },
+    /// Remove a port. If `bridge` is given the port must be on it.
+    DelPort {
+        /// Optional bridge the port must belong to.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bridge: Option<IfName>,
+        /// Port name.
+        port: IfName,
+        /// `--if-exists`
+        #[serde(default)]
+        if_exists: bool,
+    },
+    /// Names of a bridge's ports.
+    ListPorts {
+        /// Bridge name.
+        bridge: IfName,
+    },
+    /// Change settings of an existing port; all or nothing.
+    SetPort {
+        /// Port name.
+        port: IfName,
+        /// Settings to apply.
+        settings: Vec<PortSetting>,
+    },
+    /// Remove settings of an existing port; all or nothing.
+    ClearPort {
+        /// Port name.
+        port: IfName,
+        /// Settings to remove.
+        keys: Vec<ClearKey>,
+    },
+    /// Change settings of a bridge; all or nothing.
+    SetBridge {
+        /// Bridge name.
+        bridge: IfName,
+        /// Settings to apply.
+        settings: Vec<BridgeSetting>,
+    },
+    /// Every bridge with its ports, configuration and state.
+    Show,
+    /// The MAC table of a bridge, oldest entry first.
+    FdbShow {
+        /// Bridge name.
+        bridge: IfName,
+    },
+    /// Remove learned MAC entries of one bridge, or of all bridges.
+    FdbFlush {
+        /// Bridge name; all bridges if absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bridge: Option<IfName>,
+    },
+    /// Per-port counters of one bridge, or of all bridges.
+    PortStats {
+        /// Bridge name; all bridges if absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bridge: Option<IfName>,
+    },
+}
+
+impl Request {
+    /// Checks the numeric ranges that the wire types alone cannot express
+    /// (names, VLAN ids and trunk lists are checked while decoding).
+    pub fn validate(&self) -> Result<(), InvalidValue> {
+        match self {
+            Request::AddPort { settings, .. } | Request::SetPort { settings, .. } => {
+                settings.iter().try_for_each(PortSetting::validate)
+            }
+            Request::SetBridge { settings, .. } => settings.iter().try_for_each(BridgeSetting::validate),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the request changes configuration (and so is written to the db).
+    pub fn is_change(&self) -> bool {
+        matches!(
+            self,
+            Request::AddBr { .. }
+                | Request::DelBr { .. }
+                | Request::AddPort { .. }
+                | Request::DelPort { .. }
+                | Request::SetPort { .. }
+                | Request::ClearPort { .. }
+                | Request::SetBridge { .. }
+        )
+    }
+}

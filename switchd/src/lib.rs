@@ -1,0 +1,1 @@
+//! switchd library (being built).
