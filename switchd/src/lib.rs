@@ -1,1 +1,26 @@
-//! switchd library (being built).
+//! switchd: a userspace virtual L2 switch.
+//!
+//! Layout, from the wire up:
+//! - [`wire`]: byte-level views of Ethernet/802.1Q headers (no I/O, no state);
+//! - [`vlan`]: SPEC §4 port VLAN rules (ingress classification, egress encoding);
+//! - [`fdb`]: the MAC learning table with ageing and fair eviction;
+//! - [`pipeline`]: the pure per-frame decision (parse → VLAN classify → learn → decide → egress);
+//! - [`stats`]: drop reasons and per-port counters;
+//! - [`port`]: one file per port kind, all `unsafe` in `port/sys.rs`;
+//! - [`engine`]: owns every bridge, port and table; the mio poll loop;
+//! - [`control`]: the Unix-socket server that talks to the engine over a channel;
+//! - [`config`]: the persistent db.
+
+pub mod config;
+pub mod control;
+pub mod engine;
+pub mod fdb;
+pub mod pipeline;
+pub mod port;
+pub mod stats;
+pub mod vlan;
+pub mod wire;
+
+/// Index of a port inside the engine (its slot; also its mio token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PortId(pub u32);

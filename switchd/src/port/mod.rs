@@ -1,0 +1,84 @@
+//! Port I/O: one file per port kind behind one small contract, dispatched
+//! with a `match` (no vtable on the hot path).
+//!
+//! - [`tap`]: a TAP device opened through `/dev/net/tun`;
+//! - [`system`]: an existing device through an AF_PACKET raw socket;
+//! - [`sys`]: every `unsafe` call (ioctls, sockets, `recvmmsg`/`sendmmsg`).
+//!
+//! Contract for every kind:
+//! - the fd is non-blocking and close-on-exec; the engine registers it with
+//!   mio (edge-triggered) for readability only;
+//! - [`PortIo::recv_batch`] fills up to [`BATCH`] frames and returns how many;
+//!   fewer than `BATCH` means the fd was drained (readiness consumed), so the
+//!   engine waits for the next edge; exactly `BATCH` means "maybe more";
+//! - [`PortIo::send_batch`] never blocks: what the kernel does not take is
+//!   counted as dropped, not retried.
+
+pub mod batch;
+pub mod sys;
+pub mod system;
+pub mod tap;
+
+use std::io;
+use std::os::fd::RawFd;
+
+pub use batch::{Edit, FrameRef, RxBatch, TxEntry, BATCH, HEADROOM, MAX_FRAME, SLOT_LEN};
+
+/// What a `send_batch` call did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SendOutcome {
+    /// Frames the kernel accepted.
+    pub sent: u64,
+    /// Bytes of those frames (after the edit).
+    pub bytes: u64,
+    /// Frames not sent because the device queue was full (EAGAIN/ENOBUFS).
+    pub dropped: u64,
+    /// Frames not sent because of another error.
+    pub errors: u64,
+}
+
+/// The open I/O object of a port.
+#[derive(Debug)]
+pub enum PortIo {
+    /// TAP device.
+    Tap(tap::TapPort),
+    /// AF_PACKET socket on an existing device.
+    System(system::SystemPort),
+}
+
+impl PortIo {
+    /// The fd to register with the poller.
+    pub fn raw_fd(&self) -> RawFd {
+        match self {
+            PortIo::Tap(p) => p.raw_fd(),
+            PortIo::System(p) => p.raw_fd(),
+        }
+    }
+
+    /// Receives up to `BATCH` frames into `batch` (see the module contract).
+    /// `Err` is a device error (e.g. the device went away), never
+    /// `WouldBlock`.
+    pub fn recv_batch(&mut self, batch: &mut RxBatch) -> io::Result<usize> {
+        match self {
+            PortIo::Tap(p) => p.recv_batch(batch),
+            PortIo::System(p) => p.recv_batch(batch),
+        }
+    }
+
+    /// Sends the queued frames of `batch`, each with its edit.
+    pub fn send_batch(&mut self, batch: &RxBatch, tx: &[TxEntry]) -> SendOutcome {
+        match self {
+            PortIo::Tap(p) => p.send_batch(batch, tx),
+            PortIo::System(p) => p.send_batch(batch, tx),
+        }
+    }
+
+    /// The device MTU (payload bytes after the Ethernet header), read when
+    /// the port was opened.
+    pub fn mtu(&self) -> u32 {
+        match self {
+            PortIo::Tap(p) => p.mtu(),
+            PortIo::System(p) => p.mtu(),
+        }
+    }
+}
