@@ -1,0 +1,573 @@
+//! The per-frame forwarding decision, pure: no sockets, no clock, no
+//! allocation. The engine calls it for every received frame and executes
+//! the result.
+//!
+//! The order is fixed, as in Linux's `br_handle_frame_finish` and OVS's
+//! `xlate_normal`, and every step that refuses a frame names a
+//! [`DropReason`]:
+//!
+//! 1. parse: runt, truncated VLAN tag ([`wire::parse`]);
+//! 2. bad source: a multicast or all-zero source MAC is dropped and never
+//!    learned (as the Linux bridge; OVS forwards such frames);
+//! 3. reserved destination: 01:80:c2:00:00:0x (STP, pause, LACP, 802.1X) is
+//!    never forwarded, nor learned from;
+//! 4. VLAN ingress admission and classification ([`PortVlan::classify`]);
+//! 5. learn the source on (VLAN, ingress port) — after admission, so a frame
+//!    the port may not send cannot poison the table ("insert into forwarding
+//!    database after filtering to avoid spoofing", `br_input.c`);
+//! 6. decide: known unicast goes to its learned port (dropped if that is
+//!    the ingress port); unknown unicast, broadcast and multicast flood;
+//! 7. per egress port ([`egress`]): skip the ingress port, ports that are
+//!    down, ports that do not carry the VLAN, and tunnel ports on a flood from
+//!    a tunnel (split horizon); compute the tag edit; refuse a frame that
+//!    would exceed the port's MTU.
+
+use std::time::Instant;
+
+use crate::fdb::Fdb;
+use crate::port::batch::Edit;
+use crate::stats::DropReason;
+use crate::vlan::PortVlan;
+use crate::wire::{self, FrameMeta, ETH_HEADER_LEN, VLAN_TAG_LEN};
+use crate::PortId;
+
+/// What the pipeline needs to know about one port of the bridge.
+#[derive(Debug, Clone)]
+pub struct PortSpec {
+    /// The port's id (what the MAC table stores).
+    pub id: PortId,
+    /// VLAN rules.
+    pub vlan: PortVlan,
+    /// VXLAN or GRE: a flood from a tunnel is not sent to other tunnels.
+    pub tunnel: bool,
+    /// Attached and forwarding; down ports are skipped on egress.
+    pub up: bool,
+    /// Largest payload (bytes after the Ethernet header and any VLAN tag)
+    /// the port sends.
+    pub mtu: u32,
+}
+
+/// Where a frame goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Known unicast: to this port (an index into the ports slice).
+    Output(usize),
+    /// To every other port that carries the VLAN.
+    Flood,
+}
+
+/// The result of [`ingress`]: the parsed frame, its VLAN and where it goes.
+#[derive(Debug, Clone, Copy)]
+pub struct Verdict {
+    /// The parsed headers (the ingress tag as received).
+    pub meta: FrameMeta,
+    /// The VLAN the frame was classified into.
+    pub vlan: u16,
+    /// Output port or flood.
+    pub decision: Decision,
+}
+
+/// The index in `ports` of the port with id `id`.
+///
+/// A bridge has few ports, so this is a linear scan at worst; it is O(1)
+/// when the engine lays the slice out by slot (port `i` has id `i`), which
+/// is tried first.
+#[inline]
+pub fn port_index(ports: &[PortSpec], id: PortId) -> Option<usize> {
+    let guess = id.0 as usize;
+    if ports.get(guess).is_some_and(|p| p.id == id) {
+        return Some(guess);
+    }
+    ports.iter().position(|p| p.id == id)
+}
+
+/// Steps 1–6: checks, classifies and learns from the frame received on
+/// `ports[in_idx]`, and decides where it goes.
+///
+/// # Errors
+/// The reason the frame is dropped as a whole.
+///
+/// # Panics
+/// If `in_idx` is out of bounds.
+#[inline]
+pub fn ingress(
+    fdb: &mut Fdb,
+    ports: &[PortSpec],
+    in_idx: usize,
+    frame: &[u8],
+    now: Instant,
+) -> Result<Verdict, DropReason> {
+    let meta = wire::parse(frame)?;
+    if meta.src.is_multicast() || meta.src.is_zero() {
+        return Err(DropReason::BadSource);
+    }
+    if wire::is_reserved(&meta.dst) {
+        return Err(DropReason::ReservedDestination);
+    }
+    let in_port = &ports[in_idx];
+    let vlan = in_port.vlan.classify(meta.tag)?;
+    fdb.learn(vlan, meta.src, in_port.id, now);
+    let decision = if meta.dst.is_multicast() {
+        Decision::Flood
+    } else {
+        match fdb
+            .lookup(vlan, meta.dst, now)
+            .and_then(|id| port_index(ports, id))
+        {
+            Some(i) if i == in_idx => return Err(DropReason::LearnedOnIngress),
+            Some(i) => Decision::Output(i),
+            // Unknown, or learned on a port that is no longer on the bridge.
+            None => Decision::Flood,
+        }
+    };
+    Ok(Verdict { meta, vlan, decision })
+}
+
+/// Step 7 for one candidate egress port: how the frame of `frame_len`
+/// bytes described by `v` leaves `ports[out_idx]`.
+///
+/// `None` means "skip silently": the ingress port itself, a port that is
+/// down, a port that does not carry the VLAN, or a tunnel port on a flood
+/// that came from a tunnel (split horizon).
+/// `Some(Err(DropReason::TooBig))` when the frame as it would leave
+/// (`frame_len` after the edit, minus the Ethernet header and the tag if it
+/// leaves tagged) exceeds the port's MTU.
+///
+/// # Panics
+/// If `in_idx` or `out_idx` is out of bounds.
+#[inline]
+pub fn egress(
+    ports: &[PortSpec],
+    in_idx: usize,
+    out_idx: usize,
+    frame_len: usize,
+    v: &Verdict,
+) -> Option<Result<Edit, DropReason>> {
+    let out = &ports[out_idx];
+    if out_idx == in_idx || !out.up {
+        return None;
+    }
+    if v.decision == Decision::Flood && out.tunnel && ports[in_idx].tunnel {
+        return None;
+    }
+    let edit = out.vlan.egress_edit(v.vlan, v.meta.tag)?;
+    let header = ETH_HEADER_LEN
+        + if PortVlan::leaves_tagged(&edit, v.meta.tag) {
+            VLAN_TAG_LEN
+        } else {
+            0
+        };
+    let payload = edit.out_len(frame_len).saturating_sub(header);
+    if payload > out.mtu as usize {
+        return Some(Err(DropReason::TooBig));
+    }
+    Some(Ok(edit))
+}
+
+/// The whole decision for one received frame: [`ingress`], then [`egress`]
+/// for the learned port, or for every port on a flood. `emit` is called
+/// once per port the frame goes to (or is refused by, with `TooBig`), with
+/// the port's index in `ports`.
+///
+/// # Errors
+/// The reason the frame is dropped as a whole (counted on the ingress port).
+///
+/// # Panics
+/// If `in_idx` is out of bounds.
+#[inline]
+pub fn forward(
+    fdb: &mut Fdb,
+    ports: &[PortSpec],
+    in_idx: usize,
+    frame: &[u8],
+    now: Instant,
+    mut emit: impl FnMut(usize, Result<Edit, DropReason>),
+) -> Result<(), DropReason> {
+    let v = ingress(fdb, ports, in_idx, frame, now)?;
+    match v.decision {
+        Decision::Output(i) => {
+            if let Some(r) = egress(ports, in_idx, i, frame.len(), &v) {
+                emit(i, r);
+            }
+        }
+        Decision::Flood => {
+            for i in 0..ports.len() {
+                if let Some(r) = egress(ports, in_idx, i, frame.len(), &v) {
+                    emit(i, r);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{VlanTag, TPID_8021Q};
+    use proto::{MacAddr, PortConfig, Trunks, VlanId, VlanMode};
+    use std::time::Duration;
+
+    const A: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 0xa]);
+    const B: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 0xb]);
+    const C: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 0xc]);
+
+    fn vlan(mode: Option<VlanMode>, tag: Option<u16>, trunks: Option<&str>) -> PortVlan {
+        let cfg = PortConfig {
+            vlan_mode: mode,
+            tag: tag.map(|t| VlanId::new(t).unwrap()),
+            trunks: trunks.map(|t| t.parse::<Trunks>().unwrap()),
+            ..PortConfig::default()
+        };
+        cfg.validate().unwrap();
+        PortVlan::from_config(&cfg)
+    }
+
+    fn port(id: u32, v: PortVlan) -> PortSpec {
+        PortSpec {
+            id: PortId(id),
+            vlan: v,
+            tunnel: false,
+            up: true,
+            mtu: 1500,
+        }
+    }
+
+    /// `n` unconfigured ports (trunks of all VLANs, untagged = VLAN 0).
+    fn plain(n: u32) -> Vec<PortSpec> {
+        (0..n).map(|i| port(i, vlan(None, None, None))).collect()
+    }
+
+    fn frame(dst: MacAddr, src: MacAddr, tag: Option<(u16, u8)>, payload: usize) -> Vec<u8> {
+        let mut f = Vec::from(dst.0);
+        f.extend_from_slice(&src.0);
+        if let Some((vid, pcp)) = tag {
+            f.extend_from_slice(
+                &VlanTag {
+                    tpid: TPID_8021Q,
+                    pcp,
+                    dei: false,
+                    vid,
+                }
+                .to_bytes(),
+            );
+        }
+        f.extend_from_slice(&[0x08, 0x00]);
+        f.resize(f.len() + payload, 0x5a);
+        f
+    }
+
+    fn fdb() -> Fdb {
+        Fdb::new(1024, Duration::from_secs(300))
+    }
+
+    /// What `forward` emitted: (port index, edit or egress drop).
+    type Emitted = Vec<(usize, Result<Edit, DropReason>)>;
+
+    /// Runs `forward` and collects what it emitted.
+    fn fwd(
+        fdb: &mut Fdb,
+        ports: &[PortSpec],
+        in_idx: usize,
+        f: &[u8],
+        now: Instant,
+    ) -> Result<Emitted, DropReason> {
+        let mut out = Vec::new();
+        forward(fdb, ports, in_idx, f, now, |i, r| out.push((i, r)))?;
+        Ok(out)
+    }
+
+    fn to(ports: &[usize]) -> Emitted {
+        ports.iter().map(|&i| (i, Ok(Edit::KEEP))).collect()
+    }
+
+    #[test]
+    fn floods_before_learning_then_unicasts() {
+        let (mut fdb, ports, t) = (fdb(), plain(4), Instant::now());
+        // A (port 0) -> B: unknown, flooded to all others; A is learned.
+        assert_eq!(
+            fwd(&mut fdb, &ports, 0, &frame(B, A, None, 46), t),
+            Ok(to(&[1, 2, 3]))
+        );
+        assert_eq!(fdb.lookup(0, A, t), Some(PortId(0)));
+        // B (port 2) -> A: known, only to port 0.
+        assert_eq!(fwd(&mut fdb, &ports, 2, &frame(A, B, None, 46), t), Ok(to(&[0])));
+        // A -> B is now known too.
+        assert_eq!(fwd(&mut fdb, &ports, 0, &frame(B, A, None, 46), t), Ok(to(&[2])));
+        let v = ingress(&mut fdb, &ports, 0, &frame(B, A, None, 46), t).unwrap();
+        assert_eq!((v.vlan, v.decision), (0, Decision::Output(2)));
+    }
+
+    #[test]
+    fn broadcast_and_multicast_flood_even_when_learned() {
+        let (mut fdb, ports, t) = (fdb(), plain(3), Instant::now());
+        let mcast = MacAddr([0x01, 0x00, 0x5e, 0, 0, 1]);
+        assert_eq!(
+            fwd(&mut fdb, &ports, 1, &frame(MacAddr::BROADCAST, A, None, 46), t),
+            Ok(to(&[0, 2]))
+        );
+        assert_eq!(
+            fwd(&mut fdb, &ports, 1, &frame(mcast, A, None, 46), t),
+            Ok(to(&[0, 2]))
+        );
+    }
+
+    #[test]
+    fn hairpin_is_dropped() {
+        let (mut fdb, ports, t) = (fdb(), plain(3), Instant::now());
+        fwd(&mut fdb, &ports, 1, &frame(MacAddr::BROADCAST, A, None, 46), t).unwrap();
+        fwd(&mut fdb, &ports, 1, &frame(MacAddr::BROADCAST, B, None, 46), t).unwrap();
+        // A and B both behind port 1 (e.g. a hub): A -> B must not go back out
+        assert_eq!(
+            fwd(&mut fdb, &ports, 1, &frame(B, A, None, 46), t),
+            Err(DropReason::LearnedOnIngress)
+        );
+    }
+
+    #[test]
+    fn reserved_destination_is_neither_forwarded_nor_learned() {
+        let (mut fdb, ports, t) = (fdb(), plain(3), Instant::now());
+        for last in [0x00, 0x01, 0x02, 0x03, 0x0e, 0x0f] {
+            let stp = MacAddr([0x01, 0x80, 0xc2, 0, 0, last]);
+            assert_eq!(
+                fwd(&mut fdb, &ports, 0, &frame(stp, A, None, 46), t),
+                Err(DropReason::ReservedDestination)
+            );
+        }
+        assert!(fdb.is_empty());
+        // 01:80:c2:00:00:10 is an ordinary multicast
+        let not_reserved = MacAddr([0x01, 0x80, 0xc2, 0, 0, 0x10]);
+        assert_eq!(
+            fwd(&mut fdb, &ports, 0, &frame(not_reserved, A, None, 46), t),
+            Ok(to(&[1, 2]))
+        );
+    }
+
+    #[test]
+    fn bad_source_is_dropped_and_not_learned() {
+        let (mut fdb, ports, t) = (fdb(), plain(3), Instant::now());
+        for src in [
+            MacAddr([0; 6]),
+            MacAddr::BROADCAST,
+            MacAddr([0x01, 0x00, 0x5e, 0, 0, 1]),
+        ] {
+            assert_eq!(
+                fwd(&mut fdb, &ports, 0, &frame(B, src, None, 46), t),
+                Err(DropReason::BadSource)
+            );
+        }
+        assert!(fdb.is_empty());
+    }
+
+    #[test]
+    fn runt_and_truncated_tag() {
+        let (mut fdb, ports, t) = (fdb(), plain(2), Instant::now());
+        let f = frame(B, A, None, 0);
+        assert_eq!(fwd(&mut fdb, &ports, 0, &f[..13], t), Err(DropReason::Runt));
+        assert_eq!(fwd(&mut fdb, &ports, 0, &[], t), Err(DropReason::Runt));
+        let tagged = frame(B, A, Some((10, 0)), 0);
+        assert_eq!(
+            fwd(&mut fdb, &ports, 0, &tagged[..17], t),
+            Err(DropReason::TruncatedTag)
+        );
+        assert_eq!(fwd(&mut fdb, &ports, 0, &f[..14], t), Ok(to(&[1])));
+        assert_eq!(fdb.len(), 1);
+    }
+
+    #[test]
+    fn vlan_ingress_drop_does_not_learn() {
+        let (mut fdb, t) = (fdb(), Instant::now());
+        let ports = vec![
+            port(0, vlan(None, Some(10), None)),
+            port(1, vlan(None, None, None)),
+        ];
+        assert_eq!(
+            fwd(&mut fdb, &ports, 0, &frame(B, A, Some((20, 0)), 46), t),
+            Err(DropReason::VlanIngress)
+        );
+        assert!(fdb.is_empty());
+    }
+
+    #[test]
+    fn floods_stay_in_their_vlan() {
+        let (mut fdb, t) = (fdb(), Instant::now());
+        let ports = vec![
+            port(0, vlan(None, Some(10), None)),      // access 10
+            port(1, vlan(None, Some(10), None)),      // access 10
+            port(2, vlan(None, Some(20), None)),      // access 20
+            port(3, vlan(None, None, Some("10"))),    // trunk 10
+            port(4, vlan(None, None, None)),          // trunk all
+            port(5, vlan(None, None, Some("20,30"))), // trunk 20,30
+        ];
+        let got = fwd(&mut fdb, &ports, 0, &frame(MacAddr::BROADCAST, A, None, 46), t).unwrap();
+        let push10 = Edit {
+            strip: false,
+            insert: Some([0x81, 0x00, 0x00, 10]),
+        };
+        assert_eq!(got, vec![(1, Ok(Edit::KEEP)), (3, Ok(push10)), (4, Ok(push10))]);
+        // A learned in VLAN 10 only: a VLAN-20 frame to A floods in VLAN 20
+        assert_eq!(fdb.lookup(20, A, t), None);
+        let got = fwd(&mut fdb, &ports, 5, &frame(A, C, Some((20, 0)), 46), t).unwrap();
+        let pop = Edit {
+            strip: true,
+            insert: None,
+        };
+        assert_eq!(got, vec![(2, Ok(pop)), (4, Ok(Edit::KEEP))]);
+    }
+
+    #[test]
+    fn split_horizon_between_tunnels() {
+        let (mut fdb, t) = (fdb(), Instant::now());
+        let mut ports = plain(4);
+        ports[2].tunnel = true;
+        ports[3].tunnel = true;
+        // from a tunnel: flooded to local ports only
+        assert_eq!(
+            fwd(&mut fdb, &ports, 2, &frame(MacAddr::BROADCAST, A, None, 46), t),
+            Ok(to(&[0, 1]))
+        );
+        // from a local port: flooded to the tunnels too
+        assert_eq!(
+            fwd(&mut fdb, &ports, 0, &frame(MacAddr::BROADCAST, B, None, 46), t),
+            Ok(to(&[1, 2, 3]))
+        );
+        // known unicast tunnel -> tunnel is not a flood and goes through
+        fwd(&mut fdb, &ports, 3, &frame(MacAddr::BROADCAST, C, None, 46), t).unwrap();
+        assert_eq!(fwd(&mut fdb, &ports, 2, &frame(C, A, None, 46), t), Ok(to(&[3])));
+    }
+
+    #[test]
+    fn too_big_counts_the_pushed_tag_against_the_frame_not_the_payload() {
+        let (mut fdb, t) = (fdb(), Instant::now());
+        let mut ports = vec![
+            port(0, vlan(None, Some(10), None)), // access 10
+            port(1, vlan(None, None, None)),     // trunk: pushes a tag
+            port(2, vlan(None, Some(10), None)), // access: untagged
+        ];
+        for p in &mut ports {
+            p.mtu = 1500;
+        }
+        // a 1500-byte payload fits both, tagged or not
+        let got = fwd(&mut fdb, &ports, 0, &frame(MacAddr::BROADCAST, A, None, 1500), t).unwrap();
+        assert!(got.iter().all(|(_, r)| r.is_ok()), "{got:?}");
+        // 1501 bytes: too big everywhere
+        let got = fwd(&mut fdb, &ports, 0, &frame(MacAddr::BROADCAST, A, None, 1501), t).unwrap();
+        assert_eq!(
+            got,
+            vec![(1, Err(DropReason::TooBig)), (2, Err(DropReason::TooBig))]
+        );
+        // smaller MTU on the trunk only: the tag does not count as payload
+        ports[1].mtu = 1000;
+        let got = fwd(&mut fdb, &ports, 0, &frame(MacAddr::BROADCAST, A, None, 1000), t).unwrap();
+        assert!(got.iter().all(|(_, r)| r.is_ok()), "{got:?}");
+        let got = fwd(&mut fdb, &ports, 0, &frame(MacAddr::BROADCAST, A, None, 1001), t).unwrap();
+        assert_eq!(got[0], (1, Err(DropReason::TooBig)));
+        assert!(got[1].1.is_ok());
+        // egress() directly: 14 + 4 + 1000 bytes leaving tagged is exactly the MTU
+        let v = ingress(
+            &mut fdb,
+            &ports,
+            1,
+            &frame(MacAddr::BROADCAST, B, Some((10, 0)), 1000),
+            t,
+        )
+        .unwrap();
+        assert_eq!(
+            egress(&ports, 1, 0, 14 + 4 + 1000, &v),
+            Some(Ok(Edit {
+                strip: true,
+                insert: None
+            }))
+        );
+        assert_eq!(
+            egress(&ports, 1, 0, 14 + 4 + 1501, &v),
+            Some(Err(DropReason::TooBig))
+        );
+    }
+
+    #[test]
+    fn down_ports_are_skipped() {
+        let (mut fdb, t) = (fdb(), Instant::now());
+        let mut ports = plain(3);
+        ports[1].up = false;
+        assert_eq!(
+            fwd(&mut fdb, &ports, 0, &frame(MacAddr::BROADCAST, A, None, 46), t),
+            Ok(to(&[2]))
+        );
+        // a MAC learned on a port that is now down: nothing is emitted
+        ports[1].up = true;
+        fwd(&mut fdb, &ports, 1, &frame(MacAddr::BROADCAST, B, None, 46), t).unwrap();
+        ports[1].up = false;
+        assert_eq!(fwd(&mut fdb, &ports, 0, &frame(B, A, None, 46), t), Ok(vec![]));
+    }
+
+    #[test]
+    fn moved_mac_follows_at_once() {
+        let (mut fdb, ports, t) = (fdb(), plain(3), Instant::now());
+        fwd(&mut fdb, &ports, 1, &frame(MacAddr::BROADCAST, B, None, 46), t).unwrap();
+        assert_eq!(fwd(&mut fdb, &ports, 0, &frame(B, A, None, 46), t), Ok(to(&[1])));
+        // B shows up behind port 2 (VM migrated)
+        let t1 = t + Duration::from_millis(5);
+        fwd(&mut fdb, &ports, 2, &frame(MacAddr::BROADCAST, B, None, 46), t1).unwrap();
+        assert_eq!(fwd(&mut fdb, &ports, 0, &frame(B, A, None, 46), t1), Ok(to(&[2])));
+        assert_eq!(fdb.moved(), 1);
+    }
+
+    #[test]
+    fn learned_port_gone_from_the_bridge_floods() {
+        let (mut fdb, t) = (fdb(), Instant::now());
+        fdb.learn(0, B, PortId(7), t);
+        let ports = plain(3);
+        assert_eq!(
+            fwd(&mut fdb, &ports, 0, &frame(B, A, None, 46), t),
+            Ok(to(&[1, 2]))
+        );
+    }
+
+    #[test]
+    fn port_index_by_slot_or_scan() {
+        let mut ports = plain(3);
+        assert_eq!(port_index(&ports, PortId(2)), Some(2));
+        ports[0].id = PortId(9);
+        ports.swap(0, 2);
+        // ids 2, 1, 9: found by scanning
+        assert_eq!(port_index(&ports, PortId(2)), Some(0));
+        assert_eq!(port_index(&ports, PortId(9)), Some(2));
+        assert_eq!(port_index(&ports, PortId(5)), None);
+    }
+
+    #[test]
+    fn tagged_unicast_keeps_tag_and_pcp() {
+        let (mut fdb, t) = (fdb(), Instant::now());
+        let ports = vec![
+            port(0, vlan(None, None, None)),
+            port(1, vlan(None, None, None)),
+            port(2, vlan(None, Some(30), None)),
+        ];
+        fwd(
+            &mut fdb,
+            &ports,
+            1,
+            &frame(MacAddr::BROADCAST, B, Some((30, 5)), 46),
+            t,
+        )
+        .unwrap();
+        // same encoding on both trunks: nothing to edit
+        assert_eq!(
+            fwd(&mut fdb, &ports, 0, &frame(B, A, Some((30, 5)), 46), t),
+            Ok(to(&[1]))
+        );
+        // from the access port: tag pushed with PCP 0
+        let got = fwd(&mut fdb, &ports, 2, &frame(B, C, None, 46), t).unwrap();
+        assert_eq!(
+            got,
+            vec![(
+                1,
+                Ok(Edit {
+                    strip: false,
+                    insert: Some([0x81, 0, 0, 30])
+                })
+            )]
+        );
+    }
+}

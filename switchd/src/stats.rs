@@ -1,0 +1,233 @@
+//! Drop reasons and per-port counters.
+//!
+//! Every frame the switch does not deliver has exactly one named
+//! [`DropReason`], counted on one port: reasons found while receiving
+//! (malformed frame, VLAN admission, ...) on the ingress port, reasons found
+//! while sending (too big for the egress MTU, queue full, device error) on
+//! the egress port. Counters are plain `u64`s owned by the engine thread, so
+//! counting is an add, never a lock or a log line.
+
+use std::collections::BTreeMap;
+
+/// Why a frame (or one egress copy of it) was not delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DropReason {
+    /// Shorter than an Ethernet header (14 bytes).
+    Runt,
+    /// Ethertype 0x8100/0x88a8 but fewer than 4 bytes of tag after it.
+    TruncatedTag,
+    /// Multicast or all-zero source MAC: never learned, never forwarded.
+    BadSource,
+    /// Destination in 01:80:c2:00:00:00–0f (STP, LACP, pause, 802.1X).
+    ReservedDestination,
+    /// The ingress port's VLAN configuration does not admit the frame.
+    VlanIngress,
+    /// Known unicast whose destination was learned on the ingress port.
+    LearnedOnIngress,
+    /// The frame, as it would leave, exceeds the egress port's MTU.
+    TooBig,
+    /// The egress device did not take the frame (EAGAIN/ENOBUFS).
+    TxQueueFull,
+    /// The egress device failed to send the frame.
+    TxError,
+}
+
+impl DropReason {
+    /// Number of reasons.
+    pub const COUNT: usize = 9;
+
+    /// Every reason, in [`DropReason::index`] order.
+    pub const ALL: [DropReason; Self::COUNT] = [
+        DropReason::Runt,
+        DropReason::TruncatedTag,
+        DropReason::BadSource,
+        DropReason::ReservedDestination,
+        DropReason::VlanIngress,
+        DropReason::LearnedOnIngress,
+        DropReason::TooBig,
+        DropReason::TxQueueFull,
+        DropReason::TxError,
+    ];
+
+    /// The stable kebab-case name shown to users (`port-stats`, JSON keys).
+    pub fn name(self) -> &'static str {
+        match self {
+            DropReason::Runt => "runt",
+            DropReason::TruncatedTag => "truncated-vlan-tag",
+            DropReason::BadSource => "bad-source-mac",
+            DropReason::ReservedDestination => "reserved-destination",
+            DropReason::VlanIngress => "vlan-not-allowed",
+            DropReason::LearnedOnIngress => "learned-on-ingress-port",
+            DropReason::TooBig => "too-big",
+            DropReason::TxQueueFull => "tx-queue-full",
+            DropReason::TxError => "tx-error",
+        }
+    }
+
+    /// Whether the reason is found while sending, so it is counted on the
+    /// egress port (as `tx_dropped`) rather than the ingress port.
+    pub fn is_egress(self) -> bool {
+        matches!(
+            self,
+            DropReason::TooBig | DropReason::TxQueueFull | DropReason::TxError
+        )
+    }
+
+    /// Position in [`DropReason::ALL`] and in [`PortCounters::drops`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl std::fmt::Display for DropReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Counters of one port, updated by the engine as frames move.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PortCounters {
+    /// Frames received.
+    pub rx_packets: u64,
+    /// Bytes received.
+    pub rx_bytes: u64,
+    /// Receive errors reported by the device.
+    pub rx_errors: u64,
+    /// Frames sent.
+    pub tx_packets: u64,
+    /// Bytes sent.
+    pub tx_bytes: u64,
+    /// Send errors reported by the device.
+    pub tx_errors: u64,
+    /// Drops by reason, indexed by [`DropReason::index`].
+    pub drops: [u64; DropReason::COUNT],
+}
+
+impl PortCounters {
+    /// Counts one drop.
+    #[inline]
+    pub fn count_drop(&mut self, r: DropReason) {
+        self.drops[r.index()] += 1;
+    }
+
+    /// Received frames dropped: the sum of the ingress reasons.
+    pub fn rx_dropped(&self) -> u64 {
+        self.sum(false)
+    }
+
+    /// Frames not sent: the sum of the egress reasons.
+    pub fn tx_dropped(&self) -> u64 {
+        self.sum(true)
+    }
+
+    fn sum(&self, egress: bool) -> u64 {
+        DropReason::ALL
+            .iter()
+            .filter(|r| r.is_egress() == egress)
+            .map(|r| self.drops[r.index()])
+            .sum()
+    }
+
+    /// The protocol view for `port-stats`; `drops` lists only the reasons
+    /// that occurred, by name.
+    pub fn to_proto(&self, bridge: &str, port: &str) -> proto::PortStats {
+        let drops: BTreeMap<String, u64> = DropReason::ALL
+            .iter()
+            .filter(|r| self.drops[r.index()] != 0)
+            .map(|r| (r.name().to_owned(), self.drops[r.index()]))
+            .collect();
+        proto::PortStats {
+            bridge: bridge.to_owned(),
+            port: port.to_owned(),
+            rx_packets: self.rx_packets,
+            rx_bytes: self.rx_bytes,
+            rx_dropped: self.rx_dropped(),
+            rx_errors: self.rx_errors,
+            tx_packets: self.tx_packets,
+            tx_bytes: self.tx_bytes,
+            tx_dropped: self.tx_dropped(),
+            tx_errors: self.tx_errors,
+            drops,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_is_in_index_order_and_names_are_unique() {
+        for (i, r) in DropReason::ALL.iter().enumerate() {
+            assert_eq!(r.index(), i, "{r:?}");
+        }
+        let mut names: Vec<&str> = DropReason::ALL.iter().map(|r| r.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), DropReason::COUNT);
+        for n in names {
+            assert!(
+                n.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{n:?} is not kebab-case"
+            );
+        }
+    }
+
+    #[test]
+    fn names_are_stable() {
+        // These strings are user-visible (port-stats, JSON); changing one is a
+        // protocol change.
+        let expect = [
+            "runt",
+            "truncated-vlan-tag",
+            "bad-source-mac",
+            "reserved-destination",
+            "vlan-not-allowed",
+            "learned-on-ingress-port",
+            "too-big",
+            "tx-queue-full",
+            "tx-error",
+        ];
+        let got: Vec<&str> = DropReason::ALL.iter().map(|r| r.name()).collect();
+        assert_eq!(got, expect);
+    }
+
+    #[test]
+    fn rx_and_tx_dropped_split_by_direction() {
+        let mut c = PortCounters::default();
+        c.count_drop(DropReason::Runt);
+        c.count_drop(DropReason::VlanIngress);
+        c.count_drop(DropReason::VlanIngress);
+        c.count_drop(DropReason::TooBig);
+        c.count_drop(DropReason::TxQueueFull);
+        c.count_drop(DropReason::TxError);
+        assert_eq!(c.rx_dropped(), 3);
+        assert_eq!(c.tx_dropped(), 3);
+        assert_eq!(DropReason::ALL.iter().filter(|r| r.is_egress()).count(), 3);
+    }
+
+    #[test]
+    fn to_proto_lists_only_nonzero_reasons() {
+        let mut c = PortCounters {
+            rx_packets: 10,
+            rx_bytes: 640,
+            tx_packets: 7,
+            tx_bytes: 448,
+            ..Default::default()
+        };
+        c.count_drop(DropReason::BadSource);
+        c.count_drop(DropReason::TooBig);
+        c.count_drop(DropReason::TooBig);
+        let p = c.to_proto("br0", "vnet0");
+        assert_eq!((p.bridge.as_str(), p.port.as_str()), ("br0", "vnet0"));
+        assert_eq!(
+            (p.rx_packets, p.rx_bytes, p.tx_packets, p.tx_bytes),
+            (10, 640, 7, 448)
+        );
+        assert_eq!((p.rx_dropped, p.tx_dropped), (1, 2));
+        assert_eq!(p.drops.len(), 2);
+        assert_eq!(p.drops["bad-source-mac"], 1);
+        assert_eq!(p.drops["too-big"], 2);
+    }
+}
