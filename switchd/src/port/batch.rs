@@ -51,7 +51,11 @@ impl Default for RxBatch {
 impl RxBatch {
     /// Allocates the slots (about 2 MiB).
     pub fn new() -> Self {
-        RxBatch { buf: vec![0; BATCH * SLOT_LEN], frames: [FrameRef::default(); BATCH], count: 0 }
+        RxBatch {
+            buf: vec![0; BATCH * SLOT_LEN],
+            frames: [FrameRef::default(); BATCH],
+            count: 0,
+        }
     }
 
     /// All slots, `SLOT_LEN` bytes each, for receive code to fill
@@ -109,7 +113,10 @@ pub struct Edit {
 
 impl Edit {
     /// Leave the frame as it is.
-    pub const KEEP: Edit = Edit { strip: false, insert: None };
+    pub const KEEP: Edit = Edit {
+        strip: false,
+        insert: None,
+    };
 
     /// Length of the frame after the edit.
     pub fn out_len(&self, len: usize) -> usize {
@@ -153,12 +160,24 @@ mod tests {
             v
         };
         assert_eq!(join(Edit::KEEP), frame);
-        assert_eq!(join(Edit { strip: true, insert: None })[12..], frame[16..]);
+        assert_eq!(
+            join(Edit {
+                strip: true,
+                insert: None
+            })[12..],
+            frame[16..]
+        );
         let tag = [0x81, 0, 0, 10];
-        let pushed = join(Edit { strip: false, insert: Some(tag) });
+        let pushed = join(Edit {
+            strip: false,
+            insert: Some(tag),
+        });
         assert_eq!(&pushed[12..16], &tag);
         assert_eq!(&pushed[16..], &frame[12..]);
-        let replaced = join(Edit { strip: true, insert: Some(tag) });
+        let replaced = join(Edit {
+            strip: true,
+            insert: Some(tag),
+        });
         assert_eq!(replaced.len(), frame.len());
         assert_eq!(&replaced[12..16], &tag);
     }

@@ -1,0 +1,831 @@
+//! Every `unsafe` call of the port layer: `ioctl`s on `struct ifreq`,
+//! `/dev/net/tun`, AF_PACKET sockets (`sockaddr_ll`, `setsockopt`) and the
+//! batched `recvmmsg`/`sendmmsg`.
+//!
+//! Each function here is a safe wrapper that owns its invariants: fds are
+//! wrapped in [`OwnedFd`] the moment a syscall returns them, pointers handed
+//! to the kernel live only for the duration of the call, and structures read
+//! back are plain data. Policy (what to refuse, how to count) lives in
+//! `tap.rs` and `system.rs`.
+
+use std::ffi::CStr;
+use std::io;
+use std::mem::{size_of, zeroed};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+use super::batch::{RxBatch, BATCH, HEADROOM, MAX_FRAME, SLOT_LEN};
+use super::SendOutcome;
+
+/// Why a port could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The device does not exist.
+    #[error("no such device {0:?}")]
+    NoSuchDevice(String),
+    /// The device exists but cannot be used as asked; the message names it
+    /// and says why (e.g. `"lo" is a loopback device`).
+    #[error("{0}")]
+    Refused(String),
+    /// A system call failed.
+    #[error("{step} {name:?}: {source}")]
+    Io {
+        /// What was being done, e.g. `open /dev/net/tun`.
+        step: &'static str,
+        /// The device name.
+        name: String,
+        /// The OS error.
+        source: io::Error,
+    },
+}
+
+impl OpenError {
+    /// Builds an [`OpenError::Io`]; for `map_err`.
+    pub(crate) fn io<'a>(step: &'static str, name: &'a str) -> impl FnOnce(io::Error) -> OpenError + 'a {
+        move |source| OpenError::Io {
+            step,
+            name: name.to_owned(),
+            source,
+        }
+    }
+}
+
+/// Converts a `-1`-on-error return value into `io::Result`.
+fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+/// Takes ownership of an fd a syscall just returned (or its error).
+fn own(fd: libc::c_int) -> io::Result<OwnedFd> {
+    let fd = cvt(fd)?;
+    // SAFETY: `fd` was just returned by the kernel, is open, and nothing else
+    // owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+// ---------------------------------------------------------------------------
+// struct ifreq and device ioctls
+// ---------------------------------------------------------------------------
+
+/// An all-zero `ifreq` carrying `name`.
+fn ifreq(name: &str) -> io::Result<libc::ifreq> {
+    let bytes = name.as_bytes();
+    if bytes.is_empty() || bytes.len() >= libc::IFNAMSIZ || bytes.contains(&0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("invalid interface name {name:?}"),
+        ));
+    }
+    // SAFETY: `ifreq` is a C struct of byte arrays, integers and a union of
+    // those and one raw pointer; all-zero bytes are a valid value of each.
+    let mut req: libc::ifreq = unsafe { zeroed() };
+    for (d, s) in req.ifr_name.iter_mut().zip(bytes) {
+        *d = *s as libc::c_char;
+    }
+    Ok(req)
+}
+
+/// A throwaway socket for device ioctls. Any socket reaches the kernel's
+/// `dev_ioctl` for `SIOC*IF*`; AF_UNIX needs no IP stack and no privilege.
+/// It resolves names in the network namespace of the calling thread.
+fn ctl_socket() -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall without pointers.
+    own(unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) })
+}
+
+/// Runs a device ioctl whose argument is one `struct ifreq`.
+fn ifreq_ioctl(fd: BorrowedFd<'_>, request: libc::Ioctl, req: &mut libc::ifreq) -> io::Result<()> {
+    // SAFETY: every request passed here (SIOCGIF*, SIOCSIFFLAGS, TUNSETIFF,
+    // SIOCETHTOOL) reads and writes at most one `struct ifreq`, and `req`
+    // points to one that is valid for reads and writes for the duration of
+    // the call. SIOCETHTOOL also follows `ifru_data`, which `if_driver` sets
+    // to a live `EthtoolDrvinfo` whose `cmd` tells the kernel its size.
+    cvt(unsafe { libc::ioctl(fd.as_raw_fd(), request, req as *mut libc::ifreq) })?;
+    Ok(())
+}
+
+/// Ifindex of device `name` in the calling thread's network namespace.
+///
+/// # Errors
+/// `ENODEV` (`raw_os_error() == Some(libc::ENODEV)`) when there is no such
+/// device; `InvalidInput` for a name that cannot be an interface name.
+pub fn if_index(name: &str) -> io::Result<u32> {
+    let mut req = ifreq(name)?;
+    ifreq_ioctl(ctl_socket()?.as_fd(), libc::SIOCGIFINDEX as libc::Ioctl, &mut req)?;
+    // SAFETY: SIOCGIFINDEX filled `ifru_ifindex`; every member is plain data.
+    Ok(unsafe { req.ifr_ifru.ifru_ifindex } as u32)
+}
+
+/// MTU of device `name` (payload bytes after the Ethernet header).
+///
+/// # Errors
+/// `ENODEV` when there is no such device.
+pub fn if_mtu(name: &str) -> io::Result<u32> {
+    let mut req = ifreq(name)?;
+    ifreq_ioctl(ctl_socket()?.as_fd(), libc::SIOCGIFMTU as libc::Ioctl, &mut req)?;
+    // SAFETY: SIOCGIFMTU filled `ifru_mtu`; every member is plain data.
+    Ok(unsafe { req.ifr_ifru.ifru_mtu } as u32)
+}
+
+/// `IFF_*` flags of device `name` (`IFF_UP`, `IFF_LOOPBACK`, ...).
+pub fn if_flags(name: &str) -> io::Result<libc::c_int> {
+    let mut req = ifreq(name)?;
+    ifreq_ioctl(ctl_socket()?.as_fd(), libc::SIOCGIFFLAGS as libc::Ioctl, &mut req)?;
+    // SAFETY: SIOCGIFFLAGS filled `ifru_flags`; every member is plain data.
+    // The kernel's flags are 16 bits wide in this interface; widen without
+    // sign extension.
+    Ok(libc::c_int::from(unsafe { req.ifr_ifru.ifru_flags } as u16))
+}
+
+/// Sets `IFF_UP` on device `name` if it is not set. Returns whether it had
+/// to (the device was admin-down).
+pub fn if_set_up(name: &str) -> io::Result<bool> {
+    let sock = ctl_socket()?;
+    let mut req = ifreq(name)?;
+    ifreq_ioctl(sock.as_fd(), libc::SIOCGIFFLAGS as libc::Ioctl, &mut req)?;
+    // SAFETY: SIOCGIFFLAGS filled `ifru_flags`; every member is plain data.
+    let flags = unsafe { req.ifr_ifru.ifru_flags };
+    if flags & libc::IFF_UP as libc::c_short != 0 {
+        return Ok(false);
+    }
+    req.ifr_ifru.ifru_flags = flags | libc::IFF_UP as libc::c_short;
+    ifreq_ioctl(sock.as_fd(), libc::SIOCSIFFLAGS as libc::Ioctl, &mut req)?;
+    Ok(true)
+}
+
+/// Link-layer type (`ARPHRD_*`) of device `name`.
+pub fn if_hw_type(name: &str) -> io::Result<u16> {
+    let mut req = ifreq(name)?;
+    ifreq_ioctl(
+        ctl_socket()?.as_fd(),
+        libc::SIOCGIFHWADDR as libc::Ioctl,
+        &mut req,
+    )?;
+    // SAFETY: SIOCGIFHWADDR filled `ifru_hwaddr`, a plain `sockaddr` whose
+    // family is the ARPHRD type.
+    Ok(unsafe { req.ifr_ifru.ifru_hwaddr }.sa_family)
+}
+
+/// `struct ethtool_drvinfo` from `<linux/ethtool.h>` (libc does not have it).
+#[repr(C)]
+struct EthtoolDrvinfo {
+    cmd: u32,
+    driver: [u8; 32],
+    version: [u8; 32],
+    fw_version: [u8; 32],
+    bus_info: [u8; 32],
+    erom_version: [u8; 32],
+    reserved2: [u8; 12],
+    n_priv_flags: u32,
+    n_stats: u32,
+    testinfo_len: u32,
+    eedump_len: u32,
+    regdump_len: u32,
+}
+
+const ETHTOOL_GDRVINFO: u32 = 0x0000_0003;
+
+/// Driver name and bus info of device `name` (`ethtool -i`). For TUN/TAP
+/// devices the driver is `tun` and the bus info says `tun` or `tap`.
+pub fn if_driver(name: &str) -> io::Result<(String, String)> {
+    let mut info = EthtoolDrvinfo {
+        cmd: ETHTOOL_GDRVINFO,
+        driver: [0; 32],
+        version: [0; 32],
+        fw_version: [0; 32],
+        bus_info: [0; 32],
+        erom_version: [0; 32],
+        reserved2: [0; 12],
+        n_priv_flags: 0,
+        n_stats: 0,
+        testinfo_len: 0,
+        eedump_len: 0,
+        regdump_len: 0,
+    };
+    let mut req = ifreq(name)?;
+    req.ifr_ifru.ifru_data = (&mut info as *mut EthtoolDrvinfo).cast();
+    ifreq_ioctl(ctl_socket()?.as_fd(), libc::SIOCETHTOOL as libc::Ioctl, &mut req)?;
+    let text = |b: &[u8]| {
+        CStr::from_bytes_until_nul(b)
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    Ok((text(&info.driver), text(&info.bus_info)))
+}
+
+// ---------------------------------------------------------------------------
+// /dev/net/tun
+// ---------------------------------------------------------------------------
+
+/// Opens `/dev/net/tun` non-blocking and close-on-exec.
+pub fn tun_open() -> io::Result<OwnedFd> {
+    // SAFETY: the path is a NUL-terminated literal; no other pointers.
+    own(unsafe {
+        libc::open(
+            c"/dev/net/tun".as_ptr(),
+            libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC,
+        )
+    })
+}
+
+/// `TUNSETIFF`: creates device `name` or attaches the fd to it, with `flags`
+/// (`IFF_TAP | IFF_NO_PI`, optionally `IFF_TUN_EXCL` to refuse an existing
+/// device with `EBUSY`).
+pub fn tun_set_iff(fd: BorrowedFd<'_>, name: &str, flags: libc::c_int) -> io::Result<()> {
+    let mut req = ifreq(name)?;
+    req.ifr_ifru.ifru_flags = flags as libc::c_short;
+    ifreq_ioctl(fd, libc::TUNSETIFF, &mut req)
+}
+
+/// Runs a TUN ioctl whose argument is an integer passed by value.
+fn tun_ioctl_value(fd: BorrowedFd<'_>, request: libc::Ioctl, value: libc::c_ulong) -> io::Result<()> {
+    // SAFETY: TUNSETOFFLOAD and TUNSETPERSIST take their argument by value,
+    // not as a pointer; the kernel reads no memory of ours.
+    cvt(unsafe { libc::ioctl(fd.as_raw_fd(), request, value) })?;
+    Ok(())
+}
+
+/// `TUNSETOFFLOAD`: which offloads (`TUN_F_*`) the device may hand us. The
+/// mask belongs to the device and survives detach on persistent devices.
+pub fn tun_set_offload(fd: BorrowedFd<'_>, mask: libc::c_uint) -> io::Result<()> {
+    tun_ioctl_value(fd, libc::TUNSETOFFLOAD, mask.into())
+}
+
+/// `TUNSETPERSIST`: whether the device outlives the last fd.
+pub fn tun_set_persist(fd: BorrowedFd<'_>, persist: bool) -> io::Result<()> {
+    tun_ioctl_value(fd, libc::TUNSETPERSIST, persist.into())
+}
+
+// ---------------------------------------------------------------------------
+// AF_PACKET sockets
+// ---------------------------------------------------------------------------
+
+/// An AF_PACKET raw socket with protocol 0, so that it queues nothing until
+/// it is bound; non-blocking and close-on-exec.
+pub fn packet_socket() -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall without pointers.
+    own(unsafe {
+        libc::socket(
+            libc::AF_PACKET,
+            libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        )
+    })
+}
+
+/// `setsockopt` of a plain value (an `int` or a C struct).
+fn setsockopt<T>(fd: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int, value: &T) -> io::Result<()> {
+    // SAFETY: `value` points to a live `T` of `size_of::<T>()` bytes, which
+    // the kernel only reads during the call. Callers pass the type each
+    // option expects (`int`, `struct packet_mreq`).
+    cvt(unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (value as *const T).cast(),
+            size_of::<T>() as libc::socklen_t,
+        )
+    })?;
+    Ok(())
+}
+
+/// `setsockopt` of an `int` option.
+pub fn setsockopt_int(
+    fd: BorrowedFd<'_>,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: i32,
+) -> io::Result<()> {
+    setsockopt(fd, level, name, &(value as libc::c_int))
+}
+
+/// Sets a socket buffer size: `SO_RCVBUFFORCE`/`SO_SNDBUFFORCE` (which pass
+/// `net.core.*mem_max` but need CAP_NET_ADMIN), falling back to the capped
+/// `SO_RCVBUF`/`SO_SNDBUF`.
+pub fn set_buffer_size(fd: BorrowedFd<'_>, receive: bool, bytes: i32) -> io::Result<()> {
+    let (force, plain) = if receive {
+        (libc::SO_RCVBUFFORCE, libc::SO_RCVBUF)
+    } else {
+        (libc::SO_SNDBUFFORCE, libc::SO_SNDBUF)
+    };
+    setsockopt_int(fd, libc::SOL_SOCKET, force, bytes)
+        .or_else(|_| setsockopt_int(fd, libc::SOL_SOCKET, plain, bytes))
+}
+
+/// Puts device `ifindex` in promiscuous mode for as long as the socket is
+/// open (`PACKET_ADD_MEMBERSHIP`, `PACKET_MR_PROMISC`; the kernel counts
+/// such memberships, so other users' promiscuity is not disturbed).
+pub fn packet_add_promisc(fd: BorrowedFd<'_>, ifindex: u32) -> io::Result<()> {
+    let mreq = libc::packet_mreq {
+        mr_ifindex: ifindex as libc::c_int,
+        mr_type: libc::PACKET_MR_PROMISC as libc::c_ushort,
+        mr_alen: 0,
+        mr_address: [0; 8],
+    };
+    setsockopt(fd, libc::SOL_PACKET, libc::PACKET_ADD_MEMBERSHIP, &mreq)
+}
+
+/// An all-zero `sockaddr_ll`.
+fn sockaddr_ll() -> libc::sockaddr_ll {
+    // SAFETY: `sockaddr_ll` is integers and a byte array; all-zero is valid.
+    unsafe { zeroed() }
+}
+
+/// Binds the socket to every protocol (`ETH_P_ALL`) on device `ifindex`.
+pub fn packet_bind(fd: BorrowedFd<'_>, ifindex: u32) -> io::Result<()> {
+    let mut addr = sockaddr_ll();
+    addr.sll_family = libc::AF_PACKET as libc::c_ushort;
+    addr.sll_protocol = (libc::ETH_P_ALL as u16).to_be();
+    addr.sll_ifindex = ifindex as libc::c_int;
+    // SAFETY: `addr` is a valid `sockaddr_ll` and the length says so; the
+    // kernel only reads it during the call.
+    cvt(unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&addr as *const libc::sockaddr_ll).cast(),
+            size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+        )
+    })?;
+    Ok(())
+}
+
+/// The ifindex a packet socket is bound to now: the bound one, or `-1`
+/// once the device has been unregistered (deleted, or moved to another
+/// network namespace).
+pub fn packet_bound_ifindex(fd: BorrowedFd<'_>) -> io::Result<i32> {
+    let mut addr = sockaddr_ll();
+    let mut len = size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+    // SAFETY: `addr` is writable for `len` bytes and `len` is a valid
+    // in/out length; the kernel writes at most `len` bytes.
+    cvt(unsafe {
+        libc::getsockname(
+            fd.as_raw_fd(),
+            (&mut addr as *mut libc::sockaddr_ll).cast(),
+            &mut len,
+        )
+    })?;
+    Ok(addr.sll_ifindex)
+}
+
+/// Control buffer for one message: room for a `tpacket_auxdata` cmsg
+/// (CMSG_SPACE(20) = 40 bytes on 64-bit) with margin, aligned for
+/// `cmsghdr`.
+#[derive(Clone, Copy)]
+#[repr(C, align(8))]
+struct CmsgBuf([u8; 64]);
+
+/// What the kernel reported about one received message.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RxMeta {
+    /// Bytes written at `HEADROOM` in the slot.
+    pub len: usize,
+    /// The frame did not fit in the slot and was cut.
+    pub truncated: bool,
+    /// `sll_pkttype == PACKET_OUTGOING`: a frame this host sent.
+    pub outgoing: bool,
+    /// The 802.1Q/802.1ad tag the kernel stripped (from `PACKET_AUXDATA`),
+    /// as (TPID, TCI).
+    pub vlan: Option<(u16, u16)>,
+}
+
+/// The arrays `recvmmsg` works on. They hold raw pointers, which are
+/// written right before each call and not used after it returns.
+struct RxArrays {
+    hdrs: [libc::mmsghdr; BATCH],
+    iovs: [libc::iovec; BATCH],
+    addrs: [libc::sockaddr_ll; BATCH],
+    cmsgs: [CmsgBuf; BATCH],
+}
+
+// SAFETY: the raw pointers inside `RxArrays` (into the arrays themselves and
+// into the caller's `RxBatch`) are rewritten before every `recvmmsg` and
+// never dereferenced by Rust code outside `PacketRx::recv`/`meta`, which
+// hold `&mut`/`&` on the owner; moving the arrays to another thread
+// therefore shares nothing.
+unsafe impl Send for RxArrays {}
+
+/// Preallocated `recvmmsg` state for one AF_PACKET socket: message headers,
+/// iovecs, source addresses and control buffers for `BATCH` messages. No
+/// allocation per call.
+pub struct PacketRx {
+    arr: Box<RxArrays>,
+    /// Messages filled by the last `recv`.
+    received: usize,
+}
+
+impl std::fmt::Debug for PacketRx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PacketRx")
+            .field("received", &self.received)
+            .finish()
+    }
+}
+
+impl Default for PacketRx {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PacketRx {
+    /// Allocates the arrays (once per port).
+    pub fn new() -> Self {
+        // SAFETY: `mmsghdr`/`iovec` are integers and raw pointers (null is
+        // valid), `sockaddr_ll` and `CmsgBuf` are integers and byte arrays.
+        let arr: Box<RxArrays> = Box::new(unsafe { zeroed() });
+        PacketRx { arr, received: 0 }
+    }
+
+    /// One `recvmmsg(MSG_DONTWAIT)` of up to `count` messages into slots
+    /// `first..first + count` of `batch`, each at offset `HEADROOM`.
+    /// `EINTR` is retried; `EAGAIN` is returned as `WouldBlock`. On success
+    /// [`meta`](Self::meta) describes message `i` (slot `first + i`).
+    ///
+    /// # Panics
+    /// If `first + count > BATCH`.
+    pub fn recv(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        batch: &mut RxBatch,
+        first: usize,
+        count: usize,
+    ) -> io::Result<usize> {
+        assert!(first + count <= BATCH, "slots {first}+{count} outside the batch");
+        self.received = 0;
+        let a = &mut *self.arr;
+        let slots = batch
+            .slots_mut()
+            .chunks_exact_mut(SLOT_LEN)
+            .skip(first)
+            .take(count);
+        for (i, slot) in slots.enumerate() {
+            a.iovs[i] = libc::iovec {
+                iov_base: slot[HEADROOM..].as_mut_ptr().cast(),
+                iov_len: MAX_FRAME,
+            };
+            let h = &mut a.hdrs[i];
+            h.msg_hdr.msg_name = (&mut a.addrs[i] as *mut libc::sockaddr_ll).cast();
+            h.msg_hdr.msg_namelen = size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+            h.msg_hdr.msg_iov = &mut a.iovs[i];
+            h.msg_hdr.msg_iovlen = 1;
+            h.msg_hdr.msg_control = a.cmsgs[i].0.as_mut_ptr().cast();
+            h.msg_hdr.msg_controllen = size_of::<CmsgBuf>();
+            h.msg_hdr.msg_flags = 0;
+            h.msg_len = 0;
+        }
+        let n = loop {
+            // SAFETY: `hdrs[..count]` were filled above: each points to its
+            // own iovec (covering `MAX_FRAME` bytes of a distinct slot, inside
+            // `batch`, which is borrowed mutably for this whole call), its
+            // own `sockaddr_ll` and its own control buffer, with lengths that
+            // match. The kernel writes only within those bounds, during the
+            // call. A null timeout is allowed.
+            let r = unsafe {
+                libc::recvmmsg(
+                    fd.as_raw_fd(),
+                    a.hdrs.as_mut_ptr(),
+                    count as libc::c_uint,
+                    libc::MSG_DONTWAIT,
+                    std::ptr::null_mut(),
+                )
+            };
+            match cvt(r) {
+                Ok(n) => break n as usize,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        self.received = n;
+        Ok(n)
+    }
+
+    /// What the kernel said about message `i` of the last [`recv`](Self::recv).
+    ///
+    /// # Panics
+    /// If `i` is not below the count the last `recv` returned.
+    pub fn meta(&self, i: usize) -> RxMeta {
+        assert!(i < self.received, "message {i} was not received");
+        let h = &self.arr.hdrs[i];
+        let mut meta = RxMeta {
+            len: h.msg_len as usize,
+            truncated: h.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
+            outgoing: self.arr.addrs[i].sll_pkttype == libc::PACKET_OUTGOING,
+            vlan: None,
+        };
+        // SAFETY: after `recvmmsg`, `msg_control`/`msg_controllen` describe
+        // the bytes of `cmsgs[i]` the kernel filled with well-formed cmsgs;
+        // CMSG_FIRSTHDR/CMSG_NXTHDR stay within `msg_controllen`. The
+        // auxdata payload is read unaligned, and only when the cmsg is as
+        // long as a `tpacket_auxdata`.
+        unsafe {
+            let mut c = libc::CMSG_FIRSTHDR(&h.msg_hdr);
+            while !c.is_null() {
+                let hdr = &*c;
+                if hdr.cmsg_level == libc::SOL_PACKET
+                    && hdr.cmsg_type == libc::PACKET_AUXDATA
+                    && hdr.cmsg_len >= libc::CMSG_LEN(size_of::<libc::tpacket_auxdata>() as u32) as usize
+                {
+                    let aux: libc::tpacket_auxdata =
+                        std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::tpacket_auxdata>());
+                    if aux.tp_status & libc::TP_STATUS_VLAN_VALID != 0 || aux.tp_vlan_tci != 0 {
+                        let tpid = if aux.tp_status & libc::TP_STATUS_VLAN_TPID_VALID != 0 {
+                            aux.tp_vlan_tpid
+                        } else {
+                            0x8100
+                        };
+                        meta.vlan = Some((tpid, aux.tp_vlan_tci));
+                    }
+                }
+                c = libc::CMSG_NXTHDR(&h.msg_hdr, c);
+            }
+        }
+        meta
+    }
+}
+
+/// The arrays `sendmmsg` works on: one header and up to three iovecs per
+/// message. Pointers are written right before each call.
+struct TxArrays {
+    hdrs: [libc::mmsghdr; BATCH],
+    iovs: [[libc::iovec; 3]; BATCH],
+}
+
+// SAFETY: as for `RxArrays`: the pointers are rewritten before every
+// `sendmmsg` inside `PacketTx::send` and never dereferenced elsewhere.
+unsafe impl Send for TxArrays {}
+
+/// Preallocated `sendmmsg` state for one AF_PACKET socket.
+pub struct PacketTx {
+    arr: Box<TxArrays>,
+}
+
+impl std::fmt::Debug for PacketTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PacketTx").finish_non_exhaustive()
+    }
+}
+
+impl Default for PacketTx {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PacketTx {
+    /// Allocates the arrays (once per port).
+    pub fn new() -> Self {
+        // SAFETY: `mmsghdr` and `iovec` are integers and raw pointers; null
+        // pointers and zero lengths are valid values.
+        let arr: Box<TxArrays> = Box::new(unsafe { zeroed() });
+        PacketTx { arr }
+    }
+
+    /// Sends every frame of `frames` (each a gather list: MAC addresses, an
+    /// optional tag, the rest) with `sendmmsg(MSG_DONTWAIT)`, `BATCH` per
+    /// call, and adds to `out`: a refusal with `EAGAIN`/`ENOBUFS` (queue
+    /// full) counts that frame and the rest of its chunk as dropped; any
+    /// other error (`EMSGSIZE`, `ENETDOWN`, ...) counts that one frame as an
+    /// error and sending goes on with the next.
+    pub fn send<'a, I>(&mut self, fd: BorrowedFd<'_>, frames: I, out: &mut SendOutcome)
+    where
+        I: IntoIterator<Item = (&'a [u8], Option<&'a [u8; 4]>, &'a [u8])>,
+    {
+        let mut frames = frames.into_iter().peekable();
+        while frames.peek().is_some() {
+            let a = &mut *self.arr;
+            let mut n = 0;
+            for (head, tag, rest) in frames.by_ref().take(BATCH) {
+                let iov = &mut a.iovs[n];
+                let mut k = 0;
+                for piece in [Some(head), tag.map(|t| &t[..]), Some(rest)]
+                    .into_iter()
+                    .flatten()
+                {
+                    iov[k] = libc::iovec {
+                        iov_base: piece.as_ptr() as *mut libc::c_void,
+                        iov_len: piece.len(),
+                    };
+                    k += 1;
+                }
+                let h = &mut a.hdrs[n];
+                h.msg_hdr.msg_name = std::ptr::null_mut();
+                h.msg_hdr.msg_namelen = 0;
+                h.msg_hdr.msg_iov = iov.as_mut_ptr();
+                h.msg_hdr.msg_iovlen = k;
+                h.msg_hdr.msg_control = std::ptr::null_mut();
+                h.msg_hdr.msg_controllen = 0;
+                h.msg_hdr.msg_flags = 0;
+                h.msg_len = 0;
+                n += 1;
+            }
+            let mut start = 0;
+            while start < n {
+                // SAFETY: `hdrs[start..n]` were filled above; each points to
+                // its own iovec array of `msg_iovlen` entries, and every
+                // iovec covers a live slice borrowed for `'a` (the caller's
+                // batch), which outlives this call. The kernel only reads
+                // them (no name, no control data) and writes `msg_len`.
+                let r = unsafe {
+                    libc::sendmmsg(
+                        fd.as_raw_fd(),
+                        a.hdrs[start..].as_mut_ptr(),
+                        (n - start) as libc::c_uint,
+                        libc::MSG_DONTWAIT,
+                    )
+                };
+                match cvt(r) {
+                    Ok(sent) => {
+                        let sent = sent as usize;
+                        for h in &a.hdrs[start..start + sent] {
+                            out.sent += 1;
+                            out.bytes += u64::from(h.msg_len);
+                        }
+                        start += sent;
+                    }
+                    Err(e) => match e.raw_os_error() {
+                        Some(libc::EINTR) => {}
+                        Some(libc::EAGAIN | libc::ENOBUFS) => {
+                            out.dropped += (n - start) as u64;
+                            start = n;
+                        }
+                        _ => {
+                            out.errors += 1;
+                            start += 1;
+                        }
+                    },
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    //! Helpers for the root-only port tests: root check, a private network
+    //! namespace per test thread, `ip` and cleanup guards.
+
+    use std::fs::File;
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    use std::process::Command;
+
+    /// Whether the test may run: true as root. Otherwise prints a visible
+    /// SKIP and returns false, or panics when `SWITCHD_REQUIRE_ROOT=1`.
+    pub fn root_or_skip(test: &str) -> bool {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            return true;
+        }
+        if std::env::var("SWITCHD_REQUIRE_ROOT").as_deref() == Ok("1") {
+            panic!("{test}: needs root and SWITCHD_REQUIRE_ROOT=1 is set");
+        }
+        // Straight to the stderr handle: `eprintln!` is captured by the test
+        // harness and would hide the skip.
+        let _ = writeln!(std::io::stderr(), "SKIP {test}: needs root");
+        false
+    }
+
+    /// Moves the calling thread (each test runs on its own thread) into a
+    /// new, empty network namespace with IPv6 off, so the kernel sends no
+    /// router solicitations or MLD reports on test links. `ip` commands run
+    /// from this thread inherit it.
+    pub fn enter_private_netns() {
+        // SAFETY: unshare has no memory preconditions; CLONE_NEWNET only
+        // changes the calling thread.
+        let r = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+        assert_eq!(r, 0, "unshare(CLONE_NEWNET): {}", std::io::Error::last_os_error());
+        for key in ["all", "default"] {
+            let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{key}/disable_ipv6"), "1");
+        }
+    }
+
+    /// Moves the calling thread into the named namespace `/run/netns/NAME`.
+    pub fn enter_netns(name: &str) {
+        let f = File::open(format!("/run/netns/{name}")).expect("open netns");
+        // SAFETY: `f` is an open namespace fd for the duration of the call.
+        let r = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(r, 0, "setns {name}: {}", std::io::Error::last_os_error());
+    }
+
+    /// `fcntl(F_GETFL)` and `fcntl(F_GETFD)` of `fd`.
+    pub fn fd_flags(fd: std::os::fd::RawFd) -> (libc::c_int, libc::c_int) {
+        // SAFETY: F_GETFL/F_GETFD take no argument and touch no memory.
+        unsafe { (libc::fcntl(fd, libc::F_GETFL), libc::fcntl(fd, libc::F_GETFD)) }
+    }
+
+    /// A name no other test uses: `tt<pid><tag>` (keep `tag` ≤ 6 bytes).
+    pub fn uniq(tag: &str) -> String {
+        let n = format!("tt{}{tag}", std::process::id());
+        assert!(n.len() <= 15, "{n:?} too long");
+        n
+    }
+
+    /// Runs `ip ARGS`; returns (success, stdout + stderr).
+    pub fn ip(args: &[&str]) -> (bool, String) {
+        let out = Command::new("ip").args(args).output().expect("run ip");
+        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&out.stderr));
+        (out.status.success(), text)
+    }
+
+    /// Runs `ip ARGS` and panics if it fails.
+    pub fn ip_ok(args: &[&str]) -> String {
+        let (ok, text) = ip(args);
+        assert!(ok, "ip {args:?}: {text}");
+        text
+    }
+
+    /// Whether device `name` exists in the calling thread's namespace.
+    pub fn link_exists(name: &str) -> bool {
+        ip(&["link", "show", "dev", name]).0
+    }
+
+    /// Waits up to 5 s for device `name` to disappear; returns whether it
+    /// did. Closing the last fd of a TAP removes it at once, but a child
+    /// that another test thread is spawning holds a copy of every fd until
+    /// its `exec`, which can delay the final close a little.
+    pub fn link_gone(name: &str) -> bool {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while link_exists(name) {
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        true
+    }
+
+    /// Deletes link `name` when dropped (if it still exists).
+    #[derive(Debug)]
+    pub struct LinkGuard(pub String);
+
+    impl Drop for LinkGuard {
+        fn drop(&mut self) {
+            if link_exists(&self.0) {
+                let _ = ip(&["link", "del", "dev", &self.0]);
+            }
+        }
+    }
+
+    /// Deletes named network namespace `name` when dropped.
+    #[derive(Debug)]
+    pub struct NetnsGuard(pub String);
+
+    impl Drop for NetnsGuard {
+        fn drop(&mut self) {
+            let _ = ip(&["netns", "del", &self.0]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_util::*;
+    use super::*;
+
+    #[test]
+    fn ifreq_rejects_bad_names() {
+        assert!(ifreq("").is_err());
+        assert!(ifreq("0123456789abcdef").is_err());
+        assert!(ifreq("a\0b").is_err());
+        assert!(ifreq("0123456789abcde").is_ok());
+    }
+
+    #[test]
+    fn device_queries() {
+        if !root_or_skip("device_queries") {
+            return;
+        }
+        enter_private_netns();
+        assert_eq!(if_index("lo").unwrap(), 1);
+        assert_eq!(if_mtu("lo").unwrap(), 65536);
+        assert_eq!(if_hw_type("lo").unwrap(), libc::ARPHRD_LOOPBACK);
+        assert!(if_flags("lo").unwrap() & libc::IFF_LOOPBACK != 0);
+        let missing = uniq("nx");
+        for e in [if_index(&missing).unwrap_err(), if_mtu(&missing).unwrap_err()] {
+            assert_eq!(e.raw_os_error(), Some(libc::ENODEV), "{e}");
+        }
+
+        let name = uniq("q");
+        let peer = uniq("qp");
+        let _g = LinkGuard(name.clone());
+        ip_ok(&[
+            "link", "add", &name, "mtu", "1400", "type", "veth", "peer", "name", &peer,
+        ]);
+        assert_eq!(if_mtu(&name).unwrap(), 1400);
+        assert_eq!(if_index(&name).unwrap().to_string(), {
+            let t = ip_ok(&["-o", "link", "show", "dev", &name]);
+            t.split(':').next().unwrap().to_owned()
+        });
+        assert_eq!(if_hw_type(&name).unwrap(), libc::ARPHRD_ETHER);
+        assert_eq!(if_flags(&name).unwrap() & libc::IFF_UP, 0);
+        assert!(if_set_up(&name).unwrap());
+        assert!(!if_set_up(&name).unwrap());
+        assert!(if_flags(&name).unwrap() & libc::IFF_UP != 0);
+        assert_eq!(if_driver(&name).unwrap().0, "veth");
+    }
+}
