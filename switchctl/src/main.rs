@@ -1,1 +1,68 @@
-fn main() {}
+//! `switchctl`: the command-line client of `switchd` (SPEC §5).
+//!
+//! Thin on purpose: [`cli`] turns the command line into one request, [`client`]
+//! exchanges it with the daemon, [`output`] prints the reply. Exit status 0 on
+//! success; any failure is one line `switchctl: <reason>` on stderr and status
+//! 1, or 2 for a command line that does not parse. Nothing goes to stdout on failure,
+//! also with `--json`.
+
+mod cli;
+mod client;
+mod output;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let invocation = match cli::parse_request(std::env::args_os()) {
+        Ok(i) => i,
+        Err(e) => return usage_error(e),
+    };
+    match run(&invocation) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(reason) => {
+            // One line whatever the daemon put in its message.
+            let reason = reason.replace(['\n', '\r'], " ");
+            let _ = writeln!(io::stderr().lock(), "switchctl: {reason}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `--help` and `--version` print as clap does; every other command-line
+/// error becomes the same single `switchctl: <reason>` line as any other
+/// failure (SPEC §5), with status 2 so scripts can tell usage from refusal.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => e.exit(),
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            eprintln!("switchctl: incomplete command line (see 'switchctl --help')");
+        }
+        _ => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid command line");
+            let reason = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("switchctl: {reason} (see 'switchctl --help')");
+        }
+    }
+    ExitCode::from(2)
+}
+
+fn run(inv: &cli::Invocation) -> Result<(), String> {
+    let reply = client::call(&inv.socket, &inv.request, inv.timeout)
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.message)?;
+    let text = if inv.json {
+        output::json(&reply).map_err(|e| format!("cannot encode the reply as JSON: {e}"))?
+    } else {
+        output::human(&reply)
+    };
+    let mut stdout = io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(()),
+        // `switchctl fdb-show br0 | head`: the reader has what it wanted.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(format!("cannot write output: {e}")),
+    }
+}

@@ -1,0 +1,784 @@
+//! The command-line grammar of `switchctl` (SPEC §5) and its conversion into
+//! one [`proto::Request`].
+//!
+//! Every name and `KEY=VALUE` is parsed by proto's `FromStr` types used as clap
+//! value parsers, so bad input is refused before anything is sent, with exactly
+//! the message the daemon would give, and with clap's usage-error exit status
+//! (2). [`parse_request`] does no I/O (clap only reads `SWITCHD_SOCKET`), so the
+//! whole grammar is unit-tested without a daemon.
+//!
+//! `set` and `clear` take the table (`port` or `bridge`) as their first word,
+//! as `ovs-vsctl` does; each table is a nested subcommand so that its own
+//! `--help` lists exactly its keys.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser, Subcommand};
+use proto::{BridgeSetting, ClearKey, IfName, PortConfig, PortSetting, Request};
+
+/// Every port key with its range and default; shown by `add-port --help` and
+/// `set port --help`. A unit test checks the numbers against proto's constants.
+const PORT_KEYS_HELP: &str = "\
+Port keys (KEY=VALUE):
+  type=TYPE        system (default), tap, vxlan, gre, stream, dgram; only at add-port
+  tag=VID          access VLAN, or the native VLAN of a native-* port; 0-4095
+  trunks=LIST      VLANs the port carries, e.g. 10,20,100-110 (ids 0-4095); default: all
+  vlan_mode=MODE   access | trunk | native-tagged | native-untagged;
+                   default: access if tag is set, else trunk
+  mtu=N            largest payload sent out of the port, 68-65535; default: the device's MTU
+  remote_ip=ADDR   vxlan, gre: IPv4 or IPv6 address of the tunnel peer (required)
+  local_ip=ADDR    vxlan, gre: local tunnel address, same family as remote_ip (optional)
+  key=N            vxlan: VNI 0-16777215 (default 0); gre: key 0-4294967295 (default: no key)
+  dst_port=N       vxlan: UDP destination port 1-65535 (default 4789)
+  path=FILE        stream, dgram: Unix socket path (required)
+  persist=BOOL     tap: true or false; keep the TAP device when the port goes (default false)
+
+A contradictory combination (vlan_mode=access with trunks, a native mode or
+vlan_mode=access without tag, vlan_mode=trunk with tag, a key of another port
+type) is refused.";
+
+/// Every bridge key with its range and default; shown by `set bridge --help`.
+const BRIDGE_KEYS_HELP: &str = "\
+Bridge keys (KEY=VALUE):
+  mac_aging=SECS       seconds a learned MAC lives without traffic, 1-86400 (default 300)
+  mac_table_size=N     most MAC entries the bridge holds, 16-1000000 (default 8192);
+                       when full, the oldest entry of the port with the most entries goes";
+
+/// Keys `clear port` removes; shown by `clear --help` and `clear port --help`.
+const CLEAR_KEYS_HELP: &str = "\
+Keys (clear port):
+  tag         remove the access/native VLAN
+  trunks      carry all VLANs again
+  vlan_mode   back to the default: access if tag is set, else trunk";
+
+const MAIN_AFTER_HELP: &str = "\
+Names of bridges and ports are 1-15 bytes without '/', ':' or whitespace.
+Successful changes print nothing. On failure switchctl prints one line
+'switchctl: <reason>' on stderr and exits with status 1 (2 for usage errors).
+See 'switchctl add-port --help', 'switchctl set port --help' and
+'switchctl set bridge --help' for every KEY=VALUE with its range and default.";
+
+/// `switchctl` command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "switchctl",
+    version,
+    about = "Configure and inspect switchd, the userspace L2 switch",
+    after_help = MAIN_AFTER_HELP
+)]
+pub struct Cli {
+    /// Control socket of switchd
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        env = proto::SOCKET_ENV,
+        default_value = proto::DEFAULT_SOCKET
+    )]
+    socket: PathBuf,
+
+    /// Print the reply as JSON on stdout ({} for a change)
+    #[arg(long, global = true)]
+    json: bool,
+
+    /// Give up after SECS seconds for connect, send and reply together; 0 waits forever
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 30)]
+    timeout: u64,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a bridge
+    AddBr {
+        /// Bridge name
+        #[arg(value_name = "BR")]
+        bridge: IfName,
+        /// Do not fail if the bridge already exists
+        #[arg(long)]
+        may_exist: bool,
+    },
+    /// Delete a bridge and all its ports
+    DelBr {
+        /// Bridge name
+        #[arg(value_name = "BR")]
+        bridge: IfName,
+        /// Do not fail if the bridge does not exist
+        #[arg(long)]
+        if_exists: bool,
+    },
+    /// List bridges, one per line
+    ListBr,
+    /// Add a port to a bridge
+    #[command(after_help = PORT_KEYS_HELP)]
+    AddPort {
+        /// Bridge name
+        #[arg(value_name = "BR")]
+        bridge: IfName,
+        /// Port name (the device name for system and tap ports)
+        #[arg(value_name = "PORT")]
+        port: IfName,
+        /// Port settings, including type=...; see the list below
+        #[arg(value_name = "KEY=VALUE")]
+        settings: Vec<PortSetting>,
+        /// Do not fail if the port already exists on this bridge (it is left as it is)
+        #[arg(long)]
+        may_exist: bool,
+    },
+    /// Remove a port (from BR, if given, which must be its bridge)
+    #[command(allow_missing_positional = true)]
+    DelPort {
+        /// Bridge the port must belong to
+        #[arg(value_name = "BR")]
+        bridge: Option<IfName>,
+        /// Port name
+        #[arg(value_name = "PORT")]
+        port: IfName,
+        /// Do not fail if the port does not exist
+        #[arg(long)]
+        if_exists: bool,
+    },
+    /// List the ports of a bridge, one per line
+    ListPorts {
+        /// Bridge name
+        #[arg(value_name = "BR")]
+        bridge: IfName,
+    },
+    /// Change settings: set port PORT KEY=VALUE... | set bridge BR KEY=VALUE...
+    #[command(
+        subcommand_value_name = "TABLE",
+        subcommand_help_heading = "Tables",
+        after_help = "Run 'switchctl set port --help' or 'switchctl set bridge --help' for the keys."
+    )]
+    Set {
+        #[command(subcommand)]
+        table: SetTable,
+    },
+    /// Remove port settings: clear port PORT tag|trunks|vlan_mode...
+    #[command(
+        subcommand_value_name = "TABLE",
+        subcommand_help_heading = "Tables",
+        after_help = CLEAR_KEYS_HELP
+    )]
+    Clear {
+        #[command(subcommand)]
+        table: ClearTable,
+    },
+    /// Show every bridge with its ports, VLAN configuration and state
+    Show,
+    /// Show the MAC table of a bridge, oldest entry first
+    FdbShow {
+        /// Bridge name
+        #[arg(value_name = "BR")]
+        bridge: IfName,
+    },
+    /// Forget learned MACs of one bridge, or of all bridges
+    FdbFlush {
+        /// Bridge name (default: all bridges)
+        #[arg(value_name = "BR")]
+        bridge: Option<IfName>,
+    },
+    /// Show per-port packet, byte, drop and error counters
+    PortStats {
+        /// Bridge name (default: all bridges)
+        #[arg(value_name = "BR")]
+        bridge: Option<IfName>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SetTable {
+    /// Change settings of a port; all or nothing
+    #[command(after_help = PORT_KEYS_HELP)]
+    Port {
+        /// Port name
+        #[arg(value_name = "PORT")]
+        port: IfName,
+        /// Settings; see the list below
+        #[arg(value_name = "KEY=VALUE", required = true)]
+        settings: Vec<PortSetting>,
+    },
+    /// Change settings of a bridge; all or nothing
+    #[command(after_help = BRIDGE_KEYS_HELP)]
+    Bridge {
+        /// Bridge name
+        #[arg(value_name = "BR")]
+        bridge: IfName,
+        /// Settings; see the list below
+        #[arg(value_name = "KEY=VALUE", required = true)]
+        settings: Vec<BridgeSetting>,
+    },
+    /// Any other word: reported as an unknown table (clap would say "subcommand")
+    #[command(external_subcommand)]
+    Unknown(Vec<OsString>),
+}
+
+#[derive(Debug, Subcommand)]
+enum ClearTable {
+    /// Remove settings of a port; all or nothing
+    #[command(after_help = CLEAR_KEYS_HELP)]
+    Port {
+        /// Port name
+        #[arg(value_name = "PORT")]
+        port: IfName,
+        /// Keys to remove: tag, trunks, vlan_mode
+        #[arg(value_name = "KEY", required = true)]
+        keys: Vec<ClearKey>,
+    },
+    /// Any other word: reported as an unknown table
+    #[command(external_subcommand)]
+    Unknown(Vec<OsString>),
+}
+
+/// What one run of `switchctl` does: where to send which request, and how to
+/// print the reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    /// Control socket path (`--socket`, else `SWITCHD_SOCKET`, else the default).
+    pub socket: PathBuf,
+    /// `--json`: print the reply as JSON.
+    pub json: bool,
+    /// `--timeout`; `None` waits forever (`--timeout 0`).
+    pub timeout: Option<Duration>,
+    /// The request to send.
+    pub request: Request,
+}
+
+/// Parses a full command line (including the program name) into an
+/// [`Invocation`].
+///
+/// # Errors
+///
+/// A clap error for usage errors, bad names and bad `KEY=VALUE`s (its message
+/// contains proto's reason), and also for `--help`/`--version`; the caller
+/// ends the process with [`clap::Error::exit`].
+pub fn parse_request<I, T>(args: I) -> Result<Invocation, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    Cli::try_parse_from(args)?.into_invocation()
+}
+
+impl Cli {
+    /// Converts the parsed command line into an [`Invocation`], checking what
+    /// clap cannot: unknown tables and contradictory `add-port` settings.
+    ///
+    /// # Errors
+    ///
+    /// A clap usage error naming the offending word or combination.
+    pub fn into_invocation(self) -> Result<Invocation, clap::Error> {
+        let request = match self.command {
+            Command::AddBr { bridge, may_exist } => Request::AddBr { bridge, may_exist },
+            Command::DelBr { bridge, if_exists } => Request::DelBr { bridge, if_exists },
+            Command::ListBr => Request::ListBr,
+            Command::AddPort {
+                bridge,
+                port,
+                settings,
+                may_exist,
+            } => {
+                // The whole configuration of a new port is known here, so a
+                // contradiction is refused without asking the daemon.
+                PortConfig::from_settings(&settings).map_err(|e| {
+                    usage_error(
+                        &["add-port"],
+                        ErrorKind::ValueValidation,
+                        format!("add-port {port}: {e}"),
+                    )
+                })?;
+                Request::AddPort {
+                    bridge,
+                    port,
+                    settings,
+                    may_exist,
+                }
+            }
+            Command::DelPort {
+                bridge,
+                port,
+                if_exists,
+            } => Request::DelPort {
+                bridge,
+                port,
+                if_exists,
+            },
+            Command::ListPorts { bridge } => Request::ListPorts { bridge },
+            Command::Set { table } => match table {
+                SetTable::Port { port, settings } => Request::SetPort { port, settings },
+                SetTable::Bridge { bridge, settings } => Request::SetBridge { bridge, settings },
+                SetTable::Unknown(words) => return Err(unknown_table("set", &words, "port, bridge")),
+            },
+            Command::Clear { table } => match table {
+                ClearTable::Port { port, keys } => Request::ClearPort { port, keys },
+                ClearTable::Unknown(words) => return Err(unknown_table("clear", &words, "port")),
+            },
+            Command::Show => Request::Show,
+            Command::FdbShow { bridge } => Request::FdbShow { bridge },
+            Command::FdbFlush { bridge } => Request::FdbFlush { bridge },
+            Command::PortStats { bridge } => Request::PortStats { bridge },
+        };
+        // The value parsers already enforce every range; this is the same
+        // check the daemon runs after decoding, kept so the two cannot drift.
+        request
+            .validate()
+            .map_err(|e| usage_error(&[], ErrorKind::ValueValidation, e.to_string()))?;
+        Ok(Invocation {
+            socket: self.socket,
+            json: self.json,
+            timeout: (self.timeout > 0).then(|| Duration::from_secs(self.timeout)),
+            request,
+        })
+    }
+}
+
+/// A usage error rendered like clap's own, with the usage of the subcommand
+/// at `path` (e.g. `["set"]`).
+fn usage_error(path: &[&str], kind: ErrorKind, message: String) -> clap::Error {
+    let mut cmd = Cli::command();
+    // build() gives subcommands their full name ("switchctl set") for the usage line.
+    cmd.build();
+    for name in path {
+        if let Some(sub) = cmd.find_subcommand(name) {
+            cmd = sub.clone();
+        }
+    }
+    cmd.error(kind, message)
+}
+
+fn unknown_table(command: &str, words: &[OsString], known: &str) -> clap::Error {
+    let table = words.first().map(|w| w.to_string_lossy()).unwrap_or_default();
+    usage_error(
+        &[command],
+        ErrorKind::InvalidSubcommand,
+        format!("unknown table {table:?} for '{command}' (known: {known})"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proto::{PortType, VlanId};
+
+    fn parse(args: &[&str]) -> Result<Invocation, clap::Error> {
+        parse_request(std::iter::once("switchctl").chain(args.iter().copied()))
+    }
+
+    fn req(args: &[&str]) -> Request {
+        match parse(args) {
+            Ok(inv) => inv.request,
+            Err(e) => panic!("{args:?} refused: {e}"),
+        }
+    }
+
+    /// The rendered error; panics if the command line was accepted.
+    fn refused(args: &[&str]) -> (ErrorKind, String) {
+        match parse(args) {
+            Ok(inv) => panic!("{args:?} accepted as {:?}", inv.request),
+            Err(e) => (e.kind(), e.render().to_string()),
+        }
+    }
+
+    fn name(s: &str) -> IfName {
+        s.parse().unwrap()
+    }
+
+    fn setting(s: &str) -> PortSetting {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn bridge_commands() {
+        assert_eq!(
+            req(&["add-br", "br0"]),
+            Request::AddBr {
+                bridge: name("br0"),
+                may_exist: false
+            }
+        );
+        assert_eq!(
+            req(&["add-br", "--may-exist", "br0"]),
+            Request::AddBr {
+                bridge: name("br0"),
+                may_exist: true
+            }
+        );
+        assert_eq!(
+            req(&["del-br", "br0", "--if-exists"]),
+            Request::DelBr {
+                bridge: name("br0"),
+                if_exists: true
+            }
+        );
+        assert_eq!(
+            req(&["del-br", "br0"]),
+            Request::DelBr {
+                bridge: name("br0"),
+                if_exists: false
+            }
+        );
+        assert_eq!(req(&["list-br"]), Request::ListBr);
+        assert_eq!(
+            req(&["list-ports", "br0"]),
+            Request::ListPorts { bridge: name("br0") }
+        );
+    }
+
+    #[test]
+    fn add_port_with_settings_and_flag_anywhere() {
+        assert_eq!(
+            req(&["add-port", "br0", "eth1"]),
+            Request::AddPort {
+                bridge: name("br0"),
+                port: name("eth1"),
+                settings: vec![],
+                may_exist: false
+            }
+        );
+        assert_eq!(
+            req(&[
+                "add-port",
+                "br0",
+                "vx0",
+                "type=vxlan",
+                "remote_ip=192.0.2.1",
+                "key=5000",
+                "--may-exist",
+                "dst_port=8472"
+            ]),
+            Request::AddPort {
+                bridge: name("br0"),
+                port: name("vx0"),
+                settings: vec![
+                    PortSetting::Type(PortType::Vxlan),
+                    setting("remote_ip=192.0.2.1"),
+                    PortSetting::Key(5000),
+                    PortSetting::DstPort(8472),
+                ],
+                may_exist: true
+            }
+        );
+        assert_eq!(
+            req(&["add-port", "br0", "vnet0", "type=tap", "tag=10", "persist=true"]),
+            Request::AddPort {
+                bridge: name("br0"),
+                port: name("vnet0"),
+                settings: vec![
+                    PortSetting::Type(PortType::Tap),
+                    PortSetting::Tag(VlanId::new(10).unwrap()),
+                    PortSetting::Persist(true),
+                ],
+                may_exist: false
+            }
+        );
+    }
+
+    #[test]
+    fn del_port_with_and_without_bridge() {
+        assert_eq!(
+            req(&["del-port", "p1"]),
+            Request::DelPort {
+                bridge: None,
+                port: name("p1"),
+                if_exists: false
+            }
+        );
+        assert_eq!(
+            req(&["del-port", "br0", "p1", "--if-exists"]),
+            Request::DelPort {
+                bridge: Some(name("br0")),
+                port: name("p1"),
+                if_exists: true
+            }
+        );
+        assert_eq!(refused(&["del-port"]).0, ErrorKind::MissingRequiredArgument);
+        assert_eq!(
+            refused(&["del-port", "a", "b", "c"]).0,
+            ErrorKind::UnknownArgument
+        );
+    }
+
+    #[test]
+    fn set_and_clear() {
+        assert_eq!(
+            req(&["set", "port", "vnet0", "tag=10", "trunks=10,20,100-110"]),
+            Request::SetPort {
+                port: name("vnet0"),
+                settings: vec![setting("tag=10"), setting("trunks=10,20,100-110")],
+            }
+        );
+        assert_eq!(
+            req(&["set", "bridge", "br0", "mac_aging=60", "mac_table_size=16"]),
+            Request::SetBridge {
+                bridge: name("br0"),
+                settings: vec![BridgeSetting::MacAging(60), BridgeSetting::MacTableSize(16)],
+            }
+        );
+        assert_eq!(
+            req(&["clear", "port", "vnet0", "tag", "vlan_mode"]),
+            Request::ClearPort {
+                port: name("vnet0"),
+                keys: vec![ClearKey::Tag, ClearKey::VlanMode],
+            }
+        );
+        // nothing to set or clear is a usage error, not an empty request
+        assert_eq!(
+            refused(&["set", "port", "p"]).0,
+            ErrorKind::MissingRequiredArgument
+        );
+        assert_eq!(
+            refused(&["clear", "port", "p"]).0,
+            ErrorKind::MissingRequiredArgument
+        );
+    }
+
+    #[test]
+    fn show_fdb_stats() {
+        assert_eq!(req(&["show"]), Request::Show);
+        assert_eq!(
+            req(&["fdb-show", "br0"]),
+            Request::FdbShow { bridge: name("br0") }
+        );
+        assert_eq!(req(&["fdb-flush"]), Request::FdbFlush { bridge: None });
+        assert_eq!(
+            req(&["fdb-flush", "br0"]),
+            Request::FdbFlush {
+                bridge: Some(name("br0"))
+            }
+        );
+        assert_eq!(req(&["port-stats"]), Request::PortStats { bridge: None });
+        assert_eq!(
+            req(&["port-stats", "br1"]),
+            Request::PortStats {
+                bridge: Some(name("br1"))
+            }
+        );
+        assert_eq!(refused(&["fdb-show"]).0, ErrorKind::MissingRequiredArgument);
+    }
+
+    #[test]
+    fn global_options() {
+        let inv = parse(&["--socket", "/tmp/x.sock", "--json", "--timeout", "5", "list-br"]).unwrap();
+        assert_eq!(inv.socket, PathBuf::from("/tmp/x.sock"));
+        assert!(inv.json);
+        assert_eq!(inv.timeout, Some(Duration::from_secs(5)));
+        // global options also after the subcommand
+        let inv = parse(&["show", "--json", "--timeout", "0", "--socket", "/s"]).unwrap();
+        assert!(inv.json);
+        assert_eq!(inv.timeout, None);
+        assert_eq!(inv.socket, PathBuf::from("/s"));
+        let inv = parse(&["show"]).unwrap();
+        assert!(!inv.json);
+        assert_eq!(inv.timeout, Some(Duration::from_secs(30)));
+        // the env var is checked end to end in tests/; here only when unset
+        if std::env::var_os(proto::SOCKET_ENV).is_none() {
+            assert_eq!(inv.socket, PathBuf::from(proto::DEFAULT_SOCKET));
+        }
+        assert_eq!(
+            refused(&["--timeout", "-1", "show"]).0,
+            ErrorKind::UnknownArgument
+        );
+        assert_eq!(
+            refused(&["--timeout", "soon", "show"]).0,
+            ErrorKind::ValueValidation
+        );
+    }
+
+    #[test]
+    fn rejects_bad_values_with_protos_reason() {
+        let cases: &[(&[&str], &str)] = &[
+            (
+                &["set", "port", "p", "color=red"],
+                "unknown port key \"color\" (known: type, tag,",
+            ),
+            (
+                &["set", "port", "p", "tag=5000"],
+                "tag: VLAN id 5000 is out of range 0-4095",
+            ),
+            (
+                &["set", "port", "p", "tag=x"],
+                "tag: VLAN id \"x\" is not a number",
+            ),
+            (
+                &["set", "port", "p", "trunks=10,,20"],
+                "trunks: empty item in \"10,,20\"",
+            ),
+            (
+                &["set", "port", "p", "trunks=1-4096"],
+                "VLAN id 4096 is out of range 0-4095",
+            ),
+            (
+                &["set", "port", "p", "trunks=20-10"],
+                "trunks: range \"20-10\" is backwards",
+            ),
+            (
+                &["set", "port", "p", "trunks=a"],
+                "trunks: \"a\" is not a VLAN id or a range like 100-110",
+            ),
+            (
+                &["set", "port", "p", "vlan_mode=hybrid"],
+                "vlan_mode \"hybrid\" is not one of access, trunk",
+            ),
+            (
+                &["set", "port", "p", "mtu=10"],
+                "mtu: 10 is out of range 68-65535",
+            ),
+            (
+                &["set", "port", "p", "tag"],
+                "\"tag\" is not of the form KEY=VALUE",
+            ),
+            (
+                &["add-port", "br0", "p", "type=bogus"],
+                "type \"bogus\" is not one of system, tap",
+            ),
+            (
+                &["add-port", "br0", "p", "remote_ip=1.2.3"],
+                "remote_ip: \"1.2.3\" is not an IPv4 or IPv6 address",
+            ),
+            (
+                &["set", "bridge", "br0", "mac_aging=0"],
+                "mac_aging: 0 is out of range 1-86400",
+            ),
+            (
+                &["set", "bridge", "br0", "mac_table_size=15"],
+                "mac_table_size: 15 is out of range 16-1000000",
+            ),
+            (
+                &["set", "bridge", "br0", "stp=true"],
+                "unknown bridge key \"stp\"",
+            ),
+            (
+                &["add-br", "a234567890123456"],
+                "name \"a234567890123456\" is 16 bytes long, the limit is 15",
+            ),
+            (
+                &["add-br", "a/b"],
+                "name \"a/b\" contains '/', which is not allowed",
+            ),
+            (
+                &["del-port", "br0", "vnet/0"],
+                "name \"vnet/0\" contains '/', which is not allowed",
+            ),
+            (
+                &["clear", "port", "p", "color"],
+                "cannot clear \"color\" (known: tag, trunks, vlan_mode)",
+            ),
+        ];
+        for (args, reason) in cases {
+            let (kind, msg) = refused(args);
+            assert_eq!(kind, ErrorKind::ValueValidation, "{args:?}: {msg}");
+            assert!(msg.contains(reason), "{args:?}: {msg:?} lacks {reason:?}");
+            assert!(msg.starts_with("error: "), "{msg}");
+        }
+    }
+
+    #[test]
+    fn rejects_contradictory_add_port() {
+        for (args, reason) in [
+            (
+                &["add-port", "br0", "p", "vlan_mode=access"][..],
+                "add-port p: vlan_mode=access needs a tag",
+            ),
+            (
+                &["add-port", "br0", "p", "tag=10", "trunks=20"],
+                "an access port cannot have trunks",
+            ),
+            (
+                &["add-port", "br0", "p", "type=vxlan"],
+                "a vxlan port needs remote_ip",
+            ),
+            (
+                &["add-port", "br0", "p", "persist=true"],
+                "persist is not valid for a system port (only tap)",
+            ),
+        ] {
+            let (kind, msg) = refused(args);
+            assert_eq!(kind, ErrorKind::ValueValidation, "{args:?}: {msg}");
+            assert!(msg.contains(reason), "{args:?}: {msg:?} lacks {reason:?}");
+            assert!(msg.contains("Usage: switchctl add-port"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn rejects_unknown_table() {
+        let (kind, msg) = refused(&["set", "interface", "p", "tag=1"]);
+        assert_eq!(kind, ErrorKind::InvalidSubcommand);
+        assert!(
+            msg.contains("unknown table \"interface\" for 'set' (known: port, bridge)"),
+            "{msg}"
+        );
+        assert!(msg.contains("Usage: switchctl set"), "{msg}");
+        let (kind, msg) = refused(&["clear", "bridge", "br0", "mac_aging"]);
+        assert_eq!(kind, ErrorKind::InvalidSubcommand);
+        assert!(
+            msg.contains("unknown table \"bridge\" for 'clear' (known: port)"),
+            "{msg}"
+        );
+        // a bare `set` shows its help (listing the tables) as a usage error
+        assert_eq!(
+            refused(&["set"]).0,
+            ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        );
+        assert_eq!(refused(&["frobnicate"]).0, ErrorKind::InvalidSubcommand);
+    }
+
+    #[test]
+    fn help_documents_every_key_with_protos_ranges() {
+        use proto::types::*;
+        let help = |path: &[&str]| {
+            let mut cmd = Cli::command();
+            cmd.build();
+            let mut c = &mut cmd;
+            for p in path {
+                c = c.find_subcommand_mut(p).unwrap();
+            }
+            c.render_long_help().to_string()
+        };
+        let port = help(&["set", "port"]);
+        assert_eq!(port, help(&["set", "port"]));
+        for key in PORT_KEYS.split(", ") {
+            assert!(port.contains(&format!("  {key}=")), "set port --help lacks {key}");
+        }
+        let add = help(&["add-port"]);
+        assert!(add.contains(PORT_KEYS_HELP.lines().nth(1).unwrap()), "{add}");
+        for needle in [
+            format!("{MTU_MIN}-{MTU_MAX}"),
+            format!("0-{}", VlanId::MAX),
+            format!("default {VXLAN_DEFAULT_PORT}"),
+            "system (default), tap, vxlan, gre, stream, dgram".into(),
+            "access | trunk | native-tagged | native-untagged".into(),
+        ] {
+            assert!(port.contains(&needle), "set port --help lacks {needle}");
+        }
+        let bridge = help(&["set", "bridge"]);
+        for needle in [
+            format!("{MAC_AGING_MIN}-{MAC_AGING_MAX} (default {MAC_AGING_DEFAULT})"),
+            format!("{MAC_TABLE_SIZE_MIN}-{MAC_TABLE_SIZE_MAX} (default {MAC_TABLE_SIZE_DEFAULT})"),
+        ] {
+            assert!(
+                bridge.contains(&needle),
+                "set bridge --help lacks {needle}: {bridge}"
+            );
+        }
+        let clear = help(&["clear", "port"]);
+        for key in ["tag", "trunks", "vlan_mode"] {
+            assert!(
+                clear.contains(&format!("  {key} ")),
+                "clear port --help lacks {key}"
+            );
+        }
+        let main = help(&[]);
+        assert!(main.contains("SWITCHD_SOCKET"), "{main}");
+        assert!(main.contains(proto::DEFAULT_SOCKET), "{main}");
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}
