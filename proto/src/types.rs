@@ -476,9 +476,9 @@ fn parse_kv(s: &str) -> Result<(&str, &str), InvalidValue> {
         .ok_or_else(|| invalid(format!("{s:?} is not of the form KEY=VALUE")))
 }
 
-fn parse_num<T: FromStr>(key: &str, v: &str, lo: T, hi: T) -> Result<T, InvalidValue>
+fn parse_num<T>(key: &str, v: &str, lo: T, hi: T) -> Result<T, InvalidValue>
 where
-    T: PartialOrd + fmt::Display + Copy,
+    T: FromStr + PartialOrd + fmt::Display + Copy,
 {
     let n: T = v
         .parse()

@@ -1,1 +1,55 @@
-fn main() {}
+//! `switchd`: the daemon's command line; everything else lives in the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Userspace virtual L2 switch: bridges with MAC learning, 802.1Q VLANs and
+/// TAP / AF_PACKET ports, driven by `switchctl` over a Unix socket.
+#[derive(Debug, Parser)]
+#[command(name = "switchd", version)]
+struct Args {
+    /// Control socket (created mode 0600, or 0660 with --socket-group).
+    #[arg(long, value_name = "PATH", default_value = proto::DEFAULT_SOCKET)]
+    socket: PathBuf,
+    /// Group whose members may use the control socket (name or number).
+    #[arg(long, value_name = "GROUP")]
+    socket_group: Option<String>,
+    /// Configuration db: every change is written here atomically before the reply, and restored at start.
+    #[arg(long, value_name = "PATH", default_value = switchd::config::DEFAULT_DB)]
+    db: PathBuf,
+    /// Log verbosity (error, warn, info, debug, trace), or a tracing filter; logs go to stderr.
+    #[arg(long, value_name = "LEVEL", default_value = "info")]
+    log_level: String,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let filter = match tracing_subscriber::EnvFilter::try_new(&args.log_level) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("switchd: --log-level {:?}: {e}", args.log_level);
+            return ExitCode::from(2);
+        }
+    };
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .init();
+    let opts = switchd::Options {
+        socket: args.socket,
+        socket_group: args.socket_group,
+        db: args.db,
+    };
+    match switchd::run(&opts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("switchd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

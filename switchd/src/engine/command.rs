@@ -1,0 +1,347 @@
+//! Control requests applied to the engine's state, between two batches.
+//!
+//! Every request is checked completely before anything changes, so a
+//! refused request changes nothing (SPEC §6). Names are unique per kind
+//! across the daemon: no two bridges and no two ports share a name, which
+//! is what lets `set port PORT` and `del-port PORT` omit the bridge.
+
+use std::time::{Duration, Instant};
+
+use proto::{
+    BridgeInfo, BridgeSetting, ClearKey, Error, ErrorKind, FdbEntry, IfName, PortConfig, PortInfo,
+    PortSetting, PortState, PortType, Reply, Request,
+};
+
+use super::{down_reason, Engine};
+use crate::port::sys::OpenError;
+use crate::vlan::PortVlan;
+use crate::PortId;
+
+fn err(kind: ErrorKind, msg: String) -> Error {
+    Error::new(kind, msg)
+}
+
+impl Engine {
+    /// Applies one request.
+    pub(super) fn apply(&mut self, req: Request) -> Result<Reply, Error> {
+        match req {
+            Request::AddBr { bridge, may_exist } => self.cmd_add_br(bridge, may_exist),
+            Request::DelBr { bridge, if_exists } => self.cmd_del_br(&bridge, if_exists),
+            Request::ListBr => Ok(Reply::Names(
+                self.bridges.iter().map(|b| b.name.to_string()).collect(),
+            )),
+            Request::AddPort {
+                bridge,
+                port,
+                settings,
+                may_exist,
+            } => self.cmd_add_port(&bridge, port, &settings, may_exist),
+            Request::DelPort {
+                bridge,
+                port,
+                if_exists,
+            } => self.cmd_del_port(bridge.as_ref(), &port, if_exists),
+            Request::ListPorts { bridge } => {
+                let b = self.find_bridge(&bridge)?;
+                Ok(Reply::Names(self.port_names(b)))
+            }
+            Request::SetPort { port, settings } => self.cmd_set_port(&port, |cfg| {
+                for s in settings {
+                    check_changeable(&s)?;
+                    cfg.set(s);
+                }
+                Ok(())
+            }),
+            Request::ClearPort { port, keys } => self.cmd_set_port(&port, |cfg| {
+                keys.into_iter().for_each(|k: ClearKey| cfg.clear(k));
+                Ok(())
+            }),
+            Request::SetBridge { bridge, settings } => self.cmd_set_bridge(&bridge, &settings),
+            Request::Show => Ok(Reply::Show(
+                (0..self.bridges.len()).map(|b| self.bridge_info(b)).collect(),
+            )),
+            Request::FdbShow { bridge } => {
+                let b = self.find_bridge(&bridge)?;
+                Ok(Reply::Fdb(self.fdb_rows(b)))
+            }
+            Request::FdbFlush { bridge } => {
+                let targets = self.bridge_selection(bridge.as_ref())?;
+                let removed = targets
+                    .into_iter()
+                    .map(|b| self.bridges[b].fdb.flush() as u64)
+                    .sum();
+                Ok(Reply::Flushed { removed })
+            }
+            Request::PortStats { bridge } => {
+                let targets = self.bridge_selection(bridge.as_ref())?;
+                let mut rows = Vec::new();
+                for b in targets {
+                    let bname = self.bridges[b].name.as_str();
+                    for spec in &self.bridges[b].specs {
+                        if let Some(Some(p)) = self.ports.get(spec.id.0 as usize) {
+                            rows.push(p.counters.to_proto(bname, p.name.as_str()));
+                        }
+                    }
+                }
+                Ok(Reply::Stats(rows))
+            }
+        }
+    }
+
+    fn bridge_selection(&self, bridge: Option<&IfName>) -> Result<Vec<usize>, Error> {
+        match bridge {
+            Some(name) => Ok(vec![self.find_bridge(name)?]),
+            None => Ok((0..self.bridges.len()).collect()),
+        }
+    }
+
+    fn port_names(&self, b: usize) -> Vec<String> {
+        self.bridges[b]
+            .specs
+            .iter()
+            .filter_map(|s| self.ports[s.id.0 as usize].as_ref())
+            .map(|p| p.name.to_string())
+            .collect()
+    }
+
+    fn cmd_add_br(&mut self, name: IfName, may_exist: bool) -> Result<Reply, Error> {
+        if self.find_bridge(&name).is_ok() {
+            if may_exist {
+                return Ok(Reply::Done);
+            }
+            return Err(err(
+                ErrorKind::AlreadyExists,
+                format!("bridge {:?} already exists", name.as_str()),
+            ));
+        }
+        tracing::info!(bridge = %name, "bridge added");
+        self.add_bridge(name);
+        Ok(Reply::Done)
+    }
+
+    fn cmd_del_br(&mut self, name: &IfName, if_exists: bool) -> Result<Reply, Error> {
+        let b = match self.find_bridge(name) {
+            Ok(b) => b,
+            Err(_) if if_exists => return Ok(Reply::Done),
+            Err(e) => return Err(e),
+        };
+        let ids: Vec<usize> = self.bridges[b].specs.iter().map(|s| s.id.0 as usize).collect();
+        for id in ids {
+            self.remove_port(id);
+        }
+        self.bridges.remove(b);
+        for p in self.ports.iter_mut().flatten() {
+            if p.bridge > b {
+                p.bridge -= 1;
+            }
+        }
+        tracing::info!(bridge = %name, "bridge deleted");
+        Ok(Reply::Done)
+    }
+
+    fn cmd_add_port(
+        &mut self,
+        bridge: &IfName,
+        name: IfName,
+        settings: &[PortSetting],
+        may_exist: bool,
+    ) -> Result<Reply, Error> {
+        let b = self.find_bridge(bridge)?;
+        if let Ok(existing) = self.find_port(&name) {
+            let on = self.ports[existing]
+                .as_ref()
+                .map(|p| p.bridge)
+                .unwrap_or(usize::MAX);
+            if may_exist && on == b {
+                return Ok(Reply::Done);
+            }
+            let on_name = self.bridges.get(on).map(|b| b.name.as_str()).unwrap_or("?");
+            return Err(err(
+                ErrorKind::AlreadyExists,
+                format!("port {:?} already exists on bridge {on_name:?}", name.as_str()),
+            ));
+        }
+        let config = PortConfig::from_settings(settings)?;
+        if !matches!(config.port_type, PortType::System | PortType::Tap) {
+            return Err(err(
+                ErrorKind::Unsupported,
+                format!(
+                    "port type {} is not supported by this switchd yet",
+                    config.port_type
+                ),
+            ));
+        }
+        let id = self.insert_port(b, name.clone(), config);
+        if let Err(e) = self.attach(id) {
+            self.remove_port(id);
+            return Err(err(
+                ErrorKind::Device,
+                format!("cannot add port {:?}: {}", name.as_str(), down_reason_long(&e)),
+            ));
+        }
+        tracing::info!(bridge = %bridge, port = %name, "port added");
+        Ok(Reply::Done)
+    }
+
+    fn cmd_del_port(
+        &mut self,
+        bridge: Option<&IfName>,
+        name: &IfName,
+        if_exists: bool,
+    ) -> Result<Reply, Error> {
+        if let Some(bn) = bridge {
+            self.find_bridge(bn)?;
+        }
+        let id = match self.find_port(name) {
+            Ok(id) => id,
+            Err(_) if if_exists => return Ok(Reply::Done),
+            Err(e) => return Err(e),
+        };
+        if let Some(bn) = bridge {
+            let on = &self.bridges[self.ports[id].as_ref().map(|p| p.bridge).unwrap_or_default()].name;
+            if on != bn {
+                return Err(err(
+                    ErrorKind::NoSuchPort,
+                    format!(
+                        "port {:?} is on bridge {:?}, not {:?}",
+                        name.as_str(),
+                        on.as_str(),
+                        bn.as_str()
+                    ),
+                ));
+            }
+        }
+        self.remove_port(id);
+        tracing::info!(port = %name, "port deleted");
+        Ok(Reply::Done)
+    }
+
+    /// Edits a port's configuration all-or-nothing: `edit` works on a copy,
+    /// the result is validated, and only then installed.
+    fn cmd_set_port(
+        &mut self,
+        name: &IfName,
+        edit: impl FnOnce(&mut PortConfig) -> Result<(), Error>,
+    ) -> Result<Reply, Error> {
+        let id = self.find_port(name)?;
+        let Some(p) = self.ports[id].as_mut() else {
+            return Err(err(ErrorKind::Internal, "port vanished".into()));
+        };
+        let mut config = p.config.clone();
+        edit(&mut config)?;
+        config.validate().map_err(|e| {
+            err(
+                ErrorKind::InvalidArgument,
+                format!("port {:?}: {e}", name.as_str()),
+            )
+        })?;
+        if config == p.config {
+            return Ok(Reply::Done);
+        }
+        p.config = config;
+        let mtu = p.mtu();
+        let vlan = PortVlan::from_config(&p.config);
+        let b = &mut self.bridges[p.bridge];
+        let spec = &mut b.specs[p.spec_idx];
+        spec.mtu = mtu;
+        // Entries learned on a VLAN the port no longer carries would send
+        // frames where they may not go; forget them now.
+        b.fdb.retain_port_vlans(PortId(id as u32), |v| vlan.carries(v));
+        spec.vlan = vlan;
+        tracing::info!(port = %name, "port reconfigured");
+        Ok(Reply::Done)
+    }
+
+    fn cmd_set_bridge(&mut self, name: &IfName, settings: &[BridgeSetting]) -> Result<Reply, Error> {
+        let b = self.find_bridge(name)?;
+        for s in settings {
+            s.validate()?;
+        }
+        let bridge = &mut self.bridges[b];
+        for s in settings {
+            match *s {
+                BridgeSetting::MacAging(secs) => {
+                    bridge.mac_aging = secs;
+                    bridge.fdb.set_aging(Duration::from_secs(secs.into()));
+                }
+                BridgeSetting::MacTableSize(n) => {
+                    bridge.mac_table_size = n;
+                    bridge.fdb.set_max_entries(n as usize);
+                }
+            }
+        }
+        Ok(Reply::Done)
+    }
+
+    fn bridge_info(&self, b: usize) -> BridgeInfo {
+        let bridge = &self.bridges[b];
+        BridgeInfo {
+            name: bridge.name.to_string(),
+            mac_aging: bridge.mac_aging,
+            mac_table_size: bridge.mac_table_size,
+            mac_entries: bridge.fdb.len() as u64,
+            ports: bridge
+                .specs
+                .iter()
+                .filter_map(|s| self.ports[s.id.0 as usize].as_ref())
+                .map(|p| PortInfo {
+                    name: p.name.to_string(),
+                    port_type: p.config.port_type,
+                    config: p.config.clone(),
+                    vlan_mode: p.config.effective_vlan_mode(),
+                    state: match &p.down {
+                        None => PortState::Up,
+                        Some(reason) => PortState::Down {
+                            reason: reason.clone(),
+                        },
+                    },
+                    mtu: Some(p.mtu()),
+                })
+                .collect(),
+        }
+    }
+
+    fn fdb_rows(&self, b: usize) -> Vec<FdbEntry> {
+        let now = Instant::now();
+        self.bridges[b]
+            .fdb
+            .entries(now)
+            .into_iter()
+            .map(|row| FdbEntry {
+                port: self
+                    .ports
+                    .get(row.port.0 as usize)
+                    .and_then(Option::as_ref)
+                    .map(|p| p.name.to_string())
+                    .unwrap_or_else(|| format!("#{}", row.port.0)),
+                vlan: row.vlan,
+                mac: row.mac,
+                age: row.age.as_secs(),
+            })
+            .collect()
+    }
+}
+
+/// `set port` changes VLAN settings and the MTU; what decides which device
+/// or peer the port is attached to is fixed at `add-port`.
+fn check_changeable(s: &PortSetting) -> Result<(), Error> {
+    match s {
+        PortSetting::Tag(_) | PortSetting::Trunks(_) | PortSetting::VlanMode(_) | PortSetting::Mtu(_) => {
+            Ok(())
+        }
+        other => Err(err(
+            ErrorKind::InvalidArgument,
+            format!(
+                "{} cannot be changed on an existing port (del-port, then add-port with the new value)",
+                other.key()
+            ),
+        )),
+    }
+}
+
+fn down_reason_long(e: &OpenError) -> String {
+    match e {
+        OpenError::NoSuchDevice(name) => format!("no such device {name:?}"),
+        other => down_reason(other),
+    }
+}

@@ -1,0 +1,591 @@
+//! The engine: one thread that owns every bridge, port, MAC table and
+//! counter, and runs the mio poll loop that moves frames.
+//!
+//! Nothing here is shared: the control thread sends a [`Request`] over a
+//! channel and wakes the loop with a `mio::Waker`; the engine applies it
+//! between two batches and answers on a one-shot channel with the reply
+//! and, for a successful change, a snapshot of the configuration to store.
+//! So there is no lock on the hot path and no half-applied change visible
+//! to a frame.
+//!
+//! Data path per wake-up: every ready port receives one batch of at most
+//! `BATCH` frames into the engine's single preallocated [`RxBatch`]; each
+//! frame goes through [`pipeline::forward`], which queues `(slot, edit)`
+//! entries on the egress ports; then every port with queued entries sends
+//! them in one call. Registrations are edge-triggered, so a port that
+//! returned a full batch stays on the `ready` list and the next poll does
+//! not sleep (mio's "draining readiness" rule, with a per-port budget so a
+//! busy port cannot starve the others).
+
+mod command;
+
+use std::io;
+use std::sync::{mpsc, Arc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token, Waker};
+use proto::{Error, ErrorKind, IfName, PortConfig, PortType, Reply, Request};
+
+use crate::config::Db;
+use crate::fdb::Fdb;
+use crate::pipeline::{self, PortSpec};
+use crate::port::sys::{self, OpenError};
+use crate::port::system::SystemPort;
+use crate::port::tap::TapPort;
+use crate::port::{PortIo, RxBatch, TxEntry, BATCH};
+use crate::stats::{DropReason, PortCounters};
+use crate::vlan::PortVlan;
+use crate::PortId;
+
+const WAKER: Token = Token(usize::MAX);
+/// How often ports whose device is missing are probed for its return.
+const PROBE_INTERVAL: Duration = Duration::from_secs(1);
+/// Floor under the expiry timer, so a burst of entries expiring a few
+/// microseconds apart does not spin the loop (Linux uses 10 ms too).
+const MIN_TIMER: Duration = Duration::from_millis(10);
+
+/// The engine's answer to one request.
+#[derive(Debug)]
+pub struct Response {
+    /// The reply for the client.
+    pub result: Result<Reply, Error>,
+    /// After a successful change: the configuration to store before replying.
+    pub db: Option<Db>,
+}
+
+enum Msg {
+    Request(Request, mpsc::Sender<Response>),
+    Shutdown,
+}
+
+/// The control side's handle on the engine thread.
+#[derive(Debug, Clone)]
+pub struct EngineHandle {
+    tx: mpsc::Sender<Msg>,
+    waker: Arc<Waker>,
+}
+
+fn internal(msg: &str) -> Response {
+    Response {
+        result: Err(Error::new(ErrorKind::Internal, msg)),
+        db: None,
+    }
+}
+
+impl EngineHandle {
+    /// Sends a request to the engine and waits for its answer.
+    pub fn call(&self, req: Request) -> Response {
+        let (tx, rx) = mpsc::channel();
+        if self.tx.send(Msg::Request(req, tx)).is_err() || self.waker.wake().is_err() {
+            return internal("switchd is shutting down");
+        }
+        rx.recv().unwrap_or_else(|_| internal("switchd is shutting down"))
+    }
+
+    /// Asks the engine to stop; it closes every port before its thread ends.
+    pub fn shutdown(&self) {
+        let _ = self.tx.send(Msg::Shutdown);
+        let _ = self.waker.wake();
+    }
+}
+
+/// Builds the engine from the stored configuration and starts its thread.
+/// Ports whose device cannot be opened are restored down, with the reason.
+pub fn start(db: &Db) -> io::Result<(EngineHandle, thread::JoinHandle<()>)> {
+    let poll = Poll::new()?;
+    let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+    let (tx, rx) = mpsc::channel();
+    let mut engine = Engine::new(poll, rx);
+    engine.restore(db);
+    let thread = thread::Builder::new()
+        .name("engine".into())
+        .spawn(move || engine.run())?;
+    Ok((EngineHandle { tx, waker }, thread))
+}
+
+struct Bridge {
+    name: IfName,
+    mac_aging: u32,
+    mac_table_size: u32,
+    fdb: Fdb,
+    /// The bridge's ports in the order they were added, in the compact form
+    /// the pipeline reads for every frame.
+    specs: Vec<PortSpec>,
+}
+
+struct Port {
+    name: IfName,
+    /// Index into `Engine::bridges`.
+    bridge: usize,
+    /// Index into the bridge's `specs`.
+    spec_idx: usize,
+    config: PortConfig,
+    io: Option<PortIo>,
+    /// Why the port is down, if it is.
+    down: Option<String>,
+    counters: PortCounters,
+    /// Frames of the current batch queued for this port.
+    tx: Vec<TxEntry>,
+    /// On the engine's ready list.
+    ready: bool,
+}
+
+impl Port {
+    /// The MTU enforced on egress: the configured one, else the device's.
+    fn mtu(&self) -> u32 {
+        self.config
+            .mtu
+            .or(self.io.as_ref().map(PortIo::mtu))
+            .unwrap_or(1500)
+    }
+}
+
+struct Engine {
+    poll: Poll,
+    rx: mpsc::Receiver<Msg>,
+    bridges: Vec<Bridge>,
+    /// Port slots; the slot index is the `PortId` and the mio token.
+    ports: Vec<Option<Port>>,
+    batch: RxBatch,
+    /// Ports with entries queued in the current batch.
+    dirty: Vec<usize>,
+    /// Ports that returned a full batch and may have more.
+    ready: Vec<usize>,
+    next_probe: Instant,
+    shutting_down: bool,
+}
+
+impl Engine {
+    fn new(poll: Poll, rx: mpsc::Receiver<Msg>) -> Self {
+        Engine {
+            poll,
+            rx,
+            bridges: Vec::new(),
+            ports: Vec::new(),
+            batch: RxBatch::new(),
+            dirty: Vec::with_capacity(64),
+            ready: Vec::with_capacity(64),
+            next_probe: Instant::now() + PROBE_INTERVAL,
+            shutting_down: false,
+        }
+    }
+
+    fn run(mut self) {
+        let mut events = Events::with_capacity(256);
+        let mut still_ready = Vec::with_capacity(64);
+        while !self.shutting_down {
+            let timeout = if self.ready.is_empty() {
+                Some(self.timeout(Instant::now()))
+            } else {
+                Some(Duration::ZERO)
+            };
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    tracing::error!("poll failed: {e}");
+                    thread::sleep(Duration::from_millis(100));
+                }
+                continue;
+            }
+            for ev in events.iter() {
+                let Token(t) = ev.token();
+                if t == WAKER.0 {
+                    continue;
+                }
+                if let Some(Some(p)) = self.ports.get_mut(t) {
+                    if !p.ready {
+                        p.ready = true;
+                        self.ready.push(t);
+                    }
+                }
+            }
+            // One batch per ready port per round: fairness between ports.
+            still_ready.clear();
+            for i in 0..self.ready.len() {
+                let id = self.ready[i];
+                if self.service_port(id) {
+                    still_ready.push(id);
+                } else if let Some(Some(p)) = self.ports.get_mut(id) {
+                    p.ready = false;
+                }
+            }
+            std::mem::swap(&mut self.ready, &mut still_ready);
+            self.handle_messages();
+            self.timers(Instant::now());
+        }
+        // Dropping the ports closes their fds (TAP devices we created
+        // without persist=true disappear with them).
+        for slot in &mut self.ports {
+            if let Some(mut p) = slot.take() {
+                if let Some(io) = p.io.take() {
+                    let _ = self.poll.registry().deregister(&mut SourceFd(&io.raw_fd()));
+                }
+            }
+        }
+        tracing::info!("engine stopped");
+    }
+
+    /// Time until the next thing the loop must do without I/O: the oldest
+    /// MAC entry's expiry or the next device probe.
+    fn timeout(&self, now: Instant) -> Duration {
+        let mut deadline = self.next_probe;
+        for b in &self.bridges {
+            if let Some(t) = b.fdb.next_expiry() {
+                deadline = deadline.min(t);
+            }
+        }
+        deadline.saturating_duration_since(now).max(MIN_TIMER)
+    }
+
+    fn timers(&mut self, now: Instant) {
+        for b in &mut self.bridges {
+            if b.fdb.next_expiry().is_some_and(|t| t <= now) {
+                b.fdb.expire(now);
+            }
+        }
+        if now >= self.next_probe {
+            self.next_probe = now + PROBE_INTERVAL;
+            self.probe_ports();
+        }
+    }
+
+    fn handle_messages(&mut self) {
+        while let Ok(msg) = self.rx.try_recv() {
+            match msg {
+                Msg::Shutdown => self.shutting_down = true,
+                Msg::Request(req, reply) => {
+                    let change = req.is_change();
+                    let result = self.apply(req);
+                    let db = (change && result.is_ok()).then(|| self.to_db());
+                    let _ = reply.send(Response { result, db });
+                }
+            }
+        }
+    }
+
+    /// Receives one batch on port `id` and forwards it. Returns whether the
+    /// port may have more frames queued.
+    fn service_port(&mut self, id: usize) -> bool {
+        let received = match self.ports.get_mut(id) {
+            Some(Some(Port { io: Some(io), .. })) => io.recv_batch(&mut self.batch),
+            _ => return false,
+        };
+        match received {
+            Ok(0) => false,
+            Ok(n) => {
+                self.forward_batch(id, n);
+                n == BATCH
+            }
+            Err(e) => {
+                self.take_down(id, device_error_reason(&e));
+                false
+            }
+        }
+    }
+
+    /// Runs the `n` frames of the batch received on port `id` through the
+    /// pipeline, then sends what was queued, one call per egress port.
+    fn forward_batch(&mut self, id: usize, n: usize) {
+        let Engine {
+            ports,
+            bridges,
+            batch,
+            dirty,
+            ..
+        } = self;
+        let Some(Some(port)) = ports.get(id) else { return };
+        let in_idx = port.spec_idx;
+        let Bridge { fdb, specs, .. } = &mut bridges[port.bridge];
+        let now = Instant::now();
+        for slot in 0..n {
+            let frame = batch.frame(slot);
+            if let Some(Some(p)) = ports.get_mut(id) {
+                p.counters.rx_packets += 1;
+                p.counters.rx_bytes += frame.len() as u64;
+            }
+            let verdict = pipeline::forward(fdb, specs, in_idx, frame, now, |out_idx, res| {
+                let out = specs[out_idx].id.0 as usize;
+                let Some(Some(p)) = ports.get_mut(out) else { return };
+                match res {
+                    Ok(edit) => {
+                        if p.tx.is_empty() {
+                            dirty.push(out);
+                        }
+                        p.tx.push(TxEntry {
+                            slot: slot as u8,
+                            edit,
+                        });
+                    }
+                    Err(reason) => p.counters.count_drop(reason),
+                }
+            });
+            if let Err(reason) = verdict {
+                if let Some(Some(p)) = ports.get_mut(id) {
+                    p.counters.count_drop(reason);
+                }
+            }
+        }
+        for out in dirty.drain(..) {
+            let Some(Some(p)) = ports.get_mut(out) else {
+                continue;
+            };
+            if let Some(io) = p.io.as_mut() {
+                let o = io.send_batch(batch, &p.tx);
+                p.counters.tx_packets += o.sent;
+                p.counters.tx_bytes += o.bytes;
+                p.counters.tx_errors += o.errors;
+                p.counters.drops[DropReason::TxQueueFull.index()] += o.dropped;
+                p.counters.drops[DropReason::TxError.index()] += o.errors;
+            }
+            p.tx.clear();
+        }
+    }
+
+    /// Detaches a port from its device after a fatal I/O error; the port
+    /// stays configured and shows `reason`.
+    fn take_down(&mut self, id: usize, reason: String) {
+        let Some(Some(p)) = self.ports.get_mut(id) else {
+            return;
+        };
+        if let Some(io) = p.io.take() {
+            let _ = self.poll.registry().deregister(&mut SourceFd(&io.raw_fd()));
+        }
+        tracing::warn!(port = %p.name, "port down: {reason}");
+        p.down = Some(reason);
+        let b = &mut self.bridges[p.bridge];
+        b.specs[p.spec_idx].up = false;
+        b.fdb.flush_port(PortId(id as u32));
+    }
+
+    /// Opens the device of a port and registers it; on failure the port is
+    /// left down with the reason.
+    fn attach(&mut self, id: usize) -> Result<(), OpenError> {
+        let Some(Some(p)) = self.ports.get_mut(id) else {
+            return Ok(());
+        };
+        let io = open_io(&p.name, &p.config)?;
+        let fd = io.raw_fd();
+        if let Err(source) = self
+            .poll
+            .registry()
+            .register(&mut SourceFd(&fd), Token(id), Interest::READABLE)
+        {
+            return Err(OpenError::Io {
+                step: "register",
+                name: p.name.to_string(),
+                source,
+            });
+        }
+        p.io = Some(io);
+        p.down = None;
+        let mtu = p.mtu();
+        let spec = &mut self.bridges[p.bridge].specs[p.spec_idx];
+        spec.up = true;
+        spec.mtu = mtu;
+        // Frames may already be queued; an edge may not come for them.
+        if !p.ready {
+            p.ready = true;
+            self.ready.push(id);
+        }
+        Ok(())
+    }
+
+    /// Once a second, checks every system port against its device by name:
+    /// a down port whose device has appeared is attached; an up port whose
+    /// device is gone, or was replaced by a new device of the same name (a
+    /// VM restarted), is taken down and re-attached as needed. The kernel
+    /// tells an AF_PACKET socket that its device went down, but not that it
+    /// was deleted, so this probe is what notices a deleted device (one
+    /// `if_nametoindex` per port per second).
+    fn probe_ports(&mut self) {
+        for id in 0..self.ports.len() {
+            let Some(Some(p)) = self.ports.get(id) else {
+                continue;
+            };
+            if p.config.port_type != PortType::System {
+                continue;
+            }
+            let current = sys::if_index(p.name.as_str()).ok();
+            let bound = match &p.io {
+                Some(PortIo::System(s)) => Some(s.ifindex()),
+                _ => None,
+            };
+            if bound.is_some() && current != bound {
+                self.take_down(id, "no such device (device removed)".into());
+            }
+            let Some(Some(p)) = self.ports.get(id) else {
+                continue;
+            };
+            if p.io.is_some() || current.is_none() {
+                continue;
+            }
+            let name = p.name.clone();
+            match self.attach(id) {
+                Ok(()) => tracing::info!(port = %name, "device appeared, port up"),
+                Err(e) => {
+                    if let Some(Some(p)) = self.ports.get_mut(id) {
+                        p.down = Some(down_reason(&e));
+                    }
+                }
+            }
+        }
+    }
+
+    fn to_db(&self) -> Db {
+        Db {
+            version: crate::config::DB_VERSION,
+            bridges: self
+                .bridges
+                .iter()
+                .map(|b| crate::config::BridgeConfig {
+                    name: b.name.clone(),
+                    mac_aging: b.mac_aging,
+                    mac_table_size: b.mac_table_size,
+                    ports: b
+                        .specs
+                        .iter()
+                        .filter_map(|s| self.ports[s.id.0 as usize].as_ref())
+                        .map(|p| crate::config::PortEntry {
+                            name: p.name.clone(),
+                            config: p.config.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    fn restore(&mut self, db: &Db) {
+        for b in &db.bridges {
+            let idx = self.add_bridge(b.name.clone());
+            let bridge = &mut self.bridges[idx];
+            bridge.mac_aging = b.mac_aging;
+            bridge.mac_table_size = b.mac_table_size;
+            bridge.fdb.set_aging(Duration::from_secs(b.mac_aging.into()));
+            bridge.fdb.set_max_entries(b.mac_table_size as usize);
+            for p in &b.ports {
+                let id = self.insert_port(idx, p.name.clone(), p.config.clone());
+                if let Err(e) = self.attach(id) {
+                    tracing::warn!(port = %p.name, "restored down: {e}");
+                    if let Some(Some(port)) = self.ports.get_mut(id) {
+                        port.down = Some(down_reason(&e));
+                    }
+                }
+            }
+        }
+    }
+
+    fn add_bridge(&mut self, name: IfName) -> usize {
+        self.bridges.push(Bridge {
+            name,
+            mac_aging: proto::types::MAC_AGING_DEFAULT,
+            mac_table_size: proto::types::MAC_TABLE_SIZE_DEFAULT,
+            fdb: Fdb::new(
+                proto::types::MAC_TABLE_SIZE_DEFAULT as usize,
+                Duration::from_secs(proto::types::MAC_AGING_DEFAULT.into()),
+            ),
+            specs: Vec::new(),
+        });
+        self.bridges.len() - 1
+    }
+
+    /// Adds a port (down, without a device) to bridge `bridge`; returns its id.
+    fn insert_port(&mut self, bridge: usize, name: IfName, config: PortConfig) -> usize {
+        let id = match self.ports.iter().position(Option::is_none) {
+            Some(free) => free,
+            None => {
+                self.ports.push(None);
+                self.ports.len() - 1
+            }
+        };
+        let b = &mut self.bridges[bridge];
+        b.specs.push(PortSpec {
+            id: PortId(id as u32),
+            vlan: PortVlan::from_config(&config),
+            tunnel: config.port_type.is_tunnel(),
+            up: false,
+            mtu: config.mtu.unwrap_or(1500),
+        });
+        self.ports[id] = Some(Port {
+            name,
+            bridge,
+            spec_idx: b.specs.len() - 1,
+            config,
+            io: None,
+            down: Some("not attached".into()),
+            counters: PortCounters::default(),
+            tx: Vec::with_capacity(BATCH),
+            ready: false,
+        });
+        id
+    }
+
+    /// Removes a port: closes its device, forgets its MAC entries.
+    fn remove_port(&mut self, id: usize) {
+        let Some(mut p) = self.ports[id].take() else {
+            return;
+        };
+        if let Some(io) = p.io.take() {
+            let _ = self.poll.registry().deregister(&mut SourceFd(&io.raw_fd()));
+        }
+        self.ready.retain(|r| *r != id);
+        let b = &mut self.bridges[p.bridge];
+        b.specs.remove(p.spec_idx);
+        b.fdb.flush_port(PortId(id as u32));
+        for spec in &b.specs[p.spec_idx..] {
+            if let Some(Some(q)) = self.ports.get_mut(spec.id.0 as usize) {
+                q.spec_idx -= 1;
+            }
+        }
+    }
+
+    fn find_bridge(&self, name: &IfName) -> Result<usize, Error> {
+        self.bridges.iter().position(|b| &b.name == name).ok_or_else(|| {
+            Error::new(
+                ErrorKind::NoSuchBridge,
+                format!("no bridge named {:?}", name.as_str()),
+            )
+        })
+    }
+
+    fn find_port(&self, name: &IfName) -> Result<usize, Error> {
+        self.ports
+            .iter()
+            .position(|p| p.as_ref().is_some_and(|p| &p.name == name))
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::NoSuchPort,
+                    format!("no port named {:?}", name.as_str()),
+                )
+            })
+    }
+}
+
+fn open_io(name: &IfName, config: &PortConfig) -> Result<PortIo, OpenError> {
+    match config.port_type {
+        PortType::System => SystemPort::open(name).map(PortIo::System),
+        PortType::Tap => TapPort::open(name, config.persist).map(PortIo::Tap),
+        other => Err(OpenError::Refused(format!(
+            "port type {other} is not supported by this switchd yet"
+        ))),
+    }
+}
+
+/// The text `show` prints for a port that could not be opened.
+fn down_reason(e: &OpenError) -> String {
+    match e {
+        OpenError::NoSuchDevice(_) => "no such device".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The text `show` prints for a port whose device failed while running.
+fn device_error_reason(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(libc::ENODEV) | Some(libc::ENXIO) | Some(libc::EBADFD) => {
+            "no such device (device removed)".into()
+        }
+        _ => format!("device error: {e}"),
+    }
+}
