@@ -1,0 +1,941 @@
+//! Harness of the top-level integration tests: starts the real `switchd` and
+//! `switchctl` binaries and wires hosts to them with network namespaces, veth
+//! pairs and TAP devices, then watches what the hosts receive.
+//!
+//! Each [`Switchd`] runs inside a network namespace of its own (through
+//! `ip netns exec`), so its system ports and the TAP devices it creates never
+//! show up in the machine's root namespace, where a network manager could
+//! touch them. Each [`Host`] is another namespace with one interface: the peer
+//! of a veth pair whose switch-side end is a `system` port, or the kernel side
+//! of a `tap` port moved over from the switch's namespace. IPv6 is disabled in
+//! every namespace, so hosts only send what a test makes them send and receive
+//! counters can be compared before and after.
+//!
+//! Tests run in parallel (threads of one process and several test binaries at
+//! once): every namespace and device gets a short name derived from the pid and
+//! a counter, and a Drop guard removes it also when the test fails.
+//!
+//! Packet-level observation uses AF_PACKET sockets opened inside a host's
+//! namespace from a short-lived thread that `setns()`es into it; a socket stays
+//! bound to the namespace it was created in, so the test thread can use it
+//! afterwards.
+
+// Each test binary uses a different subset of the harness.
+#![allow(dead_code)]
+
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Broadcast MAC.
+pub const BROADCAST: [u8; 6] = [0xff; 6];
+
+// ---------------------------------------------------------------------------
+// Preconditions, names, commands
+// ---------------------------------------------------------------------------
+
+/// Whether the test may run: true as root. Otherwise prints a visible SKIP
+/// line and returns false, or panics when `SWITCHD_REQUIRE_ROOT=1` (CI), so
+/// that a missing privilege cannot turn the suite green by skipping.
+pub fn require_root(test: &str) -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    if euid == 0 {
+        return true;
+    }
+    if std::env::var("SWITCHD_REQUIRE_ROOT").is_ok_and(|v| v == "1") {
+        panic!("{test}: needs root, and SWITCHD_REQUIRE_ROOT=1 forbids skipping");
+    }
+    // Straight to the stderr handle: libtest captures eprintln! of passing
+    // tests, and a skip must be visible.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIP {test}: needs root (run as root, e.g. sudo)"
+    );
+    false
+}
+
+/// Path of a workspace binary next to the test executable
+/// (`target/debug/deps/x` → `target/debug/NAME`).
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executable lives in target/<profile>/deps");
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} not found: run `cargo build --workspace --bins` before these tests",
+        path.display()
+    );
+    path
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A short name unique among concurrently running tests: `t<pid hex><n><tag>`,
+/// at most 15 bytes so that it is a valid interface name.
+pub fn unique(tag: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let name = format!("t{:x}{n}{tag}", std::process::id() & 0xffff);
+    assert!(
+        name.len() <= 15,
+        "interface name {name:?} is longer than 15 bytes"
+    );
+    name
+}
+
+/// Runs a command and returns its output (never panics on failure).
+pub fn run(args: &[&str]) -> Output {
+    Command::new(args[0])
+        .args(&args[1..])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {args:?}: {e}"))
+}
+
+/// Runs a command, panics with its stderr unless it succeeds, returns stdout.
+pub fn run_ok(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Calls `f` every 50 ms until it returns true or `limit` has passed; returns
+/// whether it did. Used instead of fixed sleeps wherever a state can be polled.
+pub fn poll_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if f() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Guards: namespaces and links
+// ---------------------------------------------------------------------------
+
+/// A network namespace (`ip netns add`), deleted on drop; deleting it also
+/// deletes every virtual device inside (and the peers of its veth ends).
+#[derive(Debug)]
+pub struct Netns {
+    /// Name under /run/netns.
+    pub name: String,
+}
+
+impl Netns {
+    /// Creates a namespace with `lo` up and IPv6 disabled.
+    pub fn new() -> Netns {
+        let name = unique("n");
+        run_ok(&["ip", "netns", "add", &name]);
+        let ns = Netns { name };
+        ns.ip_ok(&["link", "set", "lo", "up"]);
+        ns.exec_ok(&[
+            "sysctl",
+            "-q",
+            "-w",
+            "net.ipv6.conf.all.disable_ipv6=1",
+            "net.ipv6.conf.default.disable_ipv6=1",
+        ]);
+        ns
+    }
+
+    /// `ip netns exec NS ARGS...`
+    pub fn exec(&self, args: &[&str]) -> Output {
+        let mut full = vec!["ip", "netns", "exec", &self.name];
+        full.extend_from_slice(args);
+        run(&full)
+    }
+
+    /// Like [`Netns::exec`], panicking unless the command succeeds; returns stdout.
+    pub fn exec_ok(&self, args: &[&str]) -> String {
+        let mut full = vec!["ip", "netns", "exec", &self.name];
+        full.extend_from_slice(args);
+        run_ok(&full)
+    }
+
+    /// `ip -n NS ARGS...`
+    pub fn ip(&self, args: &[&str]) -> Output {
+        let mut full = vec!["ip", "-n", &self.name];
+        full.extend_from_slice(args);
+        run(&full)
+    }
+
+    /// Like [`Netns::ip`], panicking unless the command succeeds; returns stdout.
+    pub fn ip_ok(&self, args: &[&str]) -> String {
+        let mut full = vec!["ip", "-n", &self.name];
+        full.extend_from_slice(args);
+        run_ok(&full)
+    }
+
+    /// Whether a device of that name exists in the namespace.
+    pub fn has_link(&self, dev: &str) -> bool {
+        self.ip(&["link", "show", "dev", dev]).status.success()
+    }
+
+    /// A kernel counter of a device: `dir` is "rx" or "tx", `counter` a key of
+    /// `ip -s -j link` (packets, bytes, dropped, ...). (sysfs cannot be used
+    /// from a thread: it shows the namespace of whoever mounted it.)
+    pub fn stat(&self, dev: &str, dir: &str, counter: &str) -> u64 {
+        let out = self.ip_ok(&["-s", "-j", "link", "show", "dev", dev]);
+        let v: Value = serde_json::from_str(&out).expect("ip -j prints JSON");
+        v[0]["stats64"][dir][counter]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no {dir} {counter} counter for {dev}: {out}"))
+    }
+
+    /// The MAC address of a device, as `ip` prints it (lowercase hex).
+    pub fn mac(&self, dev: &str) -> String {
+        let out = self.ip_ok(&["-j", "link", "show", "dev", dev]);
+        let v: Value = serde_json::from_str(&out).expect("ip -j prints JSON");
+        v[0]["address"]
+            .as_str()
+            .expect("device has an address")
+            .to_string()
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let out = run(&["ip", "netns", "del", &self.name]);
+        if !out.status.success() {
+            eprintln!(
+                "cleanup: ip netns del {}: {}",
+                self.name,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+    }
+}
+
+/// A network device deleted on drop (if it still exists).
+#[derive(Debug)]
+pub struct Link {
+    /// Device name.
+    pub name: String,
+    /// Namespace it lives in; `None` for the root namespace.
+    pub ns: Option<String>,
+}
+
+impl Link {
+    /// Deletes the device now; true if it existed.
+    pub fn delete(&self) -> bool {
+        let out = match &self.ns {
+            Some(ns) => run(&["ip", "-n", ns, "link", "del", "dev", &self.name]),
+            None => run(&["ip", "link", "del", "dev", &self.name]),
+        };
+        out.status.success()
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.delete();
+    }
+}
+
+/// Runs `f` on a fresh thread that has joined the network namespace `ns`;
+/// only that thread changes namespace, the caller is unaffected. Sockets
+/// created inside stay in the namespace after the thread ends.
+pub fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let path = format!("/run/netns/{ns}");
+    std::thread::spawn(move || {
+        let file = File::open(&path).unwrap_or_else(|e| panic!("cannot open {path}: {e}"));
+        // SAFETY: the fd is a valid namespace file open for the whole call;
+        // setns with CLONE_NEWNET changes the namespace of this thread only,
+        // and the thread ends right after `f`.
+        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(rc, 0, "setns {path}: {}", std::io::Error::last_os_error());
+        f()
+    })
+    .join()
+    .expect("thread in namespace panicked")
+}
+
+// ---------------------------------------------------------------------------
+// The daemon
+// ---------------------------------------------------------------------------
+
+/// A running `switchd` in its own namespace, with its own socket, db and log
+/// in a private directory. Drop stops it (SIGTERM, then SIGKILL after 5 s),
+/// prints its log if the test is failing, and removes the directory and the
+/// namespace.
+#[derive(Debug)]
+pub struct Switchd {
+    child: Option<Child>,
+    dir: PathBuf,
+    /// Control socket.
+    pub socket: PathBuf,
+    /// Configuration db.
+    pub db: PathBuf,
+    log: PathBuf,
+    /// Namespace the daemon, its system ports and its TAP devices live in.
+    pub ns: Netns,
+}
+
+impl Switchd {
+    /// Starts a daemon with an empty db and waits until it answers.
+    pub fn start() -> Switchd {
+        let ns = Netns::new();
+        let dir = std::env::temp_dir().join(format!("switchd-test-{}", ns.name));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("create test dir");
+        let mut sw = Switchd {
+            child: None,
+            socket: dir.join("switchd.sock"),
+            db: dir.join("config.json"),
+            log: dir.join("switchd.log"),
+            dir,
+            ns,
+        };
+        sw.spawn();
+        sw
+    }
+
+    /// Starts a daemon on the same namespace, socket and db (after [`Switchd::stop`])
+    /// and waits until it answers.
+    pub fn spawn(&mut self) {
+        assert!(self.child.is_none(), "switchd is already running");
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("open log");
+        let level = std::env::var("SWITCHD_TEST_LOG").unwrap_or_else(|_| "debug".into());
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.ns.name])
+            .arg(bin("switchd"))
+            .arg("--socket")
+            .arg(&self.socket)
+            .arg("--db")
+            .arg(&self.db)
+            .args(["--log-level", &level])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("dup log"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn switchd");
+        // `ip netns exec` execs switchd in place, so this pid is the daemon's.
+        self.child = Some(child);
+        let ready = poll_until(Duration::from_secs(10), || {
+            if let Some(status) = self.try_wait() {
+                panic!("switchd exited at start ({status}); log:\n{}", self.log());
+            }
+            UnixStream::connect(&self.socket).is_ok()
+        });
+        assert!(
+            ready,
+            "switchd did not accept connections within 10 s; log:\n{}",
+            self.log()
+        );
+    }
+
+    /// The daemon's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("switchd is running").id()
+    }
+
+    /// The exit status if the daemon has exited (it is then reaped).
+    pub fn try_wait(&mut self) -> Option<ExitStatus> {
+        let child = self.child.as_mut()?;
+        match child.try_wait().expect("waitpid") {
+            Some(status) => {
+                self.child = None;
+                Some(status)
+            }
+            None => None,
+        }
+    }
+
+    /// Whether the daemon is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.is_some() && self.try_wait().is_none()
+    }
+
+    /// Sends SIGTERM, waits up to 5 s (then SIGKILL) and returns the exit status.
+    pub fn stop(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("switchd is running");
+        if let Some(status) = child.try_wait().expect("waitpid") {
+            return status;
+        }
+        let pid = child.id() as libc::pid_t;
+        // SAFETY: kill(2) on the pid of our own unreaped child, which therefore
+        // cannot have been recycled for another process.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Some(status) = child.try_wait().expect("waitpid") {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        eprintln!("switchd (pid {pid}) ignored SIGTERM for 5 s; sending SIGKILL");
+        let _ = child.kill();
+        child.wait().expect("waitpid")
+    }
+
+    /// Kills the daemon with SIGKILL (a crash: no cleanup at all) and reaps it.
+    pub fn kill(&mut self) {
+        let mut child = self.child.take().expect("switchd is running");
+        let _ = child.kill();
+        child.wait().expect("waitpid");
+    }
+
+    /// Stops the daemon (asserting a clean exit) and starts a new one with the same db.
+    pub fn restart(&mut self) {
+        let status = self.stop();
+        assert!(
+            status.success(),
+            "switchd exited with {status}; log:\n{}",
+            self.log()
+        );
+        self.spawn();
+    }
+
+    /// Everything the daemon (all its incarnations) wrote to stdout/stderr.
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Runs `switchctl --socket S --timeout 10 ARGS...`.
+    pub fn ctl(&self, args: &[&str]) -> Output {
+        Command::new(bin("switchctl"))
+            .arg("--socket")
+            .arg(&self.socket)
+            .args(["--timeout", "10"])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run switchctl")
+    }
+
+    /// Runs switchctl and panics (with its stderr) unless it succeeds; returns stdout.
+    pub fn ctl_ok(&self, args: &[&str]) -> String {
+        let out = self.ctl(args);
+        assert!(
+            out.status.success(),
+            "switchctl {args:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs `switchctl --json ARGS...`, which must succeed, and parses stdout.
+    pub fn ctl_json(&self, args: &[&str]) -> Value {
+        let mut full = vec!["--json"];
+        full.extend_from_slice(args);
+        let out = self.ctl_ok(&full);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("switchctl --json {args:?}: {e}: {out:?}"))
+    }
+
+    /// Runs switchctl expecting failure: non-zero exit and exactly one stderr
+    /// line `switchctl: <reason>`. Returns the reason.
+    pub fn ctl_err(&self, args: &[&str]) -> String {
+        let out = self.ctl(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "switchctl {args:?} succeeded but should fail; stdout: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "switchctl {args:?} should print exactly one line on stderr, got {stderr:?}"
+        );
+        lines[0]
+            .strip_prefix("switchctl: ")
+            .unwrap_or_else(|| panic!("switchctl {args:?}: stderr {stderr:?} lacks the `switchctl: ` prefix"))
+            .to_string()
+    }
+
+    /// `show --json`.
+    pub fn show(&self) -> Value {
+        self.ctl_json(&["show"])
+    }
+
+    /// The `show --json` object of one port.
+    pub fn port_info(&self, port: &str) -> Option<Value> {
+        let show = self.show();
+        show.as_array()?
+            .iter()
+            .flat_map(|b| b["ports"].as_array().into_iter().flatten())
+            .find(|p| p["name"] == port)
+            .cloned()
+    }
+
+    /// `fdb-show --json BR`.
+    pub fn fdb(&self, bridge: &str) -> Vec<Value> {
+        match self.ctl_json(&["fdb-show", bridge]) {
+            Value::Array(v) => v,
+            other => panic!("fdb-show --json is not an array: {other}"),
+        }
+    }
+
+    /// `port-stats --json BR` entry of one port.
+    pub fn port_stats(&self, bridge: &str, port: &str) -> Value {
+        let stats = self.ctl_json(&["port-stats", bridge]);
+        stats
+            .as_array()
+            .and_then(|a| a.iter().find(|s| s["port"] == port))
+            .cloned()
+            .unwrap_or_else(|| panic!("port-stats {bridge} has no entry for {port}: {stats}"))
+    }
+
+    /// The named drop counter of a port (0 if absent).
+    pub fn drops(&self, bridge: &str, port: &str, reason: &str) -> u64 {
+        self.port_stats(bridge, port)["drops"][reason]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    /// A raw connection to the control socket.
+    pub fn connect(&self) -> UnixStream {
+        let s = UnixStream::connect(&self.socket).expect("connect to control socket");
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("set timeout");
+        s
+    }
+
+    /// Sends one raw request line over a fresh connection and returns the reply line.
+    pub fn raw_request(&self, line: &str) -> Value {
+        let mut s = self.connect();
+        s.write_all(line.as_bytes()).expect("write request");
+        s.write_all(b"\n").expect("write newline");
+        read_reply(&s).expect("a reply line")
+    }
+
+    /// The db file parsed as JSON (panics if it is not valid JSON).
+    pub fn db_json(&self) -> Value {
+        let text = fs::read_to_string(&self.db)
+            .unwrap_or_else(|e| panic!("cannot read db {}: {e}", self.db.display()));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("db is not valid JSON: {e}: {text:?}"))
+    }
+}
+
+impl Drop for Switchd {
+    fn drop(&mut self) {
+        if self.child.is_some() {
+            let status = self.stop();
+            if std::thread::panicking() || !status.success() {
+                eprintln!(
+                    "switchd exit: {status} (signal {:?})",
+                    status.signal().or(status.stopped_signal())
+                );
+            }
+        }
+        if std::thread::panicking() {
+            eprintln!(
+                "---- switchd log ({}) ----\n{}---- end ----",
+                self.ns.name,
+                self.log()
+            );
+        }
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Reads everything the daemon sends on `s` until it closes the connection.
+/// Returns the lines and whether the connection was closed (EOF, or a reset
+/// because the daemon dropped unread input) rather than the read timing out.
+pub fn read_until_close(s: &UnixStream) -> (Vec<String>, bool) {
+    let mut r = BufReader::new(s);
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        match r.read_line(&mut line) {
+            Ok(0) => return (lines, true),
+            Ok(_) => lines.push(line),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return (lines, true),
+            Err(_) => return (lines, false),
+        }
+    }
+}
+
+/// Reads one reply line from a control connection; `None` on EOF or timeout.
+pub fn read_reply(s: &UnixStream) -> Option<Value> {
+    let mut line = String::new();
+    match BufReader::new(s).read_line(&mut line) {
+        Ok(0) | Err(_) => None,
+        Ok(_) => {
+            Some(serde_json::from_str(&line).unwrap_or_else(|e| panic!("reply is not JSON: {e}: {line:?}")))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Hosts
+// ---------------------------------------------------------------------------
+
+/// A host: a namespace with one interface attached to a switch port.
+#[derive(Debug)]
+pub struct Host {
+    /// Interface inside the host namespace.
+    pub ifname: String,
+    /// Switch port name (the TAP itself, or the switch-side veth end).
+    pub port: String,
+    /// IPv4 address (a /24).
+    pub ip: String,
+    /// MAC of `ifname`, lowercase.
+    pub mac: String,
+    /// The host's namespace.
+    pub ns: Netns,
+}
+
+impl Host {
+    fn configure(ns: Netns, ifname: String, port: String, ip: &str) -> Host {
+        ns.ip_ok(&["addr", "add", &format!("{ip}/24"), "dev", &ifname]);
+        ns.ip_ok(&["link", "set", "dev", &ifname, "up"]);
+        let mac = ns.mac(&ifname);
+        Host {
+            ifname,
+            port,
+            ip: ip.to_string(),
+            mac,
+            ns,
+        }
+    }
+
+    /// Pings `ip` from this host: up to 3 attempts of 1 s (the first may wait for ARP).
+    pub fn ping(&self, ip: &str) -> bool {
+        ping(&self.ns, ip)
+    }
+
+    /// One ping with a 1 s wait.
+    pub fn ping_once(&self, ip: &str) -> bool {
+        self.ns
+            .exec(&["ping", "-c", "1", "-W", "1", "-q", ip])
+            .status
+            .success()
+    }
+
+    /// Frames the interface received so far (kernel counter).
+    pub fn rx_packets(&self) -> u64 {
+        self.ns.stat(&self.ifname, "rx", "packets")
+    }
+
+    /// A sniffer on the host's interface (incoming frames only).
+    pub fn sniffer(&self) -> Sniffer {
+        Sniffer::open(&self.ns, &self.ifname)
+    }
+
+    /// Sends a raw Ethernet frame out of the host's interface.
+    pub fn inject(&self, frame: &[u8]) {
+        inject(&self.ns, &self.ifname, frame)
+    }
+
+    /// The host's MAC as bytes.
+    pub fn mac_bytes(&self) -> [u8; 6] {
+        parse_mac(&self.mac)
+    }
+}
+
+/// `ip netns exec NS ping -c 1 -W 1 IP`, up to 3 attempts (the first may wait for ARP).
+pub fn ping(ns: &Netns, ip: &str) -> bool {
+    (0..3).any(|_| {
+        ns.exec(&["ping", "-c", "1", "-W", "1", "-q", ip])
+            .status
+            .success()
+    })
+}
+
+/// Adds a `tap` port (switchd creates the device), moves the device into a new
+/// host namespace and gives it `ip`/24. `settings` are extra `KEY=VALUE`s.
+pub fn host_on_tap_with(sw: &Switchd, bridge: &str, ip: &str, settings: &[&str]) -> Host {
+    let tap = unique("tp");
+    let mut args = vec!["add-port", bridge, &tap, "type=tap"];
+    args.extend_from_slice(settings);
+    sw.ctl_ok(&args);
+    let ns = Netns::new();
+    sw.ns.ip_ok(&["link", "set", "dev", &tap, "netns", &ns.name]);
+    Host::configure(ns, tap.clone(), tap, ip)
+}
+
+/// [`host_on_tap_with`] without extra settings.
+pub fn host_on_tap(sw: &Switchd, bridge: &str, ip: &str) -> Host {
+    host_on_tap_with(sw, bridge, ip, &[])
+}
+
+/// Creates a veth pair between the switch namespace and a new host namespace,
+/// adds the switch-side end as a `system` port and gives the host end `ip`/24.
+pub fn host_on_veth_with(sw: &Switchd, bridge: &str, ip: &str, settings: &[&str]) -> Host {
+    let ns = Netns::new();
+    let (port, ifname) = veth_into(sw, &ns);
+    let mut args = vec!["add-port", bridge, &port];
+    args.extend_from_slice(settings);
+    sw.ctl_ok(&args);
+    Host::configure(ns, ifname, port, ip)
+}
+
+/// [`host_on_veth_with`] without extra settings.
+pub fn host_on_veth(sw: &Switchd, bridge: &str, ip: &str) -> Host {
+    host_on_veth_with(sw, bridge, ip, &[])
+}
+
+/// Creates a veth pair: one end (returned first, up) in the switch namespace,
+/// the other (down, unconfigured) in `ns`. Deleting either namespace deletes both.
+pub fn veth_into(sw: &Switchd, ns: &Netns) -> (String, String) {
+    let port = unique("sv");
+    let ifname = unique("hv");
+    sw.ns.ip_ok(&[
+        "link", "add", "dev", &port, "type", "veth", "peer", "name", &ifname, "netns", &ns.name,
+    ]);
+    sw.ns.ip_ok(&["link", "set", "dev", &port, "up"]);
+    (port, ifname)
+}
+
+// ---------------------------------------------------------------------------
+// Raw frames
+// ---------------------------------------------------------------------------
+
+/// Parses `aa:bb:cc:dd:ee:ff`.
+pub fn parse_mac(s: &str) -> [u8; 6] {
+    let mut out = [0u8; 6];
+    let parts: Vec<&str> = s.split(':').collect();
+    assert_eq!(parts.len(), 6, "bad MAC {s:?}");
+    for (o, p) in out.iter_mut().zip(parts) {
+        *o = u8::from_str_radix(p, 16).unwrap_or_else(|_| panic!("bad MAC {s:?}"));
+    }
+    out
+}
+
+/// An Ethernet II frame, padded to the 60-byte minimum.
+pub fn frame(dst: [u8; 6], src: [u8; 6], ethertype: u16, payload: &[u8]) -> Vec<u8> {
+    let mut f = Vec::with_capacity(60.max(14 + payload.len()));
+    f.extend_from_slice(&dst);
+    f.extend_from_slice(&src);
+    f.extend_from_slice(&ethertype.to_be_bytes());
+    f.extend_from_slice(payload);
+    f.resize(f.len().max(60), 0);
+    f
+}
+
+/// An AF_PACKET socket bound to one interface of a namespace, for watching
+/// what a host receives. Frames queue in the socket from `open` on, so open it
+/// before the traffic under test.
+#[derive(Debug)]
+pub struct Sniffer {
+    fd: OwnedFd,
+}
+
+fn packet_socket(protocol: u16) -> OwnedFd {
+    // SAFETY: plain socket(2) call; the result is checked before use.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_PACKET,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            i32::from(protocol.to_be()),
+        )
+    };
+    assert!(fd >= 0, "AF_PACKET socket: {}", std::io::Error::last_os_error());
+    // SAFETY: `fd` was just returned by socket(2) and is owned by nobody else.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+fn ifindex(ifname: &str) -> i32 {
+    let c = std::ffi::CString::new(ifname).expect("name without NUL");
+    // SAFETY: `c` is a valid NUL-terminated string for the duration of the call.
+    let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    assert!(
+        idx != 0,
+        "no interface {ifname}: {}",
+        std::io::Error::last_os_error()
+    );
+    idx as i32
+}
+
+fn sockaddr_ll(ifindex: i32, protocol: u16) -> libc::sockaddr_ll {
+    // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
+    let mut sa: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    sa.sll_family = libc::AF_PACKET as u16;
+    sa.sll_protocol = protocol.to_be();
+    sa.sll_ifindex = ifindex;
+    sa.sll_halen = 6;
+    sa
+}
+
+impl Sniffer {
+    /// Opens a sniffer on `ifname` inside `ns`.
+    pub fn open(ns: &Netns, ifname: &str) -> Sniffer {
+        let ifname = ifname.to_string();
+        let fd = in_netns(&ns.name, move || {
+            // Protocol 0 receives nothing until bound, so no frame of another
+            // interface slips in between socket() and bind().
+            let fd = packet_socket(0);
+            let sa = sockaddr_ll(ifindex(&ifname), libc::ETH_P_ALL as u16);
+            // SAFETY: `sa` is a valid sockaddr_ll and the length matches it.
+            let rc = unsafe {
+                libc::bind(
+                    fd.as_raw_fd(),
+                    (&sa as *const libc::sockaddr_ll).cast(),
+                    std::mem::size_of::<libc::sockaddr_ll>() as u32,
+                )
+            };
+            assert_eq!(
+                rc,
+                0,
+                "bind AF_PACKET to {ifname}: {}",
+                std::io::Error::last_os_error()
+            );
+            fd
+        });
+        Sniffer { fd }
+    }
+
+    /// Next incoming frame within `timeout`, or `None`.
+    pub fn next(&self, timeout: Duration) -> Option<Vec<u8>> {
+        let deadline = Instant::now() + timeout;
+        let mut buf = vec![0u8; 65536];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let mut pfd = libc::pollfd {
+                fd: self.fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd, count 1.
+            let n = unsafe { libc::poll(&mut pfd, 1, left.as_millis().min(i32::MAX as u128) as i32) };
+            if n <= 0 {
+                return None;
+            }
+            // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
+            let mut sa: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+            let mut salen = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+            // SAFETY: `buf` and `sa` are valid for writes of the lengths passed.
+            let len = unsafe {
+                libc::recvfrom(
+                    self.fd.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    libc::MSG_DONTWAIT,
+                    (&mut sa as *mut libc::sockaddr_ll).cast(),
+                    &mut salen,
+                )
+            };
+            if len < 0 {
+                continue;
+            }
+            // A packet socket also sees what the host itself sends.
+            if sa.sll_pkttype == libc::PACKET_OUTGOING {
+                continue;
+            }
+            return Some(buf[..len as usize].to_vec());
+        }
+    }
+
+    /// Every incoming frame that arrives within `wait` (always waits the full time).
+    pub fn collect(&self, wait: Duration) -> Vec<Vec<u8>> {
+        let deadline = Instant::now() + wait;
+        let mut frames = Vec::new();
+        while let Some(f) = self.next(deadline.saturating_duration_since(Instant::now())) {
+            frames.push(f);
+        }
+        frames
+    }
+
+    /// The frames received before the marker frame (see [`marker`]) that the
+    /// test sent after the frames under test; panics if the marker does not
+    /// arrive within `limit`. Frames of one ingress port are forwarded in
+    /// order, so whatever the switch forwarded of the earlier frames has
+    /// arrived by then: no fixed sleep is needed to prove an absence.
+    pub fn until_marker(&self, limit: Duration, tag: &str) -> Vec<Vec<u8>> {
+        let deadline = Instant::now() + limit;
+        let mut frames = Vec::new();
+        while let Some(f) = self.next(deadline.saturating_duration_since(Instant::now())) {
+            if is_marker(&f, tag) {
+                return frames;
+            }
+            frames.push(f);
+        }
+        panic!("marker frame {tag:?} did not arrive within {limit:?}; frames seen: {frames:02x?}");
+    }
+
+    /// Waits up to `limit` for an incoming frame matching `pred`.
+    pub fn wait_for(&self, limit: Duration, pred: impl Fn(&[u8]) -> bool) -> bool {
+        let deadline = Instant::now() + limit;
+        while let Some(f) = self.next(deadline.saturating_duration_since(Instant::now())) {
+            if pred(&f) {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// Sends a raw frame out of `ifname` inside `ns` through an AF_PACKET socket.
+pub fn inject(ns: &Netns, ifname: &str, frame: &[u8]) {
+    let ifname = ifname.to_string();
+    let frame = frame.to_vec();
+    in_netns(&ns.name, move || {
+        let fd = packet_socket(0);
+        let sa = sockaddr_ll(ifindex(&ifname), 0);
+        // SAFETY: `frame` and `sa` are valid for reads of the lengths passed.
+        let n = unsafe {
+            libc::sendto(
+                fd.as_raw_fd(),
+                frame.as_ptr().cast(),
+                frame.len(),
+                0,
+                (&sa as *const libc::sockaddr_ll).cast(),
+                std::mem::size_of::<libc::sockaddr_ll>() as u32,
+            )
+        };
+        assert_eq!(
+            n,
+            frame.len() as isize,
+            "inject on {ifname}: {}",
+            std::io::Error::last_os_error()
+        );
+    })
+}
+
+/// Ethertype of marker frames (IEEE 802 local experimental).
+pub const MARKER_ETHERTYPE: u16 = 0x88b5;
+
+/// A broadcast marker frame from `src` carrying `tag`.
+pub fn marker(src: [u8; 6], tag: &str) -> Vec<u8> {
+    frame(BROADCAST, src, MARKER_ETHERTYPE, tag.as_bytes())
+}
+
+/// Whether `f` is the marker frame carrying `tag`.
+pub fn is_marker(f: &[u8], tag: &str) -> bool {
+    f.len() >= 14 + tag.len()
+        && f[12..14] == MARKER_ETHERTYPE.to_be_bytes()
+        && &f[14..14 + tag.len()] == tag.as_bytes()
+}
+
+/// Whether a frame is an ICMP echo (request or reply) over IPv4.
+pub fn is_icmp_echo(f: &[u8]) -> bool {
+    f.len() >= 34 && f[12..14] == [0x08, 0x00] && f[23] == 1
+}
+
+/// Whether a frame is ARP.
+pub fn is_arp(f: &[u8]) -> bool {
+    f.len() >= 14 && f[12..14] == [0x08, 0x06]
+}
+
+/// Whether a frame has this source MAC.
+pub fn from_mac(f: &[u8], mac: [u8; 6]) -> bool {
+    f.len() >= 12 && f[6..12] == mac
+}
