@@ -19,6 +19,12 @@
 //! namespace from a short-lived thread that `setns()`es into it; a socket stays
 //! bound to the namespace it was created in, so the test thread can use it
 //! afterwards.
+//!
+//! VLAN tags: the kernel strips the outer 802.1Q/802.1ad tag of every frame a
+//! device receives before AF_PACKET sees it, and reports it only in
+//! `PACKET_AUXDATA`. [`Sniffer`] reads that and puts the tag back, so tests see
+//! frames as they were on the wire. Injection needs nothing special: a tag
+//! written by [`inject`] is frame data on the sending side.
 
 // Each test binary uses a different subset of the harness.
 #![allow(dead_code)]
@@ -731,9 +737,119 @@ pub fn frame(dst: [u8; 6], src: [u8; 6], ethertype: u16, payload: &[u8]) -> Vec<
     f
 }
 
+/// TPID of an 802.1Q (customer) tag.
+pub const TPID_8021Q: u16 = 0x8100;
+/// TPID of an 802.1ad (service) tag.
+pub const TPID_8021AD: u16 = 0x88a8;
+
+/// One VLAN tag: TPID and the three fields of the TCI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VlanTag {
+    /// [`TPID_8021Q`] or [`TPID_8021AD`].
+    pub tpid: u16,
+    /// Priority code point, 0–7.
+    pub pcp: u8,
+    /// Drop eligible indicator.
+    pub dei: bool,
+    /// VLAN id (0: priority tag only).
+    pub vid: u16,
+}
+
+impl VlanTag {
+    /// An 802.1Q tag with PCP 0 and DEI clear.
+    pub const fn vid(vid: u16) -> VlanTag {
+        VlanTag {
+            tpid: TPID_8021Q,
+            pcp: 0,
+            dei: false,
+            vid,
+        }
+    }
+
+    /// The same tag with priority `pcp`.
+    pub const fn pcp(self, pcp: u8) -> VlanTag {
+        VlanTag { pcp, ..self }
+    }
+
+    /// The same tag with the DEI bit set.
+    pub const fn dei(self) -> VlanTag {
+        VlanTag { dei: true, ..self }
+    }
+
+    /// The same tag with another TPID.
+    pub const fn tpid(self, tpid: u16) -> VlanTag {
+        VlanTag { tpid, ..self }
+    }
+
+    /// Splits a TCI.
+    pub fn from_tci(tpid: u16, tci: u16) -> VlanTag {
+        VlanTag {
+            tpid,
+            pcp: (tci >> 13) as u8,
+            dei: tci & 0x1000 != 0,
+            vid: tci & 0x0fff,
+        }
+    }
+
+    /// PCP, DEI and VID packed into 16 bits.
+    pub fn tci(self) -> u16 {
+        (u16::from(self.pcp & 7) << 13) | (u16::from(self.dei) << 12) | (self.vid & 0x0fff)
+    }
+
+    /// TPID then TCI, big endian, as on the wire.
+    pub fn bytes(self) -> [u8; 4] {
+        let [a, b] = self.tpid.to_be_bytes();
+        let [c, d] = self.tci().to_be_bytes();
+        [a, b, c, d]
+    }
+}
+
+fn is_tpid(t: u16) -> bool {
+    t == TPID_8021Q || t == TPID_8021AD
+}
+
+/// `f` with `tag` inserted after the MAC addresses (nothing else changes:
+/// the frame grows by 4 bytes).
+pub fn tagged(f: &[u8], tag: VlanTag) -> Vec<u8> {
+    assert!(f.len() >= 14, "frame of {} bytes has no Ethernet header", f.len());
+    let mut out = Vec::with_capacity(f.len() + 4);
+    out.extend_from_slice(&f[..12]);
+    out.extend_from_slice(&tag.bytes());
+    out.extend_from_slice(&f[12..]);
+    out
+}
+
+/// The outer VLAN tag of `f` (TPID 0x8100 or 0x88a8), if it has one.
+pub fn outer_tag(f: &[u8]) -> Option<VlanTag> {
+    if f.len() < 18 {
+        return None;
+    }
+    let tpid = u16::from_be_bytes([f[12], f[13]]);
+    is_tpid(tpid).then(|| VlanTag::from_tci(tpid, u16::from_be_bytes([f[14], f[15]])))
+}
+
+/// `f` without its outer VLAN tag (a copy of `f` if it has none).
+pub fn untagged(f: &[u8]) -> Vec<u8> {
+    match outer_tag(f) {
+        Some(_) => [&f[..12], &f[16..]].concat(),
+        None => f.to_vec(),
+    }
+}
+
+/// The ethertype after the outer VLAN tag if there is one, and the offset
+/// of the payload.
+fn inner_ethertype(f: &[u8]) -> Option<(u16, usize)> {
+    let off = if outer_tag(f).is_some() { 16 } else { 12 };
+    (f.len() >= off + 2).then(|| (u16::from_be_bytes([f[off], f[off + 1]]), off + 2))
+}
+
 /// An AF_PACKET socket bound to one interface of a namespace, for watching
 /// what a host receives. Frames queue in the socket from `open` on, so open it
 /// before the traffic under test.
+///
+/// Frames are returned as they were on the wire: the socket asks for
+/// `PACKET_AUXDATA`, and a VLAN tag the kernel stripped (`TP_STATUS_VLAN_VALID`,
+/// `tp_vlan_tci`, `tp_vlan_tpid`) is put back in front of the ethertype.
 #[derive(Debug)]
 pub struct Sniffer {
     fd: OwnedFd,
@@ -798,12 +914,88 @@ impl Sniffer {
                 "bind AF_PACKET to {ifname}: {}",
                 std::io::Error::last_os_error()
             );
+            let one: libc::c_int = 1;
+            // SAFETY: `one` is a valid c_int for the length passed.
+            let rc = unsafe {
+                libc::setsockopt(
+                    fd.as_raw_fd(),
+                    libc::SOL_PACKET,
+                    libc::PACKET_AUXDATA,
+                    (&one as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as u32,
+                )
+            };
+            assert_eq!(
+                rc,
+                0,
+                "PACKET_AUXDATA on {ifname}: {}",
+                std::io::Error::last_os_error()
+            );
             fd
         });
         Sniffer { fd }
     }
 
-    /// Next incoming frame within `timeout`, or `None`.
+    /// Receives one queued message without waiting: its length, whether the
+    /// host sent it itself, and the VLAN tag the kernel stripped from it.
+    /// `None` when nothing is queued.
+    fn recv_one(&self, buf: &mut [u8]) -> Option<(usize, bool, Option<VlanTag>)> {
+        // SAFETY: sockaddr_ll and msghdr are plain old data; all-zero is valid.
+        let mut sa: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
+        // u64 elements: cmsg headers need their natural alignment.
+        let mut control = [0u64; 16];
+        // SAFETY: as above.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_name = (&mut sa as *mut libc::sockaddr_ll).cast();
+        msg.msg_namelen = std::mem::size_of::<libc::sockaddr_ll>() as u32;
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&control);
+        // SAFETY: `msg` points at `sa`, `iov` (over `buf`) and `control`, all
+        // alive and writable for the lengths given.
+        let len = unsafe { libc::recvmsg(self.fd.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT) };
+        if len < 0 {
+            return None;
+        }
+        let mut tag = None;
+        // SAFETY: after recvmsg, `msg_control`/`msg_controllen` describe the
+        // cmsgs the kernel wrote into `control`; CMSG_FIRSTHDR/CMSG_NXTHDR
+        // stay inside it, and the auxdata payload is read unaligned, only when
+        // the cmsg is long enough to hold it.
+        unsafe {
+            let mut c = libc::CMSG_FIRSTHDR(&msg);
+            while !c.is_null() {
+                let h = &*c;
+                if h.cmsg_level == libc::SOL_PACKET
+                    && h.cmsg_type == libc::PACKET_AUXDATA
+                    && h.cmsg_len
+                        >= libc::CMSG_LEN(std::mem::size_of::<libc::tpacket_auxdata>() as u32) as usize
+                {
+                    let aux: libc::tpacket_auxdata =
+                        std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::tpacket_auxdata>());
+                    // VLAN_VALID tells a VID-0/PCP-0 tag apart from no tag.
+                    if aux.tp_status & libc::TP_STATUS_VLAN_VALID != 0 || aux.tp_vlan_tci != 0 {
+                        let tpid = if aux.tp_status & libc::TP_STATUS_VLAN_TPID_VALID != 0 {
+                            aux.tp_vlan_tpid
+                        } else {
+                            TPID_8021Q
+                        };
+                        tag = Some(VlanTag::from_tci(tpid, aux.tp_vlan_tci));
+                    }
+                }
+                c = libc::CMSG_NXTHDR(&msg, c);
+            }
+        }
+        Some((len as usize, sa.sll_pkttype == libc::PACKET_OUTGOING, tag))
+    }
+
+    /// Next incoming frame within `timeout`, or `None`; as it was on the
+    /// wire (with the VLAN tag the kernel stripped put back).
     pub fn next(&self, timeout: Duration) -> Option<Vec<u8>> {
         let deadline = Instant::now() + timeout;
         let mut buf = vec![0u8; 65536];
@@ -819,29 +1011,30 @@ impl Sniffer {
             if n <= 0 {
                 return None;
             }
-            // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
-            let mut sa: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-            let mut salen = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-            // SAFETY: `buf` and `sa` are valid for writes of the lengths passed.
-            let len = unsafe {
-                libc::recvfrom(
-                    self.fd.as_raw_fd(),
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                    libc::MSG_DONTWAIT,
-                    (&mut sa as *mut libc::sockaddr_ll).cast(),
-                    &mut salen,
-                )
+            let Some((len, outgoing, tag)) = self.recv_one(&mut buf) else {
+                continue;
             };
-            if len < 0 {
-                continue;
-            }
             // A packet socket also sees what the host itself sends.
-            if sa.sll_pkttype == libc::PACKET_OUTGOING {
+            if outgoing {
                 continue;
             }
-            return Some(buf[..len as usize].to_vec());
+            let f = &buf[..len];
+            return Some(match tag {
+                Some(t) if len >= 12 => tagged(f, t),
+                _ => f.to_vec(),
+            });
         }
+    }
+
+    /// Waits up to `limit` for an incoming frame matching `pred` and returns it.
+    pub fn find(&self, limit: Duration, pred: impl Fn(&[u8]) -> bool) -> Option<Vec<u8>> {
+        let deadline = Instant::now() + limit;
+        while let Some(f) = self.next(deadline.saturating_duration_since(Instant::now())) {
+            if pred(&f) {
+                return Some(f);
+            }
+        }
+        None
     }
 
     /// Every incoming frame that arrives within `wait` (always waits the full time).
@@ -918,24 +1111,526 @@ pub fn marker(src: [u8; 6], tag: &str) -> Vec<u8> {
     frame(BROADCAST, src, MARKER_ETHERTYPE, tag.as_bytes())
 }
 
-/// Whether `f` is the marker frame carrying `tag`.
+/// Whether `f` is the marker frame carrying `tag` (with or without a VLAN tag).
 pub fn is_marker(f: &[u8], tag: &str) -> bool {
-    f.len() >= 14 + tag.len()
-        && f[12..14] == MARKER_ETHERTYPE.to_be_bytes()
-        && &f[14..14 + tag.len()] == tag.as_bytes()
+    match inner_ethertype(f) {
+        Some((MARKER_ETHERTYPE, off)) => {
+            f.len() >= off + tag.len() && &f[off..off + tag.len()] == tag.as_bytes()
+        }
+        _ => false,
+    }
 }
 
-/// Whether a frame is an ICMP echo (request or reply) over IPv4.
+/// Whether a frame is an ICMP echo (request or reply) over IPv4 (with or
+/// without a VLAN tag).
 pub fn is_icmp_echo(f: &[u8]) -> bool {
-    f.len() >= 34 && f[12..14] == [0x08, 0x00] && f[23] == 1
+    match inner_ethertype(f) {
+        Some((0x0800, off)) => f.len() >= off + 20 && f[off + 9] == 1,
+        _ => false,
+    }
 }
 
-/// Whether a frame is ARP.
+/// Whether a frame is ARP (with or without a VLAN tag).
 pub fn is_arp(f: &[u8]) -> bool {
-    f.len() >= 14 && f[12..14] == [0x08, 0x06]
+    matches!(inner_ethertype(f), Some((0x0806, _)))
 }
 
 /// Whether a frame has this source MAC.
 pub fn from_mac(f: &[u8], mac: [u8; 6]) -> bool {
     f.len() >= 12 && f[6..12] == mac
+}
+
+// ===========================================================================
+// qemu guests (used by tests/qemu.rs). Appended section: the guest image,
+// booting guests into a Switchd's namespace, their console and commands.
+// ===========================================================================
+
+/// How long a guest may take from qemu's start to `VM: READY` (or to its
+/// result in test mode). Idle it is 2–5 s under TCG; several guests booting
+/// at once on two cores that also run other tests take far longer.
+pub const GUEST_BOOT_LIMIT: Duration = Duration::from_secs(90);
+
+/// Kernel and initramfs of the test guests.
+#[derive(Debug)]
+pub struct GuestImage {
+    /// The kernel qemu boots (`-kernel`).
+    pub kernel: PathBuf,
+    /// The busybox initramfs with tests/vm/init.sh as /init (`-initrd`).
+    pub initrd: PathBuf,
+}
+
+/// The guest image, built by `tests/vm/build-guest.sh` on first use in this
+/// process, into `target/vm-cache` (or `$SWITCHD_VM_CACHE`), where it stays
+/// for later runs. The script serializes concurrent builders with a lock file.
+/// Also checks that qemu is installed: the guest tests are root-only tests,
+/// and a missing qemu must fail them, not skip them.
+pub fn guest_image() -> &'static GuestImage {
+    static IMAGE: std::sync::OnceLock<GuestImage> = std::sync::OnceLock::new();
+    IMAGE.get_or_init(|| {
+        let qemu = Command::new("qemu-system-x86_64")
+            .arg("--version")
+            .stdin(Stdio::null())
+            .output();
+        assert!(
+            qemu.is_ok_and(|o| o.status.success()),
+            "qemu-system-x86_64 does not run: install qemu-system-x86 (scripts/test.sh does)"
+        );
+        let cache = match std::env::var_os("SWITCHD_VM_CACHE") {
+            Some(dir) => PathBuf::from(dir),
+            None => {
+                // target/<profile>/deps/<test> → target/vm-cache
+                let exe = std::env::current_exe().expect("current_exe");
+                let target = exe
+                    .ancestors()
+                    .nth(3)
+                    .expect("test executable lives in target/<profile>/deps");
+                target.join("vm-cache")
+            }
+        };
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vm/build-guest.sh");
+        let out = Command::new(&script)
+            .arg(&cache)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{} {} failed ({}): {}{}",
+            script.display(),
+            cache.display(),
+            out.status,
+            stdout,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let field = |key: &str| {
+            stdout
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .map(PathBuf::from)
+                .unwrap_or_else(|| panic!("build-guest.sh printed no {key}: {stdout}"))
+        };
+        GuestImage {
+            kernel: field("kernel="),
+            initrd: field("initrd="),
+        }
+    })
+}
+
+/// Standard base64 (RFC 4648, padded): scripts travel to the guest on its
+/// kernel command line and on its command port as one word each.
+pub fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// How to boot one guest: its NIC, what tests/vm/init.sh does (kernel
+/// command-line parameters), and how its tap joins the switch.
+#[derive(Debug, Clone)]
+pub struct GuestSpec {
+    /// Tap device name (qemu's `ifname=`, and the switch port's name).
+    pub ifname: String,
+    /// MAC of the guest's NIC (fixed, so that a restarted guest keeps it).
+    pub mac: String,
+    /// `vm*=` parameters for init.sh.
+    pub params: Vec<String>,
+    /// Environment of qemu, hence of the ifup script (`SWITCHD_TAG`, ...).
+    pub env: Vec<(String, String)>,
+    /// `script=contrib/qemu-ifup` (else `script=no`: qemu only creates the tap).
+    pub ifup: bool,
+    /// `downscript=contrib/qemu-ifdown` (else `downscript=no`).
+    pub ifdown: bool,
+    /// Extra `virtio-net-pci` properties, e.g. `,csum=off,guest_csum=off`.
+    pub nic: String,
+    /// Guest memory in MiB.
+    pub mem_mb: u32,
+}
+
+impl GuestSpec {
+    /// A guest in hold mode (it stays up and takes commands) whose tap joins
+    /// the switch through contrib/qemu-ifup, with no address yet.
+    pub fn new(ifname: &str, mac: &str) -> GuestSpec {
+        GuestSpec {
+            ifname: ifname.to_string(),
+            mac: mac.to_string(),
+            params: vec!["vmmode=hold".into()],
+            env: Vec::new(),
+            ifup: true,
+            ifdown: false,
+            nic: String::new(),
+            mem_mb: 128,
+        }
+    }
+
+    /// A raw `vmKEY=VALUE` parameter for init.sh.
+    pub fn param(mut self, p: &str) -> GuestSpec {
+        self.params.push(p.to_string());
+        self
+    }
+
+    /// The address of eth0, e.g. `10.0.0.1/24`.
+    pub fn ip(self, cidr: &str) -> GuestSpec {
+        self.param(&format!("vmip={cidr}"))
+    }
+
+    /// An 802.1Q interface `eth0.VID` with this address.
+    pub fn vlan(self, vid: u16, cidr: &str) -> GuestSpec {
+        self.param(&format!("vmvlan={vid}"))
+            .param(&format!("vmvlanip={cidr}"))
+    }
+
+    /// At boot, ping `ip` until it answers (all pings must come back).
+    pub fn peer(self, ip: &str) -> GuestSpec {
+        self.param(&format!("vmpeer={ip}"))
+    }
+
+    /// A shell script to run at boot, after the pings.
+    pub fn run(self, script: &str) -> GuestSpec {
+        self.param(&format!("vmrun={}", base64(script.as_bytes())))
+    }
+
+    /// Test mode: the guest powers off after its checks instead of holding.
+    pub fn test_mode(self) -> GuestSpec {
+        self.param("vmmode=test")
+    }
+
+    /// An environment variable for qemu and its ifup/ifdown scripts.
+    pub fn env(mut self, key: &str, value: &str) -> GuestSpec {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// No ifup script: qemu creates the tap and nothing else happens.
+    pub fn no_ifup(mut self) -> GuestSpec {
+        self.ifup = false;
+        self
+    }
+
+    /// Run contrib/qemu-ifdown when qemu exits.
+    pub fn ifdown(mut self) -> GuestSpec {
+        self.ifdown = true;
+        self
+    }
+
+    /// Extra virtio-net-pci properties (starting with a comma).
+    pub fn nic(mut self, props: &str) -> GuestSpec {
+        self.nic = props.to_string();
+        self
+    }
+}
+
+/// A qemu guest (TCG) whose NIC is a tap in a [`Switchd`]'s namespace. Drop
+/// kills that qemu (by its pid) if it still runs, prints the console if the
+/// test is failing, and removes the guest's directory. Console lines are the
+/// `VM: ...` lines of tests/vm/init.sh.
+#[derive(Debug)]
+pub struct Guest {
+    /// Tap device and switch port name.
+    pub ifname: String,
+    /// The NIC's MAC, lowercase.
+    pub mac: String,
+    child: Option<Child>,
+    exit: Option<ExitStatus>,
+    dir: PathBuf,
+    console: PathBuf,
+    qemu_log: PathBuf,
+    ctl_path: PathBuf,
+    ctl: Option<UnixStream>,
+    next_cmd: u32,
+    /// When qemu was started.
+    pub started: Instant,
+}
+
+impl Guest {
+    /// Starts qemu inside the switch's namespace (`ip netns exec`), so that
+    /// the tap is created there and the ifup script reaches this switchd
+    /// (`SWITCHD_SOCKET`, `SWITCHCTL` point at it and at the built switchctl).
+    /// Returns at once; wait for lines with [`Guest::wait_line`] / [`Guest::wait_ready`].
+    pub fn boot(sw: &Switchd, spec: &GuestSpec) -> Guest {
+        let image = guest_image();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dir = std::env::temp_dir().join(format!("switchd-vm-{}", spec.ifname));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("create guest dir");
+        let console = dir.join("console.log");
+        let qemu_log = dir.join("qemu.log");
+        let ctl_path = dir.join("ctl.sock");
+        let append = format!(
+            "console=ttyS0 quiet panic=-1 ipv6.disable=1 {}",
+            spec.params.join(" ")
+        );
+        // x86's COMMAND_LINE_SIZE; longer is silently cut.
+        assert!(append.len() < 2048, "kernel command line too long: {append}");
+        let script = |on: bool, name: &str| {
+            if on {
+                root.join("contrib").join(name).display().to_string()
+            } else {
+                "no".to_string()
+            }
+        };
+        let netdev = format!(
+            "tap,id=n0,ifname={},script={},downscript={}",
+            spec.ifname,
+            script(spec.ifup, "qemu-ifup"),
+            script(spec.ifdown, "qemu-ifdown")
+        );
+        // romfile= skips the iPXE option ROM (about 1 s per boot).
+        let device = format!("virtio-net-pci,netdev=n0,mac={},romfile={}", spec.mac, spec.nic);
+        let log = File::create(&qemu_log).expect("create qemu log");
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &sw.ns.name, "qemu-system-x86_64"])
+            // KVM does not work on every host (it fails or hangs in nested
+            // setups); TCG always does.
+            .args(["-accel", "tcg", "-smp", "1", "-m", &spec.mem_mb.to_string()])
+            .args(["-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"])
+            .arg("-serial")
+            .arg(format!("file:{}", console.display()))
+            .arg("-chardev")
+            .arg(format!(
+                "socket,id=ctl,path={},server=on,wait=off",
+                ctl_path.display()
+            ))
+            .args(["-serial", "chardev:ctl"])
+            .arg("-kernel")
+            .arg(&image.kernel)
+            .arg("-initrd")
+            .arg(&image.initrd)
+            .args(["-append", &append, "-netdev", &netdev, "-device", &device])
+            .env("SWITCHD_SOCKET", &sw.socket)
+            .env("SWITCHCTL", bin("switchctl"));
+        for key in [
+            "SWITCHD_BRIDGE",
+            "SWITCHD_TAG",
+            "SWITCHD_TRUNKS",
+            "SWITCHD_VLAN_MODE",
+        ] {
+            cmd.env_remove(key);
+        }
+        for (k, v) in &spec.env {
+            cmd.env(k, v);
+        }
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("dup log"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn qemu");
+        // `ip netns exec` execs qemu in place: this pid is qemu's.
+        Guest {
+            ifname: spec.ifname.clone(),
+            mac: spec.mac.to_lowercase(),
+            child: Some(child),
+            exit: None,
+            dir,
+            console,
+            qemu_log,
+            ctl_path,
+            ctl: None,
+            next_cmd: 0,
+            started: Instant::now(),
+        }
+    }
+
+    /// qemu's pid, if it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Complete console lines so far (without `\r`).
+    pub fn lines(&self) -> Vec<String> {
+        let bytes = fs::read(&self.console).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        // The last line may still be being written.
+        let complete = text.rfind('\n').map_or("", |i| &text[..i]);
+        complete
+            .lines()
+            .map(|l| l.trim_end_matches('\r').to_string())
+            .collect()
+    }
+
+    /// The console and qemu's own output, for failure messages.
+    pub fn diagnostics(&self) -> String {
+        let console = String::from_utf8_lossy(&fs::read(&self.console).unwrap_or_default()).into_owned();
+        let qemu = fs::read_to_string(&self.qemu_log).unwrap_or_default();
+        format!(
+            "---- guest {} console ----\n{console}\n---- qemu output ----\n{qemu}---- end ----",
+            self.ifname
+        )
+    }
+
+    /// qemu's exit status once it has exited (it is then reaped).
+    pub fn try_wait(&mut self) -> Option<ExitStatus> {
+        if let Some(child) = self.child.as_mut() {
+            if let Some(status) = child.try_wait().expect("waitpid") {
+                self.child = None;
+                self.exit = Some(status);
+            }
+        }
+        self.exit
+    }
+
+    /// Waits up to `limit` for a console line starting with `prefix` and
+    /// returns it; panics with the console if it does not come, or if qemu
+    /// exits first.
+    pub fn wait_line(&mut self, prefix: &str, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            // Checked before the console: a guest may print the line and exit.
+            let exited = self.child.is_none() || self.try_wait().is_some();
+            if let Some(l) = self.lines().into_iter().find(|l| l.starts_with(prefix)) {
+                return l;
+            }
+            if exited {
+                panic!(
+                    "guest {}: qemu exited ({:?}) without printing {prefix:?}\n{}",
+                    self.ifname,
+                    self.exit,
+                    self.diagnostics()
+                );
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "guest {}: no {prefix:?} within {limit:?}\n{}",
+                    self.ifname,
+                    self.diagnostics()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until the guest's network is up and it takes commands (hold mode);
+    /// returns the time since qemu started.
+    pub fn wait_ready(&mut self) -> Duration {
+        self.wait_line("VM: READY", GUEST_BOOT_LIMIT);
+        let result = self.wait_line("VM: RESULT ", Duration::ZERO);
+        assert!(
+            result.starts_with("VM: RESULT PASS"),
+            "guest {} failed its boot checks: {result}\n{}",
+            self.ifname,
+            self.diagnostics()
+        );
+        self.started.elapsed()
+    }
+
+    /// Runs a shell script in the guest (hold mode) and returns its exit
+    /// status and output. The script is sourced by init.sh in a subshell, so
+    /// `vm_ping IP [WAIT]` and `vm_noping IP` are available. Panics if it does
+    /// not finish within `limit`.
+    pub fn exec(&mut self, script: &str, limit: Duration) -> (i32, String) {
+        self.wait_line("VM: READY", GUEST_BOOT_LIMIT);
+        if self.ctl.is_none() {
+            let s = UnixStream::connect(&self.ctl_path).unwrap_or_else(|e| {
+                panic!(
+                    "guest {}: cannot connect to {}: {e}",
+                    self.ifname,
+                    self.ctl_path.display()
+                )
+            });
+            self.ctl = Some(s);
+        }
+        let id = self.next_cmd;
+        self.next_cmd += 1;
+        let line = format!("{id} {}\n", base64(script.as_bytes()));
+        self.ctl
+            .as_mut()
+            .expect("connected")
+            .write_all(line.as_bytes())
+            .expect("write to the guest's command port");
+        let exit = self.wait_line(&format!("VM: EXIT {id} "), limit);
+        let status = exit
+            .rsplit(' ')
+            .next()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("bad exit line {exit:?}"));
+        let out_prefix = format!("VM: OUT {id} ");
+        let output = self
+            .lines()
+            .iter()
+            .filter_map(|l| l.strip_prefix(&out_prefix))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        (status, output)
+    }
+
+    /// [`Guest::exec`] that panics unless the script exits 0; returns its output.
+    pub fn exec_ok(&mut self, script: &str, limit: Duration) -> String {
+        let (status, output) = self.exec(script, limit);
+        assert_eq!(
+            status, 0,
+            "guest {}: script failed ({status}):\n{script}\noutput:\n{output}",
+            self.ifname
+        );
+        output
+    }
+
+    /// Whether `ip` answers pings from the guest: it may take up to `wait`
+    /// seconds to answer a first one, then 3 of 3 must come back.
+    pub fn pings(&mut self, ip: &str, wait: u32) -> bool {
+        let limit = Duration::from_secs(u64::from(wait) + 30);
+        self.exec(&format!("vm_ping {ip} {wait}"), limit).0 == 0
+    }
+
+    /// Whether none of 3 pings to `ip` comes back.
+    pub fn pings_fail(&mut self, ip: &str) -> bool {
+        self.exec(&format!("vm_noping {ip}"), Duration::from_secs(30)).0 == 0
+    }
+
+    /// Waits up to `limit` for qemu to exit and returns its status.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while self.try_wait().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.exit
+    }
+
+    /// Shuts the guest down from inside (`poweroff -f`): qemu exits, runs
+    /// its downscript if any, and deletes the tap. Returns qemu's status.
+    pub fn poweroff(&mut self) -> ExitStatus {
+        self.wait_line("VM: READY", GUEST_BOOT_LIMIT);
+        let ctl = match self.ctl.take() {
+            Some(s) => s,
+            None => UnixStream::connect(&self.ctl_path).expect("connect to the command port"),
+        };
+        let id = self.next_cmd;
+        self.next_cmd += 1;
+        (&ctl)
+            .write_all(format!("{id} {}\n", base64(b"sync; poweroff -f")).as_bytes())
+            .expect("write to the guest's command port");
+        let status = self.wait_exit(Duration::from_secs(30));
+        status.unwrap_or_else(|| panic!("guest {} did not power off\n{}", self.ifname, self.diagnostics()))
+    }
+
+    /// Kills qemu (SIGKILL, by pid: a crash, no downscript) and reaps it.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // Child::kill signals this child's own pid, which cannot have
+            // been reused: it is not reaped yet.
+            let _ = child.kill();
+            self.exit = child.wait().ok();
+        }
+    }
+}
+
+impl Drop for Guest {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() {
+            eprintln!("{}", self.diagnostics());
+        }
+        let _ = fs::remove_dir_all(&self.dir);
+    }
 }
