@@ -11,12 +11,19 @@ cd "$(dirname "$0")/.."
 
 need=()
 command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
+command -v tcpdump >/dev/null 2>&1 || need+=(tcpdump)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+# The qemu guest tests (tests/qemu.rs): qemu, and what tests/vm/build-guest.sh
+# needs to make the guest image (a static busybox, depmod/modprobe, xz).
+command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
+dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+command -v depmod >/dev/null 2>&1 || need+=(kmod)
+command -v xz >/dev/null 2>&1 || need+=(xz-utils)
 if ((${#need[@]})); then
     if [ "$(id -u)" = 0 ]; then
         echo "test.sh: installing ${need[*]}"
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
     else
         echo "test.sh: missing ${need[*]}; the root-only tests will skip anyway" >&2
     fi

@@ -1,7 +1,7 @@
 //! switchd: a userspace virtual L2 switch.
 //!
 //! Layout, from the wire up:
-//! - [`wire`]: byte-level views of Ethernet/802.1Q headers (no I/O, no state);
+//! - [`wire`]: byte-level views of Ethernet/802.1Q, VXLAN and GRE headers (no I/O, no state);
 //! - [`vlan`]: SPEC §4 port VLAN rules (ingress classification, egress encoding);
 //! - [`fdb`]: the MAC learning table with ageing and fair eviction;
 //! - [`pipeline`]: the pure per-frame decision (parse → VLAN classify → learn → decide → egress);

@@ -4,8 +4,11 @@
 //! [`DropReason`], counted on one port: reasons found while receiving
 //! (malformed frame, VLAN admission, ...) on the ingress port, reasons found
 //! while sending (too big for the egress MTU, queue full, device error) on
-//! the egress port. Counters are plain `u64`s owned by the engine thread, so
-//! counting is an add, never a lock or a log line.
+//! the egress port. Tunnel packets that cannot be given to any port (bad
+//! outer header, unknown peer or VNI/key) are counted on their tunnel
+//! endpoint instead, with the `tunnel-*` reasons. Counters are plain `u64`s
+//! owned by the engine thread, so counting is an add, never a lock or a log
+//! line.
 
 use std::collections::BTreeMap;
 
@@ -30,11 +33,26 @@ pub enum DropReason {
     TxQueueFull,
     /// The egress device failed to send the frame.
     TxError,
+    /// A tunnel packet shorter than its headers (VXLAN, GRE, outer IPv4).
+    TunnelTruncated,
+    /// VXLAN flags other than exactly the I bit, or reserved bits set; GRE
+    /// flags other than C, K and S.
+    TunnelBadFlags,
+    /// A GRE header whose version is not 0.
+    TunnelBadVersion,
+    /// A GRE packet whose protocol is not Ethernet (0x6558).
+    TunnelNotEthernet,
+    /// A GRE packet whose checksum (C bit) is wrong.
+    TunnelBadChecksum,
+    /// A tunnel packet from a known peer with a VNI or GRE key no port has.
+    TunnelUnknownKey,
+    /// A tunnel packet from an address no tunnel port has as `remote_ip`.
+    TunnelUnknownPeer,
 }
 
 impl DropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 9;
+    pub const COUNT: usize = 16;
 
     /// Every reason, in [`DropReason::index`] order.
     pub const ALL: [DropReason; Self::COUNT] = [
@@ -47,6 +65,13 @@ impl DropReason {
         DropReason::TooBig,
         DropReason::TxQueueFull,
         DropReason::TxError,
+        DropReason::TunnelTruncated,
+        DropReason::TunnelBadFlags,
+        DropReason::TunnelBadVersion,
+        DropReason::TunnelNotEthernet,
+        DropReason::TunnelBadChecksum,
+        DropReason::TunnelUnknownKey,
+        DropReason::TunnelUnknownPeer,
     ];
 
     /// The stable kebab-case name shown to users (`port-stats`, JSON keys).
@@ -61,6 +86,13 @@ impl DropReason {
             DropReason::TooBig => "too-big",
             DropReason::TxQueueFull => "tx-queue-full",
             DropReason::TxError => "tx-error",
+            DropReason::TunnelTruncated => "tunnel-truncated",
+            DropReason::TunnelBadFlags => "tunnel-bad-flags",
+            DropReason::TunnelBadVersion => "tunnel-bad-version",
+            DropReason::TunnelNotEthernet => "tunnel-not-ethernet",
+            DropReason::TunnelBadChecksum => "tunnel-bad-checksum",
+            DropReason::TunnelUnknownKey => "tunnel-unknown-key",
+            DropReason::TunnelUnknownPeer => "tunnel-unknown-peer",
         }
     }
 
@@ -188,6 +220,13 @@ mod tests {
             "too-big",
             "tx-queue-full",
             "tx-error",
+            "tunnel-truncated",
+            "tunnel-bad-flags",
+            "tunnel-bad-version",
+            "tunnel-not-ethernet",
+            "tunnel-bad-checksum",
+            "tunnel-unknown-key",
+            "tunnel-unknown-peer",
         ];
         let got: Vec<&str> = DropReason::ALL.iter().map(|r| r.name()).collect();
         assert_eq!(got, expect);

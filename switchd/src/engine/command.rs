@@ -14,6 +14,7 @@ use proto::{
 
 use super::{down_reason, Engine};
 use crate::port::sys::OpenError;
+use crate::port::tunnel::TunnelId;
 use crate::vlan::PortVlan;
 use crate::PortId;
 
@@ -75,7 +76,7 @@ impl Engine {
             Request::PortStats { bridge } => {
                 let targets = self.bridge_selection(bridge.as_ref())?;
                 let mut rows = Vec::new();
-                for b in targets {
+                for &b in &targets {
                     let bname = self.bridges[b].name.as_str();
                     for spec in &self.bridges[b].specs {
                         if let Some(Some(p)) = self.ports.get(spec.id.0 as usize) {
@@ -83,9 +84,29 @@ impl Engine {
                         }
                     }
                 }
+                rows.extend(self.endpoint_rows(&targets));
                 Ok(Reply::Stats(rows))
             }
         }
+    }
+
+    /// `port-stats` pseudo-rows of the tunnel endpoints that ports of the
+    /// `targets` bridges use: bridge `-`, port `vxlan:0.0.0.0:4789` and the
+    /// like, with what the socket received and the `tunnel-*` drops of
+    /// packets no port could take (unknown peer or VNI/key, bad headers).
+    fn endpoint_rows(&self, targets: &[usize]) -> Vec<proto::PortStats> {
+        let mut rows = Vec::new();
+        for (e, ep) in self.endpoints.iter().enumerate() {
+            let Some(ep) = ep else { continue };
+            let used =
+                self.ports.iter().flatten().any(|p| {
+                    targets.contains(&p.bridge) && p.tunnel.as_ref().is_some_and(|l| l.endpoint == e)
+                });
+            if used {
+                rows.push(ep.counters.to_proto("-", &ep.key().to_string()));
+            }
+        }
+        rows
     }
 
     fn bridge_selection(&self, bridge: Option<&IfName>) -> Result<Vec<usize>, Error> {
@@ -162,7 +183,7 @@ impl Engine {
             ));
         }
         let config = PortConfig::from_settings(settings)?;
-        if !matches!(config.port_type, PortType::System | PortType::Tap) {
+        if matches!(config.port_type, PortType::Stream | PortType::Dgram) {
             return Err(err(
                 ErrorKind::Unsupported,
                 format!(
@@ -170,6 +191,24 @@ impl Engine {
                     config.port_type
                 ),
             ));
+        }
+        if let Some(tid) = TunnelId::from_config(&config) {
+            let same = self
+                .ports
+                .iter()
+                .flatten()
+                .find(|p| TunnelId::from_config(&p.config) == Some(tid));
+            if let Some(other) = same {
+                return Err(err(
+                    ErrorKind::AlreadyExists,
+                    format!(
+                        "port {:?} already has {} on {}",
+                        other.name.as_str(),
+                        tid.demux,
+                        tid.endpoint
+                    ),
+                ));
+            }
         }
         let id = self.insert_port(b, name.clone(), config);
         if let Err(e) = self.attach(id) {

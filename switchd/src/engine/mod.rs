@@ -8,14 +8,22 @@
 //! So there is no lock on the hot path and no half-applied change visible
 //! to a frame.
 //!
-//! Data path per wake-up: every ready port receives one batch of at most
+//! Data path per wake-up: every ready source receives one batch of at most
 //! `BATCH` frames into the engine's single preallocated [`RxBatch`]; each
 //! frame goes through [`pipeline::forward`], which queues `(slot, edit)`
 //! entries on the egress ports; then every port with queued entries sends
-//! them in one call. Registrations are edge-triggered, so a port that
+//! them in one call. Registrations are edge-triggered, so a source that
 //! returned a full batch stays on the `ready` list and the next poll does
-//! not sleep (mio's "draining readiness" rule, with a per-port budget so a
-//! busy port cannot starve the others).
+//! not sleep (mio's "draining readiness" rule, with a per-source budget so
+//! a busy one cannot starve the others).
+//!
+//! Sources are of two kinds, told apart by their mio token: a device port
+//! (token = port slot) whose batch all came in on that port, and a tunnel
+//! endpoint (token = `ENDPOINT_TOKEN_BASE` + endpoint slot), one socket
+//! shared by every VXLAN or GRE port with the same local address and UDP
+//! port, whose batch is demultiplexed frame by frame: each inner frame runs
+//! through the pipeline with its own ingress port and bridge. Tunnel ports
+//! have no fd; their egress goes out through their endpoint's socket.
 
 mod command;
 
@@ -34,12 +42,16 @@ use crate::pipeline::{self, PortSpec};
 use crate::port::sys::{self, OpenError};
 use crate::port::system::SystemPort;
 use crate::port::tap::TapPort;
-use crate::port::{PortIo, RxBatch, TxEntry, BATCH};
+use crate::port::tunnel::{self, Endpoint, EndpointKey, TunnelId, TunnelLink};
+use crate::port::{PortIo, RxBatch, SendOutcome, TxEntry, BATCH};
 use crate::stats::{DropReason, PortCounters};
 use crate::vlan::PortVlan;
 use crate::PortId;
 
 const WAKER: Token = Token(usize::MAX);
+/// Tokens from here on are tunnel endpoints (endpoint slot + base); below
+/// it they are port slots.
+const ENDPOINT_TOKEN_BASE: usize = 1 << 30;
 /// How often ports whose device is missing are probed for its return.
 const PROBE_INTERVAL: Duration = Duration::from_secs(1);
 /// Floor under the expiry timer, so a burst of entries expiring a few
@@ -130,11 +142,19 @@ struct Port {
     tx: Vec<TxEntry>,
     /// On the engine's ready list.
     ready: bool,
+    /// A tunnel port's attachment to its endpoint (instead of `io`).
+    tunnel: Option<TunnelLink>,
 }
 
 impl Port {
     /// The MTU enforced on egress: the configured one, else the device's.
+    /// A tunnel port's is what fits its underlay (see
+    /// [`TunnelLink::inner_mtu`]); a configured one may only lower it.
     fn mtu(&self) -> u32 {
+        if let Some(t) = &self.tunnel {
+            let inner = t.inner_mtu();
+            return self.config.mtu.map_or(inner, |m| m.min(inner));
+        }
         self.config
             .mtu
             .or(self.io.as_ref().map(PortIo::mtu))
@@ -148,10 +168,12 @@ struct Engine {
     bridges: Vec<Bridge>,
     /// Port slots; the slot index is the `PortId` and the mio token.
     ports: Vec<Option<Port>>,
+    /// Tunnel endpoint slots; token = `ENDPOINT_TOKEN_BASE` + index.
+    endpoints: Vec<Option<Endpoint>>,
     batch: RxBatch,
     /// Ports with entries queued in the current batch.
     dirty: Vec<usize>,
-    /// Ports that returned a full batch and may have more.
+    /// Tokens of the sources that returned a full batch and may have more.
     ready: Vec<usize>,
     next_probe: Instant,
     shutting_down: bool,
@@ -164,6 +186,7 @@ impl Engine {
             rx,
             bridges: Vec::new(),
             ports: Vec::new(),
+            endpoints: Vec::new(),
             batch: RxBatch::new(),
             dirty: Vec::with_capacity(64),
             ready: Vec::with_capacity(64),
@@ -190,24 +213,23 @@ impl Engine {
             }
             for ev in events.iter() {
                 let Token(t) = ev.token();
-                if t == WAKER.0 {
-                    continue;
-                }
-                if let Some(Some(p)) = self.ports.get_mut(t) {
-                    if !p.ready {
-                        p.ready = true;
-                        self.ready.push(t);
-                    }
+                if t != WAKER.0 {
+                    self.mark_ready(t);
                 }
             }
-            // One batch per ready port per round: fairness between ports.
+            // One batch per ready source per round: fairness between them.
             still_ready.clear();
             for i in 0..self.ready.len() {
-                let id = self.ready[i];
-                if self.service_port(id) {
-                    still_ready.push(id);
-                } else if let Some(Some(p)) = self.ports.get_mut(id) {
-                    p.ready = false;
+                let token = self.ready[i];
+                let more = if token >= ENDPOINT_TOKEN_BASE {
+                    self.service_endpoint(token - ENDPOINT_TOKEN_BASE)
+                } else {
+                    self.service_port(token)
+                };
+                if more {
+                    still_ready.push(token);
+                } else if let Some(flag) = self.ready_flag(token) {
+                    *flag = false;
                 }
             }
             std::mem::swap(&mut self.ready, &mut still_ready);
@@ -223,7 +245,30 @@ impl Engine {
                 }
             }
         }
+        for ep in self.endpoints.iter_mut().filter_map(Option::take) {
+            let _ = self.poll.registry().deregister(&mut SourceFd(&ep.raw_fd()));
+        }
         tracing::info!("engine stopped");
+    }
+
+    /// The "on the ready list" flag of the port or endpoint with `token`.
+    fn ready_flag(&mut self, token: usize) -> Option<&mut bool> {
+        if token >= ENDPOINT_TOKEN_BASE {
+            let e = self.endpoints.get_mut(token - ENDPOINT_TOKEN_BASE)?.as_mut()?;
+            Some(&mut e.ready)
+        } else {
+            Some(&mut self.ports.get_mut(token)?.as_mut()?.ready)
+        }
+    }
+
+    /// Puts the source with `token` on the ready list (once).
+    fn mark_ready(&mut self, token: usize) {
+        if let Some(flag) = self.ready_flag(token) {
+            if !*flag {
+                *flag = true;
+                self.ready.push(token);
+            }
+        }
     }
 
     /// Time until the next thing the loop must do without I/O: the oldest
@@ -247,6 +292,7 @@ impl Engine {
         if now >= self.next_probe {
             self.next_probe = now + PROBE_INTERVAL;
             self.probe_ports();
+            self.log_endpoint_drops();
         }
     }
 
@@ -284,9 +330,41 @@ impl Engine {
         }
     }
 
+    /// Receives one batch on tunnel endpoint `e`, decodes it and forwards
+    /// each inner frame from the port it belongs to. Returns whether the
+    /// endpoint may have more packets queued.
+    fn service_endpoint(&mut self, e: usize) -> bool {
+        let mut ingress = [None; BATCH];
+        let (n, more) = match self.endpoints.get_mut(e) {
+            Some(Some(ep)) => ep.recv_batch(&mut self.batch, &mut ingress),
+            _ => return false,
+        };
+        if n > 0 {
+            let now = Instant::now();
+            for (slot, port) in ingress.iter().enumerate().take(n) {
+                if let Some(id) = *port {
+                    self.forward_frame(id as usize, slot, now);
+                }
+            }
+            self.flush_tx();
+        }
+        more
+    }
+
     /// Runs the `n` frames of the batch received on port `id` through the
     /// pipeline, then sends what was queued, one call per egress port.
     fn forward_batch(&mut self, id: usize, n: usize) {
+        let now = Instant::now();
+        for slot in 0..n {
+            self.forward_frame(id, slot, now);
+        }
+        self.flush_tx();
+    }
+
+    /// Runs frame `slot` of the batch, received on port `id`, through the
+    /// pipeline of the port's bridge and queues it on its egress ports.
+    #[inline]
+    fn forward_frame(&mut self, id: usize, slot: usize, now: Instant) {
         let Engine {
             ports,
             bridges,
@@ -294,50 +372,78 @@ impl Engine {
             dirty,
             ..
         } = self;
-        let Some(Some(port)) = ports.get(id) else { return };
+        let frame = batch.frame(slot);
+        let Some(Some(port)) = ports.get_mut(id) else {
+            return;
+        };
+        port.counters.rx_packets += 1;
+        port.counters.rx_bytes += frame.len() as u64;
         let in_idx = port.spec_idx;
         let Bridge { fdb, specs, .. } = &mut bridges[port.bridge];
-        let now = Instant::now();
-        for slot in 0..n {
-            let frame = batch.frame(slot);
-            if let Some(Some(p)) = ports.get_mut(id) {
-                p.counters.rx_packets += 1;
-                p.counters.rx_bytes += frame.len() as u64;
-            }
-            let verdict = pipeline::forward(fdb, specs, in_idx, frame, now, |out_idx, res| {
-                let out = specs[out_idx].id.0 as usize;
-                let Some(Some(p)) = ports.get_mut(out) else { return };
-                match res {
-                    Ok(edit) => {
-                        if p.tx.is_empty() {
-                            dirty.push(out);
-                        }
-                        p.tx.push(TxEntry {
-                            slot: slot as u8,
-                            edit,
-                        });
+        let verdict = pipeline::forward(fdb, specs, in_idx, frame, now, |out_idx, res| {
+            let out = specs[out_idx].id.0 as usize;
+            let Some(Some(p)) = ports.get_mut(out) else { return };
+            match res {
+                // The pipeline lets an 802.1Q tag exceed the MTU (as a
+                // device does); a tunnel's underlay counts it.
+                Ok(edit)
+                    if p.tunnel
+                        .as_ref()
+                        .is_some_and(|t| edit.out_len(frame.len()) > t.max_frame()) =>
+                {
+                    p.counters.count_drop(DropReason::TooBig)
+                }
+                Ok(edit) => {
+                    if p.tx.is_empty() {
+                        dirty.push(out);
                     }
-                    Err(reason) => p.counters.count_drop(reason),
+                    p.tx.push(TxEntry {
+                        slot: slot as u8,
+                        edit,
+                    });
                 }
-            });
-            if let Err(reason) = verdict {
-                if let Some(Some(p)) = ports.get_mut(id) {
-                    p.counters.count_drop(reason);
-                }
+                Err(reason) => p.counters.count_drop(reason),
+            }
+        });
+        if let Err(reason) = verdict {
+            if let Some(Some(p)) = ports.get_mut(id) {
+                p.counters.count_drop(reason);
             }
         }
+    }
+
+    /// Sends what the frames of the current batch queued, one call per
+    /// egress port: on its device, or through its tunnel endpoint.
+    fn flush_tx(&mut self) {
+        let Engine {
+            ports,
+            endpoints,
+            batch,
+            dirty,
+            ..
+        } = self;
         for out in dirty.drain(..) {
             let Some(Some(p)) = ports.get_mut(out) else {
                 continue;
             };
-            if let Some(io) = p.io.as_mut() {
-                let o = io.send_batch(batch, &p.tx);
-                p.counters.tx_packets += o.sent;
-                p.counters.tx_bytes += o.bytes;
-                p.counters.tx_errors += o.errors;
-                p.counters.drops[DropReason::TxQueueFull.index()] += o.dropped;
-                p.counters.drops[DropReason::TxError.index()] += o.errors;
-            }
+            let o = if let Some(io) = p.io.as_mut() {
+                io.send_batch(batch, &p.tx)
+            } else if let Some(link) = &p.tunnel {
+                match endpoints.get_mut(link.endpoint) {
+                    Some(Some(ep)) => ep.send_batch(batch, &p.tx, link),
+                    _ => SendOutcome {
+                        errors: p.tx.len() as u64,
+                        ..SendOutcome::default()
+                    },
+                }
+            } else {
+                SendOutcome::default()
+            };
+            p.counters.tx_packets += o.sent;
+            p.counters.tx_bytes += o.bytes;
+            p.counters.tx_errors += o.errors;
+            p.counters.drops[DropReason::TxQueueFull.index()] += o.dropped;
+            p.counters.drops[DropReason::TxError.index()] += o.errors;
             p.tx.clear();
         }
     }
@@ -356,6 +462,7 @@ impl Engine {
         let b = &mut self.bridges[p.bridge];
         b.specs[p.spec_idx].up = false;
         b.fdb.flush_port(PortId(id as u32));
+        self.detach_tunnel(id);
     }
 
     /// Opens the device of a port and registers it; on failure the port is
@@ -364,6 +471,9 @@ impl Engine {
         let Some(Some(p)) = self.ports.get_mut(id) else {
             return Ok(());
         };
+        if p.config.port_type.is_tunnel() {
+            return self.attach_tunnel(id);
+        }
         let io = open_io(&p.name, &p.config)?;
         let fd = io.raw_fd();
         if let Err(source) = self
@@ -384,11 +494,113 @@ impl Engine {
         spec.up = true;
         spec.mtu = mtu;
         // Frames may already be queued; an edge may not come for them.
-        if !p.ready {
-            p.ready = true;
-            self.ready.push(id);
-        }
+        self.mark_ready(id);
         Ok(())
+    }
+
+    /// Attaches a tunnel port to its endpoint, opening the endpoint if it
+    /// is the first port on it. The port is up from then on: it has no
+    /// device, and the kernel routes each packet when it is sent.
+    fn attach_tunnel(&mut self, id: usize) -> Result<(), OpenError> {
+        let Some(Some(p)) = self.ports.get(id) else {
+            return Ok(());
+        };
+        let tid = TunnelId::from_config(&p.config)
+            .ok_or_else(|| OpenError::Refused(format!("a {} port needs remote_ip", p.config.port_type)))?;
+        let e = match self
+            .endpoints
+            .iter()
+            .position(|ep| ep.as_ref().is_some_and(|ep| ep.key() == tid.endpoint))
+        {
+            Some(e) => e,
+            None => self.open_endpoint(tid.endpoint)?,
+        };
+        let Some(Some(ep)) = self.endpoints.get_mut(e) else {
+            return Err(OpenError::Refused("tunnel endpoint vanished".into()));
+        };
+        if let Err(other) = ep.demux.insert(tid.demux, id as u32) {
+            let other = self.ports[other as usize]
+                .as_ref()
+                .map_or_else(|| format!("#{other}"), |o| o.name.to_string());
+            return Err(OpenError::Refused(format!(
+                "{} on {} is already used by port {other:?}",
+                tid.demux, tid.endpoint
+            )));
+        }
+        // No route yet is not fatal: sends fail (counted) until there is one,
+        // and the probe picks up the MTU then.
+        let underlay = tunnel::underlay_mtu(&tid).unwrap_or(tunnel::DEFAULT_UNDERLAY_MTU);
+        let Some(Some(p)) = self.ports.get_mut(id) else {
+            return Ok(());
+        };
+        p.tunnel = Some(TunnelLink::new(e, tid, underlay));
+        p.down = None;
+        let mtu = p.mtu();
+        let spec = &mut self.bridges[p.bridge].specs[p.spec_idx];
+        spec.up = true;
+        spec.mtu = mtu;
+        Ok(())
+    }
+
+    /// Opens and registers the endpoint `key`; returns its slot.
+    fn open_endpoint(&mut self, key: EndpointKey) -> Result<usize, OpenError> {
+        // Say so when the socket that holds the UDP port is our own.
+        if let Some(other) = self
+            .endpoints
+            .iter()
+            .flatten()
+            .map(Endpoint::key)
+            .find(|k| k.conflicts_with(&key))
+        {
+            return Err(OpenError::Refused(format!(
+                "UDP port {} is already used by endpoint {other} of this switchd (tunnel ports with and without local_ip cannot share a dst_port)",
+                key.port
+            )));
+        }
+        let ep = Endpoint::open(key)?;
+        let e = match self.endpoints.iter().position(Option::is_none) {
+            Some(free) => free,
+            None => {
+                self.endpoints.push(None);
+                self.endpoints.len() - 1
+            }
+        };
+        let token = ENDPOINT_TOKEN_BASE + e;
+        self.poll
+            .registry()
+            .register(&mut SourceFd(&ep.raw_fd()), Token(token), Interest::READABLE)
+            .map_err(|source| OpenError::Io {
+                step: "register",
+                name: key.to_string(),
+                source,
+            })?;
+        self.endpoints[e] = Some(ep);
+        self.mark_ready(token);
+        tracing::info!(endpoint = %key, "tunnel endpoint opened");
+        Ok(e)
+    }
+
+    /// Detaches a tunnel port from its endpoint, closing the endpoint when
+    /// it was the last port on it.
+    fn detach_tunnel(&mut self, id: usize) {
+        let Some(Some(p)) = self.ports.get_mut(id) else {
+            return;
+        };
+        let Some(link) = p.tunnel.take() else {
+            return;
+        };
+        let Some(Some(ep)) = self.endpoints.get_mut(link.endpoint) else {
+            return;
+        };
+        ep.demux.remove(&link.id.demux);
+        if ep.demux.is_empty() {
+            if let Some(ep) = self.endpoints[link.endpoint].take() {
+                let _ = self.poll.registry().deregister(&mut SourceFd(&ep.raw_fd()));
+                let token = ENDPOINT_TOKEN_BASE + link.endpoint;
+                self.ready.retain(|t| *t != token);
+                tracing::info!(endpoint = %ep.key(), "tunnel endpoint closed");
+            }
+        }
     }
 
     /// Once a second, checks every system port against its device by name:
@@ -403,6 +615,10 @@ impl Engine {
             let Some(Some(p)) = self.ports.get(id) else {
                 continue;
             };
+            if p.config.port_type.is_tunnel() {
+                self.probe_tunnel(id);
+                continue;
+            }
             if p.config.port_type != PortType::System {
                 continue;
             }
@@ -429,6 +645,56 @@ impl Engine {
                     }
                 }
             }
+        }
+    }
+
+    /// The once-a-second check of a tunnel port: retry attaching it if it
+    /// is down (its endpoint could not be opened, e.g. the UDP port was
+    /// taken), else re-read the underlay MTU (routes and path MTUs change).
+    fn probe_tunnel(&mut self, id: usize) {
+        let Some(Some(p)) = self.ports.get_mut(id) else {
+            return;
+        };
+        let Some(link) = p.tunnel.as_mut() else {
+            let name = p.name.clone();
+            match self.attach_tunnel(id) {
+                Ok(()) => tracing::info!(port = %name, "tunnel port up"),
+                Err(e) => {
+                    if let Some(Some(p)) = self.ports.get_mut(id) {
+                        p.down = Some(down_reason(&e));
+                    }
+                }
+            }
+            return;
+        };
+        let Ok(underlay) = tunnel::underlay_mtu(&link.id) else {
+            return;
+        };
+        if underlay == link.underlay_mtu() {
+            return;
+        }
+        tracing::info!(port = %p.name, underlay, "tunnel underlay MTU changed");
+        link.set_underlay_mtu(underlay);
+        let mtu = p.mtu();
+        self.bridges[p.bridge].specs[p.spec_idx].mtu = mtu;
+    }
+
+    /// Logs (at debug, at most once a second per endpoint) the tunnel
+    /// packets that no port could take since the last time: their counters
+    /// are on `port-stats`, the log says when they happened.
+    fn log_endpoint_drops(&mut self) {
+        for ep in self.endpoints.iter_mut().flatten() {
+            let total = ep.counters.rx_dropped();
+            if total == ep.logged_drops {
+                continue;
+            }
+            let by_reason = ep.counters.to_proto("", "").drops;
+            tracing::debug!(
+                endpoint = %ep.key(),
+                new = total - ep.logged_drops,
+                "tunnel packets dropped (totals: {by_reason:?})"
+            );
+            ep.logged_drops = total;
         }
     }
 
@@ -517,12 +783,14 @@ impl Engine {
             counters: PortCounters::default(),
             tx: Vec::with_capacity(BATCH),
             ready: false,
+            tunnel: None,
         });
         id
     }
 
     /// Removes a port: closes its device, forgets its MAC entries.
     fn remove_port(&mut self, id: usize) {
+        self.detach_tunnel(id);
         let Some(mut p) = self.ports[id].take() else {
             return;
         };
@@ -562,6 +830,8 @@ impl Engine {
     }
 }
 
+/// Opens the device of a port that has one (tunnel ports have none: see
+/// `attach_tunnel`).
 fn open_io(name: &IfName, config: &PortConfig) -> Result<PortIo, OpenError> {
     match config.port_type {
         PortType::System => SystemPort::open(name).map(PortIo::System),

@@ -3,6 +3,10 @@
 //!
 //! - [`tap`]: a TAP device opened through `/dev/net/tun`;
 //! - [`system`]: an existing device through an AF_PACKET raw socket;
+//! - [`tunnel`]: VXLAN and GRE ports, which share endpoint sockets
+//!   ([`vxlan`], [`gre`]) and are served by the engine through
+//!   [`tunnel::Endpoint`] rather than [`PortIo`] (they have no fd of their
+//!   own: one socket receives for many ports);
 //! - [`sys`]: every `unsafe` call (ioctls, sockets, `recvmmsg`/`sendmmsg`).
 //!
 //! Contract for every kind:
@@ -15,9 +19,12 @@
 //!   counted as dropped, not retried.
 
 pub mod batch;
+pub mod gre;
 pub mod sys;
 pub mod system;
 pub mod tap;
+pub mod tunnel;
+pub mod vxlan;
 
 use std::io;
 use std::os::fd::RawFd;

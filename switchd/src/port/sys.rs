@@ -1,16 +1,18 @@
 //! Every `unsafe` call of the port layer: `ioctl`s on `struct ifreq`,
-//! `/dev/net/tun`, AF_PACKET sockets (`sockaddr_ll`, `setsockopt`) and the
-//! batched `recvmmsg`/`sendmmsg`.
+//! `/dev/net/tun`, AF_PACKET sockets (`sockaddr_ll`, `setsockopt`), the UDP
+//! and raw IP sockets of tunnel endpoints (`sockaddr_in`/`sockaddr_in6`) and
+//! the batched `recvmmsg`/`sendmmsg`.
 //!
 //! Each function here is a safe wrapper that owns its invariants: fds are
 //! wrapped in [`OwnedFd`] the moment a syscall returns them, pointers handed
 //! to the kernel live only for the duration of the call, and structures read
 //! back are plain data. Policy (what to refuse, how to count) lives in
-//! `tap.rs` and `system.rs`.
+//! `tap.rs`, `system.rs` and `tunnel.rs`.
 
 use std::ffi::CStr;
 use std::io;
 use std::mem::{size_of, zeroed};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use super::batch::{RxBatch, BATCH, HEADROOM, MAX_FRAME, SLOT_LEN};
@@ -280,7 +282,8 @@ pub fn packet_socket() -> io::Result<OwnedFd> {
 fn setsockopt<T>(fd: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int, value: &T) -> io::Result<()> {
     // SAFETY: `value` points to a live `T` of `size_of::<T>()` bytes, which
     // the kernel only reads during the call. Callers pass the type each
-    // option expects (`int`, `struct packet_mreq`).
+    // option expects (`int`, `struct packet_mreq`, `struct sock_fprog`
+    // whose filter pointer is live for the call).
     cvt(unsafe {
         libc::setsockopt(
             fd.as_raw_fd(),
@@ -629,6 +632,476 @@ impl PacketTx {
                 // iovec covers a live slice borrowed for `'a` (the caller's
                 // batch), which outlives this call. The kernel only reads
                 // them (no name, no control data) and writes `msg_len`.
+                let r = unsafe {
+                    libc::sendmmsg(
+                        fd.as_raw_fd(),
+                        a.hdrs[start..].as_mut_ptr(),
+                        (n - start) as libc::c_uint,
+                        libc::MSG_DONTWAIT,
+                    )
+                };
+                match cvt(r) {
+                    Ok(sent) => {
+                        let sent = sent as usize;
+                        for h in &a.hdrs[start..start + sent] {
+                            out.sent += 1;
+                            out.bytes += u64::from(h.msg_len);
+                        }
+                        start += sent;
+                    }
+                    Err(e) => match e.raw_os_error() {
+                        Some(libc::EINTR) => {}
+                        Some(libc::EAGAIN | libc::ENOBUFS) => {
+                            out.dropped += (n - start) as u64;
+                            start = n;
+                        }
+                        _ => {
+                            out.errors += 1;
+                            start += 1;
+                        }
+                    },
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// IP sockets of the tunnel endpoints (UDP, raw IP) and batched datagrams
+// ---------------------------------------------------------------------------
+
+/// A socket address in the form the kernel takes (`sockaddr_in` or
+/// `sockaddr_in6`), built once per tunnel port and reused for every send.
+#[derive(Clone, Copy)]
+pub enum SockAddr {
+    /// IPv4.
+    V4(libc::sockaddr_in),
+    /// IPv6.
+    V6(libc::sockaddr_in6),
+}
+
+impl std::fmt::Debug for SockAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SockAddr({})", self.to_socket_addr())
+    }
+}
+
+impl SockAddr {
+    /// The kernel form of `addr`.
+    pub fn new(addr: SocketAddr) -> SockAddr {
+        match addr {
+            SocketAddr::V4(a) => {
+                // SAFETY: `sockaddr_in` is integers and byte arrays; all-zero
+                // is valid.
+                let mut sin: libc::sockaddr_in = unsafe { zeroed() };
+                sin.sin_family = libc::AF_INET as libc::sa_family_t;
+                sin.sin_port = a.port().to_be();
+                sin.sin_addr.s_addr = u32::from(*a.ip()).to_be();
+                SockAddr::V4(sin)
+            }
+            SocketAddr::V6(a) => {
+                // SAFETY: as above, for `sockaddr_in6`.
+                let mut sin6: libc::sockaddr_in6 = unsafe { zeroed() };
+                sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+                sin6.sin6_port = a.port().to_be();
+                sin6.sin6_addr.s6_addr = a.ip().octets();
+                sin6.sin6_scope_id = a.scope_id();
+                SockAddr::V6(sin6)
+            }
+        }
+    }
+
+    /// Back to the std form.
+    pub fn to_socket_addr(&self) -> SocketAddr {
+        match self {
+            SockAddr::V4(s) => SocketAddr::from((
+                Ipv4Addr::from(u32::from_be(s.sin_addr.s_addr)),
+                u16::from_be(s.sin_port),
+            )),
+            SockAddr::V6(s) => SocketAddr::V6(std::net::SocketAddrV6::new(
+                Ipv6Addr::from(s.sin6_addr.s6_addr),
+                u16::from_be(s.sin6_port),
+                0,
+                s.sin6_scope_id,
+            )),
+        }
+    }
+
+    /// Pointer and length for `bind`/`connect`/`msg_name`; valid while
+    /// `self` is.
+    fn raw(&self) -> (*const libc::sockaddr, libc::socklen_t) {
+        match self {
+            SockAddr::V4(s) => (
+                (s as *const libc::sockaddr_in).cast(),
+                size_of::<libc::sockaddr_in>() as libc::socklen_t,
+            ),
+            SockAddr::V6(s) => (
+                (s as *const libc::sockaddr_in6).cast(),
+                size_of::<libc::sockaddr_in6>() as libc::socklen_t,
+            ),
+        }
+    }
+}
+
+fn domain(v6: bool) -> libc::c_int {
+    if v6 {
+        libc::AF_INET6
+    } else {
+        libc::AF_INET
+    }
+}
+
+/// `bind(2)` to `addr`.
+pub fn bind(fd: BorrowedFd<'_>, addr: SocketAddr) -> io::Result<()> {
+    let sa = SockAddr::new(addr);
+    let (ptr, len) = sa.raw();
+    // SAFETY: `ptr`/`len` describe `sa`, which lives across the call; the
+    // kernel only reads it.
+    cvt(unsafe { libc::bind(fd.as_raw_fd(), ptr, len) })?;
+    Ok(())
+}
+
+/// `connect(2)` to `addr` (for a UDP socket: no packet is sent, the route
+/// is looked up and remembered).
+pub fn connect(fd: BorrowedFd<'_>, addr: SocketAddr) -> io::Result<()> {
+    let sa = SockAddr::new(addr);
+    let (ptr, len) = sa.raw();
+    // SAFETY: as in `bind`.
+    cvt(unsafe { libc::connect(fd.as_raw_fd(), ptr, len) })?;
+    Ok(())
+}
+
+/// `getsockopt` of an `int` option.
+pub fn getsockopt_int(fd: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int) -> io::Result<i32> {
+    let mut value: libc::c_int = 0;
+    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `value` is writable for `len` bytes and `len` is a valid
+    // in/out length; the kernel writes at most `len` bytes.
+    cvt(unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (&mut value as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    })?;
+    Ok(value)
+}
+
+/// A non-blocking, close-on-exec UDP socket bound to `addr`. An IPv6
+/// socket is IPv6-only (an IPv4 endpoint on the same port is a socket of
+/// its own) and accepts a zero UDP checksum (RFC 6935, as senders with
+/// `udp6zerocsumtx` use).
+pub fn udp_socket_bound(addr: SocketAddr) -> io::Result<OwnedFd> {
+    let v6 = addr.is_ipv6();
+    // SAFETY: plain syscall without pointers.
+    let fd = own(unsafe {
+        libc::socket(
+            domain(v6),
+            libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            libc::IPPROTO_UDP,
+        )
+    })?;
+    if v6 {
+        setsockopt_int(fd.as_fd(), libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, 1)?;
+        setsockopt_int(fd.as_fd(), libc::IPPROTO_UDP, libc::UDP_NO_CHECK6_RX, 1)?;
+    }
+    bind(fd.as_fd(), addr)?;
+    Ok(fd)
+}
+
+/// A non-blocking, close-on-exec raw IP socket for `protocol` (e.g.
+/// `IPPROTO_GRE`, `IPPROTO_UDP`) without `IP_HDRINCL`: the kernel builds
+/// the IP header (routing, source address, neighbour resolution), the
+/// caller writes what follows it. Needs CAP_NET_RAW.
+pub fn raw_ip_socket(v6: bool, protocol: libc::c_int) -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall without pointers.
+    own(unsafe {
+        libc::socket(
+            domain(v6),
+            libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            protocol,
+        )
+    })
+}
+
+/// Makes the socket receive nothing: a classic BPF filter of one
+/// instruction, `ret #0`. A raw socket gets a copy of every packet of its
+/// protocol; one used only to send must not queue them.
+pub fn set_drop_all_filter(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let mut insn = [libc::sock_filter {
+        code: (libc::BPF_RET | libc::BPF_K) as u16,
+        jt: 0,
+        jf: 0,
+        k: 0,
+    }];
+    let prog = libc::sock_fprog {
+        len: insn.len() as libc::c_ushort,
+        filter: insn.as_mut_ptr(),
+    };
+    // `prog.filter` points to `insn`, alive for the call; the kernel copies
+    // the program.
+    setsockopt(fd, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &prog)
+}
+
+/// Sets the Don't Fragment policy: the kernel never fragments what the
+/// socket sends and refuses (`EMSGSIZE`) a packet larger than the path MTU.
+pub fn set_pmtu_discovery_do(fd: BorrowedFd<'_>, v6: bool) -> io::Result<()> {
+    if v6 {
+        setsockopt_int(
+            fd,
+            libc::IPPROTO_IPV6,
+            libc::IPV6_MTU_DISCOVER,
+            libc::IPV6_PMTUDISC_DO,
+        )
+    } else {
+        setsockopt_int(fd, libc::IPPROTO_IP, libc::IP_MTU_DISCOVER, libc::IP_PMTUDISC_DO)
+    }
+}
+
+/// The MTU of the route to `remote` (from `local`, if given): the largest
+/// IP packet the kernel would send there now, path MTU included. Asks a
+/// throwaway connected UDP socket (`IP_MTU`/`IPV6_MTU`); nothing is sent.
+///
+/// # Errors
+/// `ENETUNREACH` and the like when there is no route; `EADDRNOTAVAIL` when
+/// `local` is not an address of this host.
+pub fn route_mtu(remote: IpAddr, local: Option<IpAddr>) -> io::Result<u32> {
+    let v6 = remote.is_ipv6();
+    // SAFETY: plain syscall without pointers.
+    let fd = own(unsafe { libc::socket(domain(v6), libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) })?;
+    if let Some(l) = local {
+        bind(fd.as_fd(), SocketAddr::new(l, 0))?;
+    }
+    // Port 9 (discard): any port works, connect(2) only routes.
+    connect(fd.as_fd(), SocketAddr::new(remote, 9))?;
+    let mtu = if v6 {
+        getsockopt_int(fd.as_fd(), libc::IPPROTO_IPV6, libc::IPV6_MTU)?
+    } else {
+        getsockopt_int(fd.as_fd(), libc::IPPROTO_IP, libc::IP_MTU)?
+    };
+    Ok(mtu.max(0) as u32)
+}
+
+/// Reads the address out of a `sockaddr_storage` the kernel filled.
+fn storage_ip(ss: &libc::sockaddr_storage, len: libc::socklen_t) -> Option<IpAddr> {
+    match libc::c_int::from(ss.ss_family) {
+        libc::AF_INET if len as usize >= size_of::<libc::sockaddr_in>() => {
+            // SAFETY: `sockaddr_storage` is aligned for and larger than every
+            // sockaddr type, the family says the kernel wrote a
+            // `sockaddr_in`, and it is plain data.
+            let sin = unsafe { &*(ss as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr))))
+        }
+        libc::AF_INET6 if len as usize >= size_of::<libc::sockaddr_in6>() => {
+            // SAFETY: as above, for `sockaddr_in6`.
+            let sin6 = unsafe { &*(ss as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+            Some(IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr)))
+        }
+        _ => None,
+    }
+}
+
+/// What the kernel reported about one received datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DgramMeta {
+    /// Bytes written at `HEADROOM` in the slot.
+    pub len: usize,
+    /// The datagram did not fit in the slot and was cut.
+    pub truncated: bool,
+    /// The sender's address (the outer source IP).
+    pub from: Option<IpAddr>,
+}
+
+/// The arrays `recvmmsg` works on for an IP socket.
+struct DgramRxArrays {
+    hdrs: [libc::mmsghdr; BATCH],
+    iovs: [libc::iovec; BATCH],
+    addrs: [libc::sockaddr_storage; BATCH],
+}
+
+// SAFETY: as for `RxArrays`: the pointers are rewritten before every
+// `recvmmsg` in `DgramRx::recv` and never dereferenced elsewhere.
+unsafe impl Send for DgramRxArrays {}
+
+/// Preallocated `recvmmsg` state for one UDP or raw IP socket: headers,
+/// iovecs and source addresses for `BATCH` datagrams.
+pub struct DgramRx {
+    arr: Box<DgramRxArrays>,
+    received: usize,
+}
+
+impl std::fmt::Debug for DgramRx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DgramRx")
+            .field("received", &self.received)
+            .finish()
+    }
+}
+
+impl Default for DgramRx {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DgramRx {
+    /// Allocates the arrays (once per socket).
+    pub fn new() -> Self {
+        // SAFETY: `mmsghdr`/`iovec` are integers and raw pointers (null is
+        // valid), `sockaddr_storage` is integers and byte arrays.
+        let arr: Box<DgramRxArrays> = Box::new(unsafe { zeroed() });
+        DgramRx { arr, received: 0 }
+    }
+
+    /// One `recvmmsg(MSG_DONTWAIT)` of up to `BATCH` datagrams into slots
+    /// `0..` of `batch`, each at offset `HEADROOM`. `EINTR` is retried;
+    /// `EAGAIN` is returned as `WouldBlock`. On success
+    /// [`meta`](Self::meta) describes datagram `i` (slot `i`).
+    pub fn recv(&mut self, fd: BorrowedFd<'_>, batch: &mut RxBatch) -> io::Result<usize> {
+        self.received = 0;
+        let a = &mut *self.arr;
+        for (i, slot) in batch.slots_mut().chunks_exact_mut(SLOT_LEN).enumerate() {
+            a.iovs[i] = libc::iovec {
+                iov_base: slot[HEADROOM..].as_mut_ptr().cast(),
+                iov_len: MAX_FRAME,
+            };
+            let h = &mut a.hdrs[i];
+            h.msg_hdr.msg_name = (&mut a.addrs[i] as *mut libc::sockaddr_storage).cast();
+            h.msg_hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            h.msg_hdr.msg_iov = &mut a.iovs[i];
+            h.msg_hdr.msg_iovlen = 1;
+            h.msg_hdr.msg_control = std::ptr::null_mut();
+            h.msg_hdr.msg_controllen = 0;
+            h.msg_hdr.msg_flags = 0;
+            h.msg_len = 0;
+        }
+        let n = loop {
+            // SAFETY: `hdrs[..BATCH]` were filled above: each points to its
+            // own iovec (covering `MAX_FRAME` bytes of a distinct slot of
+            // `batch`, borrowed mutably for this whole call) and its own
+            // `sockaddr_storage`, with matching lengths. The kernel writes
+            // only within those bounds, during the call.
+            let r = unsafe {
+                libc::recvmmsg(
+                    fd.as_raw_fd(),
+                    a.hdrs.as_mut_ptr(),
+                    BATCH as libc::c_uint,
+                    libc::MSG_DONTWAIT,
+                    std::ptr::null_mut(),
+                )
+            };
+            match cvt(r) {
+                Ok(n) => break n as usize,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        self.received = n;
+        Ok(n)
+    }
+
+    /// What the kernel said about datagram `i` of the last
+    /// [`recv`](Self::recv).
+    ///
+    /// # Panics
+    /// If `i` is not below the count the last `recv` returned.
+    pub fn meta(&self, i: usize) -> DgramMeta {
+        assert!(i < self.received, "datagram {i} was not received");
+        let h = &self.arr.hdrs[i];
+        DgramMeta {
+            len: h.msg_len as usize,
+            truncated: h.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
+            from: storage_ip(&self.arr.addrs[i], h.msg_hdr.msg_namelen),
+        }
+    }
+}
+
+/// Most pieces one datagram is gathered from: tunnel header, MAC
+/// addresses, VLAN tag, rest of the frame.
+pub const DGRAM_PIECES: usize = 4;
+
+/// The arrays `sendmmsg` works on for an IP socket.
+struct DgramTxArrays {
+    hdrs: [libc::mmsghdr; BATCH],
+    iovs: [[libc::iovec; DGRAM_PIECES]; BATCH],
+}
+
+// SAFETY: as for `TxArrays`: the pointers are rewritten before every
+// `sendmmsg` in `DgramTx::send` and never dereferenced elsewhere.
+unsafe impl Send for DgramTxArrays {}
+
+/// Preallocated `sendmmsg` state for one UDP or raw IP socket.
+pub struct DgramTx {
+    arr: Box<DgramTxArrays>,
+}
+
+impl std::fmt::Debug for DgramTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DgramTx").finish_non_exhaustive()
+    }
+}
+
+impl Default for DgramTx {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DgramTx {
+    /// Allocates the arrays (once per socket).
+    pub fn new() -> Self {
+        // SAFETY: `mmsghdr` and `iovec` are integers and raw pointers; null
+        // pointers and zero lengths are valid values.
+        let arr: Box<DgramTxArrays> = Box::new(unsafe { zeroed() });
+        DgramTx { arr }
+    }
+
+    /// Sends every datagram of `datagrams` (each gathered from up to
+    /// [`DGRAM_PIECES`] slices; empty ones are left out) to `to` with
+    /// `sendmmsg(MSG_DONTWAIT)`, `BATCH` per call, and adds to `out` as
+    /// [`PacketTx::send`] does: `EAGAIN`/`ENOBUFS` drops the rest of the
+    /// chunk, any other error (`EMSGSIZE`, `ENETUNREACH`, ...) counts that
+    /// datagram as an error and sending goes on. `out.bytes` counts whole
+    /// datagrams as the kernel reports them.
+    pub fn send<'a, I>(&mut self, fd: BorrowedFd<'_>, to: &SockAddr, datagrams: I, out: &mut SendOutcome)
+    where
+        I: IntoIterator<Item = [&'a [u8]; DGRAM_PIECES]>,
+    {
+        let (name, namelen) = to.raw();
+        let mut datagrams = datagrams.into_iter().peekable();
+        while datagrams.peek().is_some() {
+            let a = &mut *self.arr;
+            let mut n = 0;
+            for pieces in datagrams.by_ref().take(BATCH) {
+                let iov = &mut a.iovs[n];
+                let mut k = 0;
+                for piece in pieces.into_iter().filter(|p| !p.is_empty()) {
+                    iov[k] = libc::iovec {
+                        iov_base: piece.as_ptr() as *mut libc::c_void,
+                        iov_len: piece.len(),
+                    };
+                    k += 1;
+                }
+                let h = &mut a.hdrs[n];
+                h.msg_hdr.msg_name = name as *mut libc::c_void;
+                h.msg_hdr.msg_namelen = namelen;
+                h.msg_hdr.msg_iov = iov.as_mut_ptr();
+                h.msg_hdr.msg_iovlen = k;
+                h.msg_hdr.msg_control = std::ptr::null_mut();
+                h.msg_hdr.msg_controllen = 0;
+                h.msg_hdr.msg_flags = 0;
+                h.msg_len = 0;
+                n += 1;
+            }
+            let mut start = 0;
+            while start < n {
+                // SAFETY: `hdrs[start..n]` were filled above; each points to
+                // its own iovec array of `msg_iovlen` entries, every iovec
+                // covers a live slice borrowed for `'a`, and `msg_name`
+                // points to `to`, borrowed for this whole call. The kernel
+                // only reads them and writes `msg_len`.
                 let r = unsafe {
                     libc::sendmmsg(
                         fd.as_raw_fd(),

@@ -14,6 +14,12 @@
 //! payload. When `parse` succeeded the frame is at least 14 bytes long, and
 //! at least 18 when it carries a tag, which is what
 //! [`Edit::pieces`](crate::port::batch::Edit::pieces) relies on.
+//!
+//! The tunnel headers live in [`vxlan`] and [`gre`]; [`flow_hash`] gives
+//! the per-flow entropy a VXLAN sender puts in its UDP source port.
+
+pub mod gre;
+pub mod vxlan;
 
 use proto::MacAddr;
 
@@ -137,6 +143,76 @@ pub fn is_reserved(mac: &MacAddr) -> bool {
     m[..5] == [0x01, 0x80, 0xc2, 0x00, 0x00] && m[5] & 0xf0 == 0
 }
 
+/// One round of the hash: mixes a 32-bit word into the state.
+#[inline]
+fn mix(h: u32, w: u32) -> u32 {
+    (h ^ w).wrapping_mul(0x9e37_79b1).rotate_left(13)
+}
+
+/// A 32-bit hash of the flow a frame belongs to: its MAC addresses and
+/// ethertype, and for IPv4/IPv6 the addresses and protocol, plus the port
+/// pair of TCP, UDP, SCTP and UDP-Lite (not of IPv4 fragments, so that every
+/// fragment of a datagram hashes alike). The outer 802.1Q tag is skipped.
+///
+/// No allocation; reads at most the first 58 bytes; any byte slice is
+/// accepted (a short frame hashes what it has).
+#[inline]
+pub fn flow_hash(frame: &[u8]) -> u32 {
+    let word = |at: usize| -> Option<u32> {
+        frame
+            .get(at..at + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let mut h = 0x1234_5678u32;
+    for at in [0, 4, 8] {
+        h = mix(h, word(at).unwrap_or(0));
+    }
+    let mut l3 = ETH_HEADER_LEN;
+    let mut ethertype = frame.get(12..14).map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
+    if ethertype == TPID_8021Q || ethertype == TPID_8021AD {
+        ethertype = frame.get(16..18).map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
+        l3 += VLAN_TAG_LEN;
+    }
+    h = mix(h, u32::from(ethertype));
+    let is_l4 = |proto: u8| matches!(proto, 6 | 17 | 132 | 136);
+    match ethertype {
+        0x0800 => {
+            if let (Some(ihl), Some(proto), Some(frag)) = (
+                frame.get(l3).map(|b| usize::from(b & 0x0f) * 4),
+                frame.get(l3 + 9).copied(),
+                frame.get(l3 + 6..l3 + 8),
+            ) {
+                h = mix(h, word(l3 + 12).unwrap_or(0));
+                h = mix(h, word(l3 + 16).unwrap_or(0));
+                h = mix(h, u32::from(proto));
+                // MF set or a fragment offset: not the only fragment.
+                let fragment = frag[0] & 0x3f != 0 || frag[1] != 0;
+                if is_l4(proto) && !fragment && ihl >= 20 {
+                    h = mix(h, word(l3 + ihl).unwrap_or(0));
+                }
+            }
+        }
+        0x86dd => {
+            for at in (8..40).step_by(4) {
+                h = mix(h, word(l3 + at).unwrap_or(0));
+            }
+            if let Some(&next) = frame.get(l3 + 6) {
+                h = mix(h, u32::from(next));
+                if is_l4(next) {
+                    h = mix(h, word(l3 + 40).unwrap_or(0));
+                }
+            }
+        }
+        _ => {}
+    }
+    // murmur3's finaliser: every input bit affects every output bit.
+    h ^= h >> 16;
+    h = h.wrapping_mul(0x85eb_ca6b);
+    h ^= h >> 13;
+    h = h.wrapping_mul(0xc2b2_ae35);
+    h ^ (h >> 16)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,5 +314,49 @@ mod tests {
         ] {
             assert!(!is_reserved(&MacAddr(mac)), "{mac:x?}");
         }
+    }
+
+    /// An Ethernet + IPv4 + UDP frame (optionally tagged) from port `sport`.
+    fn udp4(tag: bool, sport: u16, frag: [u8; 2]) -> Vec<u8> {
+        let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1];
+        if tag {
+            f.extend_from_slice(&[0x81, 0x00, 0x00, 0x0a]);
+        }
+        f.extend_from_slice(&[0x08, 0x00]);
+        let mut ip = [0u8; 20];
+        ip[0] = 0x45;
+        ip[6..8].copy_from_slice(&frag);
+        ip[9] = 17;
+        ip[12..16].copy_from_slice(&[10, 0, 0, 1]);
+        ip[16..20].copy_from_slice(&[10, 0, 0, 2]);
+        f.extend_from_slice(&ip);
+        f.extend_from_slice(&sport.to_be_bytes());
+        f.extend_from_slice(&[0x00, 0x35, 0x00, 0x08, 0x00, 0x00]);
+        f
+    }
+
+    #[test]
+    fn flow_hash_separates_flows_and_ignores_the_tag() {
+        let a = flow_hash(&udp4(false, 1000, [0, 0]));
+        assert_eq!(a, flow_hash(&udp4(false, 1000, [0, 0])));
+        assert_ne!(a, flow_hash(&udp4(false, 1001, [0, 0])));
+        // the same flow tagged hashes alike: the tag is skipped
+        assert_eq!(a, flow_hash(&udp4(true, 1000, [0, 0])));
+        // DF alone is not a fragment
+        assert_eq!(a, flow_hash(&udp4(false, 1000, [0x40, 0])));
+        // fragments: ports are not read, so both pieces hash alike
+        let first = flow_hash(&udp4(false, 1000, [0x20, 0]));
+        let later = flow_hash(&udp4(false, 2000, [0x00, 0x10]));
+        assert_eq!(first, later);
+        // many source ports spread over many hashes
+        let hashes: std::collections::BTreeSet<u32> =
+            (0..256).map(|p| flow_hash(&udp4(false, p, [0, 0]))).collect();
+        assert_eq!(hashes.len(), 256);
+        // never panics on short or odd input
+        for n in 0..60 {
+            let f = udp4(true, 7, [0, 0]);
+            let _ = flow_hash(&f[..n.min(f.len())]);
+        }
+        let _ = flow_hash(&[0x86; 20]);
     }
 }
