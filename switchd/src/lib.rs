@@ -5,6 +5,7 @@
 //! - [`vlan`]: SPEC §4 port VLAN rules (ingress classification, egress encoding);
 //! - [`fdb`]: the MAC learning table with ageing and fair eviction;
 //! - [`pipeline`]: the pure per-frame decision (parse → VLAN classify → learn → decide → egress);
+//! - [`offload`]: virtio-net headers, checksum completion and software segmentation;
 //! - [`stats`]: drop reasons and per-port counters;
 //! - [`port`]: one file per port kind, all `unsafe` in `port/sys.rs`;
 //! - [`engine`]: owns every bridge, port and table; the mio poll loop;
@@ -15,6 +16,7 @@ pub mod config;
 pub mod control;
 pub mod engine;
 pub mod fdb;
+pub mod offload;
 pub mod pipeline;
 pub mod port;
 pub mod stats;

@@ -181,18 +181,34 @@ pub fn forward(
     in_idx: usize,
     frame: &[u8],
     now: Instant,
+    emit: impl FnMut(usize, Result<Edit, DropReason>),
+) -> Result<(), DropReason> {
+    forward_sized(fdb, ports, in_idx, frame, frame.len(), now, emit)
+}
+
+/// [`forward`] for a frame that leaves as frames of at most `wire_len`
+/// bytes: a GSO super-frame is checked against egress MTUs by the size of
+/// its segments, not by its own.
+#[inline]
+pub fn forward_sized(
+    fdb: &mut Fdb,
+    ports: &[PortSpec],
+    in_idx: usize,
+    frame: &[u8],
+    wire_len: usize,
+    now: Instant,
     mut emit: impl FnMut(usize, Result<Edit, DropReason>),
 ) -> Result<(), DropReason> {
     let v = ingress(fdb, ports, in_idx, frame, now)?;
     match v.decision {
         Decision::Output(i) => {
-            if let Some(r) = egress(ports, in_idx, i, frame.len(), &v) {
+            if let Some(r) = egress(ports, in_idx, i, wire_len, &v) {
                 emit(i, r);
             }
         }
         Decision::Flood => {
             for i in 0..ports.len() {
-                if let Some(r) = egress(ports, in_idx, i, frame.len(), &v) {
+                if let Some(r) = egress(ports, in_idx, i, wire_len, &v) {
                     emit(i, r);
                 }
             }

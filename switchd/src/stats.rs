@@ -48,11 +48,17 @@ pub enum DropReason {
     TunnelUnknownKey,
     /// A tunnel packet from an address no tunnel port has as `remote_ip`.
     TunnelUnknownPeer,
+    /// A virtio-net (offload) header that does not match its frame, found
+    /// when the frame had to be checksummed or segmented in software.
+    BadOffload,
+    /// A GSO super-frame of a kind switchd cannot segment in software
+    /// (only TCP and UDP_L4 are), bound for a port without offloads.
+    GsoUnsupported,
 }
 
 impl DropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 16;
+    pub const COUNT: usize = 18;
 
     /// Every reason, in [`DropReason::index`] order.
     pub const ALL: [DropReason; Self::COUNT] = [
@@ -72,6 +78,8 @@ impl DropReason {
         DropReason::TunnelBadChecksum,
         DropReason::TunnelUnknownKey,
         DropReason::TunnelUnknownPeer,
+        DropReason::BadOffload,
+        DropReason::GsoUnsupported,
     ];
 
     /// The stable kebab-case name shown to users (`port-stats`, JSON keys).
@@ -93,6 +101,8 @@ impl DropReason {
             DropReason::TunnelBadChecksum => "tunnel-bad-checksum",
             DropReason::TunnelUnknownKey => "tunnel-unknown-key",
             DropReason::TunnelUnknownPeer => "tunnel-unknown-peer",
+            DropReason::BadOffload => "bad-offload-header",
+            DropReason::GsoUnsupported => "gso-unsupported",
         }
     }
 
@@ -101,7 +111,11 @@ impl DropReason {
     pub fn is_egress(self) -> bool {
         matches!(
             self,
-            DropReason::TooBig | DropReason::TxQueueFull | DropReason::TxError
+            DropReason::TooBig
+                | DropReason::TxQueueFull
+                | DropReason::TxError
+                | DropReason::BadOffload
+                | DropReason::GsoUnsupported
         )
     }
 
@@ -227,6 +241,8 @@ mod tests {
             "tunnel-bad-checksum",
             "tunnel-unknown-key",
             "tunnel-unknown-peer",
+            "bad-offload-header",
+            "gso-unsupported",
         ];
         let got: Vec<&str> = DropReason::ALL.iter().map(|r| r.name()).collect();
         assert_eq!(got, expect);
@@ -243,7 +259,7 @@ mod tests {
         c.count_drop(DropReason::TxError);
         assert_eq!(c.rx_dropped(), 3);
         assert_eq!(c.tx_dropped(), 3);
-        assert_eq!(DropReason::ALL.iter().filter(|r| r.is_egress()).count(), 3);
+        assert_eq!(DropReason::ALL.iter().filter(|r| r.is_egress()).count(), 5);
     }
 
     #[test]

@@ -38,6 +38,7 @@ use proto::{Error, ErrorKind, IfName, PortConfig, PortType, Reply, Request};
 
 use crate::config::Db;
 use crate::fdb::Fdb;
+use crate::offload;
 use crate::pipeline::{self, PortSpec};
 use crate::port::sys::{self, OpenError};
 use crate::port::system::SystemPort;
@@ -54,6 +55,11 @@ const WAKER: Token = Token(usize::MAX);
 const ENDPOINT_TOKEN_BASE: usize = 1 << 30;
 /// How often ports whose device is missing are probed for its return.
 const PROBE_INTERVAL: Duration = Duration::from_secs(1);
+/// Segments produced per round when a GSO super-frame is segmented in
+/// software (a 64 KiB frame at a 1448-byte MSS makes 46).
+const SEGMENT_SLOTS: usize = 64;
+/// Largest segment: a 9000-byte MTU plus Ethernet and tag headers.
+const SEGMENT_LEN: usize = 9216;
 /// Floor under the expiry timer, so a burst of entries expiring a few
 /// microseconds apart does not spin the loop (Linux uses 10 ms too).
 const MIN_TIMER: Duration = Duration::from_millis(10);
@@ -147,6 +153,12 @@ struct Port {
 }
 
 impl Port {
+    /// Whether frames may be sent to this port with a virtio-net header
+    /// (GSO super-frames, partial checksums) as they are.
+    fn offloads(&self) -> bool {
+        self.io.as_ref().is_some_and(PortIo::offloads)
+    }
+
     /// The MTU enforced on egress: the configured one, else the device's.
     /// A tunnel port's is what fits its underlay (see
     /// [`TunnelLink::inner_mtu`]); a configured one may only lower it.
@@ -171,6 +183,13 @@ struct Engine {
     /// Tunnel endpoint slots; token = `ENDPOINT_TOKEN_BASE` + index.
     endpoints: Vec<Option<Endpoint>>,
     batch: RxBatch,
+    /// Segments of one GSO super-frame, for a port without offloads.
+    segments: RxBatch,
+    /// Slots of the batch with a partial checksum that a port without
+    /// offloads will send: finished in place before anything is sent.
+    csum_slots: u32,
+    /// Scratch list of entries for one send call.
+    scratch: Vec<TxEntry>,
     /// Ports with entries queued in the current batch.
     dirty: Vec<usize>,
     /// Tokens of the sources that returned a full batch and may have more.
@@ -188,6 +207,9 @@ impl Engine {
             ports: Vec::new(),
             endpoints: Vec::new(),
             batch: RxBatch::new(),
+            segments: RxBatch::with_layout(SEGMENT_SLOTS, SEGMENT_LEN),
+            csum_slots: 0,
+            scratch: Vec::with_capacity(SEGMENT_SLOTS),
             dirty: Vec::with_capacity(64),
             ready: Vec::with_capacity(64),
             next_probe: Instant::now() + PROBE_INTERVAL,
@@ -370,9 +392,13 @@ impl Engine {
             bridges,
             batch,
             dirty,
+            csum_slots,
             ..
         } = self;
         let frame = batch.frame(slot);
+        let vnet = batch.vnet(slot);
+        // A GSO super-frame leaves as segments: MTUs are checked against those.
+        let wire_len = offload::wire_len(frame, &vnet);
         let Some(Some(port)) = ports.get_mut(id) else {
             return;
         };
@@ -380,7 +406,7 @@ impl Engine {
         port.counters.rx_bytes += frame.len() as u64;
         let in_idx = port.spec_idx;
         let Bridge { fdb, specs, .. } = &mut bridges[port.bridge];
-        let verdict = pipeline::forward(fdb, specs, in_idx, frame, now, |out_idx, res| {
+        let verdict = pipeline::forward_sized(fdb, specs, in_idx, frame, wire_len, now, |out_idx, res| {
             let out = specs[out_idx].id.0 as usize;
             let Some(Some(p)) = ports.get_mut(out) else { return };
             match res {
@@ -389,13 +415,18 @@ impl Engine {
                 Ok(edit)
                     if p.tunnel
                         .as_ref()
-                        .is_some_and(|t| edit.out_len(frame.len()) > t.max_frame()) =>
+                        .is_some_and(|t| edit.out_len(wire_len) > t.max_frame()) =>
                 {
                     p.counters.count_drop(DropReason::TooBig)
                 }
                 Ok(edit) => {
                     if p.tx.is_empty() {
                         dirty.push(out);
+                    }
+                    // A partial checksum is finished once, in place, before
+                    // anything is sent; GSO frames are segmented per port.
+                    if vnet.needs_csum() && !vnet.is_gso() && !p.offloads() {
+                        *csum_slots |= 1 << slot;
                     }
                     p.tx.push(TxEntry {
                         slot: slot as u8,
@@ -414,11 +445,20 @@ impl Engine {
 
     /// Sends what the frames of the current batch queued, one call per
     /// egress port: on its device, or through its tunnel endpoint.
+    ///
+    /// Ports without offloads never see a partial checksum or a GSO
+    /// super-frame: checksums are finished in place first (the header of
+    /// the slot then says "nothing to do", which is just as right for the
+    /// ports with offloads that get the same frame), and super-frames are
+    /// segmented into `segments` and sent segment by segment, in order.
     fn flush_tx(&mut self) {
+        self.finish_checksums();
         let Engine {
             ports,
             endpoints,
             batch,
+            segments,
+            scratch,
             dirty,
             ..
         } = self;
@@ -426,25 +466,80 @@ impl Engine {
             let Some(Some(p)) = ports.get_mut(out) else {
                 continue;
             };
-            let o = if let Some(io) = p.io.as_mut() {
-                io.send_batch(batch, &p.tx)
-            } else if let Some(link) = &p.tunnel {
-                match endpoints.get_mut(link.endpoint) {
-                    Some(Some(ep)) => ep.send_batch(batch, &p.tx, link),
-                    _ => SendOutcome {
-                        errors: p.tx.len() as u64,
-                        ..SendOutcome::default()
-                    },
-                }
+            let mut o = SendOutcome::default();
+            if p.offloads() || p.tx.iter().all(|e| batch.vnet(usize::from(e.slot)).is_plain()) {
+                o = send_to(p, endpoints, batch, None);
             } else {
-                SendOutcome::default()
-            };
+                // Keep the frames in order: plain runs go out as they are,
+                // each super-frame as its segments.
+                let entries = std::mem::take(&mut p.tx);
+                let mut rest = &entries[..];
+                while !rest.is_empty() {
+                    let plain = rest
+                        .iter()
+                        .take_while(|e| batch.vnet(usize::from(e.slot)).is_plain())
+                        .count();
+                    if plain > 0 {
+                        scratch.clear();
+                        scratch.extend_from_slice(&rest[..plain]);
+                        add(&mut o, send_to(p, endpoints, batch, Some((batch, scratch))));
+                        rest = &rest[plain..];
+                        continue;
+                    }
+                    let e = rest[0];
+                    rest = &rest[1..];
+                    let slot = usize::from(e.slot);
+                    let hdr = batch.vnet(slot);
+                    if !hdr.is_gso() {
+                        // A partial checksum that could not be finished.
+                        p.counters.count_drop(DropReason::BadOffload);
+                        continue;
+                    }
+                    let mut from = 0;
+                    loop {
+                        match offload::segment(batch.frame(slot), &hdr, from, segments) {
+                            Ok((n, next)) => {
+                                scratch.clear();
+                                scratch.extend((0..n).map(|i| TxEntry {
+                                    slot: i as u8,
+                                    edit: e.edit,
+                                }));
+                                add(&mut o, send_to(p, endpoints, batch, Some((segments, scratch))));
+                                match next {
+                                    Some(n) => from = n,
+                                    None => break,
+                                }
+                            }
+                            Err(reason) => {
+                                p.counters.count_drop(reason);
+                                break;
+                            }
+                        }
+                    }
+                }
+                p.tx = entries;
+            }
             p.counters.tx_packets += o.sent;
             p.counters.tx_bytes += o.bytes;
             p.counters.tx_errors += o.errors;
             p.counters.drops[DropReason::TxQueueFull.index()] += o.dropped;
             p.counters.drops[DropReason::TxError.index()] += o.errors;
             p.tx.clear();
+        }
+    }
+
+    /// Finishes, in place, the partial checksums of the frames that a port
+    /// without offloads will send ([`offload::complete_checksum`]).
+    fn finish_checksums(&mut self) {
+        let mut slots = std::mem::take(&mut self.csum_slots);
+        while slots != 0 {
+            let slot = slots.trailing_zeros() as usize;
+            slots &= slots - 1;
+            let mut hdr = self.batch.vnet(slot);
+            if offload::complete_checksum(self.batch.frame_mut(slot), &hdr).is_ok() {
+                hdr.flags &= !offload::F_NEEDS_CSUM;
+                self.batch.set_vnet(slot, hdr);
+            }
         }
     }
 
@@ -832,6 +927,40 @@ impl Engine {
 
 /// Opens the device of a port that has one (tunnel ports have none: see
 /// `attach_tunnel`).
+/// Sends frames to port `p`: its own queue when `entries` is `None`, else
+/// the given entries of the given batch.
+fn send_to(
+    p: &mut Port,
+    endpoints: &mut [Option<Endpoint>],
+    batch: &RxBatch,
+    entries: Option<(&RxBatch, &[TxEntry])>,
+) -> SendOutcome {
+    let (batch, tx) = match entries {
+        Some((b, e)) => (b, e),
+        None => (batch, &p.tx[..]),
+    };
+    if let Some(io) = p.io.as_mut() {
+        io.send_batch(batch, tx)
+    } else if let Some(link) = &p.tunnel {
+        match endpoints.get_mut(link.endpoint) {
+            Some(Some(ep)) => ep.send_batch(batch, tx, link),
+            _ => SendOutcome {
+                errors: tx.len() as u64,
+                ..SendOutcome::default()
+            },
+        }
+    } else {
+        SendOutcome::default()
+    }
+}
+
+fn add(total: &mut SendOutcome, o: SendOutcome) {
+    total.sent += o.sent;
+    total.bytes += o.bytes;
+    total.dropped += o.dropped;
+    total.errors += o.errors;
+}
+
 fn open_io(name: &IfName, config: &PortConfig) -> Result<PortIo, OpenError> {
     match config.port_type {
         PortType::System => SystemPort::open(name).map(PortIo::System),

@@ -8,6 +8,8 @@
 //! three pieces, so a flood to ports that want the frame tagged and ports
 //! that want it untagged sends from the same buffer.
 
+use crate::offload::{VnetHdr, VNET_HDR_LEN};
+
 /// Frames received per port per wake-up (the budget that keeps one busy
 /// port from starving the others; OVS uses the same 32).
 pub const BATCH: usize = 32;
@@ -28,17 +30,28 @@ pub struct FrameRef {
     pub len: usize,
 }
 
-/// `BATCH` receive slots allocated once per engine and reused for every
-/// wake-up.
+/// Receive slots allocated once per engine and reused for every wake-up:
+/// `BATCH` slots of `SLOT_LEN` bytes for received frames ([`RxBatch::new`]),
+/// or another layout for frames the engine makes itself, such as the
+/// segments of a GSO super-frame ([`RxBatch::with_layout`]).
+///
+/// Each slot also carries the virtio-net header its frame arrived with
+/// (all zero for ports without offloads): whether the frame is a GSO
+/// super-frame or still needs its checksum.
 pub struct RxBatch {
     buf: Vec<u8>,
-    frames: [FrameRef; BATCH],
+    slot_len: usize,
+    frames: Vec<FrameRef>,
+    vnet: Vec<[u8; VNET_HDR_LEN]>,
     count: usize,
 }
 
 impl std::fmt::Debug for RxBatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RxBatch").field("count", &self.count).finish()
+        f.debug_struct("RxBatch")
+            .field("count", &self.count)
+            .field("capacity", &self.frames.len())
+            .finish()
     }
 }
 
@@ -49,38 +62,66 @@ impl Default for RxBatch {
 }
 
 impl RxBatch {
-    /// Allocates the slots (about 2 MiB).
+    /// `BATCH` slots of `SLOT_LEN` bytes (about 2 MiB): the receive batch.
     pub fn new() -> Self {
+        Self::with_layout(BATCH, SLOT_LEN)
+    }
+
+    /// `slots` slots of `slot_len` bytes each (at most 256 slots, since a
+    /// [`TxEntry`] names its slot with a `u8`).
+    pub fn with_layout(slots: usize, slot_len: usize) -> Self {
+        assert!(slots <= 256, "a TxEntry cannot name more than 256 slots");
         RxBatch {
-            buf: vec![0; BATCH * SLOT_LEN],
-            frames: [FrameRef::default(); BATCH],
+            buf: vec![0; slots * slot_len],
+            slot_len,
+            frames: vec![FrameRef::default(); slots],
+            vnet: vec![[0; VNET_HDR_LEN]; slots],
             count: 0,
         }
     }
 
+    /// How many slots there are.
+    pub fn capacity(&self) -> usize {
+        self.frames.len()
+    }
+
     /// All slots, `SLOT_LEN` bytes each, for receive code to fill
-    /// (use `chunks_exact_mut(SLOT_LEN)`).
-    pub fn slots_mut(&mut self) -> &mut [u8] {
-        &mut self.buf
+    /// (use `chunks_exact_mut(SLOT_LEN)`), and the per-slot virtio-net
+    /// headers. Only for the layout of [`RxBatch::new`].
+    pub fn slots_mut(&mut self) -> (&mut [u8], &mut [[u8; VNET_HDR_LEN]]) {
+        assert_eq!(self.slot_len, SLOT_LEN, "not a receive batch");
+        (&mut self.buf, &mut self.vnet)
     }
 
     /// Slot `i`, headroom included.
     pub fn slot_mut(&mut self, i: usize) -> &mut [u8] {
-        &mut self.buf[i * SLOT_LEN..(i + 1) * SLOT_LEN]
+        &mut self.buf[i * self.slot_len..(i + 1) * self.slot_len]
     }
 
-    /// Records where frame `i` lies in slot `i`.
+    /// Records where frame `i` lies in slot `i`; its virtio-net header is
+    /// reset to "nothing to do".
     ///
     /// # Panics
     /// If the frame does not fit in the slot.
     pub fn set_frame(&mut self, i: usize, start: usize, len: usize) {
-        assert!(start + len <= SLOT_LEN, "frame outside its slot");
+        assert!(start + len <= self.slot_len, "frame outside its slot");
+        self.frames[i] = FrameRef { start, len };
+        self.vnet[i] = [0; VNET_HDR_LEN];
+    }
+
+    /// Moves frame `i` within its slot, keeping its virtio-net header (a
+    /// tunnel header stripped, a VLAN tag put back in the headroom).
+    ///
+    /// # Panics
+    /// If the frame does not fit in the slot.
+    pub fn reframe(&mut self, i: usize, start: usize, len: usize) {
+        assert!(start + len <= self.slot_len, "frame outside its slot");
         self.frames[i] = FrameRef { start, len };
     }
 
     /// Sets how many slots hold a frame.
     pub fn set_count(&mut self, n: usize) {
-        assert!(n <= BATCH);
+        assert!(n <= self.frames.len());
         self.count = n;
     }
 
@@ -92,12 +133,30 @@ impl RxBatch {
     /// The bytes of frame `i`.
     pub fn frame(&self, i: usize) -> &[u8] {
         let f = self.frames[i];
-        &self.buf[i * SLOT_LEN + f.start..i * SLOT_LEN + f.start + f.len]
+        let base = i * self.slot_len + f.start;
+        &self.buf[base..base + f.len]
+    }
+
+    /// The bytes of frame `i`, to finish a checksum in place.
+    pub fn frame_mut(&mut self, i: usize) -> &mut [u8] {
+        let f = self.frames[i];
+        let base = i * self.slot_len + f.start;
+        &mut self.buf[base..base + f.len]
     }
 
     /// Where frame `i` lies in its slot.
     pub fn frame_ref(&self, i: usize) -> FrameRef {
         self.frames[i]
+    }
+
+    /// The virtio-net header frame `i` arrived with.
+    pub fn vnet(&self, i: usize) -> VnetHdr {
+        VnetHdr::from_bytes(&self.vnet[i])
+    }
+
+    /// Replaces the virtio-net header of frame `i`.
+    pub fn set_vnet(&mut self, i: usize, hdr: VnetHdr) {
+        self.vnet[i] = hdr.to_bytes();
     }
 }
 

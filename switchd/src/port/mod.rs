@@ -80,6 +80,18 @@ impl PortIo {
         }
     }
 
+    /// Whether the port takes frames with a virtio-net header, so GSO
+    /// super-frames and partial checksums can be sent to it as they are.
+    /// Other ports get such frames checksummed and segmented by the engine.
+    pub fn offloads(&self) -> bool {
+        #[allow(unreachable_patterns)] // socket port kinds join this enum
+        match self {
+            PortIo::Tap(p) => p.offloads(),
+            PortIo::System(p) => p.offloads(),
+            _ => false,
+        }
+    }
+
     /// The device MTU (payload bytes after the Ethernet header), read when
     /// the port was opened.
     pub fn mtu(&self) -> u32 {

@@ -1,13 +1,14 @@
 //! Every `unsafe` call of the port layer: `ioctl`s on `struct ifreq`,
 //! `/dev/net/tun`, AF_PACKET sockets (`sockaddr_ll`, `setsockopt`), the UDP
-//! and raw IP sockets of tunnel endpoints (`sockaddr_in`/`sockaddr_in6`) and
-//! the batched `recvmmsg`/`sendmmsg`.
+//! and raw IP sockets of tunnel endpoints (`sockaddr_in`/`sockaddr_in6`), the
+//! Unix sockets of stream and dgram ports (`sockaddr_un`) and the batched
+//! `recvmmsg`/`sendmmsg`.
 //!
 //! Each function here is a safe wrapper that owns its invariants: fds are
 //! wrapped in [`OwnedFd`] the moment a syscall returns them, pointers handed
 //! to the kernel live only for the duration of the call, and structures read
 //! back are plain data. Policy (what to refuse, how to count) lives in
-//! `tap.rs`, `system.rs` and `tunnel.rs`.
+//! `tap.rs`, `system.rs`, `tunnel.rs`, `stream.rs` and `dgram.rs`.
 
 use std::ffi::CStr;
 use std::io;
@@ -17,6 +18,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use super::batch::{RxBatch, BATCH, HEADROOM, MAX_FRAME, SLOT_LEN};
 use super::SendOutcome;
+use crate::offload::{VnetHdr, VNET_HDR_LEN};
 
 /// Why a port could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -256,6 +258,17 @@ pub fn tun_set_offload(fd: BorrowedFd<'_>, mask: libc::c_uint) -> io::Result<()>
     tun_ioctl_value(fd, libc::TUNSETOFFLOAD, mask.into())
 }
 
+/// `TUNSETVNETHDRSZ`: the size of the virtio-net header in front of every
+/// frame read or written (10: `struct virtio_net_hdr`). Set explicitly:
+/// it belongs to the device, and a persistent one may carry another value.
+pub fn tun_set_vnet_hdr_size(fd: BorrowedFd<'_>, size: usize) -> io::Result<()> {
+    let size = size as libc::c_int;
+    // SAFETY: TUNSETVNETHDRSZ reads one `c_int` through the pointer, which
+    // points to `size`, alive for the whole call.
+    cvt(unsafe { libc::ioctl(fd.as_raw_fd(), libc::TUNSETVNETHDRSZ, &size as *const libc::c_int) })?;
+    Ok(())
+}
+
 /// `TUNSETPERSIST`: whether the device outlives the last fd.
 pub fn tun_set_persist(fd: BorrowedFd<'_>, persist: bool) -> io::Result<()> {
     tun_ioctl_value(fd, libc::TUNSETPERSIST, persist.into())
@@ -399,7 +412,9 @@ pub struct RxMeta {
 /// written right before each call and not used after it returns.
 struct RxArrays {
     hdrs: [libc::mmsghdr; BATCH],
-    iovs: [libc::iovec; BATCH],
+    /// Per message: the virtio-net header (when enabled), then the slot.
+    iovs: [[libc::iovec; 2]; BATCH],
+    vnet: [[u8; VNET_HDR_LEN]; BATCH],
     addrs: [libc::sockaddr_ll; BATCH],
     cmsgs: [CmsgBuf; BATCH],
 }
@@ -416,6 +431,8 @@ unsafe impl Send for RxArrays {}
 /// allocation per call.
 pub struct PacketRx {
     arr: Box<RxArrays>,
+    /// The socket has `PACKET_VNET_HDR`: every frame comes after a header.
+    vnet: bool,
     /// Messages filled by the last `recv`.
     received: usize,
 }
@@ -430,17 +447,34 @@ impl std::fmt::Debug for PacketRx {
 
 impl Default for PacketRx {
     fn default() -> Self {
-        Self::new()
+        Self::new(false)
     }
 }
 
 impl PacketRx {
-    /// Allocates the arrays (once per port).
-    pub fn new() -> Self {
+    /// Allocates the arrays (once per port); `vnet` says whether the socket
+    /// has `PACKET_VNET_HDR` set.
+    pub fn new(vnet: bool) -> Self {
         // SAFETY: `mmsghdr`/`iovec` are integers and raw pointers (null is
-        // valid), `sockaddr_ll` and `CmsgBuf` are integers and byte arrays.
+        // valid), `sockaddr_ll`, `CmsgBuf` and the header arrays are
+        // integers and byte arrays.
         let arr: Box<RxArrays> = Box::new(unsafe { zeroed() });
-        PacketRx { arr, received: 0 }
+        PacketRx {
+            arr,
+            vnet,
+            received: 0,
+        }
+    }
+
+    /// The virtio-net header of message `i` of the last `recv` (all zero
+    /// without `PACKET_VNET_HDR`).
+    pub fn vnet(&self, i: usize) -> VnetHdr {
+        assert!(i < self.received, "message {i} was not received");
+        if self.vnet {
+            VnetHdr::from_bytes(&self.arr.vnet[i])
+        } else {
+            VnetHdr::default()
+        }
     }
 
     /// One `recvmmsg(MSG_DONTWAIT)` of up to `count` messages into slots
@@ -462,19 +496,33 @@ impl PacketRx {
         let a = &mut *self.arr;
         let slots = batch
             .slots_mut()
+            .0
             .chunks_exact_mut(SLOT_LEN)
             .skip(first)
             .take(count);
         for (i, slot) in slots.enumerate() {
-            a.iovs[i] = libc::iovec {
+            let frame = libc::iovec {
                 iov_base: slot[HEADROOM..].as_mut_ptr().cast(),
                 iov_len: MAX_FRAME,
+            };
+            let iovlen = if self.vnet {
+                a.iovs[i] = [
+                    libc::iovec {
+                        iov_base: a.vnet[i].as_mut_ptr().cast(),
+                        iov_len: VNET_HDR_LEN,
+                    },
+                    frame,
+                ];
+                2
+            } else {
+                a.iovs[i][0] = frame;
+                1
             };
             let h = &mut a.hdrs[i];
             h.msg_hdr.msg_name = (&mut a.addrs[i] as *mut libc::sockaddr_ll).cast();
             h.msg_hdr.msg_namelen = size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-            h.msg_hdr.msg_iov = &mut a.iovs[i];
-            h.msg_hdr.msg_iovlen = 1;
+            h.msg_hdr.msg_iov = a.iovs[i].as_mut_ptr();
+            h.msg_hdr.msg_iovlen = iovlen;
             h.msg_hdr.msg_control = a.cmsgs[i].0.as_mut_ptr().cast();
             h.msg_hdr.msg_controllen = size_of::<CmsgBuf>();
             h.msg_hdr.msg_flags = 0;
@@ -482,10 +530,10 @@ impl PacketRx {
         }
         let n = loop {
             // SAFETY: `hdrs[..count]` were filled above: each points to its
-            // own iovec (covering `MAX_FRAME` bytes of a distinct slot, inside
-            // `batch`, which is borrowed mutably for this whole call), its
-            // own `sockaddr_ll` and its own control buffer, with lengths that
-            // match. The kernel writes only within those bounds, during the
+            // own iovecs (its own header buffer in `vnet`, and `MAX_FRAME`
+            // bytes of a distinct slot inside `batch`, which is borrowed
+            // mutably for this whole call), its own `sockaddr_ll` and its own
+            // control buffer, with lengths that match. The kernel writes only within those bounds, during the
             // call. A null timeout is allowed.
             let r = unsafe {
                 libc::recvmmsg(
@@ -513,8 +561,9 @@ impl PacketRx {
     pub fn meta(&self, i: usize) -> RxMeta {
         assert!(i < self.received, "message {i} was not received");
         let h = &self.arr.hdrs[i];
+        let header = if self.vnet { VNET_HDR_LEN } else { 0 };
         let mut meta = RxMeta {
-            len: h.msg_len as usize,
+            len: (h.msg_len as usize).saturating_sub(header),
             truncated: h.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
             outgoing: self.arr.addrs[i].sll_pkttype == libc::PACKET_OUTGOING,
             vlan: None,
@@ -554,12 +603,25 @@ impl PacketRx {
 /// message. Pointers are written right before each call.
 struct TxArrays {
     hdrs: [libc::mmsghdr; BATCH],
-    iovs: [[libc::iovec; 3]; BATCH],
+    iovs: [[libc::iovec; 4]; BATCH],
+    /// The virtio-net header of each message, when the socket has one.
+    vnet: [[u8; VNET_HDR_LEN]; BATCH],
+    /// Bytes of `msg_len` that are header, not frame, per message.
+    header_len: [u32; BATCH],
 }
 
 // SAFETY: as for `RxArrays`: the pointers are rewritten before every
 // `sendmmsg` inside `PacketTx::send` and never dereferenced elsewhere.
 unsafe impl Send for TxArrays {}
+
+/// One frame for [`PacketTx::send`]: the virtio-net header (for a socket
+/// with `PACKET_VNET_HDR`), then the pieces of [`crate::port::Edit::pieces`].
+pub type TxFrame<'a> = (
+    Option<[u8; VNET_HDR_LEN]>,
+    &'a [u8],
+    Option<&'a [u8; 4]>,
+    &'a [u8],
+);
 
 /// Preallocated `sendmmsg` state for one AF_PACKET socket.
 pub struct PacketTx {
@@ -587,7 +649,8 @@ impl PacketTx {
         PacketTx { arr }
     }
 
-    /// Sends every frame of `frames` (each a gather list: MAC addresses, an
+    /// Sends every frame of `frames` (each a gather list: the virtio-net
+    /// header when the socket has `PACKET_VNET_HDR`, MAC addresses, an
     /// optional tag, the rest) with `sendmmsg(MSG_DONTWAIT)`, `BATCH` per
     /// call, and adds to `out`: a refusal with `EAGAIN`/`ENOBUFS` (queue
     /// full) counts that frame and the rest of its chunk as dropped; any
@@ -595,16 +658,21 @@ impl PacketTx {
     /// error and sending goes on with the next.
     pub fn send<'a, I>(&mut self, fd: BorrowedFd<'_>, frames: I, out: &mut SendOutcome)
     where
-        I: IntoIterator<Item = (&'a [u8], Option<&'a [u8; 4]>, &'a [u8])>,
+        I: IntoIterator<Item = TxFrame<'a>>,
     {
         let mut frames = frames.into_iter().peekable();
         while frames.peek().is_some() {
             let a = &mut *self.arr;
             let mut n = 0;
-            for (head, tag, rest) in frames.by_ref().take(BATCH) {
+            for (vnet, head, tag, rest) in frames.by_ref().take(BATCH) {
                 let iov = &mut a.iovs[n];
                 let mut k = 0;
-                for piece in [Some(head), tag.map(|t| &t[..]), Some(rest)]
+                a.header_len[n] = if vnet.is_some() { VNET_HDR_LEN as u32 } else { 0 };
+                let vnet = vnet.map(|h| {
+                    a.vnet[n] = h;
+                    &a.vnet[n][..]
+                });
+                for piece in [vnet, Some(head), tag.map(|t| &t[..]), Some(rest)]
                     .into_iter()
                     .flatten()
                 {
@@ -629,8 +697,9 @@ impl PacketTx {
             while start < n {
                 // SAFETY: `hdrs[start..n]` were filled above; each points to
                 // its own iovec array of `msg_iovlen` entries, and every
-                // iovec covers a live slice borrowed for `'a` (the caller's
-                // batch), which outlives this call. The kernel only reads
+                // iovec covers a live slice: the caller's batch, borrowed
+                // for `'a`, which outlives this call, or this message's
+                // header in `vnet`, not touched until the next call. The kernel only reads
                 // them (no name, no control data) and writes `msg_len`.
                 let r = unsafe {
                     libc::sendmmsg(
@@ -643,9 +712,9 @@ impl PacketTx {
                 match cvt(r) {
                     Ok(sent) => {
                         let sent = sent as usize;
-                        for h in &a.hdrs[start..start + sent] {
+                        for (h, header) in a.hdrs[start..start + sent].iter().zip(&a.header_len[start..]) {
                             out.sent += 1;
-                            out.bytes += u64::from(h.msg_len);
+                            out.bytes += u64::from(h.msg_len.saturating_sub(*header));
                         }
                         start += sent;
                     }
@@ -962,7 +1031,7 @@ impl DgramRx {
     pub fn recv(&mut self, fd: BorrowedFd<'_>, batch: &mut RxBatch) -> io::Result<usize> {
         self.received = 0;
         let a = &mut *self.arr;
-        for (i, slot) in batch.slots_mut().chunks_exact_mut(SLOT_LEN).enumerate() {
+        for (i, slot) in batch.slots_mut().0.chunks_exact_mut(SLOT_LEN).enumerate() {
             a.iovs[i] = libc::iovec {
                 iov_base: slot[HEADROOM..].as_mut_ptr().cast(),
                 iov_len: MAX_FRAME,
@@ -1133,6 +1202,314 @@ impl DgramTx {
                 }
             }
         }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Unix sockets of stream and dgram ports
+// ---------------------------------------------------------------------------
+
+/// A Unix socket address (`sockaddr_un`) and the length the kernel uses for
+/// it: a filesystem path, or (as received from an unbound sender) no name.
+#[derive(Clone, Copy)]
+pub struct UnixAddr {
+    sun: libc::sockaddr_un,
+    len: libc::socklen_t,
+}
+
+/// Bytes of `sun_family` in front of `sun_path`.
+const SUN_PATH_OFFSET: usize = size_of::<libc::sa_family_t>();
+
+impl UnixAddr {
+    /// Longest filesystem path a `sockaddr_un` holds (107 bytes plus NUL).
+    pub const MAX_PATH: usize = 107;
+
+    /// The address of the socket file `path`.
+    ///
+    /// # Errors
+    /// `InvalidInput` for an empty path, one longer than
+    /// [`MAX_PATH`](Self::MAX_PATH) bytes or one containing a NUL byte.
+    pub fn from_path(path: &std::path::Path) -> io::Result<UnixAddr> {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = path.as_os_str().as_bytes();
+        if bytes.is_empty() || bytes.len() > Self::MAX_PATH || bytes.contains(&0) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{path:?} is not a usable unix socket path (1-{} bytes, no NUL)",
+                    Self::MAX_PATH
+                ),
+            ));
+        }
+        // SAFETY: `sockaddr_un` is an integer and a byte array; all-zero is
+        // valid (and leaves the path NUL-terminated).
+        let mut sun: libc::sockaddr_un = unsafe { zeroed() };
+        sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        for (d, s) in sun.sun_path.iter_mut().zip(bytes) {
+            *d = *s as libc::c_char;
+        }
+        Ok(UnixAddr {
+            sun,
+            len: (SUN_PATH_OFFSET + bytes.len() + 1) as libc::socklen_t,
+        })
+    }
+
+    /// Whether the address names nothing (the sender never bound its
+    /// socket), so nothing can be sent back to it.
+    pub fn is_unnamed(&self) -> bool {
+        self.len as usize <= SUN_PATH_OFFSET
+    }
+
+    /// The path bytes (without the trailing NUL; an abstract address starts
+    /// with a NUL byte).
+    pub fn path_bytes(&self) -> &[u8] {
+        let n = (self.len as usize)
+            .saturating_sub(SUN_PATH_OFFSET)
+            .min(self.sun.sun_path.len());
+        let path = &self.sun.sun_path[..n];
+        // SAFETY: `c_char` and `u8` have the same size and alignment, and
+        // `path` is a live, initialised slice of `n` of them.
+        let path = unsafe { std::slice::from_raw_parts(path.as_ptr().cast::<u8>(), n) };
+        if path.first() == Some(&0) {
+            return path;
+        }
+        // A filesystem path ends at its first NUL (a sender may have bound
+        // with the whole `sockaddr_un` as length).
+        path.split(|b| *b == 0).next().unwrap_or(path)
+    }
+
+    /// Pointer and length for `bind`/`connect`/`msg_name`; valid while
+    /// `self` is.
+    fn raw(&self) -> (*const libc::sockaddr, libc::socklen_t) {
+        ((&self.sun as *const libc::sockaddr_un).cast(), self.len)
+    }
+}
+
+impl PartialEq for UnixAddr {
+    fn eq(&self, other: &Self) -> bool {
+        self.is_unnamed() == other.is_unnamed() && self.path_bytes() == other.path_bytes()
+    }
+}
+
+impl Eq for UnixAddr {}
+
+impl std::fmt::Debug for UnixAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_unnamed() {
+            f.write_str("(unnamed)")
+        } else {
+            write!(f, "{:?}", String::from_utf8_lossy(self.path_bytes()))
+        }
+    }
+}
+
+/// A non-blocking, close-on-exec Unix socket of `kind` (`SOCK_STREAM` or
+/// `SOCK_DGRAM`) bound to `addr`, whose socket file is created with at most
+/// the permissions `mode` (the process umask may remove more; the caller
+/// sets the exact mode on the file afterwards). The mode is set on the
+/// socket before `bind`, which creates the file with it, so the file is
+/// never more open than asked for, not even for an instant.
+///
+/// # Errors
+/// `EADDRINUSE` when a file exists at the path; `ENOENT` when its
+/// directory does not exist; `EACCES` when it cannot be written.
+pub fn unix_socket_bound(kind: libc::c_int, addr: &UnixAddr, mode: u32) -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall without pointers.
+    let fd = own(unsafe { libc::socket(libc::AF_UNIX, kind | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) })?;
+    // SAFETY: `fd` is an open socket; fchmod takes no pointer.
+    cvt(unsafe { libc::fchmod(fd.as_raw_fd(), mode as libc::mode_t) })?;
+    let (ptr, len) = addr.raw();
+    // SAFETY: `ptr`/`len` describe `addr`, alive across the call; the kernel
+    // only reads it.
+    cvt(unsafe { libc::bind(fd.as_raw_fd(), ptr, len) })?;
+    Ok(fd)
+}
+
+/// `listen(2)` with a backlog of `backlog` connections.
+pub fn listen(fd: BorrowedFd<'_>, backlog: i32) -> io::Result<()> {
+    // SAFETY: plain syscall without pointers.
+    cvt(unsafe { libc::listen(fd.as_raw_fd(), backlog) })?;
+    Ok(())
+}
+
+/// Accepts one connection, non-blocking and close-on-exec (`accept4`).
+/// `EAGAIN` comes back as `WouldBlock`.
+pub fn accept(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    // SAFETY: null address pointers are allowed (the peer address is not
+    // wanted); no other pointers.
+    own(unsafe {
+        libc::accept4(
+            fd.as_raw_fd(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+        )
+    })
+}
+
+/// Whether a socket of `kind` is bound at `addr`: a non-blocking
+/// `connect` from a throwaway socket. `Ok(true)`: something answers (or
+/// its backlog is full); `Ok(false)`: nothing does (`ECONNREFUSED`, a
+/// stale socket file) or it is a socket of the other kind (`EPROTOTYPE`).
+/// A stream listener that answers sees a connection that closes at once.
+pub fn unix_bound(kind: libc::c_int, addr: &UnixAddr) -> io::Result<bool> {
+    // SAFETY: plain syscall without pointers.
+    let fd = own(unsafe { libc::socket(libc::AF_UNIX, kind | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) })?;
+    let (ptr, len) = addr.raw();
+    // SAFETY: as in `unix_socket_bound`.
+    match cvt(unsafe { libc::connect(fd.as_raw_fd(), ptr, len) }) {
+        Ok(_) => Ok(true),
+        Err(e) => match e.raw_os_error() {
+            Some(libc::EAGAIN | libc::EINPROGRESS) => Ok(true),
+            Some(libc::ECONNREFUSED | libc::EPROTOTYPE) => Ok(false),
+            _ => Err(e),
+        },
+    }
+}
+
+/// One `sendmsg(MSG_DONTWAIT | MSG_NOSIGNAL)` of the gathered `pieces` on
+/// a connected stream socket: a peer that went away gives `EPIPE`, never
+/// `SIGPIPE`. Returns the bytes the kernel took, which may be fewer than
+/// offered; `EAGAIN` comes back as `WouldBlock`.
+pub fn send_vectored(fd: BorrowedFd<'_>, pieces: &[io::IoSlice<'_>]) -> io::Result<usize> {
+    // SAFETY: `msghdr` is integers and raw pointers; all-zero (null, 0) is
+    // valid.
+    let mut msg: libc::msghdr = unsafe { zeroed() };
+    // `IoSlice` is guaranteed ABI-compatible with `struct iovec` on Unix.
+    msg.msg_iov = pieces.as_ptr() as *mut libc::iovec;
+    msg.msg_iovlen = pieces.len();
+    loop {
+        // SAFETY: `msg` points to `pieces`, which are live slices borrowed
+        // for the call, and carries no name and no control data. The kernel
+        // only reads them.
+        let r = unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) };
+        if r >= 0 {
+            return Ok(r as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+impl DgramRx {
+    /// The sender of datagram `i` of the last [`recv`](Self::recv) on a
+    /// Unix datagram socket (unnamed if it never bound its socket).
+    ///
+    /// # Panics
+    /// If `i` is not below the count the last `recv` returned.
+    pub fn unix_source(&self, i: usize) -> UnixAddr {
+        assert!(i < self.received, "datagram {i} was not received");
+        let ss = &self.arr.addrs[i];
+        let len = self.arr.hdrs[i].msg_hdr.msg_namelen;
+        // SAFETY: `sockaddr_un` is an integer and a byte array; all-zero is
+        // valid.
+        let mut sun: libc::sockaddr_un = unsafe { zeroed() };
+        if libc::c_int::from(ss.ss_family) == libc::AF_UNIX {
+            // SAFETY: `sockaddr_storage` is at least as large as and aligned
+            // for a `sockaddr_un`, and every byte of it is initialised (the
+            // arrays start zeroed; the kernel wrote the first `len` bytes,
+            // and only those count). Plain data.
+            sun = unsafe { *(ss as *const libc::sockaddr_storage).cast::<libc::sockaddr_un>() };
+        }
+        let len = if libc::c_int::from(ss.ss_family) == libc::AF_UNIX {
+            len.min(size_of::<libc::sockaddr_un>() as libc::socklen_t)
+        } else {
+            0
+        };
+        UnixAddr { sun, len }
+    }
+}
+
+impl DgramTx {
+    /// Sends every datagram of `datagrams` (each gathered from up to
+    /// [`DGRAM_PIECES`] slices; empty ones are left out) to the Unix
+    /// datagram socket `to`, with `sendmmsg(MSG_DONTWAIT)`, `BATCH` per
+    /// call, and adds to `out`. Unlike [`send`](Self::send), a peer that
+    /// cannot take them is not an error of each datagram: `EAGAIN` (its
+    /// queue is full, `net.unix.max_dgram_qlen`), `ECONNREFUSED` (its
+    /// socket is closed) and `ENOENT` (its file is gone) drop the rest of
+    /// the chunk. Other errors count one datagram and sending goes on.
+    /// Returns the last such refusal, so the caller can tell "gone" from
+    /// "busy".
+    pub fn send_unix<'a, I>(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        to: &UnixAddr,
+        datagrams: I,
+        out: &mut SendOutcome,
+    ) -> Option<i32>
+    where
+        I: IntoIterator<Item = [&'a [u8]; DGRAM_PIECES]>,
+    {
+        let (name, namelen) = to.raw();
+        let mut refused = None;
+        let mut datagrams = datagrams.into_iter().peekable();
+        while datagrams.peek().is_some() {
+            let a = &mut *self.arr;
+            let mut n = 0;
+            for pieces in datagrams.by_ref().take(BATCH) {
+                let iov = &mut a.iovs[n];
+                let mut k = 0;
+                for piece in pieces.into_iter().filter(|p| !p.is_empty()) {
+                    iov[k] = libc::iovec {
+                        iov_base: piece.as_ptr() as *mut libc::c_void,
+                        iov_len: piece.len(),
+                    };
+                    k += 1;
+                }
+                let h = &mut a.hdrs[n];
+                h.msg_hdr.msg_name = name as *mut libc::c_void;
+                h.msg_hdr.msg_namelen = namelen;
+                h.msg_hdr.msg_iov = iov.as_mut_ptr();
+                h.msg_hdr.msg_iovlen = k;
+                h.msg_hdr.msg_control = std::ptr::null_mut();
+                h.msg_hdr.msg_controllen = 0;
+                h.msg_hdr.msg_flags = 0;
+                h.msg_len = 0;
+                n += 1;
+            }
+            let mut start = 0;
+            while start < n {
+                // SAFETY: as in `send`: `hdrs[start..n]` were filled above,
+                // each points to its own iovecs covering live slices
+                // borrowed for `'a`, and `msg_name` points to `to`, borrowed
+                // for this whole call. The kernel only reads them and
+                // writes `msg_len`.
+                let r = unsafe {
+                    libc::sendmmsg(
+                        fd.as_raw_fd(),
+                        a.hdrs[start..].as_mut_ptr(),
+                        (n - start) as libc::c_uint,
+                        libc::MSG_DONTWAIT,
+                    )
+                };
+                match cvt(r) {
+                    Ok(sent) => {
+                        let sent = sent as usize;
+                        for h in &a.hdrs[start..start + sent] {
+                            out.sent += 1;
+                            out.bytes += u64::from(h.msg_len);
+                        }
+                        start += sent;
+                    }
+                    Err(e) => match e.raw_os_error() {
+                        Some(libc::EINTR) => {}
+                        Some(code @ (libc::EAGAIN | libc::ENOBUFS | libc::ECONNREFUSED | libc::ENOENT)) => {
+                            out.dropped += (n - start) as u64;
+                            start = n;
+                            refused = Some(code);
+                        }
+                        _ => {
+                            out.errors += 1;
+                            start += 1;
+                        }
+                    },
+                }
+            }
+        }
+        refused
     }
 }
 
