@@ -1361,14 +1361,23 @@ impl Guest {
     pub fn boot(sw: &Switchd, spec: &GuestSpec) -> Guest {
         let image = guest_image();
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let dir = std::env::temp_dir().join(format!("switchd-vm-{}", spec.ifname));
+        // A directory per boot: a guest restarted with the same tap name must
+        // not share (or delete) the files of its previous run.
+        let dir = std::env::temp_dir().join(format!(
+            "switchd-vm-{}-{}",
+            spec.ifname,
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).expect("create guest dir");
         let console = dir.join("console.log");
         let qemu_log = dir.join("qemu.log");
         let ctl_path = dir.join("ctl.sock");
+        // no_timer_check: under TCG on a loaded host the kernel's IO-APIC
+        // timer check can miss its ticks and panic ("IO-APIC + timer doesn't
+        // work!"). ipv6.disable: guests send only what a test makes them send.
         let append = format!(
-            "console=ttyS0 quiet panic=-1 ipv6.disable=1 {}",
+            "console=ttyS0 quiet panic=-1 no_timer_check ipv6.disable=1 {}",
             spec.params.join(" ")
         );
         // x86's COMMAND_LINE_SIZE; longer is silently cut.
