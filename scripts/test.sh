@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 need=()
 command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
 command -v tcpdump >/dev/null 2>&1 || need+=(tcpdump)
+command -v ethtool >/dev/null 2>&1 || need+=(ethtool)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 # The qemu guest tests (tests/qemu.rs): qemu, and what tests/vm/build-guest.sh
 # needs to make the guest image (a static busybox, depmod/modprobe, xz).
