@@ -494,6 +494,80 @@ fn parse_ip(key: &str, v: &str) -> Result<IpAddr, InvalidValue> {
         .map_err(|_| invalid(format!("{key}: {v:?} is not an IPv4 or IPv6 address")))
 }
 
+/// Largest socket file `mode`: permission bits only (setuid, setgid and
+/// sticky mean nothing on a socket).
+pub const MODE_MAX: u32 = 0o777;
+/// Socket file `mode` when none is set: owner only.
+pub const MODE_DEFAULT: u32 = 0o600;
+
+/// Parses an octal file mode such as `0660` or `660`.
+fn parse_mode(v: &str) -> Result<u32, InvalidValue> {
+    let bad = || invalid(format!("mode: {v:?} is not an octal mode like 0660"));
+    if v.is_empty() || !v.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        return Err(bad());
+    }
+    let m = u32::from_str_radix(v, 8).map_err(|_| bad())?;
+    check_mode(m)?;
+    Ok(m)
+}
+
+fn check_mode(m: u32) -> Result<(), InvalidValue> {
+    if m > MODE_MAX {
+        return Err(invalid(format!("mode: {m:04o} is out of range 0000-0777")));
+    }
+    Ok(())
+}
+
+/// Serde form of a file mode: the octal string `"0660"`, which is what a
+/// person reading the db or `show --json` expects; a plain number (the
+/// mode's value) is accepted too.
+mod octal_mode {
+    use serde::de::{self, Deserializer, Visitor};
+    use serde::Serializer;
+    use std::fmt;
+
+    pub fn serialize<S: Serializer>(m: &u32, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{m:04o}"))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        struct ModeVisitor;
+        impl Visitor<'_> for ModeVisitor {
+            type Value = u32;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an octal file mode such as \"0660\"")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<u32, E> {
+                super::parse_mode(v).map_err(E::custom)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<u32, E> {
+                let m = u32::try_from(v).unwrap_or(u32::MAX);
+                super::check_mode(m).map_err(E::custom)?;
+                Ok(m)
+            }
+        }
+        d.deserialize_any(ModeVisitor)
+    }
+
+    /// The same for `Option<u32>` fields.
+    pub mod option {
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(m: &Option<u32>, s: S) -> Result<S::Ok, S::Error> {
+            match m {
+                Some(m) => super::serialize(m, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+            #[derive(Deserialize)]
+            struct Wrap(#[serde(with = "super")] u32);
+            Ok(Option::<Wrap>::deserialize(d)?.map(|Wrap(m)| m))
+        }
+    }
+}
+
 /// One `KEY=VALUE` setting of a bridge (`set bridge BR ...`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -579,13 +653,16 @@ pub enum PortSetting {
     DstPort(u16),
     /// `path=FILE` (stream/dgram socket ports)
     Path(PathBuf),
+    /// `mode=0660` (stream/dgram): permissions of the socket file, octal,
+    /// 0-0777; default 0600. Written as an octal string on the wire.
+    Mode(#[serde(with = "octal_mode")] u32),
     /// `persist=true|false` (tap): keep the TAP device when the port is removed or switchd stops.
     Persist(bool),
 }
 
 /// Keys `set port` and `add-port` accept, for error messages and `--help`.
 pub const PORT_KEYS: &str =
-    "type, tag, trunks, vlan_mode, mtu, remote_ip, local_ip, key, dst_port, path, persist";
+    "type, tag, trunks, vlan_mode, mtu, remote_ip, local_ip, key, dst_port, path, mode, persist";
 
 impl PortSetting {
     /// Checks ranges for a setting that did not come through `FromStr`
@@ -595,6 +672,7 @@ impl PortSetting {
             PortSetting::Mtu(m) => parse_num("mtu", &m.to_string(), MTU_MIN, MTU_MAX).map(drop),
             PortSetting::DstPort(0) => Err(invalid("dst_port: 0 is out of range 1-65535")),
             PortSetting::Path(p) if p.as_os_str().is_empty() => Err(invalid("path: must not be empty")),
+            PortSetting::Mode(m) => check_mode(*m),
             _ => Ok(()),
         }
     }
@@ -612,6 +690,7 @@ impl PortSetting {
             PortSetting::Key(_) => "key",
             PortSetting::DstPort(_) => "dst_port",
             PortSetting::Path(_) => "path",
+            PortSetting::Mode(_) => "mode",
             PortSetting::Persist(_) => "persist",
         }
     }
@@ -640,6 +719,7 @@ impl FromStr for PortSetting {
                 }
                 PortSetting::Path(PathBuf::from(v))
             }
+            "mode" => PortSetting::Mode(parse_mode(v)?),
             "persist" => PortSetting::Persist(match v {
                 "true" => true,
                 "false" => false,
@@ -713,6 +793,10 @@ pub struct PortConfig {
     /// Socket path of stream/dgram ports.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<PathBuf>,
+    /// Permissions of the socket file of stream/dgram ports; `None` means
+    /// [`MODE_DEFAULT`] (0600). Stored as an octal string (`"0660"`).
+    #[serde(skip_serializing_if = "Option::is_none", with = "octal_mode::option")]
+    pub mode: Option<u32>,
     /// Keep a TAP device after the port is gone.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub persist: bool,
@@ -742,6 +826,7 @@ impl PortConfig {
             PortSetting::Key(k) => self.key = Some(k),
             PortSetting::DstPort(p) => self.dst_port = Some(p),
             PortSetting::Path(p) => self.path = Some(p),
+            PortSetting::Mode(m) => self.mode = Some(m),
             PortSetting::Persist(p) => self.persist = p,
         }
     }
@@ -807,6 +892,10 @@ impl PortConfig {
         )?;
         let socket = matches!(t, PortType::Stream | PortType::Dgram);
         only(!socket && self.path.is_some(), "path", "stream, dgram")?;
+        only(!socket && self.mode.is_some(), "mode", "stream, dgram")?;
+        if let Some(m) = self.mode {
+            check_mode(m)?;
+        }
         only(t != PortType::Tap && self.persist, "persist", "tap")?;
         if tunnel {
             let remote = self
@@ -993,6 +1082,75 @@ mod tests {
         assert!(cfg(&["path=/tmp/x.sock"]).is_err());
         assert!(cfg(&["persist=true"]).is_err());
         assert!(cfg(&["type=tap", "persist=true"]).is_ok());
+    }
+
+    #[test]
+    fn socket_mode_key() {
+        assert_eq!(
+            "mode=0660".parse::<PortSetting>().unwrap(),
+            PortSetting::Mode(0o660)
+        );
+        assert_eq!(
+            "mode=660".parse::<PortSetting>().unwrap(),
+            PortSetting::Mode(0o660)
+        );
+        assert_eq!("mode=0".parse::<PortSetting>().unwrap(), PortSetting::Mode(0));
+        assert_eq!(
+            "mode=0777".parse::<PortSetting>().unwrap(),
+            PortSetting::Mode(MODE_MAX)
+        );
+        assert_eq!(PortSetting::Mode(0o600).key(), "mode");
+        for bad in [
+            "mode=",
+            "mode=0999",
+            "mode=8",
+            "mode=0o660",
+            "mode=-1",
+            "mode=rw",
+            "mode= 660",
+        ] {
+            let e = bad.parse::<PortSetting>().unwrap_err();
+            assert!(e.0.contains("is not an octal mode like 0660"), "{bad}: {e}");
+        }
+        let e = "mode=1777".parse::<PortSetting>().unwrap_err();
+        assert_eq!(e.0, "mode: 1777 is out of range 0000-0777");
+        assert!(PortSetting::Mode(0o1000).validate().is_err());
+        assert!(PortSetting::Mode(0o640).validate().is_ok());
+
+        // Only socket ports have a socket file.
+        let c = cfg(&["type=stream", "path=/run/vm.sock", "mode=0660"]).unwrap();
+        assert_eq!(c.mode, Some(0o660));
+        assert!(cfg(&["type=dgram", "path=/run/vm.sock", "mode=0"]).is_ok());
+        let e = cfg(&["type=tap", "mode=0660"]).unwrap_err();
+        assert_eq!(e.0, "mode is not valid for a tap port (only stream, dgram)");
+        assert!(cfg(&["mode=0600"]).is_err());
+        let mut c = c;
+        c.mode = Some(0o4755);
+        assert!(c.validate().is_err());
+
+        // The db and the wire carry it as an octal string; a number is read too.
+        let c = cfg(&["type=stream", "path=/run/vm.sock", "mode=0660"]).unwrap();
+        let j = serde_json::to_string(&c).unwrap();
+        assert!(j.contains("\"mode\":\"0660\""), "{j}");
+        assert_eq!(serde_json::from_str::<PortConfig>(&j).unwrap(), c);
+        let n = serde_json::from_str::<PortConfig>(r#"{"type":"stream","path":"/x","mode":432}"#).unwrap();
+        assert_eq!(n.mode, Some(0o660));
+        assert!(
+            serde_json::from_str::<PortConfig>(r#"{"type":"stream","path":"/x","mode":"0999"}"#).is_err()
+        );
+        assert!(serde_json::from_str::<PortConfig>(r#"{"type":"stream","path":"/x","mode":512}"#).is_err());
+        assert_eq!(
+            serde_json::from_str::<PortConfig>(r#"{"type":"stream","path":"/x"}"#)
+                .unwrap()
+                .mode,
+            None
+        );
+        let s = serde_json::to_string(&PortSetting::Mode(0o640)).unwrap();
+        assert_eq!(s, r#"{"mode":"0640"}"#);
+        assert_eq!(
+            serde_json::from_str::<PortSetting>(&s).unwrap(),
+            PortSetting::Mode(0o640)
+        );
     }
 
     #[test]

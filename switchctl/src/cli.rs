@@ -34,6 +34,7 @@ Port keys (KEY=VALUE):
   key=N            vxlan: VNI 0-16777215 (default 0); gre: key 0-4294967295 (default: no key)
   dst_port=N       vxlan: UDP destination port 1-65535 (default 4789)
   path=FILE        stream, dgram: Unix socket path (required)
+  mode=OCTAL       stream, dgram: permissions of the socket file, 0000-0777 (default 0600)
   persist=BOOL     tap: true or false; keep the TAP device when the port goes (default false)
 
 A contradictory combination (vlan_mode=access with trunks, a native mode or
@@ -750,6 +751,7 @@ mod tests {
             format!("{MTU_MIN}-{MTU_MAX}"),
             format!("0-{}", VlanId::MAX),
             format!("default {VXLAN_DEFAULT_PORT}"),
+            format!("0000-{MODE_MAX:04o} (default {MODE_DEFAULT:04o})"),
             "system (default), tap, vxlan, gre, stream, dgram".into(),
             "access | trunk | native-tagged | native-untagged".into(),
         ] {

@@ -140,6 +140,9 @@ fn options_summary(p: &PortInfo) -> String {
     if let Some(path) = &c.path {
         opts.push(format!("path={}", path.display()));
     }
+    if let Some(m) = c.mode {
+        opts.push(format!("mode={m:04o}"));
+    }
     if c.persist {
         opts.push("persist=true".to_owned());
     }

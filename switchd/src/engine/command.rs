@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use proto::{
     BridgeInfo, BridgeSetting, ClearKey, Error, ErrorKind, FdbEntry, IfName, PortConfig, PortInfo,
-    PortSetting, PortState, PortType, Reply, Request,
+    PortSetting, PortState, Reply, Request,
 };
 
 use super::{down_reason, Engine};
@@ -80,7 +80,9 @@ impl Engine {
                     let bname = self.bridges[b].name.as_str();
                     for spec in &self.bridges[b].specs {
                         if let Some(Some(p)) = self.ports.get(spec.id.0 as usize) {
-                            rows.push(p.counters.to_proto(bname, p.name.as_str()));
+                            let mut row = p.counters.to_proto(bname, p.name.as_str());
+                            row.rx_errors += p.io.as_ref().map_or(0, crate::port::PortIo::framing_errors);
+                            rows.push(row);
                         }
                     }
                 }
@@ -183,14 +185,23 @@ impl Engine {
             ));
         }
         let config = PortConfig::from_settings(settings)?;
-        if matches!(config.port_type, PortType::Stream | PortType::Dgram) {
-            return Err(err(
-                ErrorKind::Unsupported,
-                format!(
-                    "port type {} is not supported by this switchd yet",
-                    config.port_type
-                ),
-            ));
+        // Two socket ports on one path would each remove the other's file.
+        if let Some(path) = &config.path {
+            if let Some(other) = self
+                .ports
+                .iter()
+                .flatten()
+                .find(|p| p.config.path.as_ref() == Some(path))
+            {
+                return Err(err(
+                    ErrorKind::AlreadyExists,
+                    format!(
+                        "port {:?} already uses path {:?}",
+                        other.name.as_str(),
+                        path.display().to_string()
+                    ),
+                ));
+            }
         }
         if let Some(tid) = TunnelId::from_config(&config) {
             let same = self

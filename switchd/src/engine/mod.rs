@@ -50,6 +50,8 @@ use crate::vlan::PortVlan;
 use crate::PortId;
 
 const WAKER: Token = Token(usize::MAX);
+/// The rtnetlink socket that reports device changes.
+const LINK_WATCH: Token = Token(usize::MAX - 1);
 /// Tokens from here on are tunnel endpoints (endpoint slot + base); below
 /// it they are port slots.
 const ENDPOINT_TOKEN_BASE: usize = 1 << 30;
@@ -116,6 +118,7 @@ pub fn start(db: &Db) -> io::Result<(EngineHandle, thread::JoinHandle<()>)> {
     let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
     let (tx, rx) = mpsc::channel();
     let mut engine = Engine::new(poll, rx);
+    engine.watch_links();
     engine.restore(db);
     let thread = thread::Builder::new()
         .name("engine".into())
@@ -195,6 +198,9 @@ struct Engine {
     /// Tokens of the sources that returned a full batch and may have more.
     ready: Vec<usize>,
     next_probe: Instant,
+    /// Link notifications (`None` if the socket could not be opened: the
+    /// once-a-second probe still finds every change, only later).
+    link_watch: Option<std::os::fd::OwnedFd>,
     shutting_down: bool,
 }
 
@@ -213,6 +219,7 @@ impl Engine {
             dirty: Vec::with_capacity(64),
             ready: Vec::with_capacity(64),
             next_probe: Instant::now() + PROBE_INTERVAL,
+            link_watch: None,
             shutting_down: false,
         }
     }
@@ -233,11 +240,16 @@ impl Engine {
                 }
                 continue;
             }
+            let mut links_changed = false;
             for ev in events.iter() {
-                let Token(t) = ev.token();
-                if t != WAKER.0 {
-                    self.mark_ready(t);
+                match ev.token() {
+                    WAKER => {}
+                    LINK_WATCH => links_changed = true,
+                    Token(t) => self.mark_ready(t),
                 }
+            }
+            if links_changed {
+                self.link_changes();
             }
             // One batch per ready source per round: fairness between them.
             still_ready.clear();
@@ -271,6 +283,37 @@ impl Engine {
             let _ = self.poll.registry().deregister(&mut SourceFd(&ep.raw_fd()));
         }
         tracing::info!("engine stopped");
+    }
+
+    /// Subscribes to rtnetlink link notifications, so that a port whose
+    /// device appears (a VM restarted with the same tap name) is attached
+    /// at once rather than at the next probe.
+    fn watch_links(&mut self) {
+        match sys::link_watch_socket() {
+            Ok(fd) => {
+                use std::os::fd::AsRawFd;
+                let raw = fd.as_raw_fd();
+                match self
+                    .poll
+                    .registry()
+                    .register(&mut SourceFd(&raw), LINK_WATCH, Interest::READABLE)
+                {
+                    Ok(()) => self.link_watch = Some(fd),
+                    Err(e) => tracing::warn!("link notifications unavailable, probing once a second: {e}"),
+                }
+            }
+            Err(e) => tracing::warn!("link notifications unavailable, probing once a second: {e}"),
+        }
+    }
+
+    /// A device appeared, vanished or changed: re-check every port by name.
+    fn link_changes(&mut self) {
+        use std::os::fd::AsFd;
+        if let Some(fd) = &self.link_watch {
+            if sys::drain_link_watch(fd.as_fd()) {
+                self.probe_ports();
+            }
+        }
     }
 
     /// The "on the ready list" flag of the port or endpoint with `token`.
@@ -714,6 +757,18 @@ impl Engine {
                 self.probe_tunnel(id);
                 continue;
             }
+            if matches!(p.config.port_type, PortType::Stream | PortType::Dgram) {
+                // A socket port restored down (its directory was missing,
+                // say) is retried until its socket can be created.
+                if p.io.is_none() {
+                    if let Err(e) = self.attach(id) {
+                        if let Some(Some(p)) = self.ports.get_mut(id) {
+                            p.down = Some(down_reason(&e));
+                        }
+                    }
+                }
+                continue;
+            }
             if p.config.port_type != PortType::System {
                 continue;
             }
@@ -965,6 +1020,8 @@ fn open_io(name: &IfName, config: &PortConfig) -> Result<PortIo, OpenError> {
     match config.port_type {
         PortType::System => SystemPort::open(name).map(PortIo::System),
         PortType::Tap => TapPort::open(name, config.persist).map(PortIo::Tap),
+        PortType::Stream => crate::port::stream::StreamPort::open(name, config).map(PortIo::Stream),
+        PortType::Dgram => crate::port::dgram::DgramPort::open(name, config).map(PortIo::Dgram),
         other => Err(OpenError::Refused(format!(
             "port type {other} is not supported by this switchd yet"
         ))),

@@ -291,6 +291,64 @@ pub fn packet_socket() -> io::Result<OwnedFd> {
     })
 }
 
+/// A netlink socket subscribed to link changes (`RTMGRP_LINK`): it turns
+/// readable whenever a network device appears, disappears or changes, which
+/// is all the engine needs to know to re-check its ports by name.
+/// Non-blocking and close-on-exec.
+pub fn link_watch_socket() -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall without pointers.
+    let fd = own(unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            libc::NETLINK_ROUTE,
+        )
+    })?;
+    // SAFETY: `sockaddr_nl` is integers; all-zero is valid.
+    let mut addr: libc::sockaddr_nl = unsafe { zeroed() };
+    addr.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+    addr.nl_groups = libc::RTMGRP_LINK as u32;
+    // SAFETY: `addr` is a valid `sockaddr_nl` of the length given, read by
+    // the kernel during the call only.
+    cvt(unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&addr as *const libc::sockaddr_nl).cast(),
+            size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+        )
+    })?;
+    Ok(fd)
+}
+
+/// Reads and discards everything queued on a link-watch socket. Returns
+/// whether anything was (or may have been: the queue overflowed) there.
+pub fn drain_link_watch(fd: BorrowedFd<'_>) -> bool {
+    let mut buf = [0u8; 8192];
+    let mut any = false;
+    loop {
+        // SAFETY: `buf` is a live, writable buffer of the length given.
+        let r = unsafe {
+            libc::recv(
+                fd.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                libc::MSG_DONTWAIT,
+            )
+        };
+        if r > 0 {
+            any = true;
+            continue;
+        }
+        match io::Error::last_os_error().raw_os_error() {
+            _ if r == 0 => return any,
+            Some(libc::EINTR) => continue,
+            // Events were lost: treat as "something changed".
+            Some(libc::ENOBUFS) => any = true,
+            _ => return any,
+        }
+    }
+}
+
 /// `setsockopt` of a plain value (an `int` or a C struct).
 fn setsockopt<T>(fd: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int, value: &T) -> io::Result<()> {
     // SAFETY: `value` points to a live `T` of `size_of::<T>()` bytes, which
@@ -1325,6 +1383,12 @@ pub fn unix_socket_bound(kind: libc::c_int, addr: &UnixAddr, mode: u32) -> io::R
     Ok(fd)
 }
 
+/// The effective user id of the process.
+pub fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
 /// `listen(2)` with a backlog of `backlog` connections.
 pub fn listen(fd: BorrowedFd<'_>, backlog: i32) -> io::Result<()> {
     // SAFETY: plain syscall without pointers.
@@ -1431,20 +1495,11 @@ impl DgramTx {
     /// queue is full, `net.unix.max_dgram_qlen`), `ECONNREFUSED` (its
     /// socket is closed) and `ENOENT` (its file is gone) drop the rest of
     /// the chunk. Other errors count one datagram and sending goes on.
-    /// Returns the last such refusal, so the caller can tell "gone" from
-    /// "busy".
-    pub fn send_unix<'a, I>(
-        &mut self,
-        fd: BorrowedFd<'_>,
-        to: &UnixAddr,
-        datagrams: I,
-        out: &mut SendOutcome,
-    ) -> Option<i32>
+    pub fn send_unix<'a, I>(&mut self, fd: BorrowedFd<'_>, to: &UnixAddr, datagrams: I, out: &mut SendOutcome)
     where
         I: IntoIterator<Item = [&'a [u8]; DGRAM_PIECES]>,
     {
         let (name, namelen) = to.raw();
-        let mut refused = None;
         let mut datagrams = datagrams.into_iter().peekable();
         while datagrams.peek().is_some() {
             let a = &mut *self.arr;
@@ -1496,10 +1551,9 @@ impl DgramTx {
                     }
                     Err(e) => match e.raw_os_error() {
                         Some(libc::EINTR) => {}
-                        Some(code @ (libc::EAGAIN | libc::ENOBUFS | libc::ECONNREFUSED | libc::ENOENT)) => {
+                        Some(libc::EAGAIN | libc::ENOBUFS | libc::ECONNREFUSED | libc::ENOENT) => {
                             out.dropped += (n - start) as u64;
                             start = n;
-                            refused = Some(code);
                         }
                         _ => {
                             out.errors += 1;
@@ -1509,7 +1563,6 @@ impl DgramTx {
                 }
             }
         }
-        refused
     }
 }
 
@@ -1636,6 +1689,24 @@ pub(crate) mod test_util {
 mod tests {
     use super::test_util::*;
     use super::*;
+
+    #[test]
+    fn unix_addr_limits() {
+        use std::path::Path;
+        let a = UnixAddr::from_path(Path::new("/run/vm.sock")).unwrap();
+        assert_eq!(a.path_bytes(), b"/run/vm.sock");
+        assert!(!a.is_unnamed());
+        assert_eq!(format!("{a:?}"), "\"/run/vm.sock\"");
+        let longest = "a".repeat(UnixAddr::MAX_PATH);
+        assert_eq!(
+            UnixAddr::from_path(Path::new(&longest)).unwrap().path_bytes(),
+            longest.as_bytes()
+        );
+        for bad in [&*"a".repeat(UnixAddr::MAX_PATH + 1), "", "a\0b"] {
+            let e = UnixAddr::from_path(Path::new(bad)).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{bad:?}");
+        }
+    }
 
     #[test]
     fn ifreq_rejects_bad_names() {
