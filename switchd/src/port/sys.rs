@@ -1197,6 +1197,48 @@ impl DgramTx {
         I: IntoIterator<Item = [&'a [u8]; DGRAM_PIECES]>,
     {
         let (name, namelen) = to.raw();
+        self.send_named(fd, (name.cast(), namelen), datagrams, out, |e| {
+            matches!(e, libc::EAGAIN | libc::ENOBUFS)
+        });
+    }
+
+    /// Sends every datagram of `datagrams` (each gathered from up to
+    /// [`DGRAM_PIECES`] slices; empty ones are left out) to the Unix
+    /// datagram socket `to`, with `sendmmsg(MSG_DONTWAIT)`, `BATCH` per
+    /// call, and adds to `out`. Unlike [`send`](Self::send), a peer that
+    /// cannot take them is not an error of each datagram: `EAGAIN` (its
+    /// queue is full, `net.unix.max_dgram_qlen`), `ECONNREFUSED` (its
+    /// socket is closed) and `ENOENT` (its file is gone) drop the rest of
+    /// the chunk. Other errors count one datagram and sending goes on.
+    pub fn send_unix<'a, I>(&mut self, fd: BorrowedFd<'_>, to: &UnixAddr, datagrams: I, out: &mut SendOutcome)
+    where
+        I: IntoIterator<Item = [&'a [u8]; DGRAM_PIECES]>,
+    {
+        let (name, namelen) = to.raw();
+        self.send_named(fd, (name.cast(), namelen), datagrams, out, |e| {
+            matches!(
+                e,
+                libc::EAGAIN | libc::ENOBUFS | libc::ECONNREFUSED | libc::ENOENT
+            )
+        });
+    }
+
+    /// The `sendmmsg` loop of [`send`](Self::send) and
+    /// [`send_unix`](Self::send_unix): every datagram to the address `to`
+    /// (a pointer the caller keeps alive for the call, and its length); an
+    /// errno for which `drops_rest` is true drops the rest of the chunk,
+    /// any other counts one datagram as an error.
+    fn send_named<'a, I>(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        to: (*const libc::sockaddr, libc::socklen_t),
+        datagrams: I,
+        out: &mut SendOutcome,
+        drops_rest: impl Fn(i32) -> bool,
+    ) where
+        I: IntoIterator<Item = [&'a [u8]; DGRAM_PIECES]>,
+    {
+        let (name, namelen) = to;
         let mut datagrams = datagrams.into_iter().peekable();
         while datagrams.peek().is_some() {
             let a = &mut *self.arr;
@@ -1227,7 +1269,7 @@ impl DgramTx {
                 // SAFETY: `hdrs[start..n]` were filled above; each points to
                 // its own iovec array of `msg_iovlen` entries, every iovec
                 // covers a live slice borrowed for `'a`, and `msg_name`
-                // points to `to`, borrowed for this whole call. The kernel
+                // points to the caller's address, alive for this whole call. The kernel
                 // only reads them and writes `msg_len`.
                 let r = unsafe {
                     libc::sendmmsg(
@@ -1248,7 +1290,7 @@ impl DgramTx {
                     }
                     Err(e) => match e.raw_os_error() {
                         Some(libc::EINTR) => {}
-                        Some(libc::EAGAIN | libc::ENOBUFS) => {
+                        Some(e) if drops_rest(e) => {
                             out.dropped += (n - start) as u64;
                             start = n;
                         }
@@ -1486,85 +1528,7 @@ impl DgramRx {
     }
 }
 
-impl DgramTx {
-    /// Sends every datagram of `datagrams` (each gathered from up to
-    /// [`DGRAM_PIECES`] slices; empty ones are left out) to the Unix
-    /// datagram socket `to`, with `sendmmsg(MSG_DONTWAIT)`, `BATCH` per
-    /// call, and adds to `out`. Unlike [`send`](Self::send), a peer that
-    /// cannot take them is not an error of each datagram: `EAGAIN` (its
-    /// queue is full, `net.unix.max_dgram_qlen`), `ECONNREFUSED` (its
-    /// socket is closed) and `ENOENT` (its file is gone) drop the rest of
-    /// the chunk. Other errors count one datagram and sending goes on.
-    pub fn send_unix<'a, I>(&mut self, fd: BorrowedFd<'_>, to: &UnixAddr, datagrams: I, out: &mut SendOutcome)
-    where
-        I: IntoIterator<Item = [&'a [u8]; DGRAM_PIECES]>,
-    {
-        let (name, namelen) = to.raw();
-        let mut datagrams = datagrams.into_iter().peekable();
-        while datagrams.peek().is_some() {
-            let a = &mut *self.arr;
-            let mut n = 0;
-            for pieces in datagrams.by_ref().take(BATCH) {
-                let iov = &mut a.iovs[n];
-                let mut k = 0;
-                for piece in pieces.into_iter().filter(|p| !p.is_empty()) {
-                    iov[k] = libc::iovec {
-                        iov_base: piece.as_ptr() as *mut libc::c_void,
-                        iov_len: piece.len(),
-                    };
-                    k += 1;
-                }
-                let h = &mut a.hdrs[n];
-                h.msg_hdr.msg_name = name as *mut libc::c_void;
-                h.msg_hdr.msg_namelen = namelen;
-                h.msg_hdr.msg_iov = iov.as_mut_ptr();
-                h.msg_hdr.msg_iovlen = k;
-                h.msg_hdr.msg_control = std::ptr::null_mut();
-                h.msg_hdr.msg_controllen = 0;
-                h.msg_hdr.msg_flags = 0;
-                h.msg_len = 0;
-                n += 1;
-            }
-            let mut start = 0;
-            while start < n {
-                // SAFETY: as in `send`: `hdrs[start..n]` were filled above,
-                // each points to its own iovecs covering live slices
-                // borrowed for `'a`, and `msg_name` points to `to`, borrowed
-                // for this whole call. The kernel only reads them and
-                // writes `msg_len`.
-                let r = unsafe {
-                    libc::sendmmsg(
-                        fd.as_raw_fd(),
-                        a.hdrs[start..].as_mut_ptr(),
-                        (n - start) as libc::c_uint,
-                        libc::MSG_DONTWAIT,
-                    )
-                };
-                match cvt(r) {
-                    Ok(sent) => {
-                        let sent = sent as usize;
-                        for h in &a.hdrs[start..start + sent] {
-                            out.sent += 1;
-                            out.bytes += u64::from(h.msg_len);
-                        }
-                        start += sent;
-                    }
-                    Err(e) => match e.raw_os_error() {
-                        Some(libc::EINTR) => {}
-                        Some(libc::EAGAIN | libc::ENOBUFS | libc::ECONNREFUSED | libc::ENOENT) => {
-                            out.dropped += (n - start) as u64;
-                            start = n;
-                        }
-                        _ => {
-                            out.errors += 1;
-                            start += 1;
-                        }
-                    },
-                }
-            }
-        }
-    }
-}
+impl DgramTx {}
 
 #[cfg(test)]
 pub(crate) mod test_util {
