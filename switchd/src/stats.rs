@@ -54,11 +54,13 @@ pub enum DropReason {
     /// A GSO super-frame of a kind switchd cannot segment in software
     /// (only TCP and UDP_L4 are), bound for a port without offloads.
     GsoUnsupported,
+    /// The egress device's link is down (a TAP whose host side is down).
+    LinkDown,
 }
 
 impl DropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 18;
+    pub const COUNT: usize = 19;
 
     /// Every reason, in [`DropReason::index`] order.
     pub const ALL: [DropReason; Self::COUNT] = [
@@ -80,6 +82,7 @@ impl DropReason {
         DropReason::TunnelUnknownPeer,
         DropReason::BadOffload,
         DropReason::GsoUnsupported,
+        DropReason::LinkDown,
     ];
 
     /// The stable kebab-case name shown to users (`port-stats`, JSON keys).
@@ -103,6 +106,7 @@ impl DropReason {
             DropReason::TunnelUnknownPeer => "tunnel-unknown-peer",
             DropReason::BadOffload => "bad-offload-header",
             DropReason::GsoUnsupported => "gso-unsupported",
+            DropReason::LinkDown => "link-down",
         }
     }
 
@@ -116,6 +120,7 @@ impl DropReason {
                 | DropReason::TxError
                 | DropReason::BadOffload
                 | DropReason::GsoUnsupported
+                | DropReason::LinkDown
         )
     }
 
@@ -243,6 +248,7 @@ mod tests {
             "tunnel-unknown-peer",
             "bad-offload-header",
             "gso-unsupported",
+            "link-down",
         ];
         let got: Vec<&str> = DropReason::ALL.iter().map(|r| r.name()).collect();
         assert_eq!(got, expect);
@@ -259,7 +265,7 @@ mod tests {
         c.count_drop(DropReason::TxError);
         assert_eq!(c.rx_dropped(), 3);
         assert_eq!(c.tx_dropped(), 3);
-        assert_eq!(DropReason::ALL.iter().filter(|r| r.is_egress()).count(), 5);
+        assert_eq!(DropReason::ALL.iter().filter(|r| r.is_egress()).count(), 6);
     }
 
     #[test]

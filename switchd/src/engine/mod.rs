@@ -567,6 +567,7 @@ impl Engine {
             p.counters.tx_errors += o.errors;
             p.counters.drops[DropReason::TxQueueFull.index()] += o.dropped;
             p.counters.drops[DropReason::TxError.index()] += o.errors;
+            p.counters.drops[DropReason::LinkDown.index()] += o.link_down;
             p.tx.clear();
         }
     }
@@ -1014,6 +1015,7 @@ fn add(total: &mut SendOutcome, o: SendOutcome) {
     total.bytes += o.bytes;
     total.dropped += o.dropped;
     total.errors += o.errors;
+    total.link_down += o.link_down;
 }
 
 fn open_io(name: &IfName, config: &PortConfig) -> Result<PortIo, OpenError> {

@@ -46,6 +46,9 @@ pub struct SendOutcome {
     pub dropped: u64,
     /// Frames not sent because of another error.
     pub errors: u64,
+    /// Frames not sent because the device's link is down (a TAP whose
+    /// host side is not up yet): not an error of the device.
+    pub link_down: u64,
 }
 
 /// The open I/O object of a port.

@@ -434,7 +434,8 @@ mod tests {
                 sent: 5,
                 bytes: bytes as u64,
                 dropped: 0,
-                errors: 0
+                errors: 0,
+                link_down: 0
             }
         );
 

@@ -193,6 +193,8 @@ impl TapPort {
                     Err(e) if matches!(e.raw_os_error(), Some(libc::EAGAIN | libc::ENOBUFS)) => {
                         out.dropped += 1
                     }
+                    // The kernel refuses frames while the host side is down.
+                    Err(e) if e.raw_os_error() == Some(libc::EIO) => out.link_down += 1,
                     Err(_) => out.errors += 1,
                 }
                 break;
@@ -505,7 +507,8 @@ mod tests {
                 sent: 5,
                 bytes: bytes as u64,
                 dropped: 0,
-                errors: 0
+                errors: 0,
+                link_down: 0
             }
         );
 
@@ -560,9 +563,27 @@ mod tests {
                 sent: 0,
                 bytes: 0,
                 dropped: 0,
-                errors: 1
+                errors: 1,
+                link_down: 0
             }
         );
+    }
+
+    #[test]
+    fn writes_while_the_link_is_down_count_as_link_down() {
+        if !root_or_skip("writes_while_the_link_is_down_count_as_link_down") {
+            return;
+        }
+        enter_private_netns();
+        let name = uniq("d");
+        let _g = LinkGuard(name.clone());
+        let mut tap = TapPort::open(&ifname(&name), false).unwrap();
+        ip_ok(&["link", "set", "dev", &name, "down"]);
+        let out = tap.send_batch(&batch_of(&[frame(3, 50)]), &keep_all(1));
+        assert_eq!((out.sent, out.link_down, out.errors), (0, 1, 0), "{out:?}");
+        ip_ok(&["link", "set", "dev", &name, "up"]);
+        let out = tap.send_batch(&batch_of(&[frame(3, 50)]), &keep_all(1));
+        assert_eq!((out.sent, out.link_down, out.errors), (1, 0, 0), "{out:?}");
     }
 
     #[test]

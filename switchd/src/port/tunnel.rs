@@ -669,7 +669,8 @@ mod tests {
                     sent: 2,
                     bytes: (plain.len() + tagged.len()) as u64,
                     dropped: 0,
-                    errors: 0
+                    errors: 0,
+                    link_down: 0
                 },
                 "{settings:?}"
             );
