@@ -538,3 +538,54 @@ fn vanished_device_goes_down_and_is_reattached() {
     assert!(up, "port not re-attached: {:?}", sw.port_info(&h3.port));
     assert!(h1.ping(&h3.ip), "no forwarding to the re-attached port");
 }
+
+/// Frames the kernel drops in front of switchd (its AF_PACKET receive queue
+/// is full because switchd did not read in time) are not lost silently:
+/// with switchd frozen (SIGSTOP) a burst overflows the queue, and after it
+/// resumes, what it forwarded plus `rx-queue-full` plus what the veth
+/// itself dropped accounts for every frame sent.
+#[test]
+fn frames_dropped_before_switchd_reads_them_are_counted() {
+    if !require_root("frames_dropped_before_switchd_reads_them_are_counted") {
+        return;
+    }
+    let sw = switch_with_bridge();
+    let h1 = host_on_veth(&sw, "br0", "10.0.0.1");
+    let h2 = host_on_veth(&sw, "br0", "10.0.0.2");
+    assert!(h1.ping(&h2.ip));
+    let burst = 30_000;
+    let f = frame(h2.mac_bytes(), h1.mac_bytes(), 0x88b5, &[0x5a; 46]);
+    let pid = sw.pid() as libc::pid_t;
+    let before = sw.port_stats("br0", &h1.port)["rx_packets"].as_u64().unwrap();
+    let veth_dropped_before = sw.ns.stat(&h1.port, "rx", "dropped");
+    // SAFETY: plain signal to the daemon this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+    inject_many(&h1.ns, &h1.ifname, &f, burst);
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGCONT) }, 0);
+    let accounted = || {
+        let s = sw.port_stats("br0", &h1.port);
+        let got = s["rx_packets"].as_u64().unwrap() - before;
+        let queue = s["drops"]["rx-queue-full"].as_u64().unwrap_or(0);
+        let veth = sw.ns.stat(&h1.port, "rx", "dropped") - veth_dropped_before;
+        (got, queue, veth)
+    };
+    let done = poll_until(Duration::from_secs(10), || {
+        let (got, queue, veth) = accounted();
+        got + queue + veth >= burst as u64
+    });
+    let (got, queue, veth) = accounted();
+    assert!(
+        done,
+        "only {got} received + {queue} rx-queue-full + {veth} veth drops of {burst}"
+    );
+    assert_eq!(
+        got + queue + veth,
+        burst as u64,
+        "received {got}, rx-queue-full {queue}, veth {veth}"
+    );
+    assert!(
+        queue > 0,
+        "the burst did not overflow the queue (received {got}): the test proves nothing"
+    );
+}

@@ -56,11 +56,14 @@ pub enum DropReason {
     GsoUnsupported,
     /// The egress device's link is down (a TAP whose host side is down).
     LinkDown,
+    /// The kernel dropped the frame before switchd could read it: the
+    /// port's receive queue was full (AF_PACKET `PACKET_STATISTICS`).
+    RxQueueFull,
 }
 
 impl DropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 19;
+    pub const COUNT: usize = 20;
 
     /// Every reason, in [`DropReason::index`] order.
     pub const ALL: [DropReason; Self::COUNT] = [
@@ -83,6 +86,7 @@ impl DropReason {
         DropReason::BadOffload,
         DropReason::GsoUnsupported,
         DropReason::LinkDown,
+        DropReason::RxQueueFull,
     ];
 
     /// The stable kebab-case name shown to users (`port-stats`, JSON keys).
@@ -107,6 +111,7 @@ impl DropReason {
             DropReason::BadOffload => "bad-offload-header",
             DropReason::GsoUnsupported => "gso-unsupported",
             DropReason::LinkDown => "link-down",
+            DropReason::RxQueueFull => "rx-queue-full",
         }
     }
 
@@ -249,6 +254,7 @@ mod tests {
             "bad-offload-header",
             "gso-unsupported",
             "link-down",
+            "rx-queue-full",
         ];
         let got: Vec<&str> = DropReason::ALL.iter().map(|r| r.name()).collect();
         assert_eq!(got, expect);

@@ -1077,6 +1077,36 @@ impl Sniffer {
 }
 
 /// Sends a raw frame out of `ifname` inside `ns` through an AF_PACKET socket.
+/// Sends `frame` `count` times out of `ifname` in namespace `ns` through one
+/// raw socket (a burst).
+pub fn inject_many(ns: &Netns, ifname: &str, frame: &[u8], count: usize) {
+    let ifname = ifname.to_string();
+    let frame = frame.to_vec();
+    in_netns(&ns.name, move || {
+        let fd = packet_socket(0);
+        let sa = sockaddr_ll(ifindex(&ifname), 0);
+        for _ in 0..count {
+            // SAFETY: `frame` and `sa` are valid for reads of the lengths passed.
+            let n = unsafe {
+                libc::sendto(
+                    fd.as_raw_fd(),
+                    frame.as_ptr().cast(),
+                    frame.len(),
+                    0,
+                    (&sa as *const libc::sockaddr_ll).cast(),
+                    std::mem::size_of::<libc::sockaddr_ll>() as u32,
+                )
+            };
+            assert_eq!(
+                n,
+                frame.len() as isize,
+                "inject on {ifname}: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+    })
+}
+
 pub fn inject(ns: &Netns, ifname: &str, frame: &[u8]) {
     let ifname = ifname.to_string();
     let frame = frame.to_vec();

@@ -75,6 +75,7 @@ impl Engine {
             }
             Request::PortStats { bridge } => {
                 let targets = self.bridge_selection(bridge.as_ref())?;
+                self.collect_queue_drops();
                 let mut rows = Vec::new();
                 for &b in &targets {
                     let bname = self.bridges[b].name.as_str();

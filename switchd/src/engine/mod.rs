@@ -306,6 +306,17 @@ impl Engine {
         }
     }
 
+    /// Adds the frames the kernel dropped in front of each port (its receive
+    /// queue was full) to the port's `rx-queue-full` count; once a second
+    /// and before every `port-stats`, one `getsockopt` per port.
+    fn collect_queue_drops(&mut self) {
+        for p in self.ports.iter_mut().flatten() {
+            if let Some(io) = p.io.as_mut() {
+                p.counters.drops[DropReason::RxQueueFull.index()] += io.take_queue_drops();
+            }
+        }
+    }
+
     /// A device appeared, vanished or changed: re-check every port by name.
     fn link_changes(&mut self) {
         use std::os::fd::AsFd;
@@ -356,6 +367,7 @@ impl Engine {
         }
         if now >= self.next_probe {
             self.next_probe = now + PROBE_INTERVAL;
+            self.collect_queue_drops();
             self.probe_ports();
             self.log_endpoint_drops();
         }

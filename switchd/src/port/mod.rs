@@ -109,6 +109,15 @@ impl PortIo {
         }
     }
 
+    /// Frames the kernel dropped since the last call because the port's
+    /// receive queue was full; only AF_PACKET sockets can tell.
+    pub fn take_queue_drops(&mut self) -> u64 {
+        match self {
+            PortIo::System(p) => p.take_queue_drops(),
+            _ => 0,
+        }
+    }
+
     /// Receive errors the port found inside its own framing and that no
     /// frame carries (a stream client's bad length prefix), since it opened.
     pub fn framing_errors(&self) -> u64 {

@@ -291,6 +291,27 @@ pub fn packet_socket() -> io::Result<OwnedFd> {
     })
 }
 
+/// `PACKET_STATISTICS`: how many frames the kernel dropped because the
+/// socket's receive queue was full, since the previous call (reading the
+/// statistics resets them).
+pub fn packet_queue_drops(fd: BorrowedFd<'_>) -> io::Result<u64> {
+    // SAFETY: `tpacket_stats` is two integers; all-zero is valid.
+    let mut st: libc::tpacket_stats = unsafe { zeroed() };
+    let mut len = size_of::<libc::tpacket_stats>() as libc::socklen_t;
+    // SAFETY: `st` is writable for `len` bytes and `len` is a valid in/out
+    // length; the kernel writes at most `len` bytes during the call.
+    cvt(unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_PACKET,
+            libc::PACKET_STATISTICS,
+            (&mut st as *mut libc::tpacket_stats).cast(),
+            &mut len,
+        )
+    })?;
+    Ok(u64::from(st.tp_drops))
+}
+
 /// A netlink socket subscribed to link changes (`RTMGRP_LINK`): it turns
 /// readable whenever a network device appears, disappears or changes, which
 /// is all the engine needs to know to re-check its ports by name.

@@ -118,6 +118,12 @@ impl SystemPort {
         self.vnet
     }
 
+    /// Frames the kernel dropped since the last call because this socket's
+    /// receive queue was full (the switch did not keep up).
+    pub fn take_queue_drops(&mut self) -> u64 {
+        sys::packet_queue_drops(self.fd.as_fd()).unwrap_or(0)
+    }
+
     /// The fd to register for readability.
     pub fn raw_fd(&self) -> RawFd {
         self.fd.as_raw_fd()
