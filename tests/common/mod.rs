@@ -1076,7 +1076,6 @@ impl Sniffer {
     }
 }
 
-/// Sends a raw frame out of `ifname` inside `ns` through an AF_PACKET socket.
 /// Sends `frame` `count` times out of `ifname` in namespace `ns` through one
 /// raw socket (a burst).
 pub fn inject_many(ns: &Netns, ifname: &str, frame: &[u8], count: usize) {
@@ -1107,30 +1106,9 @@ pub fn inject_many(ns: &Netns, ifname: &str, frame: &[u8], count: usize) {
     })
 }
 
+/// Sends a raw frame out of `ifname` inside `ns` through an AF_PACKET socket.
 pub fn inject(ns: &Netns, ifname: &str, frame: &[u8]) {
-    let ifname = ifname.to_string();
-    let frame = frame.to_vec();
-    in_netns(&ns.name, move || {
-        let fd = packet_socket(0);
-        let sa = sockaddr_ll(ifindex(&ifname), 0);
-        // SAFETY: `frame` and `sa` are valid for reads of the lengths passed.
-        let n = unsafe {
-            libc::sendto(
-                fd.as_raw_fd(),
-                frame.as_ptr().cast(),
-                frame.len(),
-                0,
-                (&sa as *const libc::sockaddr_ll).cast(),
-                std::mem::size_of::<libc::sockaddr_ll>() as u32,
-            )
-        };
-        assert_eq!(
-            n,
-            frame.len() as isize,
-            "inject on {ifname}: {}",
-            std::io::Error::last_os_error()
-        );
-    })
+    inject_many(ns, ifname, frame, 1)
 }
 
 /// Ethertype of marker frames (IEEE 802 local experimental).
