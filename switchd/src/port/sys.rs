@@ -607,28 +607,13 @@ impl PacketRx {
             h.msg_hdr.msg_flags = 0;
             h.msg_len = 0;
         }
-        let n = loop {
-            // SAFETY: `hdrs[..count]` were filled above: each points to its
-            // own iovecs (its own header buffer in `vnet`, and `MAX_FRAME`
-            // bytes of a distinct slot inside `batch`, which is borrowed
-            // mutably for this whole call), its own `sockaddr_ll` and its own
-            // control buffer, with lengths that match. The kernel writes only within those bounds, during the
-            // call. A null timeout is allowed.
-            let r = unsafe {
-                libc::recvmmsg(
-                    fd.as_raw_fd(),
-                    a.hdrs.as_mut_ptr(),
-                    count as libc::c_uint,
-                    libc::MSG_DONTWAIT,
-                    std::ptr::null_mut(),
-                )
-            };
-            match cvt(r) {
-                Ok(n) => break n as usize,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
-        };
+        // SAFETY: `hdrs[..count]` were filled above: each points to its
+        // own iovecs (its own header buffer in `vnet`, and `MAX_FRAME`
+        // bytes of a distinct slot inside `batch`, which is borrowed
+        // mutably for this whole call), its own `sockaddr_ll` and its own
+        // control buffer, with lengths that match. The kernel writes only within those bounds, during the
+        // call. A null timeout is allowed.
+        let n = unsafe { recv_messages(fd, &mut a.hdrs[..count]) }?;
         self.received = n;
         Ok(n)
     }
@@ -675,6 +660,87 @@ impl PacketRx {
             }
         }
         meta
+    }
+}
+
+/// `recvmmsg(MSG_DONTWAIT)` into the messages `hdrs` describes, retrying
+/// `EINTR`; `EAGAIN` comes back as `WouldBlock`. Returns how many arrived.
+///
+/// # Safety
+/// Every header in `hdrs` must point to iovecs, a name buffer and a control
+/// buffer (or null with length 0) that are valid for writes of the lengths
+/// it states, for the duration of the call.
+unsafe fn recv_messages(fd: BorrowedFd<'_>, hdrs: &mut [libc::mmsghdr]) -> io::Result<usize> {
+    loop {
+        // SAFETY: `hdrs` is a live slice of `hdrs.len()` headers; what each
+        // points to is the caller's guarantee. A null timeout is allowed.
+        let r = unsafe {
+            libc::recvmmsg(
+                fd.as_raw_fd(),
+                hdrs.as_mut_ptr(),
+                hdrs.len() as libc::c_uint,
+                libc::MSG_DONTWAIT,
+                std::ptr::null_mut(),
+            )
+        };
+        match cvt(r) {
+            Ok(n) => return Ok(n as usize),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Sends every message `hdrs` describes with `sendmmsg(MSG_DONTWAIT)` until
+/// each one is sent or refused, and adds to `out`: a sent message counts
+/// `counted(i, msg_len)` bytes; an errno for which `drops_rest` holds
+/// (a full queue) drops the rest of the messages; any other error counts
+/// that one message as an error and sending goes on with the next.
+///
+/// # Safety
+/// Every header in `hdrs` must point to iovecs (and a name, if any) valid
+/// for reads of the lengths it states, for the duration of the call.
+unsafe fn send_messages(
+    fd: BorrowedFd<'_>,
+    hdrs: &mut [libc::mmsghdr],
+    out: &mut SendOutcome,
+    drops_rest: impl Fn(i32) -> bool,
+    counted: impl Fn(usize, u32) -> u64,
+) {
+    let n = hdrs.len();
+    let mut start = 0;
+    while start < n {
+        // SAFETY: `hdrs[start..]` is a live slice of `n - start` headers;
+        // what each points to is the caller's guarantee. The kernel only
+        // reads them and writes `msg_len`.
+        let r = unsafe {
+            libc::sendmmsg(
+                fd.as_raw_fd(),
+                hdrs[start..].as_mut_ptr(),
+                (n - start) as libc::c_uint,
+                libc::MSG_DONTWAIT,
+            )
+        };
+        match cvt(r) {
+            Ok(sent) => {
+                for (i, h) in hdrs.iter().enumerate().skip(start).take(sent as usize) {
+                    out.sent += 1;
+                    out.bytes += counted(i, h.msg_len);
+                }
+                start += sent as usize;
+            }
+            Err(e) => match e.raw_os_error() {
+                Some(libc::EINTR) => {}
+                Some(errno) if drops_rest(errno) => {
+                    out.dropped += (n - start) as u64;
+                    start = n;
+                }
+                _ => {
+                    out.errors += 1;
+                    start += 1;
+                }
+            },
+        }
     }
 }
 
@@ -772,44 +838,21 @@ impl PacketTx {
                 h.msg_len = 0;
                 n += 1;
             }
-            let mut start = 0;
-            while start < n {
-                // SAFETY: `hdrs[start..n]` were filled above; each points to
-                // its own iovec array of `msg_iovlen` entries, and every
-                // iovec covers a live slice: the caller's batch, borrowed
-                // for `'a`, which outlives this call, or this message's
-                // header in `vnet`, not touched until the next call. The kernel only reads
-                // them (no name, no control data) and writes `msg_len`.
-                let r = unsafe {
-                    libc::sendmmsg(
-                        fd.as_raw_fd(),
-                        a.hdrs[start..].as_mut_ptr(),
-                        (n - start) as libc::c_uint,
-                        libc::MSG_DONTWAIT,
-                    )
-                };
-                match cvt(r) {
-                    Ok(sent) => {
-                        let sent = sent as usize;
-                        for (h, header) in a.hdrs[start..start + sent].iter().zip(&a.header_len[start..]) {
-                            out.sent += 1;
-                            out.bytes += u64::from(h.msg_len.saturating_sub(*header));
-                        }
-                        start += sent;
-                    }
-                    Err(e) => match e.raw_os_error() {
-                        Some(libc::EINTR) => {}
-                        Some(libc::EAGAIN | libc::ENOBUFS) => {
-                            out.dropped += (n - start) as u64;
-                            start = n;
-                        }
-                        _ => {
-                            out.errors += 1;
-                            start += 1;
-                        }
-                    },
-                }
-            }
+            let header_len = a.header_len;
+            // SAFETY: `hdrs[..n]` were filled above; each points to its own
+            // iovec array of `msg_iovlen` entries, and every iovec covers a
+            // live slice: the caller's batch, borrowed for `'a`, which
+            // outlives this call, or this message's header in `vnet`, not
+            // touched until the next call. No name, no control data.
+            unsafe {
+                send_messages(
+                    fd,
+                    &mut a.hdrs[..n],
+                    out,
+                    |e| matches!(e, libc::EAGAIN | libc::ENOBUFS),
+                    |i, len| u64::from(len.saturating_sub(header_len[i])),
+                )
+            };
         }
     }
 }
@@ -1125,27 +1168,12 @@ impl DgramRx {
             h.msg_hdr.msg_flags = 0;
             h.msg_len = 0;
         }
-        let n = loop {
-            // SAFETY: `hdrs[..BATCH]` were filled above: each points to its
-            // own iovec (covering `MAX_FRAME` bytes of a distinct slot of
-            // `batch`, borrowed mutably for this whole call) and its own
-            // `sockaddr_storage`, with matching lengths. The kernel writes
-            // only within those bounds, during the call.
-            let r = unsafe {
-                libc::recvmmsg(
-                    fd.as_raw_fd(),
-                    a.hdrs.as_mut_ptr(),
-                    BATCH as libc::c_uint,
-                    libc::MSG_DONTWAIT,
-                    std::ptr::null_mut(),
-                )
-            };
-            match cvt(r) {
-                Ok(n) => break n as usize,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
-        };
+        // SAFETY: `hdrs[..BATCH]` were filled above: each points to its
+        // own iovec (covering `MAX_FRAME` bytes of a distinct slot of
+        // `batch`, borrowed mutably for this whole call) and its own
+        // `sockaddr_storage`, with matching lengths. The kernel writes
+        // only within those bounds, during the call.
+        let n = unsafe { recv_messages(fd, &mut a.hdrs[..BATCH]) }?;
         self.received = n;
         Ok(n)
     }
@@ -1285,43 +1313,11 @@ impl DgramTx {
                 h.msg_len = 0;
                 n += 1;
             }
-            let mut start = 0;
-            while start < n {
-                // SAFETY: `hdrs[start..n]` were filled above; each points to
-                // its own iovec array of `msg_iovlen` entries, every iovec
-                // covers a live slice borrowed for `'a`, and `msg_name`
-                // points to the caller's address, alive for this whole call. The kernel
-                // only reads them and writes `msg_len`.
-                let r = unsafe {
-                    libc::sendmmsg(
-                        fd.as_raw_fd(),
-                        a.hdrs[start..].as_mut_ptr(),
-                        (n - start) as libc::c_uint,
-                        libc::MSG_DONTWAIT,
-                    )
-                };
-                match cvt(r) {
-                    Ok(sent) => {
-                        let sent = sent as usize;
-                        for h in &a.hdrs[start..start + sent] {
-                            out.sent += 1;
-                            out.bytes += u64::from(h.msg_len);
-                        }
-                        start += sent;
-                    }
-                    Err(e) => match e.raw_os_error() {
-                        Some(libc::EINTR) => {}
-                        Some(e) if drops_rest(e) => {
-                            out.dropped += (n - start) as u64;
-                            start = n;
-                        }
-                        _ => {
-                            out.errors += 1;
-                            start += 1;
-                        }
-                    },
-                }
-            }
+            // SAFETY: `hdrs[..n]` were filled above; each points to its own
+            // iovec array of `msg_iovlen` entries, every iovec covers a live
+            // slice borrowed for `'a`, and `msg_name` points to the caller's
+            // address, alive for this whole call.
+            unsafe { send_messages(fd, &mut a.hdrs[..n], out, &drops_rest, |_, len| u64::from(len)) };
         }
     }
 }
