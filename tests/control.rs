@@ -15,11 +15,6 @@ use serde_json::Value;
 
 use common::*;
 
-/// The daemon's state as clients can see it: `show --json` and the db bytes.
-fn snapshot(sw: &Switchd) -> (Value, Vec<u8>) {
-    (sw.show(), std::fs::read(&sw.db).expect("read db"))
-}
-
 /// Runs a command that must fail; checks the one-line error, that it names
 /// `needle`, and that nothing changed. Problems are collected, not raised, so
 /// that one run reports every misbehaving command.
@@ -44,7 +39,7 @@ fn refused(sw: &Switchd, before: &(Value, Vec<u8>), args: &[&str], needle: &str)
     if !reason.to_lowercase().contains(&needle.to_lowercase()) {
         return Some(format!("{args:?}: error {reason:?} does not mention {needle:?}"));
     }
-    let after = snapshot(sw);
+    let after = sw.snapshot();
     if after.0 != before.0 {
         return Some(format!(
             "{args:?} failed ({reason}) but changed `show`: {}",
@@ -69,7 +64,7 @@ fn bad_commands_fail_cleanly_and_change_nothing() {
     sw.ctl_ok(&["add-port", "br0", &p0, "type=tap", "tag=10"]);
     sw.ctl_ok(&["add-port", "br1", &p1, "type=tap"]);
     sw.ctl_ok(&["set", "bridge", "br0", "mac_aging=100"]);
-    let before = snapshot(&sw);
+    let before = sw.snapshot();
     let missing_dev = unique("md");
     let long = "a23456789012345x"; // 16 bytes
     assert_eq!(long.len(), 16);
@@ -175,8 +170,7 @@ fn bad_commands_fail_cleanly_and_change_nothing() {
 
 /// Two hosts on a fresh daemon that can ping each other.
 fn forwarding_pair() -> (Switchd, Host, Host) {
-    let sw = Switchd::start();
-    sw.ctl_ok(&["add-br", "br0"]);
+    let sw = Switchd::with_bridge("br0");
     let h1 = host_on_tap(&sw, "br0", "10.0.0.1");
     let h2 = host_on_veth(&sw, "br0", "10.0.0.2");
     assert!(h1.ping(&h2.ip), "ping failed before any abuse");
@@ -363,8 +357,7 @@ fn many_concurrent_clients_all_get_answers() {
     if !require_root("many_concurrent_clients_all_get_answers") {
         return;
     }
-    let sw = Switchd::start();
-    sw.ctl_ok(&["add-br", "br0"]);
+    let sw = Switchd::with_bridge("br0");
     sw.ctl_ok(&["add-br", "br1"]);
     let expect = serde_json::json!(["br0", "br1"]);
 

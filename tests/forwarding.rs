@@ -57,13 +57,6 @@ fn harness_veth_ping_without_switchd() {
     );
 }
 
-/// Starts a daemon with one bridge `br0`.
-fn switch_with_bridge() -> Switchd {
-    let sw = Switchd::start();
-    sw.ctl_ok(&["add-br", "br0"]);
-    sw
-}
-
 fn assert_up(sw: &Switchd, port: &str) {
     let info = sw
         .port_info(port)
@@ -71,31 +64,12 @@ fn assert_up(sw: &Switchd, port: &str) {
     assert_eq!(info["state"]["state"], "up", "port {port} is not up: {info}");
 }
 
-fn assert_pings(a: &Host, b: &Host) {
-    assert!(
-        a.ping(&b.ip),
-        "{} ({}) cannot ping {} ({})",
-        a.ip,
-        a.port,
-        b.ip,
-        b.port
-    );
-    assert!(
-        b.ping(&a.ip),
-        "{} ({}) cannot ping {} ({})",
-        b.ip,
-        b.port,
-        a.ip,
-        a.port
-    );
-}
-
 #[test]
 fn tap_hosts_ping() {
     if !require_root("tap_hosts_ping") {
         return;
     }
-    let sw = switch_with_bridge();
+    let sw = Switchd::with_bridge("br0");
     let h1 = host_on_tap(&sw, "br0", "10.0.0.1");
     let h2 = host_on_tap(&sw, "br0", "10.0.0.2");
     assert_up(&sw, &h1.port);
@@ -109,7 +83,7 @@ fn veth_hosts_ping() {
     if !require_root("veth_hosts_ping") {
         return;
     }
-    let sw = switch_with_bridge();
+    let sw = Switchd::with_bridge("br0");
     let h1 = host_on_veth(&sw, "br0", "10.0.0.1");
     let h2 = host_on_veth(&sw, "br0", "10.0.0.2");
     assert_up(&sw, &h1.port);
@@ -123,7 +97,7 @@ fn tap_and_veth_hosts_ping() {
     if !require_root("tap_and_veth_hosts_ping") {
         return;
     }
-    let sw = switch_with_bridge();
+    let sw = Switchd::with_bridge("br0");
     let h1 = host_on_tap(&sw, "br0", "10.0.0.1");
     let h2 = host_on_veth(&sw, "br0", "10.0.0.2");
     assert_pings(&h1, &h2);
@@ -143,7 +117,7 @@ fn fdb_shows_learned_macs_on_their_ports() {
     if !require_root("fdb_shows_learned_macs_on_their_ports") {
         return;
     }
-    let sw = switch_with_bridge();
+    let sw = Switchd::with_bridge("br0");
     let h1 = host_on_tap(&sw, "br0", "10.0.0.1");
     let h2 = host_on_veth(&sw, "br0", "10.0.0.2");
     assert_pings(&h1, &h2);
@@ -188,7 +162,7 @@ fn flood_until_learned_then_unicast_only() {
     if !require_root("flood_until_learned_then_unicast_only") {
         return;
     }
-    let sw = switch_with_bridge();
+    let sw = Switchd::with_bridge("br0");
     let h1 = host_on_tap(&sw, "br0", "10.0.0.1");
     let h2 = host_on_veth(&sw, "br0", "10.0.0.2");
     let h3 = host_on_veth(&sw, "br0", "10.0.0.3");
@@ -237,7 +211,7 @@ fn mac_aging_expires_entries() {
     if !require_root("mac_aging_expires_entries") {
         return;
     }
-    let sw = switch_with_bridge();
+    let sw = Switchd::with_bridge("br0");
     sw.ctl_ok(&["set", "bridge", "br0", "mac_aging=1"]);
     assert_eq!(sw.show()[0]["mac_aging"], 1);
     let h1 = host_on_tap(&sw, "br0", "10.0.0.1");
@@ -261,7 +235,7 @@ fn fdb_flush_empties_the_table() {
     if !require_root("fdb_flush_empties_the_table") {
         return;
     }
-    let sw = switch_with_bridge();
+    let sw = Switchd::with_bridge("br0");
     sw.ctl_ok(&["add-br", "br1"]);
     let h1 = host_on_tap(&sw, "br0", "10.0.0.1");
     let h2 = host_on_veth(&sw, "br0", "10.0.0.2");
@@ -294,7 +268,7 @@ fn del_port_stops_traffic() {
     if !require_root("del_port_stops_traffic") {
         return;
     }
-    let sw = switch_with_bridge();
+    let sw = Switchd::with_bridge("br0");
     let h1 = host_on_tap(&sw, "br0", "10.0.0.1");
     let h2 = host_on_veth(&sw, "br0", "10.0.0.2");
     assert_pings(&h1, &h2);
@@ -325,7 +299,7 @@ fn bridges_are_isolated() {
     if !require_root("bridges_are_isolated") {
         return;
     }
-    let sw = switch_with_bridge();
+    let sw = Switchd::with_bridge("br0");
     sw.ctl_ok(&["add-br", "br1"]);
     let a1 = host_on_tap(&sw, "br0", "10.0.0.1");
     let a2 = host_on_veth(&sw, "br0", "10.0.0.2");
@@ -352,7 +326,7 @@ fn reserved_destinations_are_not_forwarded() {
     if !require_root("reserved_destinations_are_not_forwarded") {
         return;
     }
-    let sw = switch_with_bridge();
+    let sw = Switchd::with_bridge("br0");
     let h1 = host_on_veth(&sw, "br0", "10.0.0.1");
     let h2 = host_on_tap(&sw, "br0", "10.0.0.2");
     assert_pings(&h1, &h2);
@@ -400,7 +374,7 @@ fn bad_source_macs_are_dropped_and_counted() {
     if !require_root("bad_source_macs_are_dropped_and_counted") {
         return;
     }
-    let sw = switch_with_bridge();
+    let sw = Switchd::with_bridge("br0");
     let h1 = host_on_tap(&sw, "br0", "10.0.0.1");
     let h2 = host_on_veth(&sw, "br0", "10.0.0.2");
     assert_pings(&h1, &h2);
@@ -444,7 +418,7 @@ fn malformed_frames_are_dropped_and_forwarding_continues() {
     if !require_root("malformed_frames_are_dropped_and_forwarding_continues") {
         return;
     }
-    let mut sw = switch_with_bridge();
+    let mut sw = Switchd::with_bridge("br0");
     let h1 = host_on_tap(&sw, "br0", "10.0.0.1");
     let h2 = host_on_veth(&sw, "br0", "10.0.0.2");
     assert_pings(&h1, &h2);
@@ -485,7 +459,7 @@ fn vanished_device_goes_down_and_is_reattached() {
     if !require_root("vanished_device_goes_down_and_is_reattached") {
         return;
     }
-    let sw = switch_with_bridge();
+    let sw = Switchd::with_bridge("br0");
     let h1 = host_on_veth(&sw, "br0", "10.0.0.1");
     let h2 = host_on_tap(&sw, "br0", "10.0.0.2");
     let h3 = host_on_veth(&sw, "br0", "10.0.0.3");
@@ -549,7 +523,7 @@ fn frames_dropped_before_switchd_reads_them_are_counted() {
     if !require_root("frames_dropped_before_switchd_reads_them_are_counted") {
         return;
     }
-    let sw = switch_with_bridge();
+    let sw = Switchd::with_bridge("br0");
     let h1 = host_on_veth(&sw, "br0", "10.0.0.1");
     let h2 = host_on_veth(&sw, "br0", "10.0.0.2");
     assert!(h1.ping(&h2.ip));

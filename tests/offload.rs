@@ -91,8 +91,7 @@ fn tcp_between_veth_hosts_with_default_offloads_crosses_as_super_frames() {
     if !require_root("tcp_between_veth_hosts_with_default_offloads_crosses_as_super_frames") {
         return;
     }
-    let sw = Switchd::start();
-    sw.ctl_ok(&["add-br", "br0"]);
+    let sw = Switchd::with_bridge("br0");
     let h1 = host_on_veth(&sw, "br0", "10.0.0.1");
     let h2 = host_on_veth(&sw, "br0", "10.0.0.2");
     assert!(h1.ping(&h2.ip));
@@ -111,8 +110,7 @@ fn tcp_between_tap_and_veth_hosts_with_default_offloads() {
     if !require_root("tcp_between_tap_and_veth_hosts_with_default_offloads") {
         return;
     }
-    let sw = Switchd::start();
-    sw.ctl_ok(&["add-br", "br0"]);
+    let sw = Switchd::with_bridge("br0");
     let t = host_on_tap(&sw, "br0", "10.0.0.1");
     let v = host_on_veth(&sw, "br0", "10.0.0.2");
     let t2 = host_on_tap(&sw, "br0", "10.0.0.3");
@@ -175,18 +173,10 @@ fn tcp_from_an_offloading_host_into_a_vxlan_tunnel_is_segmented_in_software() {
     if !require_root("tcp_from_an_offloading_host_into_a_vxlan_tunnel_is_segmented_in_software") {
         return;
     }
-    let sw = Switchd::start();
-    sw.ctl_ok(&["add-br", "br0"]);
+    let sw = Switchd::with_bridge("br0");
     let h1 = host_on_veth(&sw, "br0", "192.168.60.1");
     let peer = Netns::new();
-    let (ud, up) = (unique("ua"), unique("ub"));
-    sw.ns.ip_ok(&[
-        "link", "add", "dev", &ud, "type", "veth", "peer", "name", &up, "netns", &peer.name,
-    ]);
-    sw.ns.ip_ok(&["addr", "add", "10.0.0.1/24", "dev", &ud]);
-    peer.ip_ok(&["addr", "add", "10.0.0.2/24", "dev", &up]);
-    sw.ns.ip_ok(&["link", "set", "dev", &ud, "up"]);
-    peer.ip_ok(&["link", "set", "dev", &up, "up"]);
+    underlay(&sw.ns, &peer, "10.0.0.1", "10.0.0.2");
     let kvx = unique("kx");
     peer.ip_ok(&[
         "link", "add", &kvx, "type", "vxlan", "id", "42", "dstport", "4789", "remote", "10.0.0.1", "local",

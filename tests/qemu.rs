@@ -28,12 +28,6 @@ fn mac(test: u8, n: u8) -> String {
     format!("52:54:00:5d:{test:02x}:{n:02x}")
 }
 
-fn switch() -> Switchd {
-    let sw = Switchd::start();
-    sw.ctl_ok(&["add-br", BR]);
-    sw
-}
-
 /// A progress line for the log of the run (timings), past libtest's capture.
 fn note(msg: &str) {
     use std::io::Write;
@@ -85,7 +79,7 @@ fn ifup_and_ifdown_scripts() {
     if !require_root("ifup_and_ifdown_scripts") {
         return;
     }
-    let sw = switch();
+    let sw = Switchd::with_bridge(BR);
     sw.ctl_ok(&["add-br", "br1"]);
     let ifup = repo().join("contrib/qemu-ifup");
     let ifdown = repo().join("contrib/qemu-ifdown");
@@ -173,7 +167,7 @@ fn guests_ping_through_the_ifup_script() {
     }
     guest_image();
     let t0 = Instant::now();
-    let sw = switch();
+    let sw = Switchd::with_bridge(BR);
     let mut b = Guest::boot(&sw, &GuestSpec::new(&unique("qb"), &mac(1, 2)).ip("10.0.1.2/24"));
     let mut a = Guest::boot(
         &sw,
@@ -227,7 +221,7 @@ fn vlans_separate_guests_and_a_trunk_guest_tags_its_own_frames() {
     }
     guest_image();
     let t0 = Instant::now();
-    let sw = switch();
+    let sw = Switchd::with_bridge(BR);
     // One subnet for all, so that only the switch keeps VLAN 20 apart.
     let spec = |name: &str, n: u8| GuestSpec::new(&unique(name), &mac(2, n));
     let mut a = Guest::boot(&sw, &spec("qa", 1).ip("10.0.2.1/24").env("SWITCHD_TAG", "10"));
@@ -311,7 +305,7 @@ fn restarted_guest_is_reattached_without_switchctl() {
     }
     guest_image();
     let t0 = Instant::now();
-    let sw = switch();
+    let sw = Switchd::with_bridge(BR);
     let spec_b = GuestSpec::new(&unique("qb"), &mac(3, 2)).ip("10.0.3.2/24");
     let mut a = Guest::boot(&sw, &GuestSpec::new(&unique("qa"), &mac(3, 1)).ip("10.0.3.1/24"));
     let mut b = Guest::boot(&sw, &spec_b);
@@ -368,7 +362,7 @@ const BULK_MB: u32 = 16;
 fn bulk_tcp(case: &str, test: u8, nic: &str) {
     guest_image();
     let t0 = Instant::now();
-    let sw = switch();
+    let sw = Switchd::with_bridge(BR);
     let spec = |name: &str, n: u8| {
         GuestSpec::new(&unique(name), &mac(test, n))
             .ip(&format!("10.0.{test}.{n}/24"))

@@ -867,8 +867,7 @@ fn socket_clients_reach_a_tap_host() {
     if !require_root("socket_clients_reach_a_tap_host") {
         return;
     }
-    let sw = Switchd::start();
-    sw.ctl_ok(&["add-br", "br0"]);
+    let sw = Switchd::with_bridge("br0");
     let host = host_on_tap(&sw, "br0", "10.77.0.1");
     let dir = sw.socket.parent().unwrap().to_owned();
     let (ps, pd) = (dir.join("ss.sock"), dir.join("sd.sock"));

@@ -27,25 +27,9 @@ const PEER_IP: &str = "10.0.0.2";
 /// A second address on the peer side, which no tunnel port knows.
 const STRANGER_IP: &str = "10.0.0.3";
 
-/// A veth pair between `a` and `b` with `a_ip`/24 and `b_ip`/24, both up.
-/// Returns the device names (in `a`, in `b`); deleting either namespace
-/// deletes the pair.
-fn underlay(a: &Netns, b: &Netns, a_ip: &str, b_ip: &str) -> (String, String) {
-    let (da, db) = (unique("ua"), unique("ub"));
-    a.ip_ok(&[
-        "link", "add", "dev", &da, "type", "veth", "peer", "name", &db, "netns", &b.name,
-    ]);
-    a.ip_ok(&["addr", "add", &format!("{a_ip}/24"), "dev", &da]);
-    b.ip_ok(&["addr", "add", &format!("{b_ip}/24"), "dev", &db]);
-    a.ip_ok(&["link", "set", "dev", &da, "up"]);
-    b.ip_ok(&["link", "set", "dev", &db, "up"]);
-    (da, db)
-}
-
 /// A switch with bridge `br0` and one host on a TAP port with `host_ip`.
 fn switch_and_host(host_ip: &str) -> (Switchd, Host) {
-    let sw = Switchd::start();
-    sw.ctl_ok(&["add-br", "br0"]);
+    let sw = Switchd::with_bridge("br0");
     let host = host_on_tap(&sw, "br0", host_ip);
     (sw, host)
 }
@@ -65,7 +49,7 @@ fn endpoint_drops(sw: &Switchd, name: &str, reason: &str) -> u64 {
     endpoint_row(sw, name)["drops"][reason].as_u64().unwrap_or(0)
 }
 
-fn assert_pings(a: &Host, b_ip: &str) {
+fn assert_reaches(a: &Host, b_ip: &str) {
     assert!(a.ping(b_ip), "{} cannot ping {b_ip}", a.ip);
 }
 
@@ -260,7 +244,7 @@ fn vxlan_interop_with_kernel_vxlan_device() {
     assert_eq!(info["state"]["state"], "up", "{info}");
     assert_eq!(info["mtu"], 1450, "VXLAN over a 1500 underlay: {info}");
 
-    assert_pings(&host, "192.168.50.2");
+    assert_reaches(&host, "192.168.50.2");
     assert!(
         ping(&peer, "192.168.50.1"),
         "the kernel vxlan side cannot ping the host behind switchd"
@@ -388,8 +372,7 @@ fn vxlan_port_on_a_taken_udp_port_is_refused() {
     if !require_root("vxlan_port_on_a_taken_udp_port_is_refused") {
         return;
     }
-    let mut sw = Switchd::start();
-    sw.ctl_ok(&["add-br", "br0"]);
+    let mut sw = Switchd::with_bridge("br0");
     let peer = Netns::new();
     underlay(&sw.ns, &peer, SW_IP, PEER_IP);
     sw.ctl_ok(&[
@@ -518,8 +501,7 @@ fn gre_between_two_switchd_instances() {
         return;
     }
     // A veth host on `a`: a TAP host would lose its device when `a` stops.
-    let mut a = Switchd::start();
-    a.ctl_ok(&["add-br", "br0"]);
+    let mut a = Switchd::with_bridge("br0");
     let ha = host_on_veth(&a, "br0", "192.168.60.1");
     let (b, hb) = switch_and_host("192.168.60.2");
     let (_, b_dev) = underlay(&a.ns, &b.ns, SW_IP, PEER_IP);
@@ -550,14 +532,14 @@ fn gre_between_two_switchd_instances() {
         2,
         &["ip", "proto", "47", "and", "src", "host", SW_IP],
     );
-    assert_pings(&ha, &hb.ip);
+    assert_reaches(&ha, &hb.ip);
     let text = cap.finish(Duration::from_secs(5));
     eprintln!("tcpdump on the GRE underlay:\n{text}");
     assert!(
         text.contains("GREv0, Flags [key present], key=0x2a, proto TEB (0x6558)"),
         "GRE not decoded as expected:\n{text}"
     );
-    assert_pings(&hb, &ha.ip);
+    assert_reaches(&hb, &ha.ip);
     let fdb = a.fdb("br0");
     assert!(
         fdb.iter()
@@ -607,12 +589,12 @@ fn gre_between_two_switchd_instances() {
         &format!("remote_ip={PEER_IP}"),
     ]);
     assert_eq!(a.port_info("gre0").unwrap()["mtu"], 1462);
-    assert_pings(&ha, &hb.ip);
+    assert_reaches(&ha, &hb.ip);
 
     // Restored from the db after a restart.
     a.restart();
     assert_eq!(a.port_info("gre0").unwrap()["state"]["state"], "up");
-    assert_pings(&hb, &ha.ip);
+    assert_reaches(&hb, &ha.ip);
 }
 
 /// 802.1Q travels inside the encapsulation: two switchd joined by VXLAN,
@@ -657,15 +639,15 @@ fn vlans_over_a_vxlan_tunnel() {
         1,
         &["udp", "port", "4789", "and", "src", "host", SW_IP],
     );
-    assert_pings(&a10, &b10.ip);
+    assert_reaches(&a10, &b10.ip);
     let text = cap.finish(Duration::from_secs(5));
     eprintln!("tcpdump on the VXLAN underlay:\n{text}");
     assert!(
         text.contains("vni 5000") && text.contains("vlan 10"),
         "inner frame not tagged 10 in VNI 5000:\n{text}"
     );
-    assert_pings(&a20, &b20.ip);
-    assert_pings(&b10, &a10.ip);
+    assert_reaches(&a20, &b20.ip);
+    assert_reaches(&b10, &a10.ip);
     assert_no_ping(&a10, &b20.ip);
     assert_no_ping(&a20, &b10.ip);
     assert_no_ping(&b20, &a10.ip);
@@ -718,7 +700,7 @@ fn malformed_tunnel_packets_are_counted_and_forwarding_goes_on() {
         &format!("remote_ip={PEER_IP}"),
         "key=7",
     ]);
-    assert_pings(&host, "192.168.70.2");
+    assert_reaches(&host, "192.168.70.2");
 
     let sniff = host.sniffer();
     let src = [0x02, 0, 0, 0, 0x70, 0x01];
@@ -796,7 +778,7 @@ fn malformed_tunnel_packets_are_counted_and_forwarding_goes_on() {
     assert!(before.iter().all(|f| !from_mac(f, src)), "{before:02x?}");
     assert_eq!(sw.port_stats("br0", "gre0")["rx_packets"], 1);
     // And VXLAN still forwards both ways.
-    assert_pings(&host, "192.168.70.2");
+    assert_reaches(&host, "192.168.70.2");
     assert!(ping(&peer, "192.168.70.1"));
     let mut sw = sw;
     assert!(sw.is_running(), "switchd died");
@@ -859,7 +841,7 @@ fn vxlan_over_ipv6_with_kernel_vxlan_device() {
         1,
         &["ip6", "and", "udp", "and", "src", "host", "fd00::1"],
     );
-    assert_pings(&host, "192.168.90.2");
+    assert_reaches(&host, "192.168.90.2");
     let text = cap.finish(Duration::from_secs(5));
     assert!(text.contains("VXLAN, flags [I] (0x08), vni 7"), "{text}");
     assert!(ping(&peer, "192.168.90.1"), "kernel side cannot ping over IPv6");
@@ -892,8 +874,8 @@ fn gre_over_ipv6_between_two_switchd_instances() {
     b.ctl_ok(&["add-port", "br0", "g6", "type=gre", "remote_ip=fd00::1", "key=9"]);
     // 1500 - 40 (IPv6) - 8 (GRE with key) - 14
     assert_eq!(a.port_info("g6").unwrap()["mtu"], 1438);
-    assert_pings(&ha, &hb.ip);
-    assert_pings(&hb, &ha.ip);
+    assert_reaches(&ha, &hb.ip);
+    assert_reaches(&hb, &ha.ip);
     assert!(endpoint_row(&a, "gre:[fd00::1]")["rx_packets"].as_u64().unwrap() > 0);
     assert!(endpoint_row(&b, "gre:[::]")["rx_packets"].as_u64().unwrap() > 0);
     // A local_ip that is not an address of the host is refused, clearly.
@@ -1024,8 +1006,8 @@ fn one_endpoint_serves_ports_on_two_bridges() {
             &format!("key={vni}"),
         ]);
     }
-    assert_pings(&hosts[0], "192.168.101.2");
-    assert_pings(&hosts[1], "192.168.102.2");
+    assert_reaches(&hosts[0], "192.168.101.2");
+    assert_reaches(&hosts[1], "192.168.102.2");
     assert!(ping(&peer, "192.168.101.1") && ping(&peer, "192.168.102.1"));
     for (i, br) in ["br0", "br1"].into_iter().enumerate() {
         let fdb = sw.fdb(br);

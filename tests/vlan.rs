@@ -13,8 +13,6 @@ mod common;
 
 use std::time::Duration;
 
-use serde_json::Value;
-
 use common::*;
 
 /// How long a frame that must arrive may take.
@@ -23,32 +21,6 @@ const WAIT: Duration = Duration::from_secs(2);
 /// not arrive is given to show up anyway. The engine sends all copies of a
 /// frame in the same wake-up, so this only covers the kernel's delivery.
 const SETTLE: Duration = Duration::from_millis(300);
-
-/// A daemon with one bridge `br0`.
-fn switch() -> Switchd {
-    let sw = Switchd::start();
-    sw.ctl_ok(&["add-br", "br0"]);
-    sw
-}
-
-fn assert_pings(a: &Host, b: &Host) {
-    assert!(
-        a.ping(&b.ip),
-        "{} ({}) cannot ping {} ({})",
-        a.ip,
-        a.port,
-        b.ip,
-        b.port
-    );
-    assert!(
-        b.ping(&a.ip),
-        "{} ({}) cannot ping {} ({})",
-        b.ip,
-        b.port,
-        a.ip,
-        a.port
-    );
-}
 
 /// What one watched host must receive of a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,7 +143,7 @@ fn access_vlans_isolate_hosts_in_one_subnet() {
     if !require_root("access_vlans_isolate_hosts_in_one_subnet") {
         return;
     }
-    let sw = switch();
+    let sw = Switchd::with_bridge("br0");
     // Same subnet, two VLANs, TAP and veth hosts in both.
     let a10 = host_on_tap_with(&sw, "br0", "10.0.0.1", &["tag=10"]);
     let b10 = host_on_veth_with(&sw, "br0", "10.0.0.2", &["tag=10"]);
@@ -228,7 +200,7 @@ fn set_port_moves_a_port_on_the_next_frame_and_forgets_old_vlans() {
     if !require_root("set_port_moves_a_port_on_the_next_frame_and_forgets_old_vlans") {
         return;
     }
-    let sw = switch();
+    let sw = Switchd::with_bridge("br0");
     let a10 = host_on_tap_with(&sw, "br0", "10.0.0.1", &["tag=10"]);
     let b10 = host_on_veth_with(&sw, "br0", "10.0.0.2", &["tag=10"]);
     let c = host_on_veth_with(&sw, "br0", "10.0.0.3", &["tag=20"]);
@@ -315,8 +287,8 @@ fn trunk_link_between_two_switches_carries_vlans() {
     if !require_root("trunk_link_between_two_switches_carries_vlans") {
         return;
     }
-    let sw1 = switch();
-    let sw2 = switch();
+    let sw1 = Switchd::with_bridge("br0");
+    let sw2 = Switchd::with_bridge("br0");
     // One veth pair between the two switches' namespaces, a plain system
     // port on both sides: a trunk of all VLANs by default.
     let (l1, l2) = veth_into(&sw1, &sw2.ns);
@@ -442,7 +414,7 @@ fn tagged_frames_reach_their_access_ports_untagged_and_access_ports_drop_tags() 
     if !require_root("tagged_frames_reach_their_access_ports_untagged_and_access_ports_drop_tags") {
         return;
     }
-    let sw = switch();
+    let sw = Switchd::with_bridge("br0");
     let t = host_on_veth(&sw, "br0", "10.0.9.1"); // trunk, all VLANs
     let a10 = host_on_tap_with(&sw, "br0", "10.0.0.1", &["tag=10"]);
     let b10 = host_on_veth_with(&sw, "br0", "10.0.0.2", &["tag=10"]);
@@ -566,7 +538,7 @@ fn native_ports_emit_the_tagging_spec_says() {
     if !require_root("native_ports_emit_the_tagging_spec_says") {
         return;
     }
-    let sw = switch();
+    let sw = Switchd::with_bridge("br0");
     let a10 = host_on_veth_with(&sw, "br0", "10.0.0.1", &["tag=10"]);
     let a20 = host_on_tap_with(&sw, "br0", "10.0.0.2", &["tag=20"]);
     let nt = host_on_veth_with(
@@ -682,7 +654,7 @@ fn learning_is_per_vlan() {
     if !require_root("learning_is_per_vlan") {
         return;
     }
-    let sw = switch();
+    let sw = Switchd::with_bridge("br0");
     let a10 = host_on_tap_with(&sw, "br0", "10.0.0.1", &["tag=10"]);
     let a20 = host_on_veth_with(&sw, "br0", "10.0.0.2", &["tag=20"]);
     let t = host_on_veth(&sw, "br0", "10.0.9.1"); // trunk, all VLANs
@@ -737,7 +709,7 @@ fn pcp_and_dei_are_kept_and_8021ad_leaves_as_8021q() {
     if !require_root("pcp_and_dei_are_kept_and_8021ad_leaves_as_8021q") {
         return;
     }
-    let sw = switch();
+    let sw = Switchd::with_bridge("br0");
     let t1 = host_on_veth(&sw, "br0", "10.0.9.1"); // trunk
     let t2 = host_on_tap(&sw, "br0", "10.0.9.2"); // trunk
     let a10 = host_on_veth_with(&sw, "br0", "10.0.0.1", &["tag=10"]);
@@ -806,7 +778,7 @@ fn egress_mtu_check_accounts_for_the_tag() {
     if !require_root("egress_mtu_check_accounts_for_the_tag") {
         return;
     }
-    let sw = switch();
+    let sw = Switchd::with_bridge("br0");
     // veth devices with the default MTU 1500.
     let a10 = host_on_veth_with(&sw, "br0", "10.0.0.1", &["tag=10"]);
     let b10 = host_on_veth_with(&sw, "br0", "10.0.0.2", &["tag=10"]);
@@ -897,7 +869,7 @@ fn show_prints_the_effective_vlan_mode() {
     if !require_root("show_prints_the_effective_vlan_mode") {
         return;
     }
-    let sw = switch();
+    let sw = Switchd::with_bridge("br0");
     let ports: Vec<(String, Vec<&str>, &str, &str)> = vec![
         (unique("p"), vec![], "trunk", "trunk all"),
         (unique("p"), vec!["tag=10"], "access", "access tag=10"),
@@ -961,11 +933,6 @@ fn show_prints_the_effective_vlan_mode() {
     assert!(info["config"]["vlan_mode"].is_null(), "{info}");
 }
 
-/// The daemon's state as clients see it: `show --json` and the db bytes.
-fn snapshot(sw: &Switchd) -> (Value, Vec<u8>) {
-    (sw.show(), std::fs::read(&sw.db).expect("read db"))
-}
-
 #[test]
 fn contradictory_vlan_settings_are_refused_and_change_nothing() {
     if !require_root("contradictory_vlan_settings_are_refused_and_change_nothing") {
@@ -974,7 +941,7 @@ fn contradictory_vlan_settings_are_refused_and_change_nothing() {
     // tests/control.rs covers `set port` of trunks on an access port, access
     // or native modes without a tag; here: add-port, clear, the remaining
     // set combinations, and that forwarding does not change either.
-    let sw = switch();
+    let sw = Switchd::with_bridge("br0");
     let h1 = host_on_veth_with(&sw, "br0", "10.0.0.1", &["tag=10"]);
     let h2 = host_on_tap_with(&sw, "br0", "10.0.0.2", &["vlan_mode=access", "tag=10"]);
     let nu = unique("p");
@@ -990,7 +957,7 @@ fn contradictory_vlan_settings_are_refused_and_change_nothing() {
     let tr = unique("p");
     sw.ctl_ok(&["add-port", "br0", &tr, "type=tap", "trunks=10"]);
     assert_pings(&h1, &h2);
-    let before = snapshot(&sw);
+    let before = sw.snapshot();
     let x = unique("x");
 
     let cases: &[(&[&str], &str)] = &[
@@ -1062,7 +1029,7 @@ fn contradictory_vlan_settings_are_refused_and_change_nothing() {
                 "{args:?}: stderr is not one `switchctl:` line: {stderr:?}"
             )),
         }
-        let after = snapshot(&sw);
+        let after = sw.snapshot();
         if after.0 != before.0 {
             problems.push(format!("{args:?} was refused but changed `show`: {}", after.0));
         }

@@ -417,6 +417,18 @@ impl Switchd {
         self.spawn();
     }
 
+    /// [`Switchd::start`], then `add-br bridge`.
+    pub fn with_bridge(bridge: &str) -> Switchd {
+        let sw = Switchd::start();
+        sw.ctl_ok(&["add-br", bridge]);
+        sw
+    }
+
+    /// What a refused command must not change: `show --json` and the db file.
+    pub fn snapshot(&self) -> (Value, Vec<u8>) {
+        (self.show(), std::fs::read(&self.db).expect("read db"))
+    }
+
     /// Everything the daemon (all its incarnations) wrote to stdout/stderr.
     pub fn log(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
@@ -714,6 +726,41 @@ pub fn veth_into(sw: &Switchd, ns: &Netns) -> (String, String) {
 // ---------------------------------------------------------------------------
 // Raw frames
 // ---------------------------------------------------------------------------
+
+/// Both hosts reach each other with ping.
+pub fn assert_pings(a: &Host, b: &Host) {
+    assert!(
+        a.ping(&b.ip),
+        "{} ({}) cannot ping {} ({})",
+        a.ip,
+        a.port,
+        b.ip,
+        b.port
+    );
+    assert!(
+        b.ping(&a.ip),
+        "{} ({}) cannot ping {} ({})",
+        b.ip,
+        b.port,
+        a.ip,
+        a.port
+    );
+}
+
+/// A veth pair between `a` and `b` with `a_ip`/24 and `b_ip`/24, both up.
+/// Returns the device names (in `a`, in `b`); deleting either namespace
+/// deletes the pair.
+pub fn underlay(a: &Netns, b: &Netns, a_ip: &str, b_ip: &str) -> (String, String) {
+    let (da, db) = (unique("ua"), unique("ub"));
+    a.ip_ok(&[
+        "link", "add", "dev", &da, "type", "veth", "peer", "name", &db, "netns", &b.name,
+    ]);
+    a.ip_ok(&["addr", "add", &format!("{a_ip}/24"), "dev", &da]);
+    b.ip_ok(&["addr", "add", &format!("{b_ip}/24"), "dev", &db]);
+    a.ip_ok(&["link", "set", "dev", &da, "up"]);
+    b.ip_ok(&["link", "set", "dev", &db, "up"]);
+    (da, db)
+}
 
 /// Parses `aa:bb:cc:dd:ee:ff`.
 pub fn parse_mac(s: &str) -> [u8; 6] {
