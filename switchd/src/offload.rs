@@ -417,24 +417,12 @@ mod tests {
             csum_offset: 16,
         };
         assert_eq!(VnetHdr::from_bytes(&h.to_bytes()), h);
-        let push = Edit {
-            strip: false,
-            insert: Some([0x81, 0, 0, 10]),
-        };
+        let push = Edit::push([0x81, 0, 0, 10]);
         let pushed = h.for_edit(&push);
         assert_eq!((pushed.csum_start, pushed.hdr_len), (38, 70));
-        let pop = Edit {
-            strip: true,
-            insert: None,
-        };
+        let pop = Edit::POP;
         assert_eq!(pushed.for_edit(&pop), h);
-        assert_eq!(
-            h.for_edit(&Edit {
-                strip: true,
-                insert: Some([0x81, 0, 0, 5])
-            }),
-            h
-        );
+        assert_eq!(h.for_edit(&Edit::retag([0x81, 0, 0, 5])), h);
         assert_eq!(VnetHdr::default().for_edit(&push), VnetHdr::default());
     }
 

@@ -416,18 +416,12 @@ mod tests {
             port(5, vlan(None, None, Some("20,30"))), // trunk 20,30
         ];
         let got = fwd(&mut fdb, &ports, 0, &frame(MacAddr::BROADCAST, A, None, 46), t).unwrap();
-        let push10 = Edit {
-            strip: false,
-            insert: Some([0x81, 0x00, 0x00, 10]),
-        };
+        let push10 = Edit::push([0x81, 0x00, 0x00, 10]);
         assert_eq!(got, vec![(1, Ok(Edit::KEEP)), (3, Ok(push10)), (4, Ok(push10))]);
         // A learned in VLAN 10 only: a VLAN-20 frame to A floods in VLAN 20
         assert_eq!(fdb.lookup(20, A, t), None);
         let got = fwd(&mut fdb, &ports, 5, &frame(A, C, Some((20, 0)), 46), t).unwrap();
-        let pop = Edit {
-            strip: true,
-            insert: None,
-        };
+        let pop = Edit::POP;
         assert_eq!(got, vec![(2, Ok(pop)), (4, Ok(Edit::KEEP))]);
     }
 
@@ -488,13 +482,7 @@ mod tests {
             t,
         )
         .unwrap();
-        assert_eq!(
-            egress(&ports, 1, 0, 14 + 4 + 1000, &v),
-            Some(Ok(Edit {
-                strip: true,
-                insert: None
-            }))
-        );
+        assert_eq!(egress(&ports, 1, 0, 14 + 4 + 1000, &v), Some(Ok(Edit::POP)));
         assert_eq!(
             egress(&ports, 1, 0, 14 + 4 + 1501, &v),
             Some(Err(DropReason::TooBig))
@@ -575,15 +563,6 @@ mod tests {
         );
         // from the access port: tag pushed with PCP 0
         let got = fwd(&mut fdb, &ports, 2, &frame(B, C, None, 46), t).unwrap();
-        assert_eq!(
-            got,
-            vec![(
-                1,
-                Ok(Edit {
-                    strip: false,
-                    insert: Some([0x81, 0, 0, 30])
-                })
-            )]
-        );
+        assert_eq!(got, vec![(1, Ok(Edit::push([0x81, 0, 0, 30])))]);
     }
 }

@@ -166,14 +166,8 @@ impl PortVlan {
         };
         Some(match ingress_tag {
             Some(t) if t == want => Edit::KEEP,
-            Some(_) => Edit {
-                strip: true,
-                insert: Some(want.to_bytes()),
-            },
-            None => Edit {
-                strip: false,
-                insert: Some(want.to_bytes()),
-            },
+            Some(_) => Edit::retag(want.to_bytes()),
+            None => Edit::push(want.to_bytes()),
         })
     }
 
@@ -443,13 +437,7 @@ mod tests {
         assert_eq!(p.classify(tag(0, 5)), Ok(10));
         assert_eq!(p.classify(None), Ok(10));
         // leaves untagged: a priority-tagged frame is stripped
-        assert_eq!(
-            p.egress_edit(10, tag(0, 5)),
-            Some(Edit {
-                strip: true,
-                insert: None
-            })
-        );
+        assert_eq!(p.egress_edit(10, tag(0, 5)), Some(Edit::POP));
         assert_eq!(p.egress_edit(10, None), Some(Edit::KEEP));
         assert_eq!(p.egress_edit(11, None), None);
         // PCP and DEI of a priority tag survive onto a trunk
@@ -488,13 +476,7 @@ mod tests {
         assert_eq!(with0.classify(tag(20, 0)), Ok(20));
         assert_eq!(with0.classify(tag(21, 0)), Err(DropReason::VlanIngress));
         // VLAN 0 always leaves untagged, even on a trunk
-        assert_eq!(
-            with0.egress_edit(0, tag(0, 3)),
-            Some(Edit {
-                strip: true,
-                insert: None
-            })
-        );
+        assert_eq!(with0.egress_edit(0, tag(0, 3)), Some(Edit::POP));
         assert_eq!(with0.egress_edit(0, None), Some(Edit::KEEP));
         let without0 = PortVlan::from_config(&cfg(None, None, Some("20")));
         assert_eq!(without0.classify(None), Err(DropReason::VlanIngress));
@@ -527,13 +509,7 @@ mod tests {
             vid: 30,
         });
         let e = trunk.egress_edit(30, ad).unwrap();
-        assert_eq!(
-            e,
-            Edit {
-                strip: true,
-                insert: Some([0x81, 0x00, 0x40, 30])
-            }
-        );
+        assert_eq!(e, Edit::retag([0x81, 0x00, 0x40, 30]));
         assert_eq!(trunk.egress_edit(30, tag(30, 2)), Some(Edit::KEEP));
     }
 

@@ -176,6 +176,27 @@ impl Edit {
         strip: false,
         insert: None,
     };
+    /// Remove the tag.
+    pub const POP: Edit = Edit {
+        strip: true,
+        insert: None,
+    };
+
+    /// Insert `tag` (TPID + TCI) after the MAC addresses.
+    pub const fn push(tag: [u8; 4]) -> Edit {
+        Edit {
+            strip: false,
+            insert: Some(tag),
+        }
+    }
+
+    /// Replace the frame's tag with `tag`.
+    pub const fn retag(tag: [u8; 4]) -> Edit {
+        Edit {
+            strip: true,
+            insert: Some(tag),
+        }
+    }
 
     /// Length of the frame after the edit.
     pub fn out_len(&self, len: usize) -> usize {
@@ -219,24 +240,12 @@ mod tests {
             v
         };
         assert_eq!(join(Edit::KEEP), frame);
-        assert_eq!(
-            join(Edit {
-                strip: true,
-                insert: None
-            })[12..],
-            frame[16..]
-        );
+        assert_eq!(join(Edit::POP)[12..], frame[16..]);
         let tag = [0x81, 0, 0, 10];
-        let pushed = join(Edit {
-            strip: false,
-            insert: Some(tag),
-        });
+        let pushed = join(Edit::push(tag));
         assert_eq!(&pushed[12..16], &tag);
         assert_eq!(&pushed[16..], &frame[12..]);
-        let replaced = join(Edit {
-            strip: true,
-            insert: Some(tag),
-        });
+        let replaced = join(Edit::retag(tag));
         assert_eq!(replaced.len(), frame.len());
         assert_eq!(&replaced[12..16], &tag);
     }

@@ -201,10 +201,7 @@ impl SystemPort {
                     // The kernel's offsets count from the frame it gave us,
                     // without the tag put back above (af_packet passes no
                     // VLAN length, unlike tun): move them past the tag.
-                    vnet = vnet.for_edit(&Edit {
-                        strip: false,
-                        insert: Some([0; 4]),
-                    });
+                    vnet = vnet.for_edit(&Edit::push([0; 4]));
                 }
                 batch.set_vnet(slot, vnet);
                 kept += 1;
@@ -405,24 +402,15 @@ mod tests {
             },
             TxEntry {
                 slot: 1,
-                edit: Edit {
-                    strip: true,
-                    insert: None,
-                },
+                edit: Edit::POP,
             },
             TxEntry {
                 slot: 0,
-                edit: Edit {
-                    strip: false,
-                    insert: Some(t20),
-                },
+                edit: Edit::push(t20),
             },
             TxEntry {
                 slot: 1,
-                edit: Edit {
-                    strip: true,
-                    insert: Some(t20),
-                },
+                edit: Edit::retag(t20),
             },
         ];
         let expect = vec![

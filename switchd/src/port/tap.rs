@@ -475,24 +475,15 @@ mod tests {
             },
             TxEntry {
                 slot: 1,
-                edit: Edit {
-                    strip: true,
-                    insert: None,
-                },
+                edit: Edit::POP,
             },
             TxEntry {
                 slot: 0,
-                edit: Edit {
-                    strip: false,
-                    insert: Some(tag),
-                },
+                edit: Edit::push(tag),
             },
             TxEntry {
                 slot: 1,
-                edit: Edit {
-                    strip: true,
-                    insert: Some(tag),
-                },
+                edit: Edit::retag(tag),
             },
         ];
         let out = tap.send_batch(&batch, &tx);

@@ -656,10 +656,7 @@ mod tests {
                 },
                 TxEntry {
                     slot: 0,
-                    edit: Edit {
-                        strip: false,
-                        insert: Some(tag),
-                    },
+                    edit: Edit::push(tag),
                 },
             ];
             let out = ep.send_batch(&tx_batch, &tx, &link);
