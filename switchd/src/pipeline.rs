@@ -130,8 +130,8 @@ pub fn ingress(
 /// down, a port that does not carry the VLAN, or a tunnel port on a flood
 /// that came from a tunnel (split horizon).
 /// `Some(Err(DropReason::TooBig))` when the frame as it would leave
-/// (`frame_len` after the edit, minus the Ethernet header and the tag if it
-/// leaves tagged) exceeds the port's MTU.
+/// (`frame_len` after the edit, minus the Ethernet header and, except on a
+/// tunnel port, the tag if it leaves tagged) exceeds the port's MTU.
 ///
 /// # Panics
 /// If `in_idx` or `out_idx` is out of bounds.
@@ -151,8 +151,11 @@ pub fn egress(
         return None;
     }
     let edit = out.vlan.egress_edit(v.vlan, v.meta.tag)?;
+    // A device carries an 802.1Q tag on top of its MTU (Linux's
+    // `is_skb_forwardable`, 802.3's 1522-byte tagged frame); a tunnel's
+    // underlay has to carry the tag inside its payload, so there it counts.
     let header = ETH_HEADER_LEN
-        + if PortVlan::leaves_tagged(&edit, v.meta.tag) {
+        + if PortVlan::leaves_tagged(&edit, v.meta.tag) && !out.tunnel {
             VLAN_TAG_LEN
         } else {
             0
@@ -444,6 +447,22 @@ mod tests {
         // known unicast tunnel -> tunnel is not a flood and goes through
         fwd(&mut fdb, &ports, 3, &frame(MacAddr::BROADCAST, C, None, 46), t).unwrap();
         assert_eq!(fwd(&mut fdb, &ports, 2, &frame(C, A, None, 46), t), Ok(to(&[3])));
+    }
+
+    #[test]
+    fn a_tunnel_port_counts_a_pushed_tag_against_its_mtu() {
+        let (mut fdb, t) = (fdb(), Instant::now());
+        let mut ports = vec![
+            port(0, vlan(None, Some(10), None)), // access 10
+            port(1, vlan(None, None, None)),     // trunk tunnel: pushes a tag
+        ];
+        ports[1].tunnel = true;
+        ports[1].mtu = 1000;
+        // the tag travels inside the underlay's payload: 996 + 4 fits, 997 + 4 does not
+        let got = fwd(&mut fdb, &ports, 0, &frame(MacAddr::BROADCAST, A, None, 996), t).unwrap();
+        assert!(got[0].1.is_ok(), "{got:?}");
+        let got = fwd(&mut fdb, &ports, 0, &frame(MacAddr::BROADCAST, A, None, 997), t).unwrap();
+        assert_eq!(got, vec![(1, Err(DropReason::TooBig))]);
     }
 
     #[test]

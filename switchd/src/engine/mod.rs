@@ -465,15 +465,6 @@ impl Engine {
             let out = specs[out_idx].id.0 as usize;
             let Some(Some(p)) = ports.get_mut(out) else { return };
             match res {
-                // The pipeline lets an 802.1Q tag exceed the MTU (as a
-                // device does); a tunnel's underlay counts it.
-                Ok(edit)
-                    if p.tunnel
-                        .as_ref()
-                        .is_some_and(|t| edit.out_len(wire_len) > t.max_frame()) =>
-                {
-                    p.counters.count_drop(DropReason::TooBig)
-                }
                 Ok(edit) => {
                     if p.tx.is_empty() {
                         dirty.push(out);
