@@ -17,7 +17,7 @@
 
 use crate::port::batch::{Edit, RxBatch};
 use crate::stats::DropReason;
-use crate::wire::{ETH_HEADER_LEN, TPID_8021AD, TPID_8021Q, VLAN_TAG_LEN};
+use crate::wire;
 
 /// Size of `struct virtio_net_hdr` (no `num_buffers`).
 pub const VNET_HDR_LEN: usize = 10;
@@ -116,19 +116,6 @@ impl VnetHdr {
     }
 }
 
-/// Offset of the L3 header: after the Ethernet header and one 802.1Q tag.
-fn l3_offset(frame: &[u8]) -> Result<usize, DropReason> {
-    let ethertype = u16::from_be_bytes([
-        *frame.get(12).ok_or(DropReason::Runt)?,
-        *frame.get(13).ok_or(DropReason::Runt)?,
-    ]);
-    Ok(if ethertype == TPID_8021Q || ethertype == TPID_8021AD {
-        ETH_HEADER_LEN + VLAN_TAG_LEN
-    } else {
-        ETH_HEADER_LEN
-    })
-}
-
 /// Where the headers of a GSO frame end and what its L4 protocol is.
 struct GsoLayout {
     l3: usize,
@@ -142,7 +129,7 @@ struct GsoLayout {
 
 fn gso_layout(frame: &[u8], hdr: &VnetHdr) -> Result<GsoLayout, DropReason> {
     let bad = DropReason::BadOffload;
-    let l3 = l3_offset(frame)?;
+    let (l3, _) = wire::network_header(frame).ok_or(DropReason::Runt)?;
     let l4 = usize::from(hdr.csum_start);
     let version = frame.get(l3).ok_or(bad)? >> 4;
     let ipv4 = match version {

@@ -109,6 +109,24 @@ fn u16_at(frame: &[u8], range: std::ops::Range<usize>) -> u16 {
     u16::from_be_bytes([frame[range.start], frame[range.start + 1]])
 }
 
+/// Whether `ethertype` announces an 802.1Q or 802.1ad tag.
+#[inline]
+pub fn is_tpid(ethertype: u16) -> bool {
+    ethertype == TPID_8021Q || ethertype == TPID_8021AD
+}
+
+/// Where the network (L3) header of `frame` starts, after the Ethernet
+/// header and one VLAN tag if there is one, and the ethertype that names
+/// it. `None` if the frame is too short to tell.
+#[inline]
+pub fn network_header(frame: &[u8]) -> Option<(usize, u16)> {
+    let at = |i: usize| frame.get(i..i + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+    match at(field::ETHERTYPE.start)? {
+        tpid if is_tpid(tpid) => Some((ETH_HEADER_LEN + VLAN_TAG_LEN, at(field::TCI.end)?)),
+        ethertype => Some((ETH_HEADER_LEN, ethertype)),
+    }
+}
+
 /// Reads the MAC addresses and the outer VLAN tag of `frame`.
 ///
 /// # Errors
@@ -123,7 +141,7 @@ pub fn parse(frame: &[u8]) -> Result<FrameMeta, DropReason> {
     let dst = mac_at(frame, field::DESTINATION);
     let src = mac_at(frame, field::SOURCE);
     let ethertype = u16_at(frame, field::ETHERTYPE);
-    let tag = if ethertype == TPID_8021Q || ethertype == TPID_8021AD {
+    let tag = if is_tpid(ethertype) {
         if frame.len() < ETH_HEADER_LEN + VLAN_TAG_LEN {
             return Err(DropReason::TruncatedTag);
         }
@@ -167,12 +185,8 @@ pub fn flow_hash(frame: &[u8]) -> u32 {
     for at in [0, 4, 8] {
         h = mix(h, word(at).unwrap_or(0));
     }
-    let mut l3 = ETH_HEADER_LEN;
-    let mut ethertype = frame.get(12..14).map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
-    if ethertype == TPID_8021Q || ethertype == TPID_8021AD {
-        ethertype = frame.get(16..18).map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
-        l3 += VLAN_TAG_LEN;
-    }
+    // Too short to name its network protocol: hash the addresses only.
+    let (l3, ethertype) = network_header(frame).unwrap_or((ETH_HEADER_LEN, 0));
     h = mix(h, u32::from(ethertype));
     let is_l4 = |proto: u8| matches!(proto, 6 | 17 | 132 | 136);
     match ethertype {
