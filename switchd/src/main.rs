@@ -5,8 +5,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-/// Userspace virtual L2 switch: bridges with MAC learning, 802.1Q VLANs and
-/// TAP / AF_PACKET ports, driven by `switchctl` over a Unix socket.
+/// Userspace virtual L2 switch: bridges with MAC learning, 802.1Q VLANs,
+/// TAP / AF_PACKET / VXLAN / GRE / Unix-socket ports, driven by `switchctl`
+/// over a Unix socket.
 #[derive(Debug, Parser)]
 #[command(name = "switchd", version)]
 struct Args {
