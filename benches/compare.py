@@ -73,6 +73,7 @@ class Backend:
     host_ethtool: list[str] = field(default_factory=list)
     root_ethtool: list[str] = field(default_factory=list)
     ovs_tso: bool = False
+    switchd_args: list[str] = field(default_factory=list)
 
 
 def ethtool_note(args: list[str]) -> str:
@@ -103,7 +104,15 @@ BACKENDS = {
             "switchd",
             "tap",
             "`type=tap` ports created by switchd and moved into the hosts, with the offloads switchd "
-            "negotiates on them (the average frame at the receiver shows whether GSO frames cross)",
+            "negotiates on them (the average frame at the receiver shows whether GSO frames cross); "
+            "frames move in io_uring batches",
+        ),
+        Backend(
+            "switchd-tap-syscalls",
+            "switchd",
+            "tap",
+            "as switchd-tap with `switchd --no-io-uring`: one read/writev syscall per frame",
+            switchd_args=["--no-io-uring"],
         ),
         Backend(
             "switchd-system",
@@ -364,7 +373,7 @@ class Bench:
                 root = self.add_veth(i, b)
                 self.sh("ip", "link", "set", root, "master", self.br)
         elif b.kind == "switchd":
-            self.start_switchd()
+            self.start_switchd(b)
             self.ctl("add-br", self.br)
             for i in (1, 2):
                 if b.port == "tap":
@@ -408,7 +417,7 @@ class Bench:
             raise BenchError("; ".join(errors))
 
     # -- switchd ----------------------------------------------------------------------
-    def start_switchd(self) -> None:
+    def start_switchd(self, b: Backend) -> None:
         sock = self.dir / "switchd.sock"
         db = self.dir / "switchd.json"
         for p in (sock, db):
@@ -417,7 +426,7 @@ class Bench:
         if not exe.exists():
             raise BenchError(f"{exe} not found (build it, or drop --no-build)")
         self.switchd = self.spawn(
-            [str(exe), "--socket", str(sock), "--db", str(db), "--log-level", "warn"],
+            [str(exe), "--socket", str(sock), "--db", str(db), "--log-level", "warn", *b.switchd_args],
             log=self.dir / "switchd.log",
         )
         wait_for(lambda: sock.exists(), 10, "switchd socket", self.switchd)

@@ -38,6 +38,9 @@ pub struct Options {
     pub socket_group: Option<String>,
     /// Configuration db path.
     pub db: PathBuf,
+    /// Move TAP frames with io_uring batches when the kernel allows it
+    /// (`false`: one syscall per frame, `switchd --no-io-uring`).
+    pub io_uring: bool,
 }
 
 /// Runs the daemon until SIGTERM or SIGINT: restores the configuration,
@@ -51,7 +54,12 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
     let mut signals =
         signal_hook::iterator::Signals::new([SIGTERM, SIGINT]).context("cannot install signal handlers")?;
     let db = config::load(&opts.db)?;
-    let (engine, engine_thread) = engine::start(&db).context("cannot start the forwarding engine")?;
+    let tap_io = if opts.io_uring {
+        port::tap::TapIo::Auto
+    } else {
+        port::tap::TapIo::Syscalls
+    };
+    let (engine, engine_thread) = engine::start(&db, tap_io).context("cannot start the forwarding engine")?;
     // The socket appears only once every stored port has been re-opened, so
     // a client that sees it talks to a fully restored switch.
     let listener = match control::bind(&opts.socket, opts.socket_group.as_deref()) {

@@ -23,6 +23,10 @@ struct Args {
     /// Log verbosity (error, warn, info, debug, trace), or a tracing filter; logs go to stderr.
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     log_level: String,
+    /// Move TAP frames one read/writev syscall each instead of in io_uring batches
+    /// (io_uring is used only where the kernel allows it; this turns it off).
+    #[arg(long)]
+    no_io_uring: bool,
 }
 
 fn main() -> ExitCode {
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
         socket: args.socket,
         socket_group: args.socket_group,
         db: args.db,
+        io_uring: !args.no_io_uring,
     };
     match switchd::run(&opts) {
         Ok(()) => ExitCode::SUCCESS,

@@ -42,7 +42,7 @@ use crate::offload;
 use crate::pipeline::{self, PortSpec};
 use crate::port::sys::{self, OpenError};
 use crate::port::system::SystemPort;
-use crate::port::tap::TapPort;
+use crate::port::tap::{TapIo, TapPort};
 use crate::port::tunnel::{self, Endpoint, EndpointKey, TunnelId, TunnelLink};
 use crate::port::{PortIo, RxBatch, SendOutcome, TxEntry, BATCH};
 use crate::stats::{DropReason, PortCounters};
@@ -113,11 +113,11 @@ impl EngineHandle {
 
 /// Builds the engine from the stored configuration and starts its thread.
 /// Ports whose device cannot be opened are restored down, with the reason.
-pub fn start(db: &Db) -> io::Result<(EngineHandle, thread::JoinHandle<()>)> {
+pub fn start(db: &Db, tap_io: TapIo) -> io::Result<(EngineHandle, thread::JoinHandle<()>)> {
     let poll = Poll::new()?;
     let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
     let (tx, rx) = mpsc::channel();
-    let mut engine = Engine::new(poll, rx);
+    let mut engine = Engine::new(poll, rx, tap_io);
     engine.watch_links();
     engine.restore(db);
     let thread = thread::Builder::new()
@@ -201,12 +201,15 @@ struct Engine {
     /// Link notifications (`None` if the socket could not be opened: the
     /// once-a-second probe still finds every change, only later).
     link_watch: Option<std::os::fd::OwnedFd>,
+    /// How TAP ports are opened (`switchd --no-io-uring`).
+    tap_io: TapIo,
     shutting_down: bool,
 }
 
 impl Engine {
-    fn new(poll: Poll, rx: mpsc::Receiver<Msg>) -> Self {
+    fn new(poll: Poll, rx: mpsc::Receiver<Msg>, tap_io: TapIo) -> Self {
         Engine {
+            tap_io,
             poll,
             rx,
             bridges: Vec::new(),
@@ -616,7 +619,7 @@ impl Engine {
         if p.config.port_type.is_tunnel() {
             return self.attach_tunnel(id);
         }
-        let io = open_io(&p.name, &p.config)?;
+        let io = open_io(&p.name, &p.config, self.tap_io)?;
         let fd = io.raw_fd();
         if let Err(source) = self
             .poll
@@ -1021,10 +1024,10 @@ fn add(total: &mut SendOutcome, o: SendOutcome) {
     total.link_down += o.link_down;
 }
 
-fn open_io(name: &IfName, config: &PortConfig) -> Result<PortIo, OpenError> {
+fn open_io(name: &IfName, config: &PortConfig, tap_io: TapIo) -> Result<PortIo, OpenError> {
     match config.port_type {
         PortType::System => SystemPort::open(name).map(PortIo::System),
-        PortType::Tap => TapPort::open(name, config.persist).map(PortIo::Tap),
+        PortType::Tap => TapPort::open(name, config.persist, tap_io).map(PortIo::Tap),
         PortType::Stream => crate::port::stream::StreamPort::open(name, config).map(PortIo::Stream),
         PortType::Dgram => crate::port::dgram::DgramPort::open(name, config).map(PortIo::Dgram),
         other => Err(OpenError::Refused(format!(

@@ -1,8 +1,8 @@
 //! Every `unsafe` call of the port layer: `ioctl`s on `struct ifreq`,
 //! `/dev/net/tun`, AF_PACKET sockets (`sockaddr_ll`, `setsockopt`), the UDP
 //! and raw IP sockets of tunnel endpoints (`sockaddr_in`/`sockaddr_in6`), the
-//! Unix sockets of stream and dgram ports (`sockaddr_un`) and the batched
-//! `recvmmsg`/`sendmmsg`.
+//! Unix sockets of stream and dgram ports (`sockaddr_un`), the batched
+//! `recvmmsg`/`sendmmsg`, and io_uring batches ([`uring`]).
 //!
 //! Each function here is a safe wrapper that owns its invariants: fds are
 //! wrapped in [`OwnedFd`] the moment a syscall returns them, pointers handed
@@ -15,6 +15,9 @@ use std::io;
 use std::mem::{size_of, zeroed};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+mod uring;
+pub use uring::FdRing;
 
 use super::batch::{RxBatch, BATCH, HEADROOM, MAX_FRAME, SLOT_LEN};
 use super::SendOutcome;

@@ -296,7 +296,7 @@ mod tests {
     fn wire(tag: &str) -> (LinkGuard, TapPort, SystemPort) {
         let name = uniq(tag);
         let g = LinkGuard(name.clone());
-        let tap = TapPort::open(&ifname(&name), false).unwrap();
+        let tap = TapPort::open(&ifname(&name), false, crate::port::tap::TapIo::Auto).unwrap();
         let port = SystemPort::open(&ifname(&name)).unwrap();
         (g, tap, port)
     }
