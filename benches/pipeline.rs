@@ -10,7 +10,11 @@
 //!   `fdb/learn_lookup_hot1k/1M`: a 1M-entry table with traffic from 1k of
 //!   its MACs, which must cost the same as the 1k table (O(1) in the size);
 //! - `vlan/*`: `egress_edit` plus `Edit::pieces` for push, pop, replace
-//!   and keep.
+//!   and keep;
+//! - `offload/segment_tcp4_64KB`: software segmentation of a 64 KB TCP/IPv4
+//!   GSO super-frame into 45 MSS-sized frames with their IP and TCP
+//!   checksums (what a tunnel port or a port without offloads costs), and
+//!   `offload/complete_checksum_1500B`: finishing one partial checksum.
 //!
 //! Run with `cargo bench --bench pipeline` (add `-- --quick` for a fast
 //! pass). Each benchmark measures for about 2 s.
@@ -21,8 +25,9 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use proto::{MacAddr, PortConfig, Trunks, VlanId, VlanMode};
 use switchd::fdb::Fdb;
+use switchd::offload::{self, VnetHdr};
 use switchd::pipeline::{self, PortSpec};
-use switchd::port::batch::Edit;
+use switchd::port::batch::{Edit, RxBatch};
 use switchd::vlan::PortVlan;
 use switchd::wire::{VlanTag, TPID_8021AD, TPID_8021Q};
 use switchd::PortId;
@@ -232,5 +237,48 @@ fn bench_vlan(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_forward, bench_fdb, bench_vlan);
+/// A 64 KB TCP/IPv4 GSO super-frame as a TAP hands it over: headers, a
+/// partial checksum (pseudo-header sum only) and 65 160 bytes of payload.
+fn gso_frame() -> (Vec<u8>, VnetHdr) {
+    let payload: Vec<u8> = (0..65_160u32).map(|i| (i * 7) as u8).collect();
+    let builder = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+        .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+        .tcp(40_000, 5201, 1, 65_535);
+    let mut frame = Vec::with_capacity(builder.size(payload.len()));
+    builder.write(&mut frame, &payload).expect("build frame");
+    let hdr = VnetHdr {
+        flags: offload::F_NEEDS_CSUM,
+        gso_type: offload::GSO_TCPV4,
+        hdr_len: 54,
+        gso_size: 1448,
+        csum_start: 34,
+        csum_offset: 16,
+    };
+    (frame, hdr)
+}
+
+fn bench_offload(c: &mut Criterion) {
+    let mut g = c.benchmark_group("offload");
+    g.warm_up_time(Duration::from_millis(500));
+    g.measurement_time(Duration::from_secs(2));
+    let (frame, hdr) = gso_frame();
+    // 45 segments of 1448 bytes (the last shorter): one output batch holds them all.
+    let mut out = RxBatch::with_layout(64, 1600);
+    g.throughput(Throughput::Bytes(frame.len() as u64));
+    g.bench_function("segment_tcp4_64KB", |bench| {
+        bench.iter(|| {
+            let (n, next) = offload::segment(black_box(&frame), &hdr, 0, &mut out).expect("segment");
+            assert_eq!((n, next), (45, None));
+            black_box(out.frame(n - 1).len())
+        })
+    });
+    let mut one = frame[..1514].to_vec();
+    g.throughput(Throughput::Bytes(one.len() as u64));
+    g.bench_function("complete_checksum_1500B", |bench| {
+        bench.iter(|| offload::complete_checksum(black_box(&mut one), &hdr).expect("checksum"))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_forward, bench_fdb, bench_vlan, bench_offload);
 criterion_main!(benches);

@@ -11,14 +11,20 @@
 //! the kernel (without it, io_uring would park the read until a frame comes).
 
 use std::io::{self, IoSlice};
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 
 use io_uring::{opcode, types, IoUring, Probe};
 
-/// An io_uring instance bound to one fd (registered as fixed file 0, which
-/// spares the kernel an fd lookup per request).
+/// An io_uring instance bound to one fd.
+///
+/// The fd is not registered as a fixed file, although that would spare the
+/// kernel an fd lookup per request: the ring would then hold the device
+/// file, and a ring is torn down asynchronously after its process dies. A
+/// TAP device switchd created would outlive a killed switchd for a moment,
+/// and the restarted daemon would find it "held by another process".
 pub struct FdRing {
     ring: IoUring,
+    fd: RawFd,
 }
 
 impl std::fmt::Debug for FdRing {
@@ -30,7 +36,8 @@ impl std::fmt::Debug for FdRing {
 }
 
 impl FdRing {
-    /// A ring of `entries` requests for `fd`.
+    /// A ring of `entries` requests for `fd`, which the caller keeps open
+    /// as long as the ring.
     ///
     /// # Errors
     /// io_uring is missing or refused (compiled out, `kernel.io_uring_disabled`,
@@ -49,8 +56,10 @@ impl FdRing {
                 ));
             }
         }
-        ring.submitter().register_files(&[fd.as_raw_fd()])?;
-        let mut ring = FdRing { ring };
+        let mut ring = FdRing {
+            ring,
+            fd: fd.as_raw_fd(),
+        };
         // A round trip, because seccomp may allow the setup but refuse the enter.
         let nop = opcode::Nop::new().build().user_data(0);
         // SAFETY: a NOP references no memory.
@@ -101,7 +110,7 @@ impl FdRing {
         for i in 0..count {
             let start = (first + i) * slot_len + at;
             let dst = &mut buf[start..(first + i + 1) * slot_len];
-            let read = opcode::Read::new(types::Fixed(0), dst.as_mut_ptr(), dst.len() as u32)
+            let read = opcode::Read::new(types::Fd(self.fd), dst.as_mut_ptr(), dst.len() as u32)
                 .rw_flags(libc::RWF_NOWAIT)
                 .build()
                 .user_data(i as u64);
@@ -139,7 +148,7 @@ impl FdRing {
             let pieces = &iov[next..next + usize::from(c)];
             next += usize::from(c);
             // `IoSlice` is ABI-compatible with `struct iovec` (std guarantees it).
-            let write = opcode::Writev::new(types::Fixed(0), pieces.as_ptr().cast(), pieces.len() as u32)
+            let write = opcode::Writev::new(types::Fd(self.fd), pieces.as_ptr().cast(), pieces.len() as u32)
                 .rw_flags(libc::RWF_NOWAIT)
                 .build()
                 .user_data(i as u64);
@@ -186,15 +195,5 @@ impl FdRing {
             }
         }
         Ok(())
-    }
-}
-
-impl Drop for FdRing {
-    fn drop(&mut self) {
-        // Release the registered file now rather than when the ring's
-        // asynchronous teardown gets to it: a TAP device switchd created
-        // disappears when its last file is closed, and `del-port` promises
-        // that it is gone.
-        let _ = self.ring.submitter().unregister_files();
     }
 }
