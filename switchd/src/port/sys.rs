@@ -1553,12 +1553,35 @@ impl DgramTx {}
 #[cfg(test)]
 pub(crate) mod test_util {
     //! Helpers for the root-only port tests: root check, a private network
-    //! namespace per test thread, `ip` and cleanup guards.
+    //! namespace per test thread, `ip` and cleanup guards, and batches of
+    //! frames to send.
 
+    use super::super::{Edit, RxBatch, TxEntry, HEADROOM};
     use std::fs::File;
     use std::io::Write;
     use std::os::fd::AsRawFd;
     use std::process::Command;
+
+    /// A batch holding `frames` in slots `0..`.
+    pub fn batch_of(frames: &[Vec<u8>]) -> RxBatch {
+        let mut b = RxBatch::new();
+        for (i, f) in frames.iter().enumerate() {
+            b.slot_mut(i)[HEADROOM..HEADROOM + f.len()].copy_from_slice(f);
+            b.set_frame(i, HEADROOM, f.len());
+        }
+        b.set_count(frames.len());
+        b
+    }
+
+    /// Send entries for slots `0..n`, unchanged.
+    pub fn keep_all(n: usize) -> Vec<TxEntry> {
+        (0..n)
+            .map(|i| TxEntry {
+                slot: i as u8,
+                edit: Edit::KEEP,
+            })
+            .collect()
+    }
 
     /// Whether the test may run: true as root. Otherwise prints a visible
     /// SKIP and returns false, or panics when `SWITCHD_REQUIRE_ROOT=1`.

@@ -260,25 +260,6 @@ mod tests {
         .concat()
     }
 
-    fn batch_of(frames: &[Vec<u8>]) -> RxBatch {
-        let mut b = RxBatch::new();
-        for (i, f) in frames.iter().enumerate() {
-            b.slot_mut(i)[HEADROOM..HEADROOM + f.len()].copy_from_slice(f);
-            b.set_frame(i, HEADROOM, f.len());
-        }
-        b.set_count(frames.len());
-        b
-    }
-
-    fn keep_all(n: usize) -> Vec<TxEntry> {
-        (0..n)
-            .map(|i| TxEntry {
-                slot: i as u8,
-                edit: Edit::KEEP,
-            })
-            .collect()
-    }
-
     /// Writes `frames` into the tap fd: the device receives them, as from a
     /// wire.
     fn inject(tap: &mut TapPort, frames: &[Vec<u8>]) {

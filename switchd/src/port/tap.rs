@@ -287,11 +287,7 @@ fn recv_ring(ring: &mut FdRing, batch: &mut RxBatch, hint: usize) -> Result<io::
                         let (buf, _) = batch.slots_mut();
                         buf.copy_within(slot * SLOT_LEN..slot * SLOT_LEN + r as usize, n * SLOT_LEN);
                     }
-                    let hdr = batch.slot_mut(n)[..VNET_HDR_LEN]
-                        .try_into()
-                        .expect("header length");
-                    batch.set_frame(n, FRAME_AT, r as usize - VNET_HDR_LEN);
-                    batch.set_vnet(n, VnetHdr::from_bytes(&hdr));
+                    take_frame(batch, n, r as usize);
                     n += 1;
                 }
                 r if r == -libc::EAGAIN || r >= 0 => drained = true,
@@ -305,6 +301,16 @@ fn recv_ring(ring: &mut FdRing, batch: &mut RxBatch, hint: usize) -> Result<io::
     }
 }
 
+/// Records the `len` bytes a read put in slot `i` (`[virtio-net
+/// header][frame]`) as frame `i` with its header.
+fn take_frame(batch: &mut RxBatch, i: usize, len: usize) {
+    let hdr = batch.slot_mut(i)[..VNET_HDR_LEN]
+        .try_into()
+        .expect("header length");
+    batch.set_frame(i, FRAME_AT, len - VNET_HDR_LEN);
+    batch.set_vnet(i, VnetHdr::from_bytes(&hdr));
+}
+
 /// Receives with one `read` per frame into slots `first..`; returns the
 /// number of slots filled in all.
 fn recv_syscalls(file: &mut File, batch: &mut RxBatch, first: usize) -> io::Result<usize> {
@@ -312,11 +318,7 @@ fn recv_syscalls(file: &mut File, batch: &mut RxBatch, first: usize) -> io::Resu
     while n < BATCH {
         match file.read(batch.slot_mut(n)) {
             Ok(len) if len > VNET_HDR_LEN => {
-                let hdr = batch.slot_mut(n)[..VNET_HDR_LEN]
-                    .try_into()
-                    .expect("header length");
-                batch.set_frame(n, FRAME_AT, len - VNET_HDR_LEN);
-                batch.set_vnet(n, VnetHdr::from_bytes(&hdr));
+                take_frame(batch, n, len);
                 n += 1;
             }
             // A TAP read never returns 0 with room in the buffer, nor a bare
@@ -428,26 +430,6 @@ mod tests {
         f.extend_from_slice(&[0x88, 0xb5]);
         f.extend((0..payload_len).map(|i| seq.wrapping_add(i as u8)));
         f
-    }
-
-    /// Puts `frames` into slots `0..` of a batch.
-    fn batch_of(frames: &[Vec<u8>]) -> RxBatch {
-        let mut b = RxBatch::new();
-        for (i, f) in frames.iter().enumerate() {
-            b.slot_mut(i)[FRAME_AT..FRAME_AT + f.len()].copy_from_slice(f);
-            b.set_frame(i, FRAME_AT, f.len());
-        }
-        b.set_count(frames.len());
-        b
-    }
-
-    fn keep_all(n: usize) -> Vec<TxEntry> {
-        (0..n)
-            .map(|i| TxEntry {
-                slot: i as u8,
-                edit: Edit::KEEP,
-            })
-            .collect()
     }
 
     /// Frames of our test ethertype received by `port` (ignores anything

@@ -71,8 +71,6 @@ impl FdRing {
 
     /// How many requests one call may carry.
     pub fn capacity(&self) -> usize {
-        // `IoUring` has no shared-reference accessor for the queue length;
-        // the parameters hold the same number.
         self.ring.params().sq_entries() as usize
     }
 
