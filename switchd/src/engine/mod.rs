@@ -880,6 +880,7 @@ impl Engine {
     }
 
     fn restore(&mut self, db: &Db) {
+        let held_deadline = Instant::now() + RESTORE_HELD_WAIT;
         for b in &db.bridges {
             let idx = self.add_bridge(b.name.clone());
             let bridge = &mut self.bridges[idx];
@@ -889,7 +890,12 @@ impl Engine {
             bridge.fdb.set_max_entries(b.mac_table_size as usize);
             for p in &b.ports {
                 let id = self.insert_port(idx, p.name.clone(), p.config.clone());
-                if let Err(e) = self.attach(id) {
+                let mut attached = self.attach(id);
+                while matches!(attached, Err(OpenError::Held(_))) && Instant::now() < held_deadline {
+                    thread::sleep(Duration::from_millis(10));
+                    attached = self.attach(id);
+                }
+                if let Err(e) = attached {
                     tracing::warn!(port = %p.name, "restored down: {e}");
                     if let Some(Some(port)) = self.ports.get_mut(id) {
                         port.down = Some(down_reason(&e));
@@ -1023,6 +1029,14 @@ fn add(total: &mut SendOutcome, o: SendOutcome) {
     total.errors += o.errors;
     total.link_down += o.link_down;
 }
+
+/// How long start-up waits, in all, for TAP devices that are still held
+/// before it restores their ports down. A switchd that was killed leaves its
+/// TAPs held by its io_uring rings (registered files, see `port::sys::uring`)
+/// until the kernel's asynchronous teardown of the rings runs, milliseconds
+/// later; a restart must not find its own devices "held by another process".
+/// A TAP that qemu holds costs one start-up this wait.
+const RESTORE_HELD_WAIT: Duration = Duration::from_secs(2);
 
 fn open_io(name: &IfName, config: &PortConfig, tap_io: TapIo) -> Result<PortIo, OpenError> {
     match config.port_type {

@@ -33,6 +33,10 @@ pub enum OpenError {
     /// and says why (e.g. `"lo" is a loopback device`).
     #[error("{0}")]
     Refused(String),
+    /// The device is a TAP that another fd holds (only one may, as switchd
+    /// opens it): a VM's, or that of a switchd that was just killed.
+    #[error("{0:?} is held by another process (qemu?); add it as type=system to attach through AF_PACKET")]
+    Held(String),
     /// A system call failed.
     #[error("{step} {name:?}: {source}")]
     Io {
@@ -1611,6 +1615,17 @@ pub(crate) mod test_util {
         for key in ["all", "default"] {
             let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{key}/disable_ipv6"), "1");
         }
+    }
+
+    /// Gives the calling thread its own fd table, so that a child another
+    /// test thread forks meanwhile does not inherit (and hold open, until its
+    /// `exec`) the fds this thread opens from now on. For tests that check
+    /// the moment a file is released.
+    pub fn enter_private_fd_table() {
+        // SAFETY: unshare has no memory preconditions; CLONE_FILES only
+        // changes the calling thread.
+        let r = unsafe { libc::unshare(libc::CLONE_FILES) };
+        assert_eq!(r, 0, "unshare(CLONE_FILES): {}", std::io::Error::last_os_error());
     }
 
     /// Moves the calling thread into the named namespace `/run/netns/NAME`.

@@ -51,7 +51,9 @@ pub enum TapIo {
 /// An open TAP device.
 #[derive(Debug)]
 pub struct TapPort {
-    /// Batches reads and writes on `file`'s fd (`None`: one syscall per frame).
+    /// Batches reads and writes on `file`'s fd (`None`: one syscall per
+    /// frame). Declared before `file`, so it is dropped (and releases its
+    /// reference to the device) first.
     ring: Option<FdRing>,
     file: File,
     name: String,
@@ -70,9 +72,10 @@ impl TapPort {
     /// this call created is removed when the port is dropped.
     ///
     /// # Errors
-    /// [`OpenError::Refused`] when `name` exists but is not a TAP device,
-    /// is held by another process (e.g. qemu: such a device is attached as a
-    /// `system` port instead) or is a multi-queue device;
+    /// [`OpenError::Held`] when `name` is held by another process (e.g.
+    /// qemu: such a device is attached as a `system` port instead);
+    /// [`OpenError::Refused`] when it exists but is not a TAP device or is a
+    /// multi-queue device;
     /// [`OpenError::Io`] naming the failing step otherwise.
     ///
     /// With [`TapIo::Auto`], a kernel that refuses io_uring is not an error:
@@ -370,9 +373,7 @@ fn attach(file: &File, name: &str, flags: libc::c_int) -> Result<(), OpenError> 
         Err(e) => e,
     };
     match err.raw_os_error() {
-        Some(libc::EBUSY) => Err(OpenError::Refused(format!(
-            "{name:?} is held by another process (qemu?); add it as type=system to attach through AF_PACKET"
-        ))),
+        Some(libc::EBUSY) => Err(OpenError::Held(name.to_owned())),
         // EINVAL: not a tun/tap device at all, a TUN device, or a TAP device
         // whose multi-queue flag differs from ours. The driver info tells
         // which.
@@ -416,10 +417,14 @@ mod tests {
     /// otherwise pass every test unnoticed).
     fn open_in(name: &str, io: TapIo) -> TapPort {
         let tap = TapPort::open(&ifname(name), false, io).unwrap();
-        let allowed =
-            std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled").map_or(true, |v| v.trim() == "0");
-        assert_eq!(tap.uses_io_uring(), io == TapIo::Auto && allowed, "{io:?}");
+        assert_eq!(tap.uses_io_uring(), open_in_would_use_ring(io), "{io:?}");
         tap
+    }
+
+    /// Whether a port opened with `io` must get an io_uring on this kernel.
+    fn open_in_would_use_ring(io: TapIo) -> bool {
+        io == TapIo::Auto
+            && std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled").map_or(true, |v| v.trim() == "0")
     }
 
     /// A test frame: broadcast dst, a local src, ethertype 0x88b5 (local
@@ -490,6 +495,29 @@ mod tests {
         assert!(!link_exists(&name));
     }
 
+    /// The ring holds its own reference to the device file; dropping a port
+    /// must release it before the drop returns, or a port re-opened at once
+    /// (del-port then add-port, a port re-attached) finds its own device
+    /// "held by another process".
+    #[test]
+    fn a_dropped_port_releases_its_device_at_once() {
+        if !root_or_skip("a_dropped_port_releases_its_device_at_once") {
+            return;
+        }
+        enter_private_netns();
+        enter_private_fd_table();
+        let name = uniq("r");
+        let _g = LinkGuard(name.clone());
+        for io in IO_MODES {
+            for i in 0..50 {
+                let tap = TapPort::open(&ifname(&name), true, io)
+                    .unwrap_or_else(|e| panic!("{io:?}: open number {i} right after a drop: {e}"));
+                assert_eq!(tap.uses_io_uring(), open_in_would_use_ring(io), "{io:?}");
+                drop(tap);
+            }
+        }
+    }
+
     #[test]
     fn attach_existing_free_tap() {
         if !root_or_skip("attach_existing_free_tap") {
@@ -557,8 +585,8 @@ mod tests {
         let _g = LinkGuard(name.clone());
         let _holder = TapPort::open(&ifname(&name), false, TapIo::Auto).unwrap();
         match TapPort::open(&ifname(&name), false, TapIo::Auto) {
-            Err(OpenError::Refused(m)) => assert_eq!(
-                m,
+            Err(e @ OpenError::Held(_)) => assert_eq!(
+                e.to_string(),
                 format!(
                     "{name:?} is held by another process (qemu?); \
                      add it as type=system to attach through AF_PACKET"
