@@ -1,7 +1,8 @@
 //! Micro-benchmarks of the pure forwarding core (no sockets, no root):
 //!
 //! - `forward/known_unicast_64B`: the whole per-frame decision
-//!   (`pipeline::forward`) for a 64-byte frame to a learned MAC;
+//!   (`pipeline::forward`) for a 64-byte frame to a learned MAC, on a
+//!   4-port bridge and on a 256-port bridge whose port ids start at 1000;
 //! - `forward/flood/{8,32}`: a broadcast fanned out to 8 and 32 ports
 //!   (the cost of computing every egress edit, not of sending);
 //! - `fdb/learn_lookup/{1k,1M}` and `fdb/learn_new_full/{1k,1M}`: MAC table
@@ -26,7 +27,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use proto::{MacAddr, PortConfig, Trunks, VlanId, VlanMode};
 use switchd::fdb::Fdb;
 use switchd::offload::{self, VnetHdr};
-use switchd::pipeline::{self, PortSpec};
+use switchd::pipeline::{self, PortSpec, Ports};
 use switchd::port::batch::{Edit, RxBatch};
 use switchd::vlan::PortVlan;
 use switchd::wire::{VlanTag, TPID_8021AD, TPID_8021Q};
@@ -44,16 +45,20 @@ fn vlan(mode: Option<VlanMode>, tag: Option<u16>, trunks: Option<&str>) -> PortV
     PortVlan::from_config(&cfg)
 }
 
-fn ports(n: u32) -> Vec<PortSpec> {
-    (0..n)
-        .map(|i| PortSpec {
-            id: PortId(i),
-            vlan: vlan(None, None, None),
-            tunnel: false,
-            up: true,
-            mtu: 1500,
-        })
-        .collect()
+/// `n` plain ports with ids `first..first + n` (ids are engine slots, so a
+/// bridge created after another one starts above 0).
+fn ports(first: u32, n: u32) -> Ports {
+    Ports::from(
+        (first..first + n)
+            .map(|i| PortSpec {
+                id: PortId(i),
+                vlan: vlan(None, None, None),
+                tunnel: false,
+                up: true,
+                mtu: 1500,
+            })
+            .collect::<Vec<_>>(),
+    )
 }
 
 fn mac(n: u32) -> MacAddr {
@@ -83,7 +88,7 @@ fn bench_forward(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(500));
     g.throughput(Throughput::Elements(1));
 
-    let p = ports(4);
+    let p = ports(0, 4);
     let (a, b) = (mac(1), mac(2));
     let mut fdb = Fdb::new(8192, AGING);
     let t0 = Instant::now();
@@ -100,8 +105,25 @@ fn bench_forward(c: &mut Criterion) {
         })
     });
 
+    // The same on a 256-port bridge whose port ids start at 1000 (bridges
+    // created after others), to the last port: the learned port's id must
+    // map to its position in O(1), not by a scan of the ports.
+    let p = ports(1000, 256);
+    let mut fdb = Fdb::new(8192, AGING);
+    fdb.learn(0, b, PortId(1255), t0);
+    g.bench_function("known_unicast_64B/256_ports_ids_from_1000", |bench| {
+        bench.iter(|| {
+            let mut sent = 0usize;
+            let r = pipeline::forward(&mut fdb, &p, 0, black_box(&f), t0, |i, e| {
+                sent += i;
+                let _ = black_box(e);
+            });
+            black_box((r, sent))
+        })
+    });
+
     for n in [8u32, 32] {
-        let p = ports(n);
+        let p = ports(0, n);
         let mut fdb = Fdb::new(8192, AGING);
         let f = frame(MacAddr::BROADCAST, a, 64);
         g.bench_with_input(BenchmarkId::new("flood", n), &n, |bench, _| {

@@ -67,18 +67,100 @@ pub struct Verdict {
     pub decision: Decision,
 }
 
-/// The index in `ports` of the port with id `id`.
+/// A bridge's ports as the pipeline reads them: their specs in bridge order,
+/// and where each port id sits among them.
 ///
-/// A bridge has few ports, so this is a linear scan at worst; it is O(1)
-/// when the engine lays the slice out by slot (port `i` has id `i`), which
-/// is tried first.
-#[inline]
-pub fn port_index(ports: &[PortSpec], id: PortId) -> Option<usize> {
-    let guess = id.0 as usize;
-    if ports.get(guess).is_some_and(|p| p.id == id) {
-        return Some(guess);
+/// Port ids are the engine's slots, shared by every bridge, so on any bridge
+/// but the first, or after a port was deleted, a port's id and its position
+/// differ. The position map turns "the port this MAC was learned on" into a
+/// spec in O(1) however many ports the bridge has, where a scan of the specs
+/// would cost O(ports) per known-unicast frame.
+#[derive(Debug, Clone, Default)]
+pub struct Ports {
+    specs: Vec<PortSpec>,
+    /// `PortId.0` → index in `specs`; [`NOT_HERE`] for ids of other bridges.
+    position: Vec<u32>,
+}
+
+const NOT_HERE: u32 = u32::MAX;
+
+impl Ports {
+    /// Appends `spec`; returns its index.
+    pub fn push(&mut self, spec: PortSpec) -> usize {
+        let idx = self.specs.len();
+        let id = spec.id.0 as usize;
+        if self.position.len() <= id {
+            self.position.resize(id + 1, NOT_HERE);
+        }
+        self.position[id] = idx as u32;
+        self.specs.push(spec);
+        idx
     }
-    ports.iter().position(|p| p.id == id)
+
+    /// Removes the spec at `idx`; those after it move down by one.
+    ///
+    /// # Panics
+    /// If `idx` is out of bounds.
+    pub fn remove(&mut self, idx: usize) -> PortSpec {
+        let spec = self.specs.remove(idx);
+        self.position[spec.id.0 as usize] = NOT_HERE;
+        for (i, s) in self.specs.iter().enumerate().skip(idx) {
+            self.position[s.id.0 as usize] = i as u32;
+        }
+        spec
+    }
+
+    /// The index of the port with id `id`, if it is on this bridge.
+    #[inline]
+    pub fn index_of(&self, id: PortId) -> Option<usize> {
+        let idx = *self.position.get(id.0 as usize)? as usize;
+        // A spec whose id was changed in place (through `IndexMut`) is not
+        // found rather than mistaken for another port.
+        (self.specs.get(idx)?.id == id).then_some(idx)
+    }
+}
+
+impl From<Vec<PortSpec>> for Ports {
+    fn from(specs: Vec<PortSpec>) -> Ports {
+        let mut ports = Ports::default();
+        for spec in specs {
+            ports.push(spec);
+        }
+        ports
+    }
+}
+
+impl std::ops::Deref for Ports {
+    type Target = [PortSpec];
+
+    fn deref(&self) -> &[PortSpec] {
+        &self.specs
+    }
+}
+
+/// For the fields that change while a port is on the bridge (`up`, `mtu`,
+/// `vlan`); a port's `id` is fixed when it is pushed.
+impl std::ops::IndexMut<usize> for Ports {
+    fn index_mut(&mut self, idx: usize) -> &mut PortSpec {
+        &mut self.specs[idx]
+    }
+}
+
+impl<'a> IntoIterator for &'a Ports {
+    type Item = &'a PortSpec;
+    type IntoIter = std::slice::Iter<'a, PortSpec>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.specs.iter()
+    }
+}
+
+impl std::ops::Index<usize> for Ports {
+    type Output = PortSpec;
+
+    fn index(&self, idx: usize) -> &PortSpec {
+        &self.specs[idx]
+    }
 }
 
 /// Steps 1–6: checks, classifies and learns from the frame received on
@@ -92,7 +174,7 @@ pub fn port_index(ports: &[PortSpec], id: PortId) -> Option<usize> {
 #[inline]
 pub fn ingress(
     fdb: &mut Fdb,
-    ports: &[PortSpec],
+    ports: &Ports,
     in_idx: usize,
     frame: &[u8],
     now: Instant,
@@ -110,10 +192,7 @@ pub fn ingress(
     let decision = if meta.dst.is_multicast() {
         Decision::Flood
     } else {
-        match fdb
-            .lookup(vlan, meta.dst, now)
-            .and_then(|id| port_index(ports, id))
-        {
+        match fdb.lookup(vlan, meta.dst, now).and_then(|id| ports.index_of(id)) {
             Some(i) if i == in_idx => return Err(DropReason::LearnedOnIngress),
             Some(i) => Decision::Output(i),
             // Unknown, or learned on a port that is no longer on the bridge.
@@ -180,7 +259,7 @@ pub fn egress(
 #[inline]
 pub fn forward(
     fdb: &mut Fdb,
-    ports: &[PortSpec],
+    ports: &Ports,
     in_idx: usize,
     frame: &[u8],
     now: Instant,
@@ -195,7 +274,7 @@ pub fn forward(
 #[inline]
 pub fn forward_sized(
     fdb: &mut Fdb,
-    ports: &[PortSpec],
+    ports: &Ports,
     in_idx: usize,
     frame: &[u8],
     wire_len: usize,
@@ -253,8 +332,12 @@ mod tests {
     }
 
     /// `n` unconfigured ports (trunks of all VLANs, untagged = VLAN 0).
-    fn plain(n: u32) -> Vec<PortSpec> {
-        (0..n).map(|i| port(i, vlan(None, None, None))).collect()
+    fn plain(n: u32) -> Ports {
+        Ports::from(
+            (0..n)
+                .map(|i| port(i, vlan(None, None, None)))
+                .collect::<Vec<_>>(),
+        )
     }
 
     fn frame(dst: MacAddr, src: MacAddr, tag: Option<(u16, u8)>, payload: usize) -> Vec<u8> {
@@ -292,7 +375,8 @@ mod tests {
         now: Instant,
     ) -> Result<Emitted, DropReason> {
         let mut out = Vec::new();
-        forward(fdb, ports, in_idx, f, now, |i, r| out.push((i, r)))?;
+        let ports = Ports::from(ports.to_vec());
+        forward(fdb, &ports, in_idx, f, now, |i, r| out.push((i, r)))?;
         Ok(out)
     }
 
@@ -495,7 +579,7 @@ mod tests {
         // egress() directly: 14 + 4 + 1000 bytes leaving tagged is exactly the MTU
         let v = ingress(
             &mut fdb,
-            &ports,
+            &Ports::from(ports.clone()),
             1,
             &frame(MacAddr::BROADCAST, B, Some((10, 0)), 1000),
             t,
@@ -548,15 +632,55 @@ mod tests {
     }
 
     #[test]
-    fn port_index_by_slot_or_scan() {
-        let mut ports = plain(3);
-        assert_eq!(port_index(&ports, PortId(2)), Some(2));
-        ports[0].id = PortId(9);
-        ports.swap(0, 2);
-        // ids 2, 1, 9: found by scanning
-        assert_eq!(port_index(&ports, PortId(2)), Some(0));
-        assert_eq!(port_index(&ports, PortId(9)), Some(2));
-        assert_eq!(port_index(&ports, PortId(5)), None);
+    fn ports_find_ids_that_differ_from_positions() {
+        // a second bridge: engine slots 7, 3 and 12
+        let mut ports = Ports::from(vec![
+            port(7, vlan(None, None, None)),
+            port(3, vlan(None, None, None)),
+            port(12, vlan(None, None, None)),
+        ]);
+        assert_eq!(ports.index_of(PortId(7)), Some(0));
+        assert_eq!(ports.index_of(PortId(3)), Some(1));
+        assert_eq!(ports.index_of(PortId(12)), Some(2));
+        // ids of other bridges, inside and beyond the map
+        assert_eq!(ports.index_of(PortId(0)), None);
+        assert_eq!(ports.index_of(PortId(5)), None);
+        assert_eq!(ports.index_of(PortId(99)), None);
+        // deleting the first port moves the others down
+        assert_eq!(ports.remove(0).id, PortId(7));
+        assert_eq!(ports.index_of(PortId(7)), None);
+        assert_eq!(ports.index_of(PortId(3)), Some(0));
+        assert_eq!(ports.index_of(PortId(12)), Some(1));
+        assert_eq!(ports.push(port(7, vlan(None, None, None))), 2);
+        assert_eq!(ports.index_of(PortId(7)), Some(2));
+        // an id changed in place is not mistaken for the port that had it
+        ports[0].id = PortId(40);
+        assert_eq!(ports.index_of(PortId(3)), None);
+    }
+
+    #[test]
+    fn known_unicast_reaches_its_port_when_ids_differ_from_positions() {
+        let (mut fdb, t) = (fdb(), Instant::now());
+        let ports = Ports::from(vec![
+            port(7, vlan(None, None, None)),
+            port(3, vlan(None, None, None)),
+            port(12, vlan(None, None, None)),
+        ]);
+        let mut out = Vec::new();
+        forward(
+            &mut fdb,
+            &ports,
+            2,
+            &frame(MacAddr::BROADCAST, B, None, 46),
+            t,
+            |i, _| out.push(i),
+        )
+        .unwrap();
+        assert_eq!(out, [0, 1]);
+        assert_eq!(fdb.lookup(0, B, t), Some(PortId(12)));
+        out.clear();
+        forward(&mut fdb, &ports, 0, &frame(B, A, None, 46), t, |i, _| out.push(i)).unwrap();
+        assert_eq!(out, [2], "B was learned on id 12, which sits at index 2");
     }
 
     #[test]

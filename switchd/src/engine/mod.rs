@@ -39,7 +39,7 @@ use proto::{Error, ErrorKind, IfName, PortConfig, PortType, Reply, Request};
 use crate::config::Db;
 use crate::fdb::Fdb;
 use crate::offload;
-use crate::pipeline::{self, PortSpec};
+use crate::pipeline::{self, PortSpec, Ports};
 use crate::port::sys::{self, OpenError};
 use crate::port::system::SystemPort;
 use crate::port::tap::{TapIo, TapPort};
@@ -133,7 +133,7 @@ struct Bridge {
     fdb: Fdb,
     /// The bridge's ports in the order they were added, in the compact form
     /// the pipeline reads for every frame.
-    specs: Vec<PortSpec>,
+    specs: Ports,
 }
 
 struct Port {
@@ -914,7 +914,7 @@ impl Engine {
                 proto::types::MAC_TABLE_SIZE_DEFAULT as usize,
                 Duration::from_secs(proto::types::MAC_AGING_DEFAULT.into()),
             ),
-            specs: Vec::new(),
+            specs: Ports::default(),
         });
         self.bridges.len() - 1
     }
@@ -964,7 +964,7 @@ impl Engine {
         let b = &mut self.bridges[p.bridge];
         b.specs.remove(p.spec_idx);
         b.fdb.flush_port(PortId(id as u32));
-        for spec in &b.specs[p.spec_idx..] {
+        for spec in b.specs.iter().skip(p.spec_idx) {
             if let Some(Some(q)) = self.ports.get_mut(spec.id.0 as usize) {
                 q.spec_idx -= 1;
             }
