@@ -775,6 +775,38 @@ pub type TxFrame<'a> = (
     &'a [u8],
 );
 
+/// Sets up `h` for one message to `name` (null: the socket's own peer or
+/// device) gathered from `pieces`, in order, through `iov`; no control data.
+/// Only pointers are stored here: `sendmmsg` reads them, so the caller
+/// keeps the pieces and the name alive until it has been called.
+///
+/// # Panics
+/// If there are more pieces than `iov` has room for.
+#[inline]
+fn gather<'p>(
+    h: &mut libc::mmsghdr,
+    iov: &mut [libc::iovec],
+    (name, namelen): (*const libc::sockaddr, libc::socklen_t),
+    pieces: impl IntoIterator<Item = &'p [u8]>,
+) {
+    let mut k = 0;
+    for piece in pieces {
+        iov[k] = libc::iovec {
+            iov_base: piece.as_ptr() as *mut libc::c_void,
+            iov_len: piece.len(),
+        };
+        k += 1;
+    }
+    h.msg_hdr.msg_name = name as *mut libc::c_void;
+    h.msg_hdr.msg_namelen = namelen;
+    h.msg_hdr.msg_iov = iov.as_mut_ptr();
+    h.msg_hdr.msg_iovlen = k;
+    h.msg_hdr.msg_control = std::ptr::null_mut();
+    h.msg_hdr.msg_controllen = 0;
+    h.msg_hdr.msg_flags = 0;
+    h.msg_len = 0;
+}
+
 /// Preallocated `sendmmsg` state for one AF_PACKET socket.
 pub struct PacketTx {
     arr: Box<TxArrays>,
@@ -817,32 +849,18 @@ impl PacketTx {
             let a = &mut *self.arr;
             let mut n = 0;
             for (vnet, head, tag, rest) in frames.by_ref().take(BATCH) {
-                let iov = &mut a.iovs[n];
-                let mut k = 0;
                 a.header_len[n] = if vnet.is_some() { VNET_HDR_LEN as u32 } else { 0 };
                 let vnet = vnet.map(|h| {
                     a.vnet[n] = h;
                     &a.vnet[n][..]
                 });
-                for piece in [vnet, Some(head), tag.map(|t| &t[..]), Some(rest)]
-                    .into_iter()
-                    .flatten()
-                {
-                    iov[k] = libc::iovec {
-                        iov_base: piece.as_ptr() as *mut libc::c_void,
-                        iov_len: piece.len(),
-                    };
-                    k += 1;
-                }
-                let h = &mut a.hdrs[n];
-                h.msg_hdr.msg_name = std::ptr::null_mut();
-                h.msg_hdr.msg_namelen = 0;
-                h.msg_hdr.msg_iov = iov.as_mut_ptr();
-                h.msg_hdr.msg_iovlen = k;
-                h.msg_hdr.msg_control = std::ptr::null_mut();
-                h.msg_hdr.msg_controllen = 0;
-                h.msg_hdr.msg_flags = 0;
-                h.msg_len = 0;
+                let pieces = [vnet, Some(head), tag.map(|t| &t[..]), Some(rest)];
+                gather(
+                    &mut a.hdrs[n],
+                    &mut a.iovs[n],
+                    (std::ptr::null(), 0),
+                    pieces.into_iter().flatten(),
+                );
                 n += 1;
             }
             let header_len = a.header_len;
@@ -1300,24 +1318,12 @@ impl DgramTx {
             let a = &mut *self.arr;
             let mut n = 0;
             for pieces in datagrams.by_ref().take(BATCH) {
-                let iov = &mut a.iovs[n];
-                let mut k = 0;
-                for piece in pieces.into_iter().filter(|p| !p.is_empty()) {
-                    iov[k] = libc::iovec {
-                        iov_base: piece.as_ptr() as *mut libc::c_void,
-                        iov_len: piece.len(),
-                    };
-                    k += 1;
-                }
-                let h = &mut a.hdrs[n];
-                h.msg_hdr.msg_name = name as *mut libc::c_void;
-                h.msg_hdr.msg_namelen = namelen;
-                h.msg_hdr.msg_iov = iov.as_mut_ptr();
-                h.msg_hdr.msg_iovlen = k;
-                h.msg_hdr.msg_control = std::ptr::null_mut();
-                h.msg_hdr.msg_controllen = 0;
-                h.msg_hdr.msg_flags = 0;
-                h.msg_len = 0;
+                gather(
+                    &mut a.hdrs[n],
+                    &mut a.iovs[n],
+                    (name, namelen),
+                    pieces.into_iter().filter(|p| !p.is_empty()),
+                );
                 n += 1;
             }
             // SAFETY: `hdrs[..n]` were filled above; each points to its own
@@ -1579,12 +1585,7 @@ pub(crate) mod test_util {
 
     /// Send entries for slots `0..n`, unchanged.
     pub fn keep_all(n: usize) -> Vec<TxEntry> {
-        (0..n)
-            .map(|i| TxEntry {
-                slot: i as u8,
-                edit: Edit::KEEP,
-            })
-            .collect()
+        (0..n).map(|i| TxEntry::new(i as u8, Edit::KEEP)).collect()
     }
 
     /// Whether the test may run: true as root. Otherwise prints a visible
