@@ -477,10 +477,7 @@ impl Engine {
                     if vnet.needs_csum() && !vnet.is_gso() && !p.offloads() {
                         *csum_slots |= 1 << slot;
                     }
-                    p.tx.push(TxEntry {
-                        slot: slot as u8,
-                        edit,
-                    });
+                    p.tx.push(TxEntry::new(slot as u8, edit));
                 }
                 Err(reason) => p.counters.count_drop(reason),
             }
@@ -549,10 +546,7 @@ impl Engine {
                         match offload::segment(batch.frame(slot), &hdr, from, segments) {
                             Ok((n, next)) => {
                                 scratch.clear();
-                                scratch.extend((0..n).map(|i| TxEntry {
-                                    slot: i as u8,
-                                    edit: e.edit,
-                                }));
+                                scratch.extend((0..n).map(|i| TxEntry::new(i as u8, e.edit)));
                                 add(&mut o, send_to(p, endpoints, batch, Some((segments, scratch))));
                                 match next {
                                     Some(n) => from = n,

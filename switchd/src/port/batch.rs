@@ -222,6 +222,13 @@ pub struct TxEntry {
     pub edit: Edit,
 }
 
+impl TxEntry {
+    /// Slot `slot` of the batch, edited by `edit`.
+    pub const fn new(slot: u8, edit: Edit) -> TxEntry {
+        TxEntry { slot, edit }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -813,14 +813,7 @@ mod tests {
         let dir = TempDir::new();
         let (mut port, path) = open(&dir);
         let mut rx = RxBatch::new();
-        let keep = |n: usize| -> Vec<TxEntry> {
-            (0..n)
-                .map(|i| TxEntry {
-                    slot: i as u8,
-                    edit: Edit::KEEP,
-                })
-                .collect()
-        };
+        let keep = |n: usize| -> Vec<TxEntry> { (0..n).map(|i| TxEntry::new(i as u8, Edit::KEEP)).collect() };
         let mut batch = RxBatch::new();
         let sizes = [60_000, 1400, 65_535, 61, 30_001, 9000, 65_535, 100];
         for (i, len) in sizes.iter().enumerate() {

@@ -373,26 +373,11 @@ mod tests {
         let batch = batch_of(&[plain.clone(), tag10.clone()]);
         let t20 = [0x81, 0x00, 0x00, 0x14];
         let tx = [
-            TxEntry {
-                slot: 0,
-                edit: Edit::KEEP,
-            },
-            TxEntry {
-                slot: 1,
-                edit: Edit::KEEP,
-            },
-            TxEntry {
-                slot: 1,
-                edit: Edit::POP,
-            },
-            TxEntry {
-                slot: 0,
-                edit: Edit::push(t20),
-            },
-            TxEntry {
-                slot: 1,
-                edit: Edit::retag(t20),
-            },
+            TxEntry::new(0, Edit::KEEP),
+            TxEntry::new(1, Edit::KEEP),
+            TxEntry::new(1, Edit::POP),
+            TxEntry::new(0, Edit::push(t20)),
+            TxEntry::new(1, Edit::retag(t20)),
         ];
         let expect = vec![
             plain.clone(),

@@ -643,26 +643,11 @@ mod tests {
             let batch = batch_of(&[plain.clone(), tagged.clone()]);
             let tag = [0x81, 0x00, 0x00, 0x14]; // VID 20
             let tx = [
-                TxEntry {
-                    slot: 0,
-                    edit: Edit::KEEP,
-                },
-                TxEntry {
-                    slot: 1,
-                    edit: Edit::KEEP,
-                },
-                TxEntry {
-                    slot: 1,
-                    edit: Edit::POP,
-                },
-                TxEntry {
-                    slot: 0,
-                    edit: Edit::push(tag),
-                },
-                TxEntry {
-                    slot: 1,
-                    edit: Edit::retag(tag),
-                },
+                TxEntry::new(0, Edit::KEEP),
+                TxEntry::new(1, Edit::KEEP),
+                TxEntry::new(1, Edit::POP),
+                TxEntry::new(0, Edit::push(tag)),
+                TxEntry::new(1, Edit::retag(tag)),
             ];
             let out = tap.send_batch(&batch, &tx);
             let mut expect = vec![plain.clone(), tagged.clone()];

@@ -649,16 +649,7 @@ mod tests {
             tx_batch.slot_mut(0)[HEADROOM..HEADROOM + plain.len()].copy_from_slice(&plain);
             tx_batch.set_frame(0, HEADROOM, plain.len());
             tx_batch.set_count(1);
-            let tx = [
-                TxEntry {
-                    slot: 0,
-                    edit: Edit::KEEP,
-                },
-                TxEntry {
-                    slot: 0,
-                    edit: Edit::push(tag),
-                },
-            ];
+            let tx = [TxEntry::new(0, Edit::KEEP), TxEntry::new(0, Edit::push(tag))];
             let out = ep.send_batch(&tx_batch, &tx, &link);
             assert_eq!(
                 out,
