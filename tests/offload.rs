@@ -136,11 +136,8 @@ fn tcp_with_offloads_across_a_vlan_trunk_between_two_switches() {
     if !require_root("tcp_with_offloads_across_a_vlan_trunk_between_two_switches") {
         return;
     }
-    let a = Switchd::start();
-    let b = Switchd::start();
-    for sw in [&a, &b] {
-        sw.ctl_ok(&["add-br", "br0"]);
-    }
+    let a = Switchd::with_bridge("br0");
+    let b = Switchd::with_bridge("br0");
     let h1 = host_on_veth_with(&a, "br0", "10.0.0.1", &["tag=10"]);
     let h2 = host_on_tap_with(&b, "br0", "10.0.0.2", &["tag=10"]);
     // The trunk: a veth pair from a's namespace to b's.

@@ -45,22 +45,8 @@ fn fdb_entry(sw: &Switchd, mac: &str) -> Option<Value> {
 /// Runs a contrib script in the switch's namespace, as qemu would.
 fn contrib(sw: &Switchd, script: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> (bool, String) {
     let mut cmd = std::process::Command::new("ip");
-    cmd.args(["netns", "exec", &sw.ns.name])
-        .arg(script)
-        .args(args)
-        .env("SWITCHD_SOCKET", &sw.socket)
-        .env("SWITCHCTL", bin("switchctl"));
-    for key in [
-        "SWITCHD_BRIDGE",
-        "SWITCHD_TAG",
-        "SWITCHD_TRUNKS",
-        "SWITCHD_VLAN_MODE",
-    ] {
-        cmd.env_remove(key);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
+    cmd.args(["netns", "exec", &sw.ns.name]).arg(script).args(args);
+    contrib_env(&mut cmd, sw, env.iter().copied());
     let out = cmd.output().expect("run contrib script");
     (
         out.status.success(),

@@ -16,10 +16,8 @@ use std::io::{ErrorKind, Read, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixDatagram, UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
-
-use serde_json::Value;
 
 use common::*;
 
@@ -56,6 +54,12 @@ struct UserSwitchd {
     uid: u32,
 }
 
+impl Control for UserSwitchd {
+    fn socket(&self) -> &Path {
+        &self.socket
+    }
+}
+
 impl UserSwitchd {
     fn start() -> UserSwitchd {
         let dir = std::env::temp_dir().join(format!("switchd-sock-{}", unique("")));
@@ -77,40 +81,17 @@ impl UserSwitchd {
 
     fn spawn(&mut self) {
         assert!(self.child.is_none(), "switchd is already running");
-        let log = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .expect("open log");
-        let mut cmd = if euid() == 0 {
+        let cmd = if euid() == 0 {
             let mut c = Command::new("setpriv");
             let id = NOBODY.to_string();
+            // setpriv execs switchd in place: the child's pid is the daemon's.
             c.args(["--reuid", &id, "--regid", &id, "--clear-groups"])
                 .arg(bin("switchd"));
             c
         } else {
             Command::new(bin("switchd"))
         };
-        // setpriv execs switchd in place: the child's pid is the daemon's.
-        let child = cmd
-            .arg("--socket")
-            .arg(&self.socket)
-            .arg("--db")
-            .arg(&self.db)
-            .args(["--log-level", "debug"])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("dup log"))
-            .stderr(log)
-            .spawn()
-            .expect("spawn switchd");
-        self.child = Some(child);
-        let ready = poll_until(Duration::from_secs(10), || {
-            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
-                panic!("switchd exited at start ({status}); log:\n{}", self.log());
-            }
-            UnixStream::connect(&self.socket).is_ok()
-        });
-        assert!(ready, "switchd did not answer within 10 s; log:\n{}", self.log());
+        self.child = Some(start_daemon(cmd, &self.socket, &self.db, "debug", &self.log));
     }
 
     fn pid(&self) -> u32 {
@@ -119,25 +100,12 @@ impl UserSwitchd {
 
     /// SIGTERM, then SIGKILL after 5 s; returns the exit status.
     fn stop(&mut self) -> ExitStatus {
-        let mut child = self.child.take().expect("switchd is running");
-        // SAFETY: kill(2) on the pid of our own unreaped child.
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Some(status) = child.try_wait().expect("waitpid") {
-                return status;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = child.kill();
-        child.wait().expect("waitpid")
+        stop_daemon(self.child.take().expect("switchd is running"))
     }
 
     /// SIGKILL: a crash, which leaves every socket file behind.
     fn kill(&mut self) {
-        let mut child = self.child.take().expect("switchd is running");
-        let _ = child.kill();
-        child.wait().expect("waitpid");
+        kill_daemon(self.child.take().expect("switchd is running"));
     }
 
     fn log(&self) -> String {
@@ -157,68 +125,8 @@ impl UserSwitchd {
         self.dir.join(file)
     }
 
-    fn ctl(&self, args: &[&str]) -> Output {
-        Command::new(bin("switchctl"))
-            .arg("--socket")
-            .arg(&self.socket)
-            .args(["--timeout", "10"])
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run switchctl")
-    }
-
-    fn ctl_ok(&self, args: &[&str]) -> String {
-        let out = self.ctl(args);
-        assert!(
-            out.status.success(),
-            "switchctl {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// The one-line reason of a failing switchctl command.
-    fn ctl_err(&self, args: &[&str]) -> String {
-        let out = self.ctl(args);
-        assert!(
-            !out.status.success(),
-            "switchctl {args:?} succeeded but should fail"
-        );
-        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
-        assert_eq!(stderr.lines().count(), 1, "{stderr}");
-        stderr
-            .strip_prefix("switchctl: ")
-            .expect("switchctl: prefix")
-            .to_string()
-    }
-
-    fn ctl_json(&self, args: &[&str]) -> Value {
-        let mut full = vec!["--json"];
-        full.extend_from_slice(args);
-        serde_json::from_str(&self.ctl_ok(&full)).expect("switchctl --json output")
-    }
-
-    fn port_stats(&self, bridge: &str, port: &str) -> Value {
-        let stats = self.ctl_json(&["port-stats", bridge]);
-        stats
-            .as_array()
-            .and_then(|a| a.iter().find(|s| s["port"] == port))
-            .cloned()
-            .unwrap_or_else(|| panic!("no port-stats for {port}: {stats}"))
-    }
-
     fn stat(&self, bridge: &str, port: &str, key: &str) -> u64 {
         self.port_stats(bridge, port)[key].as_u64().unwrap_or(0)
-    }
-
-    fn port_info(&self, port: &str) -> Option<Value> {
-        let show = self.ctl_json(&["show"]);
-        show.as_array()?
-            .iter()
-            .flat_map(|b| b["ports"].as_array().into_iter().flatten())
-            .find(|p| p["name"] == port)
-            .cloned()
     }
 
     /// Adds a stream port on a socket file in the test directory.

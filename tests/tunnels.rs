@@ -606,11 +606,8 @@ fn vlans_over_a_vxlan_tunnel() {
     if !require_root("vlans_over_a_vxlan_tunnel") {
         return;
     }
-    let a = Switchd::start();
-    let b = Switchd::start();
-    for sw in [&a, &b] {
-        sw.ctl_ok(&["add-br", "br0"]);
-    }
+    let a = Switchd::with_bridge("br0");
+    let b = Switchd::with_bridge("br0");
     let (_, b_dev) = underlay(&a.ns, &b.ns, SW_IP, PEER_IP);
     a.ctl_ok(&[
         "add-port",

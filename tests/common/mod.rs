@@ -321,38 +321,11 @@ impl Switchd {
     /// and waits until it answers.
     pub fn spawn(&mut self) {
         assert!(self.child.is_none(), "switchd is already running");
-        let log = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .expect("open log");
         let level = std::env::var("SWITCHD_TEST_LOG").unwrap_or_else(|_| "debug".into());
-        let child = Command::new("ip")
-            .args(["netns", "exec", &self.ns.name])
-            .arg(bin("switchd"))
-            .arg("--socket")
-            .arg(&self.socket)
-            .arg("--db")
-            .arg(&self.db)
-            .args(["--log-level", &level])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("dup log"))
-            .stderr(log)
-            .spawn()
-            .expect("spawn switchd");
-        // `ip netns exec` execs switchd in place, so this pid is the daemon's.
-        self.child = Some(child);
-        let ready = poll_until(Duration::from_secs(10), || {
-            if let Some(status) = self.try_wait() {
-                panic!("switchd exited at start ({status}); log:\n{}", self.log());
-            }
-            UnixStream::connect(&self.socket).is_ok()
-        });
-        assert!(
-            ready,
-            "switchd did not accept connections within 10 s; log:\n{}",
-            self.log()
-        );
+        let mut cmd = Command::new("ip");
+        // `ip netns exec` execs switchd in place, so the child's pid is the daemon's.
+        cmd.args(["netns", "exec", &self.ns.name]).arg(bin("switchd"));
+        self.child = Some(start_daemon(cmd, &self.socket, &self.db, &level, &self.log));
     }
 
     /// The daemon's pid.
@@ -379,31 +352,12 @@ impl Switchd {
 
     /// Sends SIGTERM, waits up to 5 s (then SIGKILL) and returns the exit status.
     pub fn stop(&mut self) -> ExitStatus {
-        let mut child = self.child.take().expect("switchd is running");
-        if let Some(status) = child.try_wait().expect("waitpid") {
-            return status;
-        }
-        let pid = child.id() as libc::pid_t;
-        // SAFETY: kill(2) on the pid of our own unreaped child, which therefore
-        // cannot have been recycled for another process.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Some(status) = child.try_wait().expect("waitpid") {
-                return status;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        eprintln!("switchd (pid {pid}) ignored SIGTERM for 5 s; sending SIGKILL");
-        let _ = child.kill();
-        child.wait().expect("waitpid")
+        stop_daemon(self.child.take().expect("switchd is running"))
     }
 
     /// Kills the daemon with SIGKILL (a crash: no cleanup at all) and reaps it.
     pub fn kill(&mut self) {
-        let mut child = self.child.take().expect("switchd is running");
-        let _ = child.kill();
-        child.wait().expect("waitpid");
+        kill_daemon(self.child.take().expect("switchd is running"));
     }
 
     /// Stops the daemon (asserting a clean exit) and starts a new one with the same db.
@@ -434,100 +388,6 @@ impl Switchd {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// Runs `switchctl --socket S --timeout 10 ARGS...`.
-    pub fn ctl(&self, args: &[&str]) -> Output {
-        Command::new(bin("switchctl"))
-            .arg("--socket")
-            .arg(&self.socket)
-            .args(["--timeout", "10"])
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run switchctl")
-    }
-
-    /// Runs switchctl and panics (with its stderr) unless it succeeds; returns stdout.
-    pub fn ctl_ok(&self, args: &[&str]) -> String {
-        let out = self.ctl(args);
-        assert!(
-            out.status.success(),
-            "switchctl {args:?} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Runs `switchctl --json ARGS...`, which must succeed, and parses stdout.
-    pub fn ctl_json(&self, args: &[&str]) -> Value {
-        let mut full = vec!["--json"];
-        full.extend_from_slice(args);
-        let out = self.ctl_ok(&full);
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("switchctl --json {args:?}: {e}: {out:?}"))
-    }
-
-    /// Runs switchctl expecting failure: non-zero exit and exactly one stderr
-    /// line `switchctl: <reason>`. Returns the reason.
-    pub fn ctl_err(&self, args: &[&str]) -> String {
-        let out = self.ctl(args);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            !out.status.success(),
-            "switchctl {args:?} succeeded but should fail; stdout: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        let lines: Vec<&str> = stderr.lines().collect();
-        assert_eq!(
-            lines.len(),
-            1,
-            "switchctl {args:?} should print exactly one line on stderr, got {stderr:?}"
-        );
-        lines[0]
-            .strip_prefix("switchctl: ")
-            .unwrap_or_else(|| panic!("switchctl {args:?}: stderr {stderr:?} lacks the `switchctl: ` prefix"))
-            .to_string()
-    }
-
-    /// `show --json`.
-    pub fn show(&self) -> Value {
-        self.ctl_json(&["show"])
-    }
-
-    /// The `show --json` object of one port.
-    pub fn port_info(&self, port: &str) -> Option<Value> {
-        let show = self.show();
-        show.as_array()?
-            .iter()
-            .flat_map(|b| b["ports"].as_array().into_iter().flatten())
-            .find(|p| p["name"] == port)
-            .cloned()
-    }
-
-    /// `fdb-show --json BR`.
-    pub fn fdb(&self, bridge: &str) -> Vec<Value> {
-        match self.ctl_json(&["fdb-show", bridge]) {
-            Value::Array(v) => v,
-            other => panic!("fdb-show --json is not an array: {other}"),
-        }
-    }
-
-    /// `port-stats --json BR` entry of one port.
-    pub fn port_stats(&self, bridge: &str, port: &str) -> Value {
-        let stats = self.ctl_json(&["port-stats", bridge]);
-        stats
-            .as_array()
-            .and_then(|a| a.iter().find(|s| s["port"] == port))
-            .cloned()
-            .unwrap_or_else(|| panic!("port-stats {bridge} has no entry for {port}: {stats}"))
-    }
-
-    /// The named drop counter of a port (0 if absent).
-    pub fn drops(&self, bridge: &str, port: &str, reason: &str) -> u64 {
-        self.port_stats(bridge, port)["drops"][reason]
-            .as_u64()
-            .unwrap_or(0)
-    }
-
     /// A raw connection to the control socket.
     pub fn connect(&self) -> UnixStream {
         let s = UnixStream::connect(&self.socket).expect("connect to control socket");
@@ -549,6 +409,200 @@ impl Switchd {
         let text = fs::read_to_string(&self.db)
             .unwrap_or_else(|e| panic!("cannot read db {}: {e}", self.db.display()));
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("db is not valid JSON: {e}: {text:?}"))
+    }
+}
+
+/// The environment the contrib/qemu-ifup and qemu-ifdown scripts see, as
+/// qemu passes it on: `sw`'s socket and switchctl, the `SWITCHD_*` settings
+/// in `env`, and none inherited from the test's own environment.
+pub fn contrib_env<'a>(cmd: &mut Command, sw: &Switchd, env: impl IntoIterator<Item = (&'a str, &'a str)>) {
+    cmd.env("SWITCHD_SOCKET", &sw.socket)
+        .env("SWITCHCTL", bin("switchctl"));
+    for key in [
+        "SWITCHD_BRIDGE",
+        "SWITCHD_TAG",
+        "SWITCHD_TRUNKS",
+        "SWITCHD_VLAN_MODE",
+    ] {
+        cmd.env_remove(key);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+}
+
+/// Runs `cmd` (switchd, or a launcher that execs it in place such as `ip
+/// netns exec` or `setpriv`) with `--socket`, `--db` and `--log-level`, its
+/// output appended to `log`, and waits up to 10 s until the socket accepts
+/// connections. Panics with the log if the daemon exits or does not answer
+/// (after killing it).
+pub fn start_daemon(mut cmd: Command, socket: &Path, db: &Path, level: &str, log: &Path) -> Child {
+    let out = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("open log");
+    let mut child = cmd
+        .arg("--socket")
+        .arg(socket)
+        .arg("--db")
+        .arg(db)
+        .args(["--log-level", level])
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().expect("dup log"))
+        .stderr(out)
+        .spawn()
+        .expect("spawn switchd");
+    let read_log = || fs::read_to_string(log).unwrap_or_default();
+    let ready = poll_until(Duration::from_secs(10), || {
+        if let Some(status) = child.try_wait().expect("waitpid") {
+            panic!("switchd exited at start ({status}); log:\n{}", read_log());
+        }
+        UnixStream::connect(socket).is_ok()
+    });
+    if !ready {
+        kill_daemon(child);
+        panic!(
+            "switchd did not accept connections within 10 s; log:\n{}",
+            read_log()
+        );
+    }
+    child
+}
+
+/// Sends a daemon we started SIGTERM, waits up to 5 s (then SIGKILL) and
+/// returns its exit status.
+pub fn stop_daemon(mut child: Child) -> ExitStatus {
+    if let Some(status) = child.try_wait().expect("waitpid") {
+        return status;
+    }
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: kill(2) on the pid of our own unreaped child, which therefore
+    // cannot have been recycled for another process.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().expect("waitpid") {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    eprintln!("switchd (pid {pid}) ignored SIGTERM for 5 s; sending SIGKILL");
+    let _ = child.kill();
+    child.wait().expect("waitpid")
+}
+
+/// SIGKILL to a daemon we started (a crash: no cleanup at all), and reaps it.
+pub fn kill_daemon(mut child: Child) {
+    let _ = child.kill();
+    child.wait().expect("waitpid");
+}
+
+/// The switchctl client of a running daemon: what every test asks a
+/// switchd through `switchctl`, whichever way the daemon was started (as
+/// root in a namespace, [`Switchd`]; unprivileged, in `tests/socket_ports.rs`).
+pub trait Control {
+    /// The daemon's control socket.
+    fn socket(&self) -> &Path;
+
+    /// Runs `switchctl --socket S --timeout 10 ARGS...`.
+    fn ctl(&self, args: &[&str]) -> Output {
+        Command::new(bin("switchctl"))
+            .arg("--socket")
+            .arg(self.socket())
+            .args(["--timeout", "10"])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run switchctl")
+    }
+
+    /// Runs switchctl and panics (with its stderr) unless it succeeds; returns stdout.
+    fn ctl_ok(&self, args: &[&str]) -> String {
+        let out = self.ctl(args);
+        assert!(
+            out.status.success(),
+            "switchctl {args:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs `switchctl --json ARGS...`, which must succeed, and parses stdout.
+    fn ctl_json(&self, args: &[&str]) -> Value {
+        let mut full = vec!["--json"];
+        full.extend_from_slice(args);
+        let out = self.ctl_ok(&full);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("switchctl --json {args:?}: {e}: {out:?}"))
+    }
+
+    /// Runs switchctl expecting failure: non-zero exit and exactly one stderr
+    /// line `switchctl: <reason>`. Returns the reason.
+    fn ctl_err(&self, args: &[&str]) -> String {
+        let out = self.ctl(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "switchctl {args:?} succeeded but should fail; stdout: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "switchctl {args:?} should print exactly one line on stderr, got {stderr:?}"
+        );
+        lines[0]
+            .strip_prefix("switchctl: ")
+            .unwrap_or_else(|| panic!("switchctl {args:?}: stderr {stderr:?} lacks the `switchctl: ` prefix"))
+            .to_string()
+    }
+
+    /// `show --json`.
+    fn show(&self) -> Value {
+        self.ctl_json(&["show"])
+    }
+
+    /// The `show --json` object of one port.
+    fn port_info(&self, port: &str) -> Option<Value> {
+        let show = self.show();
+        show.as_array()?
+            .iter()
+            .flat_map(|b| b["ports"].as_array().into_iter().flatten())
+            .find(|p| p["name"] == port)
+            .cloned()
+    }
+
+    /// `fdb-show --json BR`.
+    fn fdb(&self, bridge: &str) -> Vec<Value> {
+        match self.ctl_json(&["fdb-show", bridge]) {
+            Value::Array(v) => v,
+            other => panic!("fdb-show --json is not an array: {other}"),
+        }
+    }
+
+    /// `port-stats --json BR` entry of one port.
+    fn port_stats(&self, bridge: &str, port: &str) -> Value {
+        let stats = self.ctl_json(&["port-stats", bridge]);
+        stats
+            .as_array()
+            .and_then(|a| a.iter().find(|s| s["port"] == port))
+            .cloned()
+            .unwrap_or_else(|| panic!("port-stats {bridge} has no entry for {port}: {stats}"))
+    }
+
+    /// The named drop counter of a port (0 if absent).
+    fn drops(&self, bridge: &str, port: &str, reason: &str) -> u64 {
+        self.port_stats(bridge, port)["drops"][reason]
+            .as_u64()
+            .unwrap_or(0)
+    }
+}
+
+impl Control for Switchd {
+    fn socket(&self) -> &Path {
+        &self.socket
     }
 }
 
@@ -790,6 +844,10 @@ pub const TPID_8021Q: u16 = 0x8100;
 pub const TPID_8021AD: u16 = 0x88a8;
 
 /// One VLAN tag: TPID and the three fields of the TCI.
+///
+/// The harness builds and reads frames with its own code, not with
+/// `switchd::wire`, so that an encoding mistake in switchd cannot hide from
+/// the tests by being made twice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VlanTag {
     /// [`TPID_8021Q`] or [`TPID_8021AD`].
@@ -1471,20 +1529,12 @@ impl Guest {
             .arg(&image.kernel)
             .arg("-initrd")
             .arg(&image.initrd)
-            .args(["-append", &append, "-netdev", &netdev, "-device", &device])
-            .env("SWITCHD_SOCKET", &sw.socket)
-            .env("SWITCHCTL", bin("switchctl"));
-        for key in [
-            "SWITCHD_BRIDGE",
-            "SWITCHD_TAG",
-            "SWITCHD_TRUNKS",
-            "SWITCHD_VLAN_MODE",
-        ] {
-            cmd.env_remove(key);
-        }
-        for (k, v) in &spec.env {
-            cmd.env(k, v);
-        }
+            .args(["-append", &append, "-netdev", &netdev, "-device", &device]);
+        contrib_env(
+            &mut cmd,
+            sw,
+            spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        );
         let child = cmd
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("dup log"))
