@@ -59,7 +59,8 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
     } else {
         port::tap::TapIo::Syscalls
     };
-    let (engine, engine_thread) = engine::start(&db, tap_io).context("cannot start the forwarding engine")?;
+    let (engine, engine_thread) =
+        engine::start(&db, port::Devices::Host(tap_io)).context("cannot start the forwarding engine")?;
     // The socket appears only once every stored port has been re-opened, so
     // a client that sees it talks to a fully restored switch.
     let listener = match control::bind(&opts.socket, opts.socket_group.as_deref()) {

@@ -5,18 +5,18 @@
 //! across the daemon: no two bridges and no two ports share a name, which
 //! is what lets `set port PORT` and `del-port PORT` omit the bridge.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use proto::{
     BridgeInfo, BridgeSetting, ClearKey, Error, ErrorKind, FdbEntry, IfName, PortConfig, PortInfo,
     PortSetting, PortState, Reply, Request,
 };
 
-use super::{down_reason, Engine};
-use crate::port::sys::OpenError;
+use super::ports::{BridgeKey, DownReason};
+use super::Engine;
 use crate::port::tunnel::TunnelId;
+use crate::port::PortIo;
 use crate::vlan::PortVlan;
-use crate::PortId;
 
 fn err(kind: ErrorKind, msg: String) -> Error {
     Error::new(kind, msg)
@@ -29,7 +29,10 @@ impl Engine {
             Request::AddBr { bridge, may_exist } => self.cmd_add_br(bridge, may_exist),
             Request::DelBr { bridge, if_exists } => self.cmd_del_br(&bridge, if_exists),
             Request::ListBr => Ok(Reply::Names(
-                self.bridges.iter().map(|b| b.name.to_string()).collect(),
+                self.bridges
+                    .keys()
+                    .map(|b| self.bridges[b].name.to_string())
+                    .collect(),
             )),
             Request::AddPort {
                 bridge,
@@ -59,7 +62,7 @@ impl Engine {
             }),
             Request::SetBridge { bridge, settings } => self.cmd_set_bridge(&bridge, &settings),
             Request::Show => Ok(Reply::Show(
-                (0..self.bridges.len()).map(|b| self.bridge_info(b)).collect(),
+                self.bridges.keys().map(|b| self.bridge_info(b)).collect(),
             )),
             Request::FdbShow { bridge } => {
                 let b = self.find_bridge(&bridge)?;
@@ -79,12 +82,10 @@ impl Engine {
                 let mut rows = Vec::new();
                 for &b in &targets {
                     let bname = self.bridges[b].name.as_str();
-                    for spec in &self.bridges[b].specs {
-                        if let Some(Some(p)) = self.ports.get(spec.id.0 as usize) {
-                            let mut row = p.counters.to_proto(bname, p.name.as_str());
-                            row.rx_errors += p.io.as_ref().map_or(0, crate::port::PortIo::framing_errors);
-                            rows.push(row);
-                        }
+                    for (_, p) in self.ports.of_bridge(b) {
+                        let mut row = p.counters.to_proto(bname, p.name.as_str());
+                        row.rx_errors += p.io().map_or(0, PortIo::framing_errors);
+                        rows.push(row);
                     }
                 }
                 rows.extend(self.endpoint_rows(&targets));
@@ -97,14 +98,14 @@ impl Engine {
     /// `targets` bridges use: bridge `-`, port `vxlan:0.0.0.0:4789` and the
     /// like, with what the socket received and the `tunnel-*` drops of
     /// packets no port could take (unknown peer or VNI/key, bad headers).
-    fn endpoint_rows(&self, targets: &[usize]) -> Vec<proto::PortStats> {
+    fn endpoint_rows(&self, targets: &[BridgeKey]) -> Vec<proto::PortStats> {
         let mut rows = Vec::new();
         for (e, ep) in self.endpoints.iter().enumerate() {
             let Some(ep) = ep else { continue };
-            let used =
-                self.ports.iter().flatten().any(|p| {
-                    targets.contains(&p.bridge) && p.tunnel.as_ref().is_some_and(|l| l.endpoint == e)
-                });
+            let used = self
+                .ports
+                .iter()
+                .any(|(_, p)| targets.contains(&p.bridge) && p.tunnel().is_some_and(|l| l.endpoint == e));
             if used {
                 rows.push(ep.counters.to_proto("-", &ep.key().to_string()));
             }
@@ -112,20 +113,15 @@ impl Engine {
         rows
     }
 
-    fn bridge_selection(&self, bridge: Option<&IfName>) -> Result<Vec<usize>, Error> {
+    fn bridge_selection(&self, bridge: Option<&IfName>) -> Result<Vec<BridgeKey>, Error> {
         match bridge {
             Some(name) => Ok(vec![self.find_bridge(name)?]),
-            None => Ok((0..self.bridges.len()).collect()),
+            None => Ok(self.bridges.keys().collect()),
         }
     }
 
-    fn port_names(&self, b: usize) -> Vec<String> {
-        self.bridges[b]
-            .specs
-            .iter()
-            .filter_map(|s| self.ports[s.id.0 as usize].as_ref())
-            .map(|p| p.name.to_string())
-            .collect()
+    fn port_names(&self, b: BridgeKey) -> Vec<String> {
+        self.ports.of_bridge(b).map(|(_, p)| p.name.to_string()).collect()
     }
 
     fn cmd_add_br(&mut self, name: IfName, may_exist: bool) -> Result<Reply, Error> {
@@ -149,16 +145,7 @@ impl Engine {
             Err(_) if if_exists => return Ok(Reply::Done),
             Err(e) => return Err(e),
         };
-        let ids: Vec<usize> = self.bridges[b].specs.iter().map(|s| s.id.0 as usize).collect();
-        for id in ids {
-            self.remove_port(id);
-        }
-        self.bridges.remove(b);
-        for p in self.ports.iter_mut().flatten() {
-            if p.bridge > b {
-                p.bridge -= 1;
-            }
-        }
+        self.remove_bridge(b);
         tracing::info!(bridge = %name, "bridge deleted");
         Ok(Reply::Done)
     }
@@ -172,14 +159,11 @@ impl Engine {
     ) -> Result<Reply, Error> {
         let b = self.find_bridge(bridge)?;
         if let Ok(existing) = self.find_port(&name) {
-            let on = self.ports[existing]
-                .as_ref()
-                .map(|p| p.bridge)
-                .unwrap_or(usize::MAX);
-            if may_exist && on == b {
+            let on = self.ports.get(existing).map(|p| p.bridge);
+            if may_exist && on == Some(b) {
                 return Ok(Reply::Done);
             }
-            let on_name = self.bridges.get(on).map(|b| b.name.as_str()).unwrap_or("?");
+            let on_name = on.map_or("?", |on| self.bridges[on].name.as_str());
             return Err(err(
                 ErrorKind::AlreadyExists,
                 format!("port {:?} already exists on bridge {on_name:?}", name.as_str()),
@@ -188,11 +172,10 @@ impl Engine {
         let config = PortConfig::from_settings(settings)?;
         // Two socket ports on one path would each remove the other's file.
         if let Some(path) = &config.path {
-            if let Some(other) = self
+            if let Some((_, other)) = self
                 .ports
                 .iter()
-                .flatten()
-                .find(|p| p.config.path.as_ref() == Some(path))
+                .find(|(_, p)| p.config().path.as_ref() == Some(path))
             {
                 return Err(err(
                     ErrorKind::AlreadyExists,
@@ -208,9 +191,8 @@ impl Engine {
             let same = self
                 .ports
                 .iter()
-                .flatten()
-                .find(|p| TunnelId::from_config(&p.config) == Some(tid));
-            if let Some(other) = same {
+                .find(|(_, p)| TunnelId::from_config(p.config()) == Some(tid));
+            if let Some((_, other)) = same {
                 return Err(err(
                     ErrorKind::AlreadyExists,
                     format!(
@@ -222,12 +204,14 @@ impl Engine {
                 ));
             }
         }
-        let id = self.insert_port(b, name.clone(), config);
-        if let Err(e) = self.attach(id) {
-            self.remove_port(id);
+        if let Err(reason) = self.add_port(b, name.clone(), config) {
+            let why = match reason {
+                DownReason::NoSuchDevice => format!("no such device {:?}", name.as_str()),
+                other => other.to_string(),
+            };
             return Err(err(
                 ErrorKind::Device,
-                format!("cannot add port {:?}: {}", name.as_str(), down_reason_long(&e)),
+                format!("cannot add port {:?}: {why}", name.as_str()),
             ));
         }
         tracing::info!(bridge = %bridge, port = %name, "port added");
@@ -249,8 +233,8 @@ impl Engine {
             Err(e) => return Err(e),
         };
         if let Some(bn) = bridge {
-            let on = &self.bridges[self.ports[id].as_ref().map(|p| p.bridge).unwrap_or_default()].name;
-            if on != bn {
+            let on = self.ports.get(id).map(|p| &self.bridges[p.bridge].name);
+            if let Some(on) = on.filter(|on| *on != bn) {
                 return Err(err(
                     ErrorKind::NoSuchPort,
                     format!(
@@ -275,10 +259,10 @@ impl Engine {
         edit: impl FnOnce(&mut PortConfig) -> Result<(), Error>,
     ) -> Result<Reply, Error> {
         let id = self.find_port(name)?;
-        let Some(p) = self.ports[id].as_mut() else {
+        let Some(p) = self.ports.get(id) else {
             return Err(err(ErrorKind::Internal, "port vanished".into()));
         };
-        let mut config = p.config.clone();
+        let mut config = p.config().clone();
         edit(&mut config)?;
         config.validate().map_err(|e| {
             err(
@@ -286,19 +270,15 @@ impl Engine {
                 format!("port {:?}: {e}", name.as_str()),
             )
         })?;
-        if config == p.config {
+        if &config == p.config() {
             return Ok(Reply::Done);
         }
-        p.config = config;
-        let mtu = p.mtu();
-        let vlan = PortVlan::from_config(&p.config);
-        let b = &mut self.bridges[p.bridge];
-        let spec = &mut b.specs[p.spec_idx];
-        spec.mtu = mtu;
+        let b = p.bridge;
+        let vlan = PortVlan::from_config(&config);
+        self.ports.set_config(id, config);
         // Entries learned on a VLAN the port no longer carries would send
         // frames where they may not go; forget them now.
-        b.fdb.retain_port_vlans(PortId(id as u32), |v| vlan.carries(v));
-        spec.vlan = vlan;
+        self.bridges[b].fdb.retain_port_vlans(id, |v| vlan.carries(v));
         tracing::info!(port = %name, "port reconfigured");
         Ok(Reply::Done)
     }
@@ -311,39 +291,32 @@ impl Engine {
         let bridge = &mut self.bridges[b];
         for s in settings {
             match *s {
-                BridgeSetting::MacAging(secs) => {
-                    bridge.mac_aging = secs;
-                    bridge.fdb.set_aging(Duration::from_secs(secs.into()));
-                }
-                BridgeSetting::MacTableSize(n) => {
-                    bridge.mac_table_size = n;
-                    bridge.fdb.set_max_entries(n as usize);
-                }
+                BridgeSetting::MacAging(secs) => bridge.set_mac_aging(secs),
+                BridgeSetting::MacTableSize(n) => bridge.set_mac_table_size(n),
             }
         }
         Ok(Reply::Done)
     }
 
-    fn bridge_info(&self, b: usize) -> BridgeInfo {
+    fn bridge_info(&self, b: BridgeKey) -> BridgeInfo {
         let bridge = &self.bridges[b];
         BridgeInfo {
             name: bridge.name.to_string(),
             mac_aging: bridge.mac_aging,
             mac_table_size: bridge.mac_table_size,
             mac_entries: bridge.fdb.len() as u64,
-            ports: bridge
-                .specs
-                .iter()
-                .filter_map(|s| self.ports[s.id.0 as usize].as_ref())
-                .map(|p| PortInfo {
+            ports: self
+                .ports
+                .of_bridge(b)
+                .map(|(_, p)| PortInfo {
                     name: p.name.to_string(),
-                    port_type: p.config.port_type,
-                    config: p.config.clone(),
-                    vlan_mode: p.config.effective_vlan_mode(),
-                    state: match &p.down {
+                    port_type: p.config().port_type,
+                    config: p.config().clone(),
+                    vlan_mode: p.config().effective_vlan_mode(),
+                    state: match p.down_reason() {
                         None => PortState::Up,
                         Some(reason) => PortState::Down {
-                            reason: reason.clone(),
+                            reason: reason.to_string(),
                         },
                     },
                     mtu: Some(p.mtu()),
@@ -352,7 +325,7 @@ impl Engine {
         }
     }
 
-    fn fdb_rows(&self, b: usize) -> Vec<FdbEntry> {
+    fn fdb_rows(&self, b: BridgeKey) -> Vec<FdbEntry> {
         let now = Instant::now();
         self.bridges[b]
             .fdb
@@ -361,8 +334,7 @@ impl Engine {
             .map(|row| FdbEntry {
                 port: self
                     .ports
-                    .get(row.port.0 as usize)
-                    .and_then(Option::as_ref)
+                    .get(row.port)
                     .map(|p| p.name.to_string())
                     .unwrap_or_else(|| format!("#{}", row.port.0)),
                 vlan: row.vlan,
@@ -387,12 +359,5 @@ fn check_changeable(s: &PortSetting) -> Result<(), Error> {
                 other.key()
             ),
         )),
-    }
-}
-
-fn down_reason_long(e: &OpenError) -> String {
-    match e {
-        OpenError::NoSuchDevice(name) => format!("no such device {name:?}"),
-        other => down_reason(other),
     }
 }

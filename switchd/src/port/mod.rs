@@ -22,6 +22,8 @@
 
 pub mod batch;
 pub mod dgram;
+#[cfg(test)]
+pub mod fake;
 pub mod gre;
 pub mod stream;
 pub mod sys;
@@ -62,6 +64,9 @@ pub enum PortIo {
     Stream(stream::StreamPort),
     /// Unix datagram socket (one frame per datagram).
     Dgram(dgram::DgramPort),
+    /// An in-memory device (engine tests).
+    #[cfg(test)]
+    Fake(fake::FakePort),
 }
 
 impl PortIo {
@@ -72,6 +77,8 @@ impl PortIo {
             PortIo::System(p) => p.raw_fd(),
             PortIo::Stream(p) => p.raw_fd(),
             PortIo::Dgram(p) => p.raw_fd(),
+            #[cfg(test)]
+            PortIo::Fake(p) => p.raw_fd(),
         }
     }
 
@@ -84,6 +91,8 @@ impl PortIo {
             PortIo::System(p) => p.recv_batch(batch),
             PortIo::Stream(p) => p.recv_batch(batch),
             PortIo::Dgram(p) => p.recv_batch(batch),
+            #[cfg(test)]
+            PortIo::Fake(p) => p.recv_batch(batch),
         }
     }
 
@@ -94,6 +103,8 @@ impl PortIo {
             PortIo::System(p) => p.send_batch(batch, tx),
             PortIo::Stream(p) => p.send_batch(batch, tx),
             PortIo::Dgram(p) => p.send_batch(batch, tx),
+            #[cfg(test)]
+            PortIo::Fake(p) => p.send_batch(batch, tx),
         }
     }
 
@@ -106,6 +117,8 @@ impl PortIo {
             PortIo::System(p) => p.offloads(),
             // qemu's stream and dgram backends carry plain frames.
             PortIo::Stream(_) | PortIo::Dgram(_) => false,
+            #[cfg(test)]
+            PortIo::Fake(_) => false,
         }
     }
 
@@ -135,6 +148,59 @@ impl PortIo {
             PortIo::System(p) => p.mtu(),
             PortIo::Stream(p) => p.mtu(),
             PortIo::Dgram(p) => p.mtu(),
+            #[cfg(test)]
+            PortIo::Fake(p) => p.mtu(),
+        }
+    }
+
+    /// The index of the device the port is bound to, for ports on a device
+    /// that can vanish and come back under the same name.
+    pub fn ifindex(&self) -> Option<u32> {
+        match self {
+            PortIo::System(p) => Some(p.ifindex()),
+            #[cfg(test)]
+            PortIo::Fake(p) => Some(p.ifindex()),
+            _ => None,
+        }
+    }
+}
+
+/// Where ports find their devices: the host's, or in tests a [`fake::FakeNet`].
+#[derive(Debug, Clone)]
+pub enum Devices {
+    /// The kernel's devices; TAPs opened with this I/O mode.
+    Host(tap::TapIo),
+    /// In-memory devices (engine tests).
+    #[cfg(test)]
+    Fake(fake::FakeNet),
+}
+
+impl Devices {
+    /// Opens the device of a port that has one (tunnel ports have none).
+    ///
+    /// # Errors
+    /// Why the device cannot be used.
+    pub fn open(&self, name: &proto::IfName, config: &proto::PortConfig) -> Result<PortIo, sys::OpenError> {
+        use proto::PortType;
+        match self {
+            Devices::Host(tap_io) => match config.port_type {
+                PortType::System => system::SystemPort::open(name).map(PortIo::System),
+                PortType::Tap => tap::TapPort::open(name, config.persist, *tap_io).map(PortIo::Tap),
+                PortType::Stream => stream::StreamPort::open(name, config).map(PortIo::Stream),
+                PortType::Dgram => dgram::DgramPort::open(name, config).map(PortIo::Dgram),
+                PortType::Vxlan | PortType::Gre => Err(sys::OpenError::NotADevice(config.port_type)),
+            },
+            #[cfg(test)]
+            Devices::Fake(net) => net.open(name.as_str()).map(PortIo::Fake),
+        }
+    }
+
+    /// The current index of device `name`, if there is one.
+    pub fn if_index(&self, name: &proto::IfName) -> Option<u32> {
+        match self {
+            Devices::Host(_) => sys::if_index(name.as_str()).ok(),
+            #[cfg(test)]
+            Devices::Fake(net) => net.if_index(name.as_str()),
         }
     }
 }

@@ -33,6 +33,31 @@ pub enum OpenError {
     /// and says why (e.g. `"lo" is a loopback device`).
     #[error("{0}")]
     Refused(String),
+    /// A tunnel port without `remote_ip` (only from a hand-edited db).
+    #[error("a {0} port needs remote_ip")]
+    NeedsRemoteIp(proto::PortType),
+    /// Another tunnel port already receives this peer and key.
+    #[error("{demux} on {endpoint} is already used by port {port:?}")]
+    TunnelTaken {
+        /// The peer address and key.
+        demux: String,
+        /// The endpoint (kind, local address, port).
+        endpoint: String,
+        /// The port that has it.
+        port: String,
+    },
+    /// An endpoint of this switchd holds the UDP port in a way that
+    /// conflicts (one bound to any address, one to a specific one).
+    #[error("UDP port {port} is already used by endpoint {other} of this switchd (tunnel ports with and without local_ip cannot share a dst_port)")]
+    EndpointConflict {
+        /// The UDP port.
+        port: u16,
+        /// The endpoint holding it.
+        other: String,
+    },
+    /// A tunnel port has no device of its own; it is served by its endpoint.
+    #[error("a {0} port has no device to open")]
+    NotADevice(proto::PortType),
     /// The device is a TAP that another fd holds (only one may, as switchd
     /// opens it): a VM's, or that of a switchd that was just killed.
     #[error("{0:?} is held by another process (qemu?); add it as type=system to attach through AF_PACKET")]

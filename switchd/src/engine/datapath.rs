@@ -1,0 +1,254 @@
+//! The data path: receive one batch from a port or a tunnel endpoint, run
+//! each frame through its bridge's pipeline, queue it on the egress ports,
+//! then send what each port got in one call, finishing checksums and
+//! segmenting GSO super-frames for ports that cannot take them.
+//!
+//! Nothing here allocates, locks or logs per frame: the batch, the segment
+//! buffer and the per-port queues are preallocated.
+
+use std::time::Instant;
+
+use super::ports::{DownReason, Port};
+use super::Engine;
+use crate::offload;
+use crate::pipeline;
+use crate::port::tunnel::Endpoint;
+use crate::port::{RxBatch, SendOutcome, TxEntry, BATCH};
+use crate::stats::DropReason;
+use crate::PortId;
+
+/// Segments produced per round when a GSO super-frame is segmented in
+/// software (a 64 KiB frame at a 1448-byte MSS makes 46).
+pub(super) const SEGMENT_SLOTS: usize = 64;
+/// Largest segment: a 9000-byte MTU plus Ethernet and tag headers.
+pub(super) const SEGMENT_LEN: usize = 9216;
+
+impl Engine {
+    /// Receives one batch on port `id` and forwards it. Returns whether the
+    /// port may have more frames queued.
+    pub(super) fn service_port(&mut self, id: PortId) -> bool {
+        let received = match self.ports.get_mut(id).and_then(Port::io_mut) {
+            Some(io) => io.recv_batch(&mut self.batch),
+            None => return false,
+        };
+        match received {
+            Ok(0) => false,
+            Ok(n) => {
+                self.forward_batch(id, n);
+                n == BATCH
+            }
+            Err(e) => {
+                self.take_down(id, DownReason::from_device_error(e));
+                false
+            }
+        }
+    }
+
+    /// Receives one batch on tunnel endpoint `e`, decodes it and forwards
+    /// each inner frame from the port it belongs to. Returns whether the
+    /// endpoint may have more packets queued.
+    pub(super) fn service_endpoint(&mut self, e: usize) -> bool {
+        let mut ingress = [None; BATCH];
+        let (n, more) = match self.endpoints.get_mut(e) {
+            Some(Some(ep)) => ep.recv_batch(&mut self.batch, &mut ingress),
+            _ => return false,
+        };
+        if n > 0 {
+            let now = Instant::now();
+            for (slot, port) in ingress.iter().enumerate().take(n) {
+                if let Some(id) = *port {
+                    self.forward_frame(PortId(id), slot, now);
+                }
+            }
+            self.flush_tx();
+        }
+        more
+    }
+
+    /// Runs the `n` frames of the batch received on port `id` through the
+    /// pipeline, then sends what was queued, one call per egress port.
+    fn forward_batch(&mut self, id: PortId, n: usize) {
+        let now = Instant::now();
+        for slot in 0..n {
+            self.forward_frame(id, slot, now);
+        }
+        self.flush_tx();
+    }
+
+    /// Runs frame `slot` of the batch, received on port `id`, through the
+    /// pipeline of the port's bridge and queues it on its egress ports.
+    #[inline]
+    fn forward_frame(&mut self, id: PortId, slot: usize, now: Instant) {
+        let Engine {
+            ports,
+            bridges,
+            batch,
+            dirty,
+            csum_slots,
+            ..
+        } = self;
+        let frame = batch.frame(slot);
+        let vnet = batch.vnet(slot);
+        // A GSO super-frame leaves as segments: MTUs are checked against those.
+        let wire_len = offload::wire_len(frame, &vnet);
+        let Some(port) = ports.get_mut(id) else {
+            return;
+        };
+        port.counters.rx_packets += 1;
+        port.counters.rx_bytes += frame.len() as u64;
+        let b = port.bridge;
+        let (specs, mut slots) = ports.split(b);
+        let Some(in_idx) = specs.index_of(id) else {
+            return;
+        };
+        let fdb = &mut bridges[b].fdb;
+        let verdict = pipeline::forward_sized(fdb, specs, in_idx, frame, wire_len, now, |out_idx, res| {
+            let out = specs[out_idx].id;
+            let Some(p) = slots.get_mut(out) else { return };
+            match res {
+                Ok(edit) => {
+                    if p.tx.is_empty() {
+                        dirty.push(out);
+                    }
+                    // A partial checksum is finished once, in place, before
+                    // anything is sent; GSO frames are segmented per port.
+                    if vnet.needs_csum() && !vnet.is_gso() && !p.offloads() {
+                        *csum_slots |= 1 << slot;
+                    }
+                    p.tx.push(TxEntry::new(slot as u8, edit));
+                }
+                Err(reason) => p.counters.count_drop(reason),
+            }
+        });
+        if let Err(reason) = verdict {
+            if let Some(p) = slots.get_mut(id) {
+                p.counters.count_drop(reason);
+            }
+        }
+    }
+
+    /// Sends what the frames of the current batch queued, one call per
+    /// egress port: on its device, or through its tunnel endpoint.
+    ///
+    /// Ports without offloads never see a partial checksum or a GSO
+    /// super-frame: checksums are finished in place first (the header of
+    /// the slot then says "nothing to do", which is just as right for the
+    /// ports with offloads that get the same frame), and super-frames are
+    /// segmented into `segments` and sent segment by segment, in order.
+    pub(super) fn flush_tx(&mut self) {
+        self.finish_checksums();
+        let Engine {
+            ports,
+            endpoints,
+            batch,
+            segments,
+            scratch,
+            dirty,
+            ..
+        } = self;
+        for out in dirty.drain(..) {
+            let Some(p) = ports.get_mut(out) else {
+                continue;
+            };
+            let mut o = SendOutcome::default();
+            if p.offloads() || p.tx.iter().all(|e| batch.vnet(usize::from(e.slot)).is_plain()) {
+                let entries = std::mem::take(&mut p.tx);
+                o = send_to(p, endpoints, batch, &entries);
+                p.tx = entries;
+            } else {
+                // Keep the frames in order: plain runs go out as they are,
+                // each super-frame as its segments.
+                let entries = std::mem::take(&mut p.tx);
+                let mut rest = &entries[..];
+                while !rest.is_empty() {
+                    let plain = rest
+                        .iter()
+                        .take_while(|e| batch.vnet(usize::from(e.slot)).is_plain())
+                        .count();
+                    if plain > 0 {
+                        add(&mut o, send_to(p, endpoints, batch, &rest[..plain]));
+                        rest = &rest[plain..];
+                        continue;
+                    }
+                    let e = rest[0];
+                    rest = &rest[1..];
+                    let slot = usize::from(e.slot);
+                    let hdr = batch.vnet(slot);
+                    if !hdr.is_gso() {
+                        // A partial checksum that could not be finished.
+                        p.counters.count_drop(DropReason::BadOffload);
+                        continue;
+                    }
+                    let mut from = 0;
+                    loop {
+                        match offload::segment(batch.frame(slot), &hdr, from, segments) {
+                            Ok((n, next)) => {
+                                scratch.clear();
+                                scratch.extend((0..n).map(|i| TxEntry::new(i as u8, e.edit)));
+                                add(&mut o, send_to(p, endpoints, segments, scratch));
+                                match next {
+                                    Some(n) => from = n,
+                                    None => break,
+                                }
+                            }
+                            Err(reason) => {
+                                p.counters.count_drop(reason);
+                                break;
+                            }
+                        }
+                    }
+                }
+                p.tx = entries;
+            }
+            p.counters.tx_packets += o.sent;
+            p.counters.tx_bytes += o.bytes;
+            p.counters.tx_errors += o.errors;
+            p.counters.drops[DropReason::TxQueueFull.index()] += o.dropped;
+            p.counters.drops[DropReason::TxError.index()] += o.errors;
+            p.counters.drops[DropReason::LinkDown.index()] += o.link_down;
+            p.tx.clear();
+        }
+    }
+
+    /// Finishes, in place, the partial checksums of the frames that a port
+    /// without offloads will send ([`offload::complete_checksum`]).
+    fn finish_checksums(&mut self) {
+        let mut slots = std::mem::take(&mut self.csum_slots);
+        while slots != 0 {
+            let slot = slots.trailing_zeros() as usize;
+            slots &= slots - 1;
+            let mut hdr = self.batch.vnet(slot);
+            if offload::complete_checksum(self.batch.frame_mut(slot), &hdr).is_ok() {
+                hdr.flags &= !offload::F_NEEDS_CSUM;
+                self.batch.set_vnet(slot, hdr);
+            }
+        }
+    }
+}
+
+/// Sends `entries` of `batch` to port `p`: on its device, or through its
+/// tunnel endpoint. A port that is down sends nothing (the pipeline does not
+/// pick it; a port taken down within the batch gets here at most once).
+fn send_to(p: &mut Port, endpoints: &mut [Option<Endpoint>], batch: &RxBatch, tx: &[TxEntry]) -> SendOutcome {
+    if let Some(io) = p.io_mut() {
+        return io.send_batch(batch, tx);
+    }
+    match p.tunnel() {
+        Some(link) => match endpoints.get_mut(link.endpoint) {
+            Some(Some(ep)) => ep.send_batch(batch, tx, link),
+            _ => SendOutcome {
+                errors: tx.len() as u64,
+                ..SendOutcome::default()
+            },
+        },
+        None => SendOutcome::default(),
+    }
+}
+
+fn add(total: &mut SendOutcome, o: SendOutcome) {
+    total.sent += o.sent;
+    total.bytes += o.bytes;
+    total.dropped += o.dropped;
+    total.errors += o.errors;
+    total.link_down += o.link_down;
+}

@@ -1,0 +1,372 @@
+//! Port and bridge lifecycle: attaching a port to its device or tunnel
+//! endpoint, taking it down, removing it, noticing devices that come and go,
+//! and the db snapshot and restore.
+//!
+//! Every path that changes a port's link goes through [`Engine::set_link`],
+//! which hands the old link to [`Engine::release`]: the one place that
+//! deregisters an fd or leaves a tunnel endpoint.
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use mio::unix::SourceFd;
+use mio::{Interest, Token};
+use proto::{IfName, PortConfig, PortType};
+
+use super::ports::{BridgeKey, DownReason, Link};
+use super::{Bridge, Engine, ENDPOINT_TOKEN_BASE};
+use crate::config::{BridgeConfig, Db, PortEntry, DB_VERSION};
+use crate::port::sys::OpenError;
+use crate::port::tunnel::{self, Endpoint, EndpointKey, TunnelId, TunnelLink};
+use crate::PortId;
+
+/// How long start-up waits, in all, for TAP devices that are still held
+/// before it restores their ports down. A switchd that was killed leaves its
+/// TAPs held by its io_uring rings (registered files, see `port::sys::uring`)
+/// until the kernel's asynchronous teardown of the rings runs, milliseconds
+/// later; a restart must not find its own devices "held by another process".
+/// A TAP that qemu holds costs one start-up this wait.
+const RESTORE_HELD_WAIT: Duration = Duration::from_secs(2);
+
+impl Engine {
+    /// Gives port `id` a new link and releases the old one.
+    fn set_link(&mut self, id: PortId, link: Link) {
+        if let Some(old) = self.ports.set_link(id, link) {
+            self.release(id, old);
+        }
+    }
+
+    /// Releases what a link held: the device's poller registration (the
+    /// device closes when `io` drops), or the port's place on its tunnel
+    /// endpoint, closing the endpoint when it was the last port on it.
+    fn release(&mut self, id: PortId, link: Link) {
+        match link {
+            Link::Down(_) => {}
+            Link::Device(io) => {
+                let _ = self.poll.registry().deregister(&mut SourceFd(&io.raw_fd()));
+                let token = id.0 as usize;
+                self.ready.retain(|t| *t != token);
+            }
+            Link::Tunnel(t) => {
+                let Some(Some(ep)) = self.endpoints.get_mut(t.endpoint) else {
+                    return;
+                };
+                ep.demux.remove(&t.id.demux);
+                if ep.demux.is_empty() {
+                    if let Some(ep) = self.endpoints[t.endpoint].take() {
+                        let _ = self.poll.registry().deregister(&mut SourceFd(&ep.raw_fd()));
+                        let token = ENDPOINT_TOKEN_BASE + t.endpoint;
+                        self.ready.retain(|r| *r != token);
+                        tracing::info!(endpoint = %ep.key(), "tunnel endpoint closed");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Takes a port down after a failure; it stays configured and shows
+    /// `reason`, and the MAC entries learned on it are forgotten.
+    pub(super) fn take_down(&mut self, id: PortId, reason: DownReason) {
+        let Some(p) = self.ports.get(id) else { return };
+        tracing::warn!(port = %p.name, "port down: {reason}");
+        let b = p.bridge;
+        self.set_link(id, Link::Down(reason));
+        self.bridges[b].fdb.flush_port(id);
+    }
+
+    /// Opens the device (or joins the tunnel endpoint) of a port and brings
+    /// it up; returns whether it is up. On failure the port is left down
+    /// with the reason.
+    pub(super) fn attach(&mut self, id: PortId) -> bool {
+        match self.open_link(id) {
+            Ok(link) => {
+                let device = matches!(link, Link::Device(_));
+                self.set_link(id, link);
+                if device {
+                    // Frames may already be queued; an edge may not come for them.
+                    self.mark_ready(id.0 as usize);
+                }
+                true
+            }
+            Err(e) => {
+                self.set_link(id, Link::Down(e.into()));
+                false
+            }
+        }
+    }
+
+    /// Opens what port `id` needs to move frames.
+    fn open_link(&mut self, id: PortId) -> Result<Link, OpenError> {
+        let Some(p) = self.ports.get(id) else {
+            return Err(OpenError::NotADevice(PortType::System));
+        };
+        if p.config().port_type.is_tunnel() {
+            return self.join_endpoint(id).map(Link::Tunnel);
+        }
+        let io = self.devices.open(&p.name, p.config())?;
+        self.poll
+            .registry()
+            .register(
+                &mut SourceFd(&io.raw_fd()),
+                Token(id.0 as usize),
+                Interest::READABLE,
+            )
+            .map_err(OpenError::io("register", p.name.as_str()))?;
+        Ok(Link::Device(io))
+    }
+
+    /// Puts a tunnel port on its endpoint, opening the endpoint if it is the
+    /// first port on it. The port is up from then on: it has no device, and
+    /// the kernel routes each packet when it is sent.
+    fn join_endpoint(&mut self, id: PortId) -> Result<TunnelLink, OpenError> {
+        let Some(p) = self.ports.get(id) else {
+            return Err(OpenError::NotADevice(PortType::Vxlan));
+        };
+        let tid = TunnelId::from_config(p.config()).ok_or(OpenError::NeedsRemoteIp(p.config().port_type))?;
+        let e = match self
+            .endpoints
+            .iter()
+            .position(|ep| ep.as_ref().is_some_and(|ep| ep.key() == tid.endpoint))
+        {
+            Some(e) => e,
+            None => self.open_endpoint(tid.endpoint)?,
+        };
+        let Some(Some(ep)) = self.endpoints.get_mut(e) else {
+            return Err(OpenError::NotADevice(PortType::Vxlan));
+        };
+        if let Err(other) = ep.demux.insert(tid.demux, id.0) {
+            let other = self
+                .ports
+                .get(PortId(other))
+                .map_or_else(|| format!("#{other}"), |o| o.name.to_string());
+            return Err(OpenError::TunnelTaken {
+                demux: tid.demux.to_string(),
+                endpoint: tid.endpoint.to_string(),
+                port: other,
+            });
+        }
+        // No route yet is not fatal: sends fail (counted) until there is one,
+        // and the probe picks up the MTU then.
+        let underlay = tunnel::underlay_mtu(&tid).unwrap_or(tunnel::DEFAULT_UNDERLAY_MTU);
+        Ok(TunnelLink::new(e, tid, underlay))
+    }
+
+    /// Opens and registers the endpoint `key`; returns its slot.
+    fn open_endpoint(&mut self, key: EndpointKey) -> Result<usize, OpenError> {
+        // Say so when the socket that holds the UDP port is our own.
+        if let Some(other) = self
+            .endpoints
+            .iter()
+            .flatten()
+            .map(Endpoint::key)
+            .find(|k| k.conflicts_with(&key))
+        {
+            return Err(OpenError::EndpointConflict {
+                port: key.port,
+                other: other.to_string(),
+            });
+        }
+        let ep = Endpoint::open(key)?;
+        let e = match self.endpoints.iter().position(Option::is_none) {
+            Some(free) => free,
+            None => {
+                self.endpoints.push(None);
+                self.endpoints.len() - 1
+            }
+        };
+        let token = ENDPOINT_TOKEN_BASE + e;
+        self.poll
+            .registry()
+            .register(&mut SourceFd(&ep.raw_fd()), Token(token), Interest::READABLE)
+            .map_err(OpenError::io("register", &key.to_string()))?;
+        self.endpoints[e] = Some(ep);
+        self.mark_ready(token);
+        tracing::info!(endpoint = %key, "tunnel endpoint opened");
+        Ok(e)
+    }
+
+    /// Once a second (and on every link notification), checks every port
+    /// that is not up as it should be:
+    /// - a system port is compared with its device by name: a down port
+    ///   whose device has appeared is attached; an up port whose device is
+    ///   gone, or was replaced by a new device of the same name (a VM
+    ///   restarted), is taken down and re-attached as needed. The kernel
+    ///   tells an AF_PACKET socket that its device went down, but not that it
+    ///   was deleted, so this probe is what notices a deleted device (one
+    ///   `if_nametoindex` per port per second);
+    /// - a socket port restored down (its directory was missing, say) is
+    ///   retried until its socket can be created;
+    /// - a tunnel port that is down is retried (its UDP port was taken, say);
+    ///   an up one re-reads its underlay MTU (routes and path MTUs change).
+    pub(super) fn probe_ports(&mut self) {
+        for id in self.ports.ids() {
+            let Some(p) = self.ports.get(id) else { continue };
+            let port_type = p.config().port_type;
+            let up = p.is_up();
+            match port_type {
+                PortType::Vxlan | PortType::Gre if up => self.probe_underlay(id),
+                PortType::Vxlan | PortType::Gre | PortType::Stream | PortType::Dgram if !up => {
+                    self.retry(id);
+                }
+                PortType::System => {
+                    let current = self.devices.if_index(&p.name);
+                    let bound = p.io().and_then(|io| io.ifindex());
+                    if bound.is_some() && current != bound {
+                        self.take_down(id, DownReason::DeviceRemoved);
+                    }
+                    if current.is_some() && self.ports.get(id).is_some_and(|p| !p.is_up()) {
+                        self.retry(id);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Attaches a port that is down, logging when it comes up.
+    fn retry(&mut self, id: PortId) {
+        if self.attach(id) {
+            if let Some(p) = self.ports.get(id) {
+                tracing::info!(port = %p.name, "port up");
+            }
+        }
+    }
+
+    /// Re-reads a tunnel port's underlay MTU.
+    fn probe_underlay(&mut self, id: PortId) {
+        let Some(link) = self.ports.get(id).and_then(|p| p.tunnel()) else {
+            return;
+        };
+        let Ok(underlay) = tunnel::underlay_mtu(&link.id) else {
+            return;
+        };
+        if underlay != link.underlay_mtu() {
+            if let Some(p) = self.ports.get(id) {
+                tracing::info!(port = %p.name, underlay, "tunnel underlay MTU changed");
+            }
+            self.ports.set_underlay_mtu(id, underlay);
+        }
+    }
+
+    /// Logs (at debug, at most once a second per endpoint) the tunnel
+    /// packets that no port could take since the last time: their counters
+    /// are on `port-stats`, the log says when they happened.
+    pub(super) fn log_endpoint_drops(&mut self) {
+        for ep in self.endpoints.iter_mut().flatten() {
+            let total = ep.counters.rx_dropped();
+            if total == ep.logged_drops {
+                continue;
+            }
+            let by_reason = ep.counters.to_proto("", "").drops;
+            tracing::debug!(
+                endpoint = %ep.key(),
+                new = total - ep.logged_drops,
+                "tunnel packets dropped (totals: {by_reason:?})"
+            );
+            ep.logged_drops = total;
+        }
+    }
+
+    /// The configuration as the db stores it.
+    pub(super) fn to_db(&self) -> Db {
+        Db {
+            version: DB_VERSION,
+            bridges: self
+                .bridges
+                .keys()
+                .map(|b| BridgeConfig {
+                    name: self.bridges[b].name.clone(),
+                    mac_aging: self.bridges[b].mac_aging,
+                    mac_table_size: self.bridges[b].mac_table_size,
+                    ports: self
+                        .ports
+                        .of_bridge(b)
+                        .map(|(_, p)| PortEntry {
+                            name: p.name.clone(),
+                            config: p.config().clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Builds the bridges and ports of `db`; ports that cannot be opened
+    /// are restored down, with the reason.
+    pub(super) fn restore(&mut self, db: &Db) {
+        let held_deadline = Instant::now() + RESTORE_HELD_WAIT;
+        for b in &db.bridges {
+            let key = self.add_bridge(b.name.clone());
+            let bridge = &mut self.bridges[key];
+            bridge.set_mac_aging(b.mac_aging);
+            bridge.set_mac_table_size(b.mac_table_size);
+            for p in &b.ports {
+                let id = self.ports.insert(key, p.name.clone(), p.config.clone());
+                while !self.attach(id) {
+                    let reason = self.ports.get(id).and_then(|p| p.down_reason());
+                    if matches!(reason, Some(DownReason::Open(OpenError::Held(_))))
+                        && Instant::now() < held_deadline
+                    {
+                        thread::sleep(Duration::from_millis(10));
+                        continue;
+                    }
+                    if let Some(reason) = reason {
+                        tracing::warn!(port = %p.name, "restored down: {reason}");
+                    }
+                    break;
+                }
+            }
+        }
+    }
+
+    pub(super) fn add_bridge(&mut self, name: IfName) -> BridgeKey {
+        let key = self.bridges.add(Bridge::new(name));
+        self.ports.add_bridge(key);
+        key
+    }
+
+    /// Adds a port to bridge `b` and opens it.
+    ///
+    /// # Errors
+    /// Why it could not be opened; the port is then not added.
+    pub(super) fn add_port(
+        &mut self,
+        b: BridgeKey,
+        name: IfName,
+        config: PortConfig,
+    ) -> Result<PortId, DownReason> {
+        let id = self.ports.insert(b, name, config);
+        if self.attach(id) {
+            return Ok(id);
+        }
+        match self.ports.remove(id).map(|p| p.into_link()) {
+            Some(Link::Down(reason)) => Err(reason),
+            _ => Err(DownReason::NotAttached),
+        }
+    }
+
+    /// Removes a port: closes its device, forgets its MAC entries.
+    pub(super) fn remove_port(&mut self, id: PortId) {
+        if let Some(p) = self.ports.remove(id) {
+            self.bridges[p.bridge].fdb.flush_port(id);
+            self.release(id, p.into_link());
+        }
+    }
+
+    /// Removes a bridge and all its ports.
+    pub(super) fn remove_bridge(&mut self, b: BridgeKey) {
+        let ids: Vec<PortId> = self.ports.members(b).iter().map(|s| s.id).collect();
+        for id in ids {
+            self.remove_port(id);
+        }
+        self.bridges.remove(b);
+    }
+
+    /// Closes every port and endpoint (at shutdown). TAP devices switchd
+    /// created without `persist=true` disappear with their fds.
+    pub(super) fn close_all(&mut self) {
+        for b in self.bridges.keys().collect::<Vec<_>>() {
+            self.remove_bridge(b);
+        }
+    }
+}
