@@ -32,20 +32,22 @@ impl Engine {
     /// Gives port `id` a new link and releases the old one.
     fn set_link(&mut self, id: PortId, link: Link) {
         if let Some(old) = self.ports.set_link(id, link) {
-            self.release(id, old);
+            self.release(old);
         }
     }
 
     /// Releases what a link held: the device's poller registration (the
     /// device closes when `io` drops), or the port's place on its tunnel
     /// endpoint, closing the endpoint when it was the last port on it.
-    fn release(&mut self, id: PortId, link: Link) {
+    fn release(&mut self, link: Link) {
         match link {
             Link::Down(_) => {}
+            // The port's token may stay on the ready list: servicing a port
+            // without a device finds nothing and takes it off. (This runs
+            // inside the servicing loop when a receive fails, so it must not
+            // reorder that list.)
             Link::Device(io) => {
                 let _ = self.poll.registry().deregister(&mut SourceFd(&io.raw_fd()));
-                let token = id.0 as usize;
-                self.ready.retain(|t| *t != token);
             }
             Link::Tunnel(t) => {
                 let Some(Some(ep)) = self.endpoints.get_mut(t.endpoint) else {
@@ -349,7 +351,9 @@ impl Engine {
     pub(super) fn remove_port(&mut self, id: PortId) {
         if let Some(p) = self.ports.remove(id) {
             self.bridges[p.bridge].fdb.flush_port(id);
-            self.release(id, p.into_link());
+            self.release(p.into_link());
+            // A new port may take the slot, and with it the token.
+            self.ready.retain(|t| *t != id.0 as usize);
         }
     }
 

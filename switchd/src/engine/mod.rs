@@ -290,27 +290,33 @@ impl Engine {
             if links_changed {
                 self.link_changes();
             }
-            // One batch per ready source per round: fairness between them.
-            still_ready.clear();
-            for i in 0..self.ready.len() {
-                let token = self.ready[i];
-                let more = if token >= ENDPOINT_TOKEN_BASE {
-                    self.service_endpoint(token - ENDPOINT_TOKEN_BASE)
-                } else {
-                    self.service_port(PortId(token as u32))
-                };
-                if more {
-                    still_ready.push(token);
-                } else if let Some(flag) = self.ready_flag(token) {
-                    *flag = false;
-                }
-            }
-            std::mem::swap(&mut self.ready, &mut still_ready);
+            self.service_ready(&mut still_ready);
             self.handle_messages();
             self.timers(Instant::now());
         }
         self.close_all();
         tracing::info!("engine stopped");
+    }
+
+    /// One batch from each ready source (fairness between them); those
+    /// that may have more stay on the list. `still_ready` is scratch space
+    /// kept by the caller, so a round allocates nothing.
+    fn service_ready(&mut self, still_ready: &mut Vec<usize>) {
+        still_ready.clear();
+        for i in 0..self.ready.len() {
+            let token = self.ready[i];
+            let more = if token >= ENDPOINT_TOKEN_BASE {
+                self.service_endpoint(token - ENDPOINT_TOKEN_BASE)
+            } else {
+                self.service_port(PortId(token as u32))
+            };
+            if more {
+                still_ready.push(token);
+            } else if let Some(flag) = self.ready_flag(token) {
+                *flag = false;
+            }
+        }
+        std::mem::swap(&mut self.ready, still_ready);
     }
 
     /// Subscribes to rtnetlink link notifications, so that a port whose

@@ -524,3 +524,26 @@ fn every_error_names_its_cause_once() {
         (ErrorKind::NoSuchBridge, "no bridge named \"br9\"")
     );
 }
+
+#[test]
+fn a_port_that_went_down_while_ready_is_serviced_again_when_it_returns() {
+    let mut sw = Sw::new();
+    sw.add_br("br0");
+    sw.add_ports("br0", &["p1", "p2"]);
+    let mut scratch = Vec::new();
+    // Attaching put both ports on the ready list; a round drains them.
+    sw.engine.service_ready(&mut scratch);
+    assert!(sw.engine.ready.is_empty());
+    // One poll reports the socket readable and a link notification: the
+    // port is put on the ready list, then the probe finds its device gone.
+    sw.engine.mark_ready(sw.id("p2").0 as usize);
+    sw.net.remove_device("p2");
+    sw.engine.probe_ports();
+    assert!(matches!(sw.state("p2"), PortState::Down { .. }));
+    sw.engine.service_ready(&mut scratch);
+    sw.net.add_device("p2");
+    sw.engine.probe_ports();
+    sw.net.inject("p2", &frame(BCAST, mac(2), 60));
+    sw.engine.service_ready(&mut scratch);
+    assert_eq!(sw.got(&["p1"]), [1], "the re-attached port is read");
+}
