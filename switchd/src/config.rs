@@ -26,12 +26,13 @@ pub const DB_VERSION: u32 = 1;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// Reading failed.
-    #[error("cannot read db {path}: {source}")]
+    #[error("cannot read db {path}: {cause}")]
     Read {
         /// The db path.
         path: PathBuf,
-        /// The cause.
-        source: io::Error,
+        /// The cause (printed in the message, so not also a `source()`,
+        /// which `{:#}` would print a second time).
+        cause: io::Error,
     },
     /// The content is not a valid db.
     #[error("db {path} is invalid: {reason}")]
@@ -42,12 +43,13 @@ pub enum ConfigError {
         reason: String,
     },
     /// Writing failed.
-    #[error("cannot write db {path}: {source}")]
+    #[error("cannot write db {path}: {cause}")]
     Write {
         /// The db path.
         path: PathBuf,
-        /// The cause.
-        source: io::Error,
+        /// The cause (printed in the message, so not also a `source()`,
+        /// which `{:#}` would print a second time).
+        cause: io::Error,
     },
 }
 
@@ -130,10 +132,10 @@ pub fn load(path: &Path) -> Result<Db, ConfigError> {
     let text = match fs::read(path) {
         Ok(t) => t,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Db::default()),
-        Err(source) => {
+        Err(cause) => {
             return Err(ConfigError::Read {
                 path: path.into(),
-                source,
+                cause,
             })
         }
     };
@@ -150,9 +152,9 @@ pub fn load(path: &Path) -> Result<Db, ConfigError> {
 
 /// Writes the db atomically (temp file, fsync, rename, fsync directory).
 pub fn save(path: &Path, db: &Db) -> Result<(), ConfigError> {
-    let err = |source| ConfigError::Write {
+    let err = |cause| ConfigError::Write {
         path: path.into(),
-        source,
+        cause,
     };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -241,5 +243,16 @@ mod tests {
         fs::write(&path, serde_json::to_vec(&db).unwrap()).unwrap();
         assert!(load(&path).unwrap_err().to_string().contains("mac_aging"));
         fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn an_io_error_is_printed_once_in_the_chain() {
+        // A directory where the db should be: reading it fails with EISDIR.
+        let dir = tmpdir("eisdir");
+        fs::create_dir_all(&dir).unwrap();
+        let e = load(&dir).unwrap_err();
+        let chain = format!("{:#}", anyhow::Error::from(e));
+        assert_eq!(chain.matches("Is a directory").count(), 1, "{chain}");
+        let _ = fs::remove_dir_all(&dir);
     }
 }

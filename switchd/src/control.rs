@@ -45,12 +45,13 @@ pub enum BindError {
     #[error("no group named {0:?} (from --socket-group)")]
     NoSuchGroup(String),
     /// A filesystem or socket call failed.
-    #[error("cannot create control socket {path}: {source}")]
+    #[error("cannot create control socket {path}: {cause}")]
     Io {
         /// The socket path.
         path: PathBuf,
-        /// The cause.
-        source: io::Error,
+        /// The cause (printed in the message, so not also a `source()`,
+        /// which `{:#}` would print a second time).
+        cause: io::Error,
     },
 }
 
@@ -59,9 +60,9 @@ pub enum BindError {
 /// A stale socket file left by a crashed daemon is replaced; a live one is
 /// refused.
 pub fn bind(path: &Path, group: Option<&str>) -> Result<UnixListener, BindError> {
-    let io_err = |source| BindError::Io {
+    let io_err = |cause| BindError::Io {
         path: path.into(),
-        source,
+        cause,
     };
     let gid = group
         .map(|g| group_id(g).ok_or_else(|| BindError::NoSuchGroup(g.into())))
