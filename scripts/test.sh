@@ -20,6 +20,8 @@ command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 command -v depmod >/dev/null 2>&1 || need+=(kmod)
 command -v xz >/dev/null 2>&1 || need+=(xz-utils)
+# Real peers (tests/common/peers.rs): Open vSwitch as RSTP/LACP/OpenFlow peer.
+command -v ovs-vswitchd >/dev/null 2>&1 || need+=(openvswitch-switch)
 if ((${#need[@]})); then
     if [ "$(id -u)" = 0 ]; then
         echo "test.sh: installing ${need[*]}"
