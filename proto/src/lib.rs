@@ -19,8 +19,8 @@ pub use error::{Error, ErrorKind};
 pub use reply::{BridgeInfo, FdbEntry, PortInfo, PortState, PortStats, Reply};
 pub use request::Request;
 pub use types::{
-    BridgeSetting, ClearKey, IfName, InvalidValue, MacAddr, PortConfig, PortSetting, PortType, Trunks,
-    VlanId, VlanMode,
+    BridgeId, BridgeSetting, ClearKey, IfName, InvalidValue, MacAddr, PortConfig, PortSetting, PortType,
+    RstpBridgeConfig, RstpPortConfig, RstpPortId, Trunks, VlanId, VlanMode,
 };
 
 /// Default control socket path.

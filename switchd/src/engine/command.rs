@@ -307,6 +307,12 @@ impl Engine {
         let b = self.find_bridge(name)?;
         for s in settings {
             s.validate()?;
+            if s.is_rstp() {
+                return Err(err(
+                    ErrorKind::Unsupported,
+                    format!("{} is not supported yet", s.key()),
+                ));
+            }
         }
         let bridge = &mut self.bridges[b];
         for s in settings {
@@ -319,6 +325,8 @@ impl Engine {
                     bridge.mac_table_size = n;
                     bridge.fdb.set_max_entries(n as usize);
                 }
+                // refused above
+                _ => {}
             }
         }
         Ok(Reply::Done)
