@@ -16,7 +16,10 @@ pub mod request;
 pub mod types;
 
 pub use error::{Error, ErrorKind};
-pub use reply::{BridgeInfo, FdbEntry, PortInfo, PortState, PortStats, Reply};
+pub use reply::{
+    BridgeInfo, FdbEntry, PortInfo, PortState, PortStats, Reply, RstpBridgeInfo, RstpInfo, RstpPortInfo,
+    RstpProtocol, RstpRole, RstpState,
+};
 pub use request::Request;
 pub use types::{
     BridgeId, BridgeSetting, ClearKey, IfName, InvalidValue, MacAddr, PortConfig, PortSetting, PortType,

@@ -67,6 +67,21 @@ Spanning tree (RSTP, 802.1D-2004; hello time fixed at 2 s):
 The timers must satisfy 2*(rstp_forward_delay-1) >= rstp_max_age >= 2*(2+1);
 values given in one command are checked together.";
 
+/// What `rstp-show` prints; shown by `rstp-show --help`.
+const RSTP_SHOW_HELP: &str = "\
+Like 'ovs-appctl rstp/show': per bridge the root's and the bridge's id
+(PRIORITY.MAC in hex, with OVS's stp-priority and stp-system-id), the root
+port and root path cost, topology changes and MAC table flushes; per port its
+role (Root, Designated, Alternate, Backup, Disabled), state (Discarding,
+Learning, Forwarding), path cost, port id as priority.number, designated
+bridge, whether it is an edge port, BPDUs received and sent, and whether it
+speaks RSTP or 802.1D STP. Turn RSTP on with 'switchctl set bridge BR rstp=true'.
+
+With --json: {\"bridges\":[{\"bridge\",\"bridge_id\",\"root_id\",\"root_port\",
+\"root_path_cost\",\"topology_changes\",\"ports\":[{\"port\",\"role\",\"state\",
+\"path_cost\",\"port_id\",\"designated_bridge\",\"edge\",\"rx_bpdus\",\"tx_bpdus\",
+\"protocol\"}],\"fdb_flushes\"}]}";
+
 /// Keys `clear port` removes; shown by `clear --help` and `clear port --help`.
 const CLEAR_KEYS_HELP: &str = "\
 Keys (clear port):
@@ -210,6 +225,13 @@ enum Command {
         #[arg(value_name = "BR")]
         bridge: Option<IfName>,
     },
+    /// Show the spanning tree (RSTP) state: root, roles, states, BPDUs per port
+    #[command(after_help = RSTP_SHOW_HELP)]
+    RstpShow {
+        /// Bridge name (default: every bridge that runs RSTP)
+        #[arg(value_name = "BR")]
+        bridge: Option<IfName>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -346,6 +368,7 @@ impl Cli {
             Command::FdbShow { bridge } => Request::FdbShow { bridge },
             Command::FdbFlush { bridge } => Request::FdbFlush { bridge },
             Command::PortStats { bridge } => Request::PortStats { bridge },
+            Command::RstpShow { bridge } => Request::RstpShow { bridge },
         };
         // The value parsers already enforce every range; this is the same
         // check the daemon runs after decoding, kept so the two cannot drift.
@@ -699,6 +722,26 @@ mod tests {
     }
 
     #[test]
+    fn rstp_show() {
+        assert_eq!(req(&["rstp-show"]), Request::RstpShow { bridge: None });
+        assert_eq!(
+            req(&["rstp-show", "br0"]),
+            Request::RstpShow {
+                bridge: Some(name("br0"))
+            }
+        );
+        let inv = parse(&["rstp-show", "br0", "--json"]).unwrap();
+        assert!(inv.json);
+        assert_eq!(
+            refused(&["rstp-show", "br0", "br1"]).0,
+            ErrorKind::UnknownArgument
+        );
+        let (kind, msg) = refused(&["rstp-show", "a/b"]);
+        assert_eq!(kind, ErrorKind::ValueValidation);
+        assert!(msg.contains("name \"a/b\" contains '/'"), "{msg}");
+    }
+
+    #[test]
     fn global_options() {
         let inv = parse(&["--socket", "/tmp/x.sock", "--json", "--timeout", "5", "list-br"]).unwrap();
         assert_eq!(inv.socket, PathBuf::from("/tmp/x.sock"));
@@ -1005,6 +1048,33 @@ mod tests {
             );
         }
         let main = help(&[]);
+        assert!(main.contains("rstp-show"), "{main}");
+        let rstp = help(&["rstp-show"]);
+        for field in [
+            "bridge",
+            "bridge_id",
+            "root_id",
+            "root_port",
+            "root_path_cost",
+            "topology_changes",
+            "ports",
+            "fdb_flushes",
+            "port",
+            "role",
+            "state",
+            "path_cost",
+            "port_id",
+            "designated_bridge",
+            "edge",
+            "rx_bpdus",
+            "tx_bpdus",
+            "protocol",
+        ] {
+            assert!(
+                rstp.contains(&format!("\"{field}\"")),
+                "rstp-show --help lacks {field}"
+            );
+        }
         assert!(main.contains("SWITCHD_SOCKET"), "{main}");
         assert!(main.contains(proto::DEFAULT_SOCKET), "{main}");
     }

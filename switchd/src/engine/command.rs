@@ -73,6 +73,11 @@ impl Engine {
                     .sum();
                 Ok(Reply::Flushed { removed })
             }
+            // RSTP is not implemented in the daemon yet.
+            Request::RstpShow { .. } => Err(err(
+                ErrorKind::Unsupported,
+                "rstp-show is not supported yet".into(),
+            )),
             Request::PortStats { bridge } => {
                 let targets = self.bridge_selection(bridge.as_ref())?;
                 self.collect_queue_drops();
