@@ -308,9 +308,14 @@ mod tests {
             Ok(Reply::Rstp(RstpInfo::default())),
             Ok(Reply::Show(vec![BridgeInfo {
                 name: "b".into(),
+                mac: MacAddr([2, 0, 0, 0, 0, 9]),
                 mac_aging: 300,
                 mac_table_size: 8192,
                 mac_entries: 0,
+                rstp: RstpBridgeConfig {
+                    enabled: true,
+                    ..Default::default()
+                },
                 ports: vec![PortInfo {
                     name: "p".into(),
                     port_type: PortType::Tap,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::types::{BridgeId, MacAddr, PortConfig, PortType, RstpPortId, VlanMode};
+use crate::types::{BridgeId, MacAddr, PortConfig, PortType, RstpBridgeConfig, RstpPortId, VlanMode};
 
 /// A successful reply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,12 +36,21 @@ pub enum Reply {
 pub struct BridgeInfo {
     /// Bridge name.
     pub name: String,
+    /// The bridge's own MAC address (locally administered, derived from
+    /// its name; used in the bridge id). All zero from a daemon that
+    /// predates it.
+    #[serde(default)]
+    pub mac: MacAddr,
     /// Seconds a MAC entry lives without traffic.
     pub mac_aging: u32,
     /// Maximum MAC entries.
     pub mac_table_size: u32,
     /// MAC entries now.
     pub mac_entries: u64,
+    /// Spanning tree settings, as the keys `rstp`, `rstp_priority`, ...
+    /// next to `mac_aging` (defaults when absent).
+    #[serde(flatten)]
+    pub rstp: RstpBridgeConfig,
     /// Ports in the order they were added.
     pub ports: Vec<PortInfo>,
 }
@@ -498,5 +507,48 @@ pub(crate) mod tests {
         let mut bad = serde_json::to_value(sample_rstp()).unwrap();
         bad["bridges"][0]["root_id"] = json!("32768.020000000001");
         assert!(serde_json::from_value::<RstpInfo>(bad).is_err());
+    }
+
+    #[test]
+    fn bridge_info_carries_mac_and_rstp_keys() {
+        let b = BridgeInfo {
+            name: "br0".into(),
+            mac: MacAddr([2, 0x5c, 0, 0, 0, 1]),
+            mac_aging: 300,
+            mac_table_size: 8192,
+            mac_entries: 0,
+            rstp: RstpBridgeConfig {
+                enabled: true,
+                priority: 4096,
+                ..Default::default()
+            },
+            ports: vec![],
+        };
+        let v = serde_json::to_value(&b).unwrap();
+        assert_eq!(
+            v,
+            json!({
+                "name": "br0",
+                "mac": "02:5c:00:00:00:01",
+                "mac_aging": 300,
+                "mac_table_size": 8192,
+                "mac_entries": 0,
+                "rstp": true,
+                "rstp_priority": 4096,
+                "rstp_max_age": 20,
+                "rstp_forward_delay": 15,
+                "rstp_transmit_hold_count": 6,
+                "rstp_force_protocol_version": 2,
+                "ports": [],
+            })
+        );
+        assert_eq!(serde_json::from_value::<BridgeInfo>(v).unwrap(), b);
+        // a reply from a daemon that predates RSTP still decodes
+        let old: BridgeInfo = serde_json::from_value(json!({
+            "name": "br0", "mac_aging": 300, "mac_table_size": 8192, "mac_entries": 0, "ports": []
+        }))
+        .unwrap();
+        assert!(old.mac.is_zero());
+        assert_eq!(old.rstp, RstpBridgeConfig::default());
     }
 }

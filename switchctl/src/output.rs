@@ -61,11 +61,21 @@ pub fn show(bridges: &[BridgeInfo]) -> String {
         if i > 0 {
             out.push('\n');
         }
+        // A daemon that predates bridge MACs sends none (all zero).
+        let mac = if b.mac.is_zero() {
+            String::new()
+        } else {
+            format!(" mac={}", b.mac)
+        };
         let _ = writeln!(
             out,
-            "bridge {}: mac_aging={} mac_table_size={} mac_entries={}",
+            "bridge {}:{mac} mac_aging={} mac_table_size={} mac_entries={}",
             b.name, b.mac_aging, b.mac_table_size, b.mac_entries
         );
+        if b.rstp.enabled {
+            let settings: Vec<String> = b.rstp.settings().iter().map(ToString::to_string).collect();
+            let _ = writeln!(out, "  {}", settings.join(" "));
+        }
         if b.ports.is_empty() {
             out.push_str("  (no ports)\n");
             continue;
@@ -152,6 +162,7 @@ fn options_summary(p: &PortInfo) -> String {
     if c.persist {
         opts.push("persist=true".to_owned());
     }
+    opts.extend(c.rstp_settings().iter().map(ToString::to_string));
     opts.join(" ")
 }
 
@@ -408,7 +419,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use proto::{MacAddr, PortConfig, PortSetting, PortType};
+    use proto::{MacAddr, PortConfig, PortSetting, PortType, RstpBridgeConfig};
 
     fn port(name: &str, settings: &[&str], state: PortState, mtu: Option<u32>) -> PortInfo {
         let settings: Vec<PortSetting> = settings.iter().map(|s| s.parse().unwrap()).collect();
@@ -451,41 +462,69 @@ mod tests {
         let bridges = vec![
             BridgeInfo {
                 name: "br0".into(),
+                mac: MacAddr([2, 0x5c, 0x8e, 0x11, 0x22, 0x33]),
                 mac_aging: 300,
                 mac_table_size: 8192,
                 mac_entries: 3,
+                rstp: RstpBridgeConfig {
+                    enabled: true,
+                    priority: 4096,
+                    ..Default::default()
+                },
                 ports: vec![
                     port("eth1", &[], PortState::Up, Some(1500)),
                     port(
                         "vnet0",
-                        &["type=tap", "tag=10", "persist=true"],
+                        &["type=tap", "tag=10", "persist=true", "rstp_admin_edge=true"],
                         down("no such device"),
                         None,
                     ),
                     port(
                         "vx0",
-                        &["type=vxlan", "remote_ip=192.0.2.7", "key=42"],
+                        &[
+                            "type=vxlan",
+                            "remote_ip=192.0.2.7",
+                            "key=42",
+                            "rstp_path_cost=200000",
+                            "rstp_enable=false",
+                        ],
                         PortState::Up,
                         Some(1450),
                     ),
                 ],
             },
+            // as a daemon sends it that has no bridge MAC, RSTP off
             BridgeInfo {
                 name: "br1".into(),
+                mac: MacAddr::default(),
                 mac_aging: 60,
                 mac_table_size: 16,
                 mac_entries: 0,
+                rstp: RstpBridgeConfig::default(),
+                ports: vec![],
+            },
+            BridgeInfo {
+                name: "br2".into(),
+                mac: MacAddr([2, 0, 0, 0, 0, 2]),
+                mac_aging: 300,
+                mac_table_size: 8192,
+                mac_entries: 0,
+                rstp: RstpBridgeConfig::default(),
                 ports: vec![],
             },
         ];
         let expected = "\
-bridge br0: mac_aging=300 mac_table_size=8192 mac_entries=3
+bridge br0: mac=02:5c:8e:11:22:33 mac_aging=300 mac_table_size=8192 mac_entries=3
+  rstp=true rstp_priority=4096 rstp_max_age=20 rstp_forward_delay=15 rstp_transmit_hold_count=6 rstp_force_protocol_version=2
   PORT   TYPE    VLAN            MTU  STATE                  OPTIONS
   eth1   system  trunk all      1500  up
-  vnet0  tap     access tag=10     -  down (no such device)  persist=true
-  vx0    vxlan   trunk all      1450  up                     remote_ip=192.0.2.7 key=42
+  vnet0  tap     access tag=10     -  down (no such device)  persist=true rstp_admin_edge=true
+  vx0    vxlan   trunk all      1450  up                     remote_ip=192.0.2.7 key=42 rstp_enable=false rstp_path_cost=200000
 
 bridge br1: mac_aging=60 mac_table_size=16 mac_entries=0
+  (no ports)
+
+bridge br2: mac=02:00:00:00:00:02 mac_aging=300 mac_table_size=8192 mac_entries=0
   (no ports)
 ";
         assert_eq!(show(&bridges), expected);
@@ -583,11 +622,30 @@ drops by reason:
         );
         let v = parse(&Reply::Show(vec![BridgeInfo {
             name: "br0".into(),
+            mac: MacAddr([2, 0, 0, 0, 0, 1]),
             mac_aging: 300,
             mac_table_size: 8192,
             mac_entries: 0,
-            ports: vec![port("vnet0", &["tag=10"], down("no such device"), None)],
+            rstp: RstpBridgeConfig {
+                enabled: true,
+                ..Default::default()
+            },
+            ports: vec![port(
+                "vnet0",
+                &["tag=10", "rstp_path_cost=2000"],
+                down("no such device"),
+                None,
+            )],
         }]));
+        assert_eq!(v[0]["mac"], "02:00:00:00:00:01");
+        assert_eq!(v[0]["rstp"], true);
+        assert_eq!(v[0]["rstp_priority"], 32768);
+        assert_eq!(v[0]["rstp_max_age"], 20);
+        assert_eq!(v[0]["rstp_forward_delay"], 15);
+        assert_eq!(v[0]["rstp_transmit_hold_count"], 6);
+        assert_eq!(v[0]["rstp_force_protocol_version"], 2);
+        assert_eq!(v[0]["ports"][0]["config"]["rstp_path_cost"], 2000);
+        assert!(v[0]["ports"][0]["config"].get("rstp_enable").is_none());
         assert_eq!(v[0]["name"], "br0");
         assert_eq!(v[0]["ports"][0]["type"], "system");
         assert_eq!(v[0]["ports"][0]["vlan_mode"], "access");

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use proto::codec;
 use proto::{
     BridgeInfo, BridgeSetting, FdbEntry, IfName, MacAddr, PortConfig, PortInfo, PortSetting, PortState,
-    PortType, Reply, Request, RstpBridgeInfo, RstpInfo, RstpPortId, RstpPortInfo, RstpProtocol, RstpRole,
-    RstpState, VlanMode,
+    PortType, Reply, Request, RstpBridgeConfig, RstpBridgeInfo, RstpInfo, RstpPortId, RstpPortInfo,
+    RstpProtocol, RstpRole, RstpState, VlanMode,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_switchctl");
@@ -291,9 +291,14 @@ fn json_output_shapes() {
     };
     let show = vec![BridgeInfo {
         name: "br0".into(),
+        mac: MacAddr([2, 0, 0, 0, 0, 1]),
         mac_aging: 300,
         mac_table_size: 8192,
         mac_entries: 1,
+        rstp: RstpBridgeConfig {
+            enabled: true,
+            ..Default::default()
+        },
         ports: vec![PortInfo {
             name: "vnet0".into(),
             port_type: PortType::Tap,
@@ -315,6 +320,9 @@ fn json_output_shapes() {
     assert_eq!(back, show);
     let v: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
     assert_eq!(v[0]["ports"][0]["state"]["reason"], "no such device");
+    assert_eq!(v[0]["mac"], "02:00:00:00:00:01");
+    assert_eq!(v[0]["rstp"], true);
+    assert_eq!(v[0]["rstp_priority"], 32768);
 }
 
 #[test]

@@ -341,9 +341,11 @@ impl Engine {
         let bridge = &self.bridges[b];
         BridgeInfo {
             name: bridge.name.to_string(),
+            mac: proto::MacAddr::default(),
             mac_aging: bridge.mac_aging,
             mac_table_size: bridge.mac_table_size,
             mac_entries: bridge.fdb.len() as u64,
+            rstp: proto::RstpBridgeConfig::default(),
             ports: bridge
                 .specs
                 .iter()
