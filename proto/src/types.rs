@@ -731,7 +731,17 @@ impl BridgeSetting {
     /// Whether this is one of the spanning tree settings (`rstp*`), which
     /// [`RstpBridgeConfig::apply`] takes.
     pub fn is_rstp(&self) -> bool {
-        !matches!(self, BridgeSetting::MacAging(_) | BridgeSetting::MacTableSize(_))
+        // Listed, not "all but mac_*": keys that later sections add to the
+        // bridge are not spanning tree keys.
+        matches!(
+            self,
+            BridgeSetting::Rstp(_)
+                | BridgeSetting::RstpPriority(_)
+                | BridgeSetting::RstpMaxAge(_)
+                | BridgeSetting::RstpForwardDelay(_)
+                | BridgeSetting::RstpTransmitHoldCount(_)
+                | BridgeSetting::RstpForceProtocolVersion(_)
+        )
     }
 }
 
@@ -852,7 +862,8 @@ impl RstpBridgeConfig {
             BridgeSetting::RstpForwardDelay(v) => self.forward_delay = v,
             BridgeSetting::RstpTransmitHoldCount(v) => self.transmit_hold_count = v,
             BridgeSetting::RstpForceProtocolVersion(v) => self.force_protocol_version = v,
-            BridgeSetting::MacAging(_) | BridgeSetting::MacTableSize(_) => {}
+            // Not a spanning tree setting (is_rstp() is false).
+            _ => {}
         }
     }
 

@@ -699,7 +699,7 @@ mod rstp_tests {
         }
     }
 
-    pub(crate) fn sample() -> RstpInfo {
+    fn sample() -> RstpInfo {
         use RstpProtocol::{Rstp, Stp};
         use RstpRole::*;
         use RstpState::*;
@@ -797,7 +797,7 @@ mod rstp_tests {
         }
     }
 
-    pub(crate) const SAMPLE_TEXT: &str = "\
+    const SAMPLE_TEXT: &str = "\
 ---- br0 ----
 Root ID:
   root-id           8000.020000000001
