@@ -238,6 +238,53 @@ mod tests {
         round_trip(Request::PortStats {
             bridge: Some(name("b")),
         });
+        round_trip(Request::RstpShow { bridge: None });
+        round_trip(Request::RstpShow {
+            bridge: Some(name("br0")),
+        });
+        round_trip(Request::SetBridge {
+            bridge: name("b"),
+            settings: vec![
+                BridgeSetting::Rstp(true),
+                BridgeSetting::RstpPriority(4096),
+                BridgeSetting::RstpMaxAge(6),
+                BridgeSetting::RstpForwardDelay(4),
+                BridgeSetting::RstpTransmitHoldCount(1),
+                BridgeSetting::RstpForceProtocolVersion(0),
+            ],
+        });
+        round_trip(Request::AddPort {
+            bridge: name("br0"),
+            port: name("p1"),
+            settings: vec![
+                "rstp_enable=false".parse().unwrap(),
+                "rstp_port_priority=16".parse().unwrap(),
+                "rstp_path_cost=1".parse().unwrap(),
+                "rstp_admin_edge=true".parse().unwrap(),
+                "rstp_auto_edge=false".parse().unwrap(),
+            ],
+            may_exist: false,
+        });
+    }
+
+    #[test]
+    fn rstp_show_wire_form() {
+        let mut out = Vec::new();
+        write_request(&mut out, &Request::RstpShow { bridge: None }).unwrap();
+        assert_eq!(out, b"{\"version\":1,\"request\":{\"op\":\"rstp-show\"}}\n");
+        let req = decode_request(br#"{"version":1,"request":{"op":"rstp-show","bridge":"br0"}}"#).unwrap();
+        assert_eq!(
+            req,
+            Request::RstpShow {
+                bridge: Some(name("br0"))
+            }
+        );
+        assert!(!req.is_change());
+        assert!(Request::SetBridge {
+            bridge: name("b"),
+            settings: vec![BridgeSetting::Rstp(true)]
+        }
+        .is_change());
     }
 
     #[test]
@@ -257,11 +304,18 @@ mod tests {
                 port: "p".into(),
                 ..Default::default()
             }])),
+            Ok(Reply::Rstp(crate::reply::tests::sample_rstp())),
+            Ok(Reply::Rstp(RstpInfo::default())),
             Ok(Reply::Show(vec![BridgeInfo {
                 name: "b".into(),
+                mac: MacAddr([2, 0, 0, 0, 0, 9]),
                 mac_aging: 300,
                 mac_table_size: 8192,
                 mac_entries: 0,
+                rstp: RstpBridgeConfig {
+                    enabled: true,
+                    ..Default::default()
+                },
                 ports: vec![PortInfo {
                     name: "p".into(),
                     port_type: PortType::Tap,
@@ -315,6 +369,20 @@ mod tests {
         assert_eq!(
             kind(r#"{"version":1,"request":{"op":"set-port","port":"p","settings":[{"mtu":1}]}}"#),
             ErrorKind::InvalidArgument
+        );
+        assert_eq!(
+            kind(
+                r#"{"version":1,"request":{"op":"set-bridge","bridge":"b","settings":[{"rstp_priority":1000}]}}"#
+            ),
+            ErrorKind::InvalidArgument
+        );
+        assert_eq!(
+            kind(r#"{"version":1,"request":{"op":"set-port","port":"p","settings":[{"rstp_path_cost":0}]}}"#),
+            ErrorKind::InvalidArgument
+        );
+        assert_eq!(
+            kind(r#"{"version":1,"request":{"op":"set-bridge","bridge":"b","settings":[{"rstp":"yes"}]}}"#),
+            ErrorKind::BadRequest
         );
     }
 

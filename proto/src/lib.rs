@@ -16,11 +16,14 @@ pub mod request;
 pub mod types;
 
 pub use error::{Error, ErrorKind};
-pub use reply::{BridgeInfo, FdbEntry, PortInfo, PortState, PortStats, Reply};
+pub use reply::{
+    BridgeInfo, FdbEntry, PortInfo, PortState, PortStats, Reply, RstpBridgeInfo, RstpInfo, RstpPortInfo,
+    RstpProtocol, RstpRole, RstpState,
+};
 pub use request::Request;
 pub use types::{
-    BridgeSetting, ClearKey, IfName, InvalidValue, MacAddr, PortConfig, PortSetting, PortType, Trunks,
-    VlanId, VlanMode,
+    BridgeId, BridgeSetting, ClearKey, IfName, InvalidValue, MacAddr, PortConfig, PortSetting, PortType,
+    RstpBridgeConfig, RstpPortConfig, RstpPortId, Trunks, VlanId, VlanMode,
 };
 
 /// Default control socket path.

@@ -101,6 +101,13 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         bridge: Option<IfName>,
     },
+    /// Spanning tree state of one bridge, or of every bridge that runs RSTP
+    /// (SPEC §7; like `ovs-appctl rstp/show`).
+    RstpShow {
+        /// Bridge name; all bridges if absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bridge: Option<IfName>,
+    },
 }
 
 impl Request {

@@ -471,6 +471,49 @@ pub const MTU_MAX: u32 = 65_535;
 /// Default VXLAN UDP port (IANA).
 pub const VXLAN_DEFAULT_PORT: u16 = 4789;
 
+/// Default `rstp_priority` of a bridge (SPEC §7).
+pub const RSTP_PRIORITY_DEFAULT: u32 = 32_768;
+/// Largest `rstp_priority`.
+pub const RSTP_PRIORITY_MAX: u32 = 61_440;
+/// `rstp_priority` must be a multiple of this (802.1D-2004 §17.13.7).
+pub const RSTP_PRIORITY_STEP: u32 = 4096;
+/// Default `rstp_max_age`, seconds.
+pub const RSTP_MAX_AGE_DEFAULT: u32 = 20;
+/// Smallest `rstp_max_age`.
+pub const RSTP_MAX_AGE_MIN: u32 = 6;
+/// Largest `rstp_max_age`.
+pub const RSTP_MAX_AGE_MAX: u32 = 40;
+/// Default `rstp_forward_delay`, seconds.
+pub const RSTP_FORWARD_DELAY_DEFAULT: u32 = 15;
+/// Smallest `rstp_forward_delay`.
+pub const RSTP_FORWARD_DELAY_MIN: u32 = 4;
+/// Largest `rstp_forward_delay`.
+pub const RSTP_FORWARD_DELAY_MAX: u32 = 30;
+/// Default `rstp_transmit_hold_count` (BPDUs per hello time).
+pub const RSTP_TRANSMIT_HOLD_COUNT_DEFAULT: u32 = 6;
+/// Smallest `rstp_transmit_hold_count`.
+pub const RSTP_TRANSMIT_HOLD_COUNT_MIN: u32 = 1;
+/// Largest `rstp_transmit_hold_count`.
+pub const RSTP_TRANSMIT_HOLD_COUNT_MAX: u32 = 10;
+/// `rstp_force_protocol_version=0`: send 802.1D STP BPDUs only.
+pub const RSTP_FORCE_VERSION_STP: u32 = 0;
+/// `rstp_force_protocol_version=2`: RSTP, the default.
+pub const RSTP_FORCE_VERSION_RSTP: u32 = 2;
+/// Hello time in seconds; fixed by 802.1D-2004, not configurable.
+pub const RSTP_HELLO_TIME: u32 = 2;
+/// Default `rstp_port_priority`.
+pub const RSTP_PORT_PRIORITY_DEFAULT: u32 = 128;
+/// Largest `rstp_port_priority`.
+pub const RSTP_PORT_PRIORITY_MAX: u32 = 240;
+/// `rstp_port_priority` must be a multiple of this (802.1D-2004 §17.13.10).
+pub const RSTP_PORT_PRIORITY_STEP: u32 = 16;
+/// Default `rstp_path_cost` (802.1D-2004 Table 17-3 for 1 Gbit/s).
+pub const RSTP_PATH_COST_DEFAULT: u32 = 20_000;
+/// Smallest `rstp_path_cost`.
+pub const RSTP_PATH_COST_MIN: u32 = 1;
+/// Largest `rstp_path_cost`.
+pub const RSTP_PATH_COST_MAX: u32 = 200_000_000;
+
 fn parse_kv(s: &str) -> Result<(&str, &str), InvalidValue> {
     s.split_once('=')
         .ok_or_else(|| invalid(format!("{s:?} is not of the form KEY=VALUE")))
@@ -486,6 +529,57 @@ where
     if n < lo || n > hi {
         return Err(invalid(format!("{key}: {n} is out of range {lo}-{hi}")));
     }
+    Ok(n)
+}
+
+/// The range check of [`parse_num`] for a value that is already a number
+/// (decoded from the wire or the db), with the same message.
+fn check_num(key: &str, n: u32, lo: u32, hi: u32) -> Result<(), InvalidValue> {
+    if n < lo || n > hi {
+        return Err(invalid(format!("{key}: {n} is out of range {lo}-{hi}")));
+    }
+    Ok(())
+}
+
+/// A number in `lo..=hi` that is a multiple of `step` (RSTP priorities).
+fn check_step(key: &str, n: u32, lo: u32, hi: u32, step: u32) -> Result<(), InvalidValue> {
+    check_num(key, n, lo, hi)?;
+    if n % step != 0 {
+        return Err(invalid(format!("{key}: {n} is not a multiple of {step}")));
+    }
+    Ok(())
+}
+
+fn parse_step(key: &str, v: &str, lo: u32, hi: u32, step: u32) -> Result<u32, InvalidValue> {
+    let n = parse_num(key, v, lo, hi)?;
+    check_step(key, n, lo, hi, step)?;
+    Ok(n)
+}
+
+fn parse_bool(key: &str, v: &str) -> Result<bool, InvalidValue> {
+    match v {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(invalid(format!("{key}: {v:?} is not true or false"))),
+    }
+}
+
+fn check_force_version(v: u32) -> Result<(), InvalidValue> {
+    match v {
+        RSTP_FORCE_VERSION_STP | RSTP_FORCE_VERSION_RSTP => Ok(()),
+        _ => Err(invalid(format!(
+            "rstp_force_protocol_version: {v} is not 0 (STP only) or 2 (RSTP)"
+        ))),
+    }
+}
+
+fn parse_force_version(v: &str) -> Result<u32, InvalidValue> {
+    let n: u32 = v.parse().map_err(|_| {
+        invalid(format!(
+            "rstp_force_protocol_version: {v:?} is not 0 (STP only) or 2 (RSTP)"
+        ))
+    })?;
+    check_force_version(n)?;
     Ok(n)
 }
 
@@ -569,6 +663,10 @@ mod octal_mode {
 }
 
 /// One `KEY=VALUE` setting of a bridge (`set bridge BR ...`).
+///
+/// The `rstp*` settings are applied to a bridge's [`RstpBridgeConfig`] with
+/// [`RstpBridgeConfig::apply`]; the timers are checked together by
+/// [`RstpBridgeConfig::check`] once all settings of one `set` are applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BridgeSetting {
@@ -576,23 +674,74 @@ pub enum BridgeSetting {
     MacAging(u32),
     /// `mac_table_size=N`, 16–1,000,000.
     MacTableSize(u32),
+    /// `rstp=true|false`: run the spanning tree (default false).
+    Rstp(bool),
+    /// `rstp_priority=N`, 0–61440, a multiple of 4096 (default 32768).
+    RstpPriority(u32),
+    /// `rstp_max_age=SECS`, 6–40 (default 20).
+    RstpMaxAge(u32),
+    /// `rstp_forward_delay=SECS`, 4–30 (default 15).
+    RstpForwardDelay(u32),
+    /// `rstp_transmit_hold_count=N`, 1–10 (default 6).
+    RstpTransmitHoldCount(u32),
+    /// `rstp_force_protocol_version=0|2`: 0 sends 802.1D STP BPDUs only (default 2).
+    RstpForceProtocolVersion(u32),
 }
 
+/// Keys `set bridge` accepts, for error messages and `--help`.
+pub const BRIDGE_KEYS: &str = "mac_aging, mac_table_size, rstp, rstp_priority, rstp_max_age, \
+     rstp_forward_delay, rstp_transmit_hold_count, rstp_force_protocol_version";
+
 impl BridgeSetting {
-    /// Checks the range (also used after decoding from the wire).
+    /// Checks the range (also used after decoding from the wire). How
+    /// `rstp_max_age` and `rstp_forward_delay` fit together is
+    /// [`RstpBridgeConfig::check`]'s to say.
     pub fn validate(&self) -> Result<(), InvalidValue> {
+        let k = self.key();
         match *self {
-            BridgeSetting::MacAging(v) => {
-                parse_num("mac_aging", &v.to_string(), MAC_AGING_MIN, MAC_AGING_MAX).map(drop)
+            BridgeSetting::MacAging(v) => check_num(k, v, MAC_AGING_MIN, MAC_AGING_MAX),
+            BridgeSetting::MacTableSize(v) => check_num(k, v, MAC_TABLE_SIZE_MIN, MAC_TABLE_SIZE_MAX),
+            BridgeSetting::Rstp(_) => Ok(()),
+            BridgeSetting::RstpPriority(v) => check_step(k, v, 0, RSTP_PRIORITY_MAX, RSTP_PRIORITY_STEP),
+            BridgeSetting::RstpMaxAge(v) => check_num(k, v, RSTP_MAX_AGE_MIN, RSTP_MAX_AGE_MAX),
+            BridgeSetting::RstpForwardDelay(v) => {
+                check_num(k, v, RSTP_FORWARD_DELAY_MIN, RSTP_FORWARD_DELAY_MAX)
             }
-            BridgeSetting::MacTableSize(v) => parse_num(
-                "mac_table_size",
-                &v.to_string(),
-                MAC_TABLE_SIZE_MIN,
-                MAC_TABLE_SIZE_MAX,
-            )
-            .map(drop),
+            BridgeSetting::RstpTransmitHoldCount(v) => {
+                check_num(k, v, RSTP_TRANSMIT_HOLD_COUNT_MIN, RSTP_TRANSMIT_HOLD_COUNT_MAX)
+            }
+            BridgeSetting::RstpForceProtocolVersion(v) => check_force_version(v),
         }
+    }
+
+    /// The key as typed on the command line.
+    pub fn key(&self) -> &'static str {
+        match self {
+            BridgeSetting::MacAging(_) => "mac_aging",
+            BridgeSetting::MacTableSize(_) => "mac_table_size",
+            BridgeSetting::Rstp(_) => "rstp",
+            BridgeSetting::RstpPriority(_) => "rstp_priority",
+            BridgeSetting::RstpMaxAge(_) => "rstp_max_age",
+            BridgeSetting::RstpForwardDelay(_) => "rstp_forward_delay",
+            BridgeSetting::RstpTransmitHoldCount(_) => "rstp_transmit_hold_count",
+            BridgeSetting::RstpForceProtocolVersion(_) => "rstp_force_protocol_version",
+        }
+    }
+
+    /// Whether this is one of the spanning tree settings (`rstp*`), which
+    /// [`RstpBridgeConfig::apply`] takes.
+    pub fn is_rstp(&self) -> bool {
+        // Listed, not "all but mac_*": keys that later sections add to the
+        // bridge are not spanning tree keys.
+        matches!(
+            self,
+            BridgeSetting::Rstp(_)
+                | BridgeSetting::RstpPriority(_)
+                | BridgeSetting::RstpMaxAge(_)
+                | BridgeSetting::RstpForwardDelay(_)
+                | BridgeSetting::RstpTransmitHoldCount(_)
+                | BridgeSetting::RstpForceProtocolVersion(_)
+        )
     }
 }
 
@@ -600,32 +749,274 @@ impl FromStr for BridgeSetting {
     type Err = InvalidValue;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (k, v) = parse_kv(s)?;
-        match k {
-            "mac_aging" => Ok(BridgeSetting::MacAging(parse_num(
+        Ok(match k {
+            "mac_aging" => BridgeSetting::MacAging(parse_num(k, v, MAC_AGING_MIN, MAC_AGING_MAX)?),
+            "mac_table_size" => {
+                BridgeSetting::MacTableSize(parse_num(k, v, MAC_TABLE_SIZE_MIN, MAC_TABLE_SIZE_MAX)?)
+            }
+            "rstp" => BridgeSetting::Rstp(parse_bool(k, v)?),
+            "rstp_priority" => {
+                BridgeSetting::RstpPriority(parse_step(k, v, 0, RSTP_PRIORITY_MAX, RSTP_PRIORITY_STEP)?)
+            }
+            "rstp_max_age" => BridgeSetting::RstpMaxAge(parse_num(k, v, RSTP_MAX_AGE_MIN, RSTP_MAX_AGE_MAX)?),
+            "rstp_forward_delay" => BridgeSetting::RstpForwardDelay(parse_num(
                 k,
                 v,
-                MAC_AGING_MIN,
-                MAC_AGING_MAX,
-            )?)),
-            "mac_table_size" => Ok(BridgeSetting::MacTableSize(parse_num(
+                RSTP_FORWARD_DELAY_MIN,
+                RSTP_FORWARD_DELAY_MAX,
+            )?),
+            "rstp_transmit_hold_count" => BridgeSetting::RstpTransmitHoldCount(parse_num(
                 k,
                 v,
-                MAC_TABLE_SIZE_MIN,
-                MAC_TABLE_SIZE_MAX,
-            )?)),
-            _ => Err(invalid(format!(
-                "unknown bridge key {k:?} (known: mac_aging, mac_table_size)"
-            ))),
-        }
+                RSTP_TRANSMIT_HOLD_COUNT_MIN,
+                RSTP_TRANSMIT_HOLD_COUNT_MAX,
+            )?),
+            "rstp_force_protocol_version" => BridgeSetting::RstpForceProtocolVersion(parse_force_version(v)?),
+            // Open vSwitch spells the bridge's switch `rstp_enable`; here
+            // that is the port key, so say which one is meant.
+            "rstp_enable" | "stp_enable" => {
+                return Err(invalid(format!(
+                    "unknown bridge key {k:?} (spanning tree is rstp=true|false on a bridge; \
+                     rstp_enable is a port key)"
+                )))
+            }
+            _ => {
+                return Err(invalid(format!(
+                    "unknown bridge key {k:?} (known: {BRIDGE_KEYS})"
+                )))
+            }
+        })
     }
 }
 
 impl fmt::Display for BridgeSetting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BridgeSetting::MacAging(v) => write!(f, "mac_aging={v}"),
-            BridgeSetting::MacTableSize(v) => write!(f, "mac_table_size={v}"),
+        let k = self.key();
+        match *self {
+            BridgeSetting::Rstp(b) => write!(f, "{k}={b}"),
+            BridgeSetting::MacAging(v)
+            | BridgeSetting::MacTableSize(v)
+            | BridgeSetting::RstpPriority(v)
+            | BridgeSetting::RstpMaxAge(v)
+            | BridgeSetting::RstpForwardDelay(v)
+            | BridgeSetting::RstpTransmitHoldCount(v)
+            | BridgeSetting::RstpForceProtocolVersion(v) => write!(f, "{k}={v}"),
         }
+    }
+}
+
+/// The spanning tree settings of a bridge (SPEC §7), with their defaults:
+/// what the db stores, what `show` reports, and what the daemon runs.
+///
+/// Serialized with the `set bridge` key names (`rstp`, `rstp_priority`,
+/// ...) so it can be `#[serde(flatten)]`ed next to `mac_aging`; absent keys
+/// take their defaults, so a db written before RSTP existed still loads.
+///
+/// A `set bridge` applies each of its settings to a copy with
+/// [`RstpBridgeConfig::apply`] and calls [`RstpBridgeConfig::check`] once, so
+/// timers given together are validated together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RstpBridgeConfig {
+    /// `rstp`: run RSTP on this bridge.
+    #[serde(rename = "rstp")]
+    pub enabled: bool,
+    /// `rstp_priority`: bridge priority, 0–61440 in steps of 4096.
+    #[serde(rename = "rstp_priority")]
+    pub priority: u32,
+    /// `rstp_max_age`: seconds, 6–40.
+    #[serde(rename = "rstp_max_age")]
+    pub max_age: u32,
+    /// `rstp_forward_delay`: seconds, 4–30.
+    #[serde(rename = "rstp_forward_delay")]
+    pub forward_delay: u32,
+    /// `rstp_transmit_hold_count`: BPDUs a port may send per hello time, 1–10.
+    #[serde(rename = "rstp_transmit_hold_count")]
+    pub transmit_hold_count: u32,
+    /// `rstp_force_protocol_version`: 0 (STP BPDUs only) or 2 (RSTP).
+    #[serde(rename = "rstp_force_protocol_version")]
+    pub force_protocol_version: u32,
+}
+
+impl Default for RstpBridgeConfig {
+    fn default() -> Self {
+        RstpBridgeConfig {
+            enabled: false,
+            priority: RSTP_PRIORITY_DEFAULT,
+            max_age: RSTP_MAX_AGE_DEFAULT,
+            forward_delay: RSTP_FORWARD_DELAY_DEFAULT,
+            transmit_hold_count: RSTP_TRANSMIT_HOLD_COUNT_DEFAULT,
+            force_protocol_version: RSTP_FORCE_VERSION_RSTP,
+        }
+    }
+}
+
+impl RstpBridgeConfig {
+    /// Applies one setting without validating the result; settings that are
+    /// not `rstp*` ([`BridgeSetting::is_rstp`]) are ignored.
+    pub fn apply(&mut self, s: &BridgeSetting) {
+        match *s {
+            BridgeSetting::Rstp(b) => self.enabled = b,
+            BridgeSetting::RstpPriority(v) => self.priority = v,
+            BridgeSetting::RstpMaxAge(v) => self.max_age = v,
+            BridgeSetting::RstpForwardDelay(v) => self.forward_delay = v,
+            BridgeSetting::RstpTransmitHoldCount(v) => self.transmit_hold_count = v,
+            BridgeSetting::RstpForceProtocolVersion(v) => self.force_protocol_version = v,
+            // Not a spanning tree setting (is_rstp() is false).
+            _ => {}
+        }
+    }
+
+    /// The settings that reproduce this configuration, in `--help` order.
+    pub fn settings(&self) -> [BridgeSetting; 6] {
+        [
+            BridgeSetting::Rstp(self.enabled),
+            BridgeSetting::RstpPriority(self.priority),
+            BridgeSetting::RstpMaxAge(self.max_age),
+            BridgeSetting::RstpForwardDelay(self.forward_delay),
+            BridgeSetting::RstpTransmitHoldCount(self.transmit_hold_count),
+            BridgeSetting::RstpForceProtocolVersion(self.force_protocol_version),
+        ]
+    }
+
+    /// Checks every range and how the timers fit together (802.1D-2004
+    /// §17.14): `2 * (forward_delay - 1) >= max_age >= 2 * (hello_time + 1)`,
+    /// hello time being fixed at 2 s. Checked whether or not RSTP is on, so
+    /// turning it on never meets a stored inconsistency.
+    pub fn check(&self) -> Result<(), InvalidValue> {
+        self.settings().iter().try_for_each(BridgeSetting::validate)?;
+        let (max_age, fd) = (self.max_age, self.forward_delay);
+        let hello = RSTP_HELLO_TIME;
+        if 2 * (fd - 1) < max_age || max_age < 2 * (hello + 1) {
+            // The smallest forward delay for this max age, the largest max
+            // age for this forward delay.
+            let min_fd = max_age.div_ceil(2) + 1;
+            let max_ma = 2 * (fd - 1);
+            return Err(invalid(format!(
+                "rstp_max_age={max_age} and rstp_forward_delay={fd} do not satisfy \
+                 2*(forward_delay-1) >= max_age >= 2*(hello_time+1), hello_time being {hello} s: \
+                 raise rstp_forward_delay to at least {min_fd} or lower rstp_max_age to at most {max_ma}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The bridge identifier for a bridge with this priority and `mac`.
+    pub fn bridge_id(&self, mac: MacAddr) -> BridgeId {
+        BridgeId {
+            priority: u16::try_from(self.priority).unwrap_or(u16::MAX),
+            mac,
+        }
+    }
+}
+
+/// An 802.1D bridge identifier: priority and MAC address, written
+/// `PPPP.MMMMMMMMMMMM` in hex (`8000.020000000001`) as Open vSwitch does.
+/// Ordered as 802.1D compares them: lower priority first, then lower MAC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct BridgeId {
+    /// Bridge priority (a multiple of 4096 when it comes from `rstp_priority`).
+    pub priority: u16,
+    /// The bridge's MAC address.
+    pub mac: MacAddr,
+}
+
+impl FromStr for BridgeId {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || invalid(format!("bridge id {s:?} is not of the form 8000.020000000001"));
+        let (p, m) = s.split_once('.').ok_or_else(bad)?;
+        let hex = |t: &str, len| t.len() == len && t.bytes().all(|b| b.is_ascii_hexdigit());
+        if !hex(p, 4) || !hex(m, 12) {
+            return Err(bad());
+        }
+        let priority = u16::from_str_radix(p, 16).map_err(|_| bad())?;
+        let mut mac = [0u8; 6];
+        for (i, byte) in mac.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&m[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+        }
+        Ok(BridgeId {
+            priority,
+            mac: MacAddr(mac),
+        })
+    }
+}
+
+impl TryFrom<String> for BridgeId {
+    type Error = InvalidValue;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<BridgeId> for String {
+    fn from(b: BridgeId) -> String {
+        b.to_string()
+    }
+}
+
+impl fmt::Display for BridgeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04x}.", self.priority)?;
+        self.mac.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+/// An 802.1D-2004 port identifier: the port priority's top four bits and a
+/// 12-bit port number, written as four hex digits (`8001` is priority 128,
+/// port 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RstpPortId(pub u16);
+
+impl RstpPortId {
+    /// Builds the identifier of port `number` (1–4095; only the low 12 bits
+    /// are used) with port priority `priority` (0–240, a multiple of 16;
+    /// only its top four bits are used, as 802.1D-2004 §9.2.7 says).
+    pub fn new(priority: u32, number: u16) -> Self {
+        let p = ((priority >> 4) & 0xf) as u16;
+        RstpPortId((p << 12) | (number & 0x0fff))
+    }
+
+    /// The port priority, 0–240.
+    pub fn priority(self) -> u32 {
+        u32::from(self.0 >> 12) * RSTP_PORT_PRIORITY_STEP
+    }
+
+    /// The port number, 0–4095.
+    pub fn number(self) -> u16 {
+        self.0 & 0x0fff
+    }
+}
+
+impl FromStr for RstpPortId {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || invalid(format!("port id {s:?} is not four hex digits like 8001"));
+        if s.len() != 4 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        u16::from_str_radix(s, 16).map(RstpPortId).map_err(|_| bad())
+    }
+}
+
+impl TryFrom<String> for RstpPortId {
+    type Error = InvalidValue;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<RstpPortId> for String {
+    fn from(p: RstpPortId) -> String {
+        p.to_string()
+    }
+}
+
+impl fmt::Display for RstpPortId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04x}", self.0)
     }
 }
 
@@ -658,11 +1049,22 @@ pub enum PortSetting {
     Mode(#[serde(with = "octal_mode")] u32),
     /// `persist=true|false` (tap): keep the TAP device when the port is removed or switchd stops.
     Persist(bool),
+    /// `rstp_enable=true|false`: take part in the bridge's spanning tree
+    /// (default true); false = always forwarding, BPDUs dropped.
+    RstpEnable(bool),
+    /// `rstp_port_priority=N`, 0–240, a multiple of 16 (default 128).
+    RstpPortPriority(u32),
+    /// `rstp_path_cost=N`, 1–200000000 (default 20000).
+    RstpPathCost(u32),
+    /// `rstp_admin_edge=true|false`: an edge port from the start (default false).
+    RstpAdminEdge(bool),
+    /// `rstp_auto_edge=true|false`: detect edge ports (default true).
+    RstpAutoEdge(bool),
 }
 
 /// Keys `set port` and `add-port` accept, for error messages and `--help`.
-pub const PORT_KEYS: &str =
-    "type, tag, trunks, vlan_mode, mtu, remote_ip, local_ip, key, dst_port, path, mode, persist";
+pub const PORT_KEYS: &str = "type, tag, trunks, vlan_mode, mtu, remote_ip, local_ip, key, dst_port, \
+     path, mode, persist, rstp_enable, rstp_port_priority, rstp_path_cost, rstp_admin_edge, rstp_auto_edge";
 
 impl PortSetting {
     /// Checks ranges for a setting that did not come through `FromStr`
@@ -673,6 +1075,10 @@ impl PortSetting {
             PortSetting::DstPort(0) => Err(invalid("dst_port: 0 is out of range 1-65535")),
             PortSetting::Path(p) if p.as_os_str().is_empty() => Err(invalid("path: must not be empty")),
             PortSetting::Mode(m) => check_mode(*m),
+            PortSetting::RstpPortPriority(p) => {
+                check_step(self.key(), *p, 0, RSTP_PORT_PRIORITY_MAX, RSTP_PORT_PRIORITY_STEP)
+            }
+            PortSetting::RstpPathCost(c) => check_num(self.key(), *c, RSTP_PATH_COST_MIN, RSTP_PATH_COST_MAX),
             _ => Ok(()),
         }
     }
@@ -692,6 +1098,11 @@ impl PortSetting {
             PortSetting::Path(_) => "path",
             PortSetting::Mode(_) => "mode",
             PortSetting::Persist(_) => "persist",
+            PortSetting::RstpEnable(_) => "rstp_enable",
+            PortSetting::RstpPortPriority(_) => "rstp_port_priority",
+            PortSetting::RstpPathCost(_) => "rstp_path_cost",
+            PortSetting::RstpAdminEdge(_) => "rstp_admin_edge",
+            PortSetting::RstpAutoEdge(_) => "rstp_auto_edge",
         }
     }
 }
@@ -720,13 +1131,47 @@ impl FromStr for PortSetting {
                 PortSetting::Path(PathBuf::from(v))
             }
             "mode" => PortSetting::Mode(parse_mode(v)?),
-            "persist" => PortSetting::Persist(match v {
-                "true" => true,
-                "false" => false,
-                _ => return Err(invalid(format!("persist: {v:?} is not true or false"))),
-            }),
+            "persist" => PortSetting::Persist(parse_bool(k, v)?),
+            "rstp_enable" => PortSetting::RstpEnable(parse_bool(k, v)?),
+            "rstp_port_priority" => PortSetting::RstpPortPriority(parse_step(
+                k,
+                v,
+                0,
+                RSTP_PORT_PRIORITY_MAX,
+                RSTP_PORT_PRIORITY_STEP,
+            )?),
+            "rstp_path_cost" => {
+                PortSetting::RstpPathCost(parse_num(k, v, RSTP_PATH_COST_MIN, RSTP_PATH_COST_MAX)?)
+            }
+            "rstp_admin_edge" => PortSetting::RstpAdminEdge(parse_bool(k, v)?),
+            "rstp_auto_edge" => PortSetting::RstpAutoEdge(parse_bool(k, v)?),
             _ => return Err(invalid(format!("unknown port key {k:?} (known: {PORT_KEYS})"))),
         })
+    }
+}
+
+impl fmt::Display for PortSetting {
+    /// `KEY=VALUE` as typed on the command line (and accepted by `FromStr`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let k = self.key();
+        match self {
+            PortSetting::Type(t) => write!(f, "{k}={t}"),
+            PortSetting::Tag(v) => write!(f, "{k}={v}"),
+            PortSetting::Trunks(t) => write!(f, "{k}={t}"),
+            PortSetting::VlanMode(m) => write!(f, "{k}={m}"),
+            PortSetting::RemoteIp(a) | PortSetting::LocalIp(a) => write!(f, "{k}={a}"),
+            PortSetting::DstPort(p) => write!(f, "{k}={p}"),
+            PortSetting::Path(p) => write!(f, "{k}={}", p.display()),
+            PortSetting::Mode(m) => write!(f, "{k}={m:04o}"),
+            PortSetting::Mtu(n)
+            | PortSetting::Key(n)
+            | PortSetting::RstpPortPriority(n)
+            | PortSetting::RstpPathCost(n) => write!(f, "{k}={n}"),
+            PortSetting::Persist(b)
+            | PortSetting::RstpEnable(b)
+            | PortSetting::RstpAdminEdge(b)
+            | PortSetting::RstpAutoEdge(b) => write!(f, "{k}={b}"),
+        }
     }
 }
 
@@ -800,6 +1245,52 @@ pub struct PortConfig {
     /// Keep a TAP device after the port is gone.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub persist: bool,
+    /// `rstp_enable`; `None` means true. See [`PortConfig::rstp`] for the
+    /// values in force.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rstp_enable: Option<bool>,
+    /// `rstp_port_priority`; `None` means [`RSTP_PORT_PRIORITY_DEFAULT`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rstp_port_priority: Option<u32>,
+    /// `rstp_path_cost`; `None` means [`RSTP_PATH_COST_DEFAULT`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rstp_path_cost: Option<u32>,
+    /// `rstp_admin_edge`; `None` means false.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rstp_admin_edge: Option<bool>,
+    /// `rstp_auto_edge`; `None` means true.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rstp_auto_edge: Option<bool>,
+}
+
+/// The spanning tree settings of a port as they are in force: the
+/// configured values of a [`PortConfig`] with defaults filled in
+/// ([`PortConfig::rstp`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RstpPortConfig {
+    /// Takes part in the spanning tree; if false the port always forwards
+    /// and drops BPDUs.
+    pub enable: bool,
+    /// Port priority, 0–240 in steps of 16.
+    pub port_priority: u32,
+    /// Path cost, 1–200000000.
+    pub path_cost: u32,
+    /// Administratively an edge port.
+    pub admin_edge: bool,
+    /// Edge detection by the bridge detection state machine.
+    pub auto_edge: bool,
+}
+
+impl Default for RstpPortConfig {
+    fn default() -> Self {
+        RstpPortConfig {
+            enable: true,
+            port_priority: RSTP_PORT_PRIORITY_DEFAULT,
+            path_cost: RSTP_PATH_COST_DEFAULT,
+            admin_edge: false,
+            auto_edge: true,
+        }
+    }
 }
 
 impl PortConfig {
@@ -828,6 +1319,11 @@ impl PortConfig {
             PortSetting::Path(p) => self.path = Some(p),
             PortSetting::Mode(m) => self.mode = Some(m),
             PortSetting::Persist(p) => self.persist = p,
+            PortSetting::RstpEnable(b) => self.rstp_enable = Some(b),
+            PortSetting::RstpPortPriority(p) => self.rstp_port_priority = Some(p),
+            PortSetting::RstpPathCost(c) => self.rstp_path_cost = Some(c),
+            PortSetting::RstpAdminEdge(b) => self.rstp_admin_edge = Some(b),
+            PortSetting::RstpAutoEdge(b) => self.rstp_auto_edge = Some(b),
         }
     }
 
@@ -849,8 +1345,38 @@ impl PortConfig {
         }
     }
 
+    /// The spanning tree settings in force: the configured ones, defaults
+    /// for the rest.
+    pub fn rstp(&self) -> RstpPortConfig {
+        let d = RstpPortConfig::default();
+        RstpPortConfig {
+            enable: self.rstp_enable.unwrap_or(d.enable),
+            port_priority: self.rstp_port_priority.unwrap_or(d.port_priority),
+            path_cost: self.rstp_path_cost.unwrap_or(d.path_cost),
+            admin_edge: self.rstp_admin_edge.unwrap_or(d.admin_edge),
+            auto_edge: self.rstp_auto_edge.unwrap_or(d.auto_edge),
+        }
+    }
+
+    /// The `rstp_*` settings that are configured (not left to their
+    /// default), in `--help` order; what `show` lists.
+    pub fn rstp_settings(&self) -> Vec<PortSetting> {
+        [
+            self.rstp_enable.map(PortSetting::RstpEnable),
+            self.rstp_port_priority.map(PortSetting::RstpPortPriority),
+            self.rstp_path_cost.map(PortSetting::RstpPathCost),
+            self.rstp_admin_edge.map(PortSetting::RstpAdminEdge),
+            self.rstp_auto_edge.map(PortSetting::RstpAutoEdge),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
     /// Rejects contradictory or incomplete combinations with a specific message.
     pub fn validate(&self) -> Result<(), InvalidValue> {
+        // Ranges of values that may come from the db rather than `FromStr`.
+        self.rstp_settings().iter().try_for_each(PortSetting::validate)?;
         let has_trunks = self.trunks.as_ref().is_some_and(|t| !t.is_empty());
         match (self.vlan_mode, self.tag, has_trunks) {
             (Some(VlanMode::Access), None, _) => {
@@ -1043,6 +1569,577 @@ mod tests {
         assert!("mac_table_size=1000001".parse::<BridgeSetting>().is_err());
         assert!("stp=true".parse::<BridgeSetting>().is_err());
         assert!(BridgeSetting::MacAging(0).validate().is_err());
+    }
+
+    #[test]
+    fn rstp_bridge_settings_parse() {
+        let ok = |s: &str| s.parse::<BridgeSetting>().unwrap();
+        assert_eq!(ok("rstp=true"), BridgeSetting::Rstp(true));
+        assert_eq!(ok("rstp=false"), BridgeSetting::Rstp(false));
+        assert_eq!(ok("rstp_priority=0"), BridgeSetting::RstpPriority(0));
+        assert_eq!(ok("rstp_priority=4096"), BridgeSetting::RstpPriority(4096));
+        assert_eq!(ok("rstp_priority=61440"), BridgeSetting::RstpPriority(61440));
+        assert_eq!(ok("rstp_max_age=6"), BridgeSetting::RstpMaxAge(6));
+        assert_eq!(ok("rstp_max_age=40"), BridgeSetting::RstpMaxAge(40));
+        assert_eq!(ok("rstp_forward_delay=4"), BridgeSetting::RstpForwardDelay(4));
+        assert_eq!(ok("rstp_forward_delay=30"), BridgeSetting::RstpForwardDelay(30));
+        assert_eq!(
+            ok("rstp_transmit_hold_count=1"),
+            BridgeSetting::RstpTransmitHoldCount(1)
+        );
+        assert_eq!(
+            ok("rstp_transmit_hold_count=10"),
+            BridgeSetting::RstpTransmitHoldCount(10)
+        );
+        assert_eq!(
+            ok("rstp_force_protocol_version=0"),
+            BridgeSetting::RstpForceProtocolVersion(0)
+        );
+        assert_eq!(
+            ok("rstp_force_protocol_version=2"),
+            BridgeSetting::RstpForceProtocolVersion(2)
+        );
+        let err = |s: &str| s.parse::<BridgeSetting>().unwrap_err().0;
+        assert_eq!(err("rstp=yes"), "rstp: \"yes\" is not true or false");
+        assert_eq!(err("rstp=1"), "rstp: \"1\" is not true or false");
+        assert_eq!(
+            err("rstp_priority=1000"),
+            "rstp_priority: 1000 is not a multiple of 4096"
+        );
+        assert_eq!(
+            err("rstp_priority=65536"),
+            "rstp_priority: 65536 is out of range 0-61440"
+        );
+        assert_eq!(err("rstp_priority=-1"), "rstp_priority: \"-1\" is not a number");
+        assert_eq!(
+            err("rstp_priority=high"),
+            "rstp_priority: \"high\" is not a number"
+        );
+        assert_eq!(err("rstp_max_age=5"), "rstp_max_age: 5 is out of range 6-40");
+        assert_eq!(err("rstp_max_age=41"), "rstp_max_age: 41 is out of range 6-40");
+        assert_eq!(
+            err("rstp_forward_delay=3"),
+            "rstp_forward_delay: 3 is out of range 4-30"
+        );
+        assert_eq!(
+            err("rstp_forward_delay=31"),
+            "rstp_forward_delay: 31 is out of range 4-30"
+        );
+        assert_eq!(
+            err("rstp_transmit_hold_count=0"),
+            "rstp_transmit_hold_count: 0 is out of range 1-10"
+        );
+        assert_eq!(
+            err("rstp_transmit_hold_count=11"),
+            "rstp_transmit_hold_count: 11 is out of range 1-10"
+        );
+        for v in ["1", "3", "-1", "x", ""] {
+            assert!(
+                err(&format!("rstp_force_protocol_version={v}")).starts_with("rstp_force_protocol_version: ")
+                    && err(&format!("rstp_force_protocol_version={v}"))
+                        .ends_with("is not 0 (STP only) or 2 (RSTP)"),
+                "{v}"
+            );
+        }
+        assert_eq!(
+            err("rstp_force_protocol_version=1"),
+            "rstp_force_protocol_version: 1 is not 0 (STP only) or 2 (RSTP)"
+        );
+        // the known keys are listed, and OVS's spelling gets a pointer
+        assert_eq!(
+            err("stp=true"),
+            format!("unknown bridge key \"stp\" (known: {BRIDGE_KEYS})")
+        );
+        for k in BRIDGE_KEYS.split(", ") {
+            assert!(err("color=red").contains(k), "{k}");
+        }
+        assert!(
+            err("rstp_enable=true").contains("rstp=true|false on a bridge; rstp_enable is a port key"),
+            "{}",
+            err("rstp_enable=true")
+        );
+    }
+
+    #[test]
+    fn bridge_settings_validate_display_and_serde() {
+        let all = [
+            "mac_aging=60",
+            "mac_table_size=16",
+            "rstp=true",
+            "rstp_priority=8192",
+            "rstp_max_age=30",
+            "rstp_forward_delay=20",
+            "rstp_transmit_hold_count=3",
+            "rstp_force_protocol_version=0",
+        ];
+        let keys: Vec<&str> = BRIDGE_KEYS.split(", ").collect();
+        assert_eq!(keys.len(), all.len());
+        for (text, key) in all.iter().zip(keys) {
+            let s: BridgeSetting = text.parse().unwrap();
+            assert_eq!(s.to_string(), *text);
+            assert_eq!(s.key(), key);
+            assert_eq!(s.is_rstp(), key.starts_with("rstp"));
+            s.validate().unwrap();
+            let j = serde_json::to_string(&s).unwrap();
+            assert_eq!(serde_json::from_str::<BridgeSetting>(&j).unwrap(), s);
+        }
+        assert_eq!(
+            serde_json::to_string(&BridgeSetting::RstpPriority(4096)).unwrap(),
+            r#"{"rstp_priority":4096}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&BridgeSetting::Rstp(true)).unwrap(),
+            r#"{"rstp":true}"#
+        );
+        // decoded from the wire without FromStr: validate() has the same words
+        let bad = |s: BridgeSetting| s.validate().unwrap_err().0;
+        assert_eq!(
+            bad(BridgeSetting::RstpPriority(1000)),
+            "rstp_priority: 1000 is not a multiple of 4096"
+        );
+        assert_eq!(
+            bad(BridgeSetting::RstpPriority(65536)),
+            "rstp_priority: 65536 is out of range 0-61440"
+        );
+        assert_eq!(
+            bad(BridgeSetting::RstpMaxAge(41)),
+            "rstp_max_age: 41 is out of range 6-40"
+        );
+        assert_eq!(
+            bad(BridgeSetting::RstpForwardDelay(0)),
+            "rstp_forward_delay: 0 is out of range 4-30"
+        );
+        assert_eq!(
+            bad(BridgeSetting::RstpTransmitHoldCount(11)),
+            "rstp_transmit_hold_count: 11 is out of range 1-10"
+        );
+        assert_eq!(
+            bad(BridgeSetting::RstpForceProtocolVersion(3)),
+            "rstp_force_protocol_version: 3 is not 0 (STP only) or 2 (RSTP)"
+        );
+        assert_eq!(
+            bad(BridgeSetting::MacAging(0)),
+            "mac_aging: 0 is out of range 1-86400"
+        );
+    }
+
+    #[test]
+    fn rstp_bridge_config_defaults_apply_and_check() {
+        let d = RstpBridgeConfig::default();
+        assert_eq!(
+            d,
+            RstpBridgeConfig {
+                enabled: false,
+                priority: 32768,
+                max_age: 20,
+                forward_delay: 15,
+                transmit_hold_count: 6,
+                force_protocol_version: 2,
+            }
+        );
+        d.check().unwrap();
+
+        let apply = |settings: &[&str]| {
+            let mut c = RstpBridgeConfig::default();
+            for s in settings {
+                c.apply(&s.parse().unwrap());
+            }
+            c
+        };
+        let c = apply(&[
+            "rstp=true",
+            "mac_aging=60",
+            "rstp_priority=4096",
+            "rstp_max_age=6",
+            "rstp_forward_delay=4",
+            "rstp_transmit_hold_count=10",
+            "rstp_force_protocol_version=0",
+        ]);
+        assert_eq!(
+            c,
+            RstpBridgeConfig {
+                enabled: true,
+                priority: 4096,
+                max_age: 6,
+                forward_delay: 4,
+                transmit_hold_count: 10,
+                force_protocol_version: 0,
+            }
+        );
+        c.check().unwrap();
+        // settings() reproduces the configuration
+        let mut again = RstpBridgeConfig::default();
+        c.settings().iter().for_each(|s| again.apply(s));
+        assert_eq!(again, c);
+
+        // the timers: 2*(fd-1) >= max_age >= 2*(2+1)
+        apply(&["rstp_max_age=40", "rstp_forward_delay=21"])
+            .check()
+            .unwrap();
+        apply(&["rstp_max_age=28", "rstp_forward_delay=15"])
+            .check()
+            .unwrap();
+        let e = apply(&["rstp_max_age=40", "rstp_forward_delay=20"])
+            .check()
+            .unwrap_err();
+        assert_eq!(
+            e.0,
+            "rstp_max_age=40 and rstp_forward_delay=20 do not satisfy \
+             2*(forward_delay-1) >= max_age >= 2*(hello_time+1), hello_time being 2 s: \
+             raise rstp_forward_delay to at least 21 or lower rstp_max_age to at most 38"
+        );
+        // with the default max age of 20, forward delay 10 is too short
+        let e = apply(&["rstp_forward_delay=10"]).check().unwrap_err();
+        assert!(
+            e.0.starts_with("rstp_max_age=20 and rstp_forward_delay=10 do not satisfy"),
+            "{e}"
+        );
+        assert!(
+            e.0.ends_with("at least 11 or lower rstp_max_age to at most 18"),
+            "{e}"
+        );
+        // an odd max age rounds the forward delay up
+        let e = apply(&["rstp_max_age=21", "rstp_forward_delay=11"])
+            .check()
+            .unwrap_err();
+        assert!(e.0.contains("at least 12"), "{e}");
+        apply(&["rstp_max_age=21", "rstp_forward_delay=12"])
+            .check()
+            .unwrap();
+        // the last value given wins, as in the daemon
+        apply(&["rstp_forward_delay=4", "rstp_forward_delay=15"])
+            .check()
+            .unwrap();
+        // ranges are checked too (a hand-edited db)
+        let c = RstpBridgeConfig {
+            priority: 100,
+            ..RstpBridgeConfig::default()
+        };
+        assert_eq!(
+            c.check().unwrap_err().0,
+            "rstp_priority: 100 is not a multiple of 4096"
+        );
+        let c = RstpBridgeConfig {
+            forward_delay: 0,
+            ..RstpBridgeConfig::default()
+        };
+        assert_eq!(
+            c.check().unwrap_err().0,
+            "rstp_forward_delay: 0 is out of range 4-30"
+        );
+    }
+
+    #[test]
+    fn rstp_bridge_config_serde() {
+        let c = RstpBridgeConfig {
+            enabled: true,
+            priority: 4096,
+            ..RstpBridgeConfig::default()
+        };
+        let v = serde_json::to_value(c).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "rstp": true,
+                "rstp_priority": 4096,
+                "rstp_max_age": 20,
+                "rstp_forward_delay": 15,
+                "rstp_transmit_hold_count": 6,
+                "rstp_force_protocol_version": 2,
+            })
+        );
+        assert_eq!(serde_json::from_value::<RstpBridgeConfig>(v).unwrap(), c);
+        // absent keys take their defaults (a db from before RSTP)
+        assert_eq!(
+            serde_json::from_str::<RstpBridgeConfig>("{}").unwrap(),
+            RstpBridgeConfig::default()
+        );
+        assert_eq!(
+            serde_json::from_str::<RstpBridgeConfig>(r#"{"rstp_max_age":30}"#)
+                .unwrap()
+                .max_age,
+            30
+        );
+
+        // flattened next to other fields, as the daemon's db and `show` do
+        #[derive(Debug, PartialEq, Serialize, Deserialize)]
+        struct Bridge {
+            name: String,
+            mac_aging: u32,
+            #[serde(flatten)]
+            rstp: RstpBridgeConfig,
+        }
+        let old: Bridge = serde_json::from_str(r#"{"name":"br0","mac_aging":300}"#).unwrap();
+        assert_eq!(old.rstp, RstpBridgeConfig::default());
+        let b = Bridge {
+            name: "br0".into(),
+            mac_aging: 300,
+            rstp: c,
+        };
+        let j = serde_json::to_string(&b).unwrap();
+        assert!(
+            j.contains(r#""mac_aging":300,"rstp":true,"rstp_priority":4096"#),
+            "{j}"
+        );
+        assert_eq!(serde_json::from_str::<Bridge>(&j).unwrap(), b);
+    }
+
+    #[test]
+    fn bridge_id_format_order_and_serde() {
+        let mac: MacAddr = "02:00:00:00:00:01".parse().unwrap();
+        let id = RstpBridgeConfig::default().bridge_id(mac);
+        assert_eq!(id.to_string(), "8000.020000000001");
+        assert_eq!(id.priority, 0x8000);
+        assert_eq!("8000.020000000001".parse::<BridgeId>().unwrap(), id);
+        assert_eq!("8000.0200000000AB".parse::<BridgeId>().unwrap().mac.0[5], 0xab);
+        let root = BridgeId {
+            priority: 0x1000,
+            mac: "02:ff:ff:ff:ff:ff".parse().unwrap(),
+        };
+        assert_eq!(root.to_string(), "1000.02ffffffffff");
+        // lower priority wins, then lower MAC (802.1D)
+        assert!(root < id);
+        let other = BridgeId {
+            priority: 0x8000,
+            mac: "02:00:00:00:00:02".parse().unwrap(),
+        };
+        assert!(id < other);
+        for bad in [
+            "",
+            "8000",
+            "8000.",
+            "8000:020000000001",
+            "800.020000000001",
+            "8000.02000000001",
+            "8000.0200000000011",
+            "800g.020000000001",
+            "+800.020000000001",
+            "8000.02000000000x",
+        ] {
+            let e = bad.parse::<BridgeId>().unwrap_err();
+            assert_eq!(
+                e.0,
+                format!("bridge id {bad:?} is not of the form 8000.020000000001")
+            );
+        }
+        assert_eq!(serde_json::to_string(&id).unwrap(), "\"8000.020000000001\"");
+        assert_eq!(
+            serde_json::from_str::<BridgeId>("\"8000.020000000001\"").unwrap(),
+            id
+        );
+        assert!(serde_json::from_str::<BridgeId>("\"8000\"").is_err());
+    }
+
+    #[test]
+    fn rstp_port_id() {
+        let p = RstpPortId::new(128, 1);
+        assert_eq!(p.to_string(), "8001");
+        assert_eq!((p.priority(), p.number()), (128, 1));
+        let p = RstpPortId::new(240, 4095);
+        assert_eq!(p.to_string(), "ffff");
+        assert_eq!((p.priority(), p.number()), (240, 4095));
+        let p = RstpPortId::new(0, 0x12);
+        assert_eq!(p.to_string(), "0012");
+        assert_eq!("8001".parse::<RstpPortId>().unwrap(), RstpPortId::new(128, 1));
+        assert_eq!("A00F".parse::<RstpPortId>().unwrap(), RstpPortId::new(160, 15));
+        for bad in ["", "801", "80011", "800g", "+801"] {
+            assert_eq!(
+                bad.parse::<RstpPortId>().unwrap_err().0,
+                format!("port id {bad:?} is not four hex digits like 8001")
+            );
+        }
+        assert_eq!(serde_json::to_string(&RstpPortId(0x8003)).unwrap(), "\"8003\"");
+        assert_eq!(
+            serde_json::from_str::<RstpPortId>("\"8003\"").unwrap(),
+            RstpPortId(0x8003)
+        );
+    }
+
+    #[test]
+    fn rstp_port_settings_parse() {
+        let ok = |s: &str| s.parse::<PortSetting>().unwrap();
+        assert_eq!(ok("rstp_enable=false"), PortSetting::RstpEnable(false));
+        assert_eq!(ok("rstp_port_priority=0"), PortSetting::RstpPortPriority(0));
+        assert_eq!(ok("rstp_port_priority=240"), PortSetting::RstpPortPriority(240));
+        assert_eq!(ok("rstp_port_priority=16"), PortSetting::RstpPortPriority(16));
+        assert_eq!(ok("rstp_path_cost=1"), PortSetting::RstpPathCost(1));
+        assert_eq!(
+            ok("rstp_path_cost=200000000"),
+            PortSetting::RstpPathCost(200_000_000)
+        );
+        assert_eq!(ok("rstp_admin_edge=true"), PortSetting::RstpAdminEdge(true));
+        assert_eq!(ok("rstp_auto_edge=false"), PortSetting::RstpAutoEdge(false));
+        let err = |s: &str| s.parse::<PortSetting>().unwrap_err().0;
+        assert_eq!(err("rstp_enable=on"), "rstp_enable: \"on\" is not true or false");
+        assert_eq!(
+            err("rstp_admin_edge=1"),
+            "rstp_admin_edge: \"1\" is not true or false"
+        );
+        assert_eq!(
+            err("rstp_auto_edge="),
+            "rstp_auto_edge: \"\" is not true or false"
+        );
+        assert_eq!(
+            err("rstp_port_priority=100"),
+            "rstp_port_priority: 100 is not a multiple of 16"
+        );
+        assert_eq!(
+            err("rstp_port_priority=256"),
+            "rstp_port_priority: 256 is out of range 0-240"
+        );
+        assert_eq!(
+            err("rstp_path_cost=0"),
+            "rstp_path_cost: 0 is out of range 1-200000000"
+        );
+        assert_eq!(
+            err("rstp_path_cost=200000001"),
+            "rstp_path_cost: 200000001 is out of range 1-200000000"
+        );
+        assert_eq!(
+            err("rstp_path_cost=fast"),
+            "rstp_path_cost: \"fast\" is not a number"
+        );
+        assert!(err("rstp_priority=4096").starts_with("unknown port key \"rstp_priority\""));
+        assert_eq!(
+            err("color=red"),
+            format!("unknown port key \"color\" (known: {PORT_KEYS})")
+        );
+        // wire-decoded settings are range-checked with the same words
+        assert_eq!(
+            PortSetting::RstpPortPriority(8).validate().unwrap_err().0,
+            "rstp_port_priority: 8 is not a multiple of 16"
+        );
+        assert_eq!(
+            PortSetting::RstpPathCost(0).validate().unwrap_err().0,
+            "rstp_path_cost: 0 is out of range 1-200000000"
+        );
+        assert!(PortSetting::RstpPathCost(2000).validate().is_ok());
+        assert_eq!(
+            serde_json::to_string(&PortSetting::RstpPathCost(2000)).unwrap(),
+            r#"{"rstp_path_cost":2000}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&PortSetting::RstpEnable(false)).unwrap(),
+            r#"{"rstp_enable":false}"#
+        );
+    }
+
+    #[test]
+    fn port_setting_display_round_trips() {
+        for text in [
+            "type=vxlan",
+            "tag=10",
+            "trunks=10,20,100-110",
+            "vlan_mode=native-untagged",
+            "mtu=1400",
+            "remote_ip=192.0.2.1",
+            "local_ip=2001:db8::1",
+            "key=5000",
+            "dst_port=8472",
+            "path=/run/vm.sock",
+            "mode=0660",
+            "persist=true",
+            "rstp_enable=false",
+            "rstp_port_priority=64",
+            "rstp_path_cost=2000",
+            "rstp_admin_edge=true",
+            "rstp_auto_edge=false",
+        ] {
+            let s: PortSetting = text.parse().unwrap();
+            assert_eq!(s.to_string(), text);
+            assert!(PORT_KEYS.split(", ").any(|k| k == s.key()), "{text}");
+        }
+        assert_eq!(PORT_KEYS.split(", ").count(), 17);
+    }
+
+    #[test]
+    fn port_config_rstp_fields() {
+        let d = cfg(&[]).unwrap();
+        assert_eq!(d.rstp(), RstpPortConfig::default());
+        assert_eq!(
+            d.rstp(),
+            RstpPortConfig {
+                enable: true,
+                port_priority: 128,
+                path_cost: 20000,
+                admin_edge: false,
+                auto_edge: true,
+            }
+        );
+        assert!(d.rstp_settings().is_empty());
+        let c = cfg(&[
+            "type=tap",
+            "rstp_auto_edge=false",
+            "rstp_enable=false",
+            "rstp_port_priority=32",
+            "rstp_path_cost=2000",
+            "rstp_admin_edge=true",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.rstp(),
+            RstpPortConfig {
+                enable: false,
+                port_priority: 32,
+                path_cost: 2000,
+                admin_edge: true,
+                auto_edge: false,
+            }
+        );
+        // --help order, whatever the order given
+        let listed: Vec<String> = c.rstp_settings().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            listed,
+            [
+                "rstp_enable=false",
+                "rstp_port_priority=32",
+                "rstp_path_cost=2000",
+                "rstp_admin_edge=true",
+                "rstp_auto_edge=false"
+            ]
+        );
+        // a value equal to the default is still what was set
+        let c2 = cfg(&["rstp_path_cost=20000"]).unwrap();
+        assert_eq!(c2.rstp_path_cost, Some(20000));
+        assert_eq!(c2.rstp(), RstpPortConfig::default());
+        // any port type takes part (tunnels and sockets are one port each)
+        for t in [
+            &["type=vxlan", "remote_ip=10.0.0.1", "rstp_admin_edge=true"][..],
+            &["type=stream", "path=/x", "rstp_admin_edge=true"],
+            &["type=gre", "remote_ip=10.0.0.1", "rstp_enable=false"],
+        ] {
+            cfg(t).unwrap();
+        }
+
+        // serde: set keys are written with their CLI names, unset ones not at all
+        let j = serde_json::to_value(&c).unwrap();
+        assert_eq!(
+            j,
+            serde_json::json!({
+                "type": "tap",
+                "rstp_enable": false,
+                "rstp_port_priority": 32,
+                "rstp_path_cost": 2000,
+                "rstp_admin_edge": true,
+                "rstp_auto_edge": false,
+            })
+        );
+        assert_eq!(serde_json::from_value::<PortConfig>(j).unwrap(), c);
+        assert_eq!(
+            serde_json::to_string(&cfg(&["tag=10"]).unwrap()).unwrap(),
+            r#"{"type":"system","tag":10}"#
+        );
+        // a stored value out of range is refused at load
+        let bad: PortConfig = serde_json::from_str(r#"{"type":"system","rstp_port_priority":100}"#).unwrap();
+        assert_eq!(
+            bad.validate().unwrap_err().0,
+            "rstp_port_priority: 100 is not a multiple of 16"
+        );
+        let bad: PortConfig = serde_json::from_str(r#"{"rstp_path_cost":0}"#).unwrap();
+        assert_eq!(
+            bad.validate().unwrap_err().0,
+            "rstp_path_cost: 0 is out of range 1-200000000"
+        );
     }
 
     fn cfg(s: &[&str]) -> Result<PortConfig, InvalidValue> {

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, Subcommand};
-use proto::{BridgeSetting, ClearKey, IfName, PortConfig, PortSetting, Request};
+use proto::{BridgeSetting, ClearKey, IfName, PortConfig, PortSetting, Request, RstpBridgeConfig};
 
 /// Every port key with its range and default; shown by `add-port --help` and
 /// `set port --help`. A unit test checks the numbers against proto's constants.
@@ -37,6 +37,14 @@ Port keys (KEY=VALUE):
   mode=OCTAL       stream, dgram: permissions of the socket file, 0000-0777 (default 0600)
   persist=BOOL     tap: true or false; keep the TAP device when the port goes (default false)
 
+Spanning tree (used when the bridge has rstp=true; any port type):
+  rstp_enable=BOOL         take part in the spanning tree (default true);
+                           false: always forwarding, BPDUs dropped
+  rstp_port_priority=N     0-240, a multiple of 16 (default 128)
+  rstp_path_cost=N         1-200000000 (default 20000, 802.1D-2004 for 1 Gbit/s)
+  rstp_admin_edge=BOOL     an edge port (no bridge behind it) from the start (default false)
+  rstp_auto_edge=BOOL      become edge when no BPDU is heard (default true)
+
 A contradictory combination (vlan_mode=access with trunks, a native mode or
 vlan_mode=access without tag, vlan_mode=trunk with tag, a key of another port
 type) is refused.";
@@ -46,7 +54,33 @@ const BRIDGE_KEYS_HELP: &str = "\
 Bridge keys (KEY=VALUE):
   mac_aging=SECS       seconds a learned MAC lives without traffic, 1-86400 (default 300)
   mac_table_size=N     most MAC entries the bridge holds, 16-1000000 (default 8192);
-                       when full, the oldest entry of the port with the most entries goes";
+                       when full, the oldest entry of the port with the most entries goes
+
+Spanning tree (RSTP, 802.1D-2004; hello time fixed at 2 s):
+  rstp=BOOL                        run RSTP on the bridge, true or false (default false)
+  rstp_priority=N                  0-61440, a multiple of 4096 (default 32768)
+  rstp_max_age=SECS                6-40 (default 20)
+  rstp_forward_delay=SECS          4-30 (default 15)
+  rstp_transmit_hold_count=N       BPDUs per hello time, 1-10 (default 6)
+  rstp_force_protocol_version=V    0 = send 802.1D STP BPDUs only, 2 = RSTP (default 2)
+
+The timers must satisfy 2*(rstp_forward_delay-1) >= rstp_max_age >= 2*(2+1);
+values given in one command are checked together.";
+
+/// What `rstp-show` prints; shown by `rstp-show --help`.
+const RSTP_SHOW_HELP: &str = "\
+Like 'ovs-appctl rstp/show': per bridge the root's and the bridge's id
+(PRIORITY.MAC in hex, with OVS's stp-priority and stp-system-id), the root
+port and root path cost, topology changes and MAC table flushes; per port its
+role (Root, Designated, Alternate, Backup, Disabled), state (Discarding,
+Learning, Forwarding), path cost, port id as priority.number, designated
+bridge, whether it is an edge port, BPDUs received and sent, and whether it
+speaks RSTP or 802.1D STP. Turn RSTP on with 'switchctl set bridge BR rstp=true'.
+
+With --json: {\"bridges\":[{\"bridge\",\"bridge_id\",\"root_id\",\"root_port\",
+\"root_path_cost\",\"topology_changes\",\"ports\":[{\"port\",\"role\",\"state\",
+\"path_cost\",\"port_id\",\"designated_bridge\",\"edge\",\"rx_bpdus\",\"tx_bpdus\",
+\"protocol\"}],\"fdb_flushes\"}]}";
 
 /// Keys `clear port` removes; shown by `clear --help` and `clear port --help`.
 const CLEAR_KEYS_HELP: &str = "\
@@ -60,7 +94,8 @@ Names of bridges and ports are 1-15 bytes without '/', ':' or whitespace.
 Successful changes print nothing. On failure switchctl prints one line
 'switchctl: <reason>' on stderr and exits with status 1 (2 for usage errors).
 See 'switchctl add-port --help', 'switchctl set port --help' and
-'switchctl set bridge --help' for every KEY=VALUE with its range and default.";
+'switchctl set bridge --help' for every KEY=VALUE with its range and default
+(VLAN, tunnel and spanning tree keys).";
 
 /// `switchctl` command line.
 #[derive(Debug, Parser)]
@@ -190,6 +225,13 @@ enum Command {
         #[arg(value_name = "BR")]
         bridge: Option<IfName>,
     },
+    /// Show the spanning tree (RSTP) state: root, roles, states, BPDUs per port
+    #[command(after_help = RSTP_SHOW_HELP)]
+    RstpShow {
+        /// Bridge name (default: every bridge that runs RSTP)
+        #[arg(value_name = "BR")]
+        bridge: Option<IfName>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -312,7 +354,10 @@ impl Cli {
             Command::ListPorts { bridge } => Request::ListPorts { bridge },
             Command::Set { table } => match table {
                 SetTable::Port { port, settings } => Request::SetPort { port, settings },
-                SetTable::Bridge { bridge, settings } => Request::SetBridge { bridge, settings },
+                SetTable::Bridge { bridge, settings } => {
+                    check_rstp_timers(&bridge, &settings)?;
+                    Request::SetBridge { bridge, settings }
+                }
                 SetTable::Unknown(words) => return Err(unknown_table("set", &words, "port, bridge")),
             },
             Command::Clear { table } => match table {
@@ -323,6 +368,7 @@ impl Cli {
             Command::FdbShow { bridge } => Request::FdbShow { bridge },
             Command::FdbFlush { bridge } => Request::FdbFlush { bridge },
             Command::PortStats { bridge } => Request::PortStats { bridge },
+            Command::RstpShow { bridge } => Request::RstpShow { bridge },
         };
         // The value parsers already enforce every range; this is the same
         // check the daemon runs after decoding, kept so the two cannot drift.
@@ -350,6 +396,28 @@ fn usage_error(path: &[&str], kind: ErrorKind, message: String) -> clap::Error {
         }
     }
     cmd.error(kind, message)
+}
+
+/// When one `set bridge` gives both `rstp_max_age` and
+/// `rstp_forward_delay`, whether they fit together does not depend on the
+/// bridge's current values, so a misfit is refused here as the daemon would
+/// refuse it. With only one of them given, only the daemon knows the other.
+fn check_rstp_timers(bridge: &IfName, settings: &[BridgeSetting]) -> Result<(), clap::Error> {
+    let gives = |f: fn(&BridgeSetting) -> bool| settings.iter().any(f);
+    if !gives(|s| matches!(s, BridgeSetting::RstpMaxAge(_)))
+        || !gives(|s| matches!(s, BridgeSetting::RstpForwardDelay(_)))
+    {
+        return Ok(());
+    }
+    let mut rstp = RstpBridgeConfig::default();
+    settings.iter().for_each(|s| rstp.apply(s));
+    rstp.check().map_err(|e| {
+        usage_error(
+            &["set", "bridge"],
+            ErrorKind::ValueValidation,
+            format!("set bridge {bridge}: {e}"),
+        )
+    })
 }
 
 fn unknown_table(command: &str, words: &[OsString], known: &str) -> clap::Error {
@@ -539,6 +607,97 @@ mod tests {
     }
 
     #[test]
+    fn rstp_keys_on_bridge_and_port() {
+        assert_eq!(
+            req(&[
+                "set",
+                "bridge",
+                "br0",
+                "rstp=true",
+                "rstp_priority=4096",
+                "rstp_max_age=6",
+                "rstp_forward_delay=4",
+                "rstp_transmit_hold_count=10",
+                "rstp_force_protocol_version=0",
+            ]),
+            Request::SetBridge {
+                bridge: name("br0"),
+                settings: vec![
+                    BridgeSetting::Rstp(true),
+                    BridgeSetting::RstpPriority(4096),
+                    BridgeSetting::RstpMaxAge(6),
+                    BridgeSetting::RstpForwardDelay(4),
+                    BridgeSetting::RstpTransmitHoldCount(10),
+                    BridgeSetting::RstpForceProtocolVersion(0),
+                ],
+            }
+        );
+        // one timer alone is the daemon's to check against the stored other
+        assert_eq!(
+            req(&["set", "bridge", "br0", "rstp_forward_delay=4"]),
+            Request::SetBridge {
+                bridge: name("br0"),
+                settings: vec![BridgeSetting::RstpForwardDelay(4)],
+            }
+        );
+        assert_eq!(
+            req(&[
+                "set",
+                "port",
+                "vnet0",
+                "rstp_enable=false",
+                "rstp_port_priority=64",
+                "rstp_path_cost=2000",
+                "rstp_admin_edge=true",
+                "rstp_auto_edge=false",
+            ]),
+            Request::SetPort {
+                port: name("vnet0"),
+                settings: vec![
+                    PortSetting::RstpEnable(false),
+                    PortSetting::RstpPortPriority(64),
+                    PortSetting::RstpPathCost(2000),
+                    PortSetting::RstpAdminEdge(true),
+                    PortSetting::RstpAutoEdge(false),
+                ],
+            }
+        );
+        assert_eq!(
+            req(&["add-port", "br0", "vnet0", "type=tap", "rstp_admin_edge=true"]),
+            Request::AddPort {
+                bridge: name("br0"),
+                port: name("vnet0"),
+                settings: vec![PortSetting::Type(PortType::Tap), PortSetting::RstpAdminEdge(true)],
+                may_exist: false
+            }
+        );
+    }
+
+    #[test]
+    fn rstp_timers_given_together_are_checked_together() {
+        let (kind, msg) = refused(&["set", "bridge", "br0", "rstp_max_age=40", "rstp_forward_delay=10"]);
+        assert_eq!(kind, ErrorKind::ValueValidation);
+        assert!(
+            msg.contains(
+                "set bridge br0: rstp_max_age=40 and rstp_forward_delay=10 do not satisfy \
+                 2*(forward_delay-1) >= max_age >= 2*(hello_time+1)"
+            ),
+            "{msg}"
+        );
+        assert!(msg.contains("Usage: switchctl set bridge"), "{msg}");
+        // the last value of a key wins, as in the daemon
+        req(&[
+            "set",
+            "bridge",
+            "br0",
+            "rstp_forward_delay=4",
+            "rstp_max_age=40",
+            "rstp_forward_delay=21",
+        ]);
+        req(&["set", "bridge", "br0", "rstp_max_age=6", "rstp_forward_delay=4"]);
+    }
+
+    #[test]
     fn show_fdb_stats() {
         assert_eq!(req(&["show"]), Request::Show);
         assert_eq!(
@@ -560,6 +719,26 @@ mod tests {
             }
         );
         assert_eq!(refused(&["fdb-show"]).0, ErrorKind::MissingRequiredArgument);
+    }
+
+    #[test]
+    fn rstp_show() {
+        assert_eq!(req(&["rstp-show"]), Request::RstpShow { bridge: None });
+        assert_eq!(
+            req(&["rstp-show", "br0"]),
+            Request::RstpShow {
+                bridge: Some(name("br0"))
+            }
+        );
+        let inv = parse(&["rstp-show", "br0", "--json"]).unwrap();
+        assert!(inv.json);
+        assert_eq!(
+            refused(&["rstp-show", "br0", "br1"]).0,
+            ErrorKind::UnknownArgument
+        );
+        let (kind, msg) = refused(&["rstp-show", "a/b"]);
+        assert_eq!(kind, ErrorKind::ValueValidation);
+        assert!(msg.contains("name \"a/b\" contains '/'"), "{msg}");
     }
 
     #[test]
@@ -651,7 +830,63 @@ mod tests {
             ),
             (
                 &["set", "bridge", "br0", "stp=true"],
-                "unknown bridge key \"stp\"",
+                "unknown bridge key \"stp\" (known: mac_aging, mac_table_size, rstp, rstp_priority,",
+            ),
+            (
+                &["set", "bridge", "br0", "rstp_enable=true"],
+                "unknown bridge key \"rstp_enable\" (spanning tree is rstp=true|false on a bridge",
+            ),
+            (
+                &["set", "bridge", "br0", "rstp=yes"],
+                "rstp: \"yes\" is not true or false",
+            ),
+            (
+                &["set", "bridge", "br0", "rstp_priority=1000"],
+                "rstp_priority: 1000 is not a multiple of 4096",
+            ),
+            (
+                &["set", "bridge", "br0", "rstp_priority=65536"],
+                "rstp_priority: 65536 is out of range 0-61440",
+            ),
+            (
+                &["set", "bridge", "br0", "rstp_max_age=41"],
+                "rstp_max_age: 41 is out of range 6-40",
+            ),
+            (
+                &["set", "bridge", "br0", "rstp_forward_delay=3"],
+                "rstp_forward_delay: 3 is out of range 4-30",
+            ),
+            (
+                &["set", "bridge", "br0", "rstp_transmit_hold_count=0"],
+                "rstp_transmit_hold_count: 0 is out of range 1-10",
+            ),
+            (
+                &["set", "bridge", "br0", "rstp_force_protocol_version=1"],
+                "rstp_force_protocol_version: 1 is not 0 (STP only) or 2 (RSTP)",
+            ),
+            (
+                &["set", "port", "p", "rstp_port_priority=100"],
+                "rstp_port_priority: 100 is not a multiple of 16",
+            ),
+            (
+                &["set", "port", "p", "rstp_port_priority=256"],
+                "rstp_port_priority: 256 is out of range 0-240",
+            ),
+            (
+                &["set", "port", "p", "rstp_path_cost=0"],
+                "rstp_path_cost: 0 is out of range 1-200000000",
+            ),
+            (
+                &["set", "port", "p", "rstp_enable=yes"],
+                "rstp_enable: \"yes\" is not true or false",
+            ),
+            (
+                &["add-port", "br0", "p", "rstp_admin_edge=1"],
+                "rstp_admin_edge: \"1\" is not true or false",
+            ),
+            (
+                &["set", "port", "p", "rstp_priority=4096"],
+                "unknown port key \"rstp_priority\" (known: type,",
             ),
             (
                 &["add-br", "a234567890123456"],
@@ -757,10 +992,48 @@ mod tests {
         ] {
             assert!(port.contains(&needle), "set port --help lacks {needle}");
         }
+        for needle in [
+            format!("0-{RSTP_PORT_PRIORITY_MAX}, a multiple of {RSTP_PORT_PRIORITY_STEP} (default {RSTP_PORT_PRIORITY_DEFAULT})"),
+            format!("{RSTP_PATH_COST_MIN}-{RSTP_PATH_COST_MAX} (default {RSTP_PATH_COST_DEFAULT}"),
+        ] {
+            assert!(port.contains(&needle), "set port --help lacks {needle}");
+            assert!(add.contains(&needle), "add-port --help lacks {needle}");
+        }
+        let d = RstpPortConfig::default();
+        for (key, default) in [
+            ("rstp_enable", d.enable),
+            ("rstp_admin_edge", d.admin_edge),
+            ("rstp_auto_edge", d.auto_edge),
+        ] {
+            let line = port.lines().find(|l| l.contains(&format!("  {key}="))).unwrap();
+            assert!(line.contains(&format!("(default {default})")), "{line}");
+        }
         let bridge = help(&["set", "bridge"]);
+        for key in BRIDGE_KEYS.split(", ") {
+            assert!(
+                bridge.contains(&format!("  {key}=")),
+                "set bridge --help lacks {key}"
+            );
+        }
+        let r = RstpBridgeConfig::default();
+        assert!(!r.enabled);
         for needle in [
             format!("{MAC_AGING_MIN}-{MAC_AGING_MAX} (default {MAC_AGING_DEFAULT})"),
             format!("{MAC_TABLE_SIZE_MIN}-{MAC_TABLE_SIZE_MAX} (default {MAC_TABLE_SIZE_DEFAULT})"),
+            "true or false (default false)".into(),
+            format!("0-{RSTP_PRIORITY_MAX}, a multiple of {RSTP_PRIORITY_STEP} (default {})", r.priority),
+            format!("{RSTP_MAX_AGE_MIN}-{RSTP_MAX_AGE_MAX} (default {})", r.max_age),
+            format!("{RSTP_FORWARD_DELAY_MIN}-{RSTP_FORWARD_DELAY_MAX} (default {})", r.forward_delay),
+            format!(
+                "{RSTP_TRANSMIT_HOLD_COUNT_MIN}-{RSTP_TRANSMIT_HOLD_COUNT_MAX} (default {})",
+                r.transmit_hold_count
+            ),
+            format!(
+                "{RSTP_FORCE_VERSION_STP} = send 802.1D STP BPDUs only, {RSTP_FORCE_VERSION_RSTP} = RSTP (default {})",
+                r.force_protocol_version
+            ),
+            format!("hello time fixed at {RSTP_HELLO_TIME} s"),
+            format!("2*(rstp_forward_delay-1) >= rstp_max_age >= 2*({RSTP_HELLO_TIME}+1)"),
         ] {
             assert!(
                 bridge.contains(&needle),
@@ -775,6 +1048,33 @@ mod tests {
             );
         }
         let main = help(&[]);
+        assert!(main.contains("rstp-show"), "{main}");
+        let rstp = help(&["rstp-show"]);
+        for field in [
+            "bridge",
+            "bridge_id",
+            "root_id",
+            "root_port",
+            "root_path_cost",
+            "topology_changes",
+            "ports",
+            "fdb_flushes",
+            "port",
+            "role",
+            "state",
+            "path_cost",
+            "port_id",
+            "designated_bridge",
+            "edge",
+            "rx_bpdus",
+            "tx_bpdus",
+            "protocol",
+        ] {
+            assert!(
+                rstp.contains(&format!("\"{field}\"")),
+                "rstp-show --help lacks {field}"
+            );
+        }
         assert!(main.contains("SWITCHD_SOCKET"), "{main}");
         assert!(main.contains(proto::DEFAULT_SOCKET), "{main}");
     }

@@ -8,7 +8,10 @@
 
 use std::fmt::Write as _;
 
-use proto::{BridgeInfo, FdbEntry, PortInfo, PortState, PortStats, Reply, VlanMode};
+use proto::{
+    BridgeId, BridgeInfo, FdbEntry, PortInfo, PortState, PortStats, Reply, RstpBridgeInfo, RstpInfo,
+    RstpProtocol, RstpRole, RstpState, VlanMode,
+};
 
 /// Human output for a reply; empty for a change (like `ovs-vsctl`) and for
 /// `fdb-flush`.
@@ -19,11 +22,13 @@ pub fn human(reply: &Reply) -> String {
         Reply::Show(bridges) => show(bridges),
         Reply::Fdb(entries) => fdb(entries),
         Reply::Stats(stats) => port_stats(stats),
+        Reply::Rstp(info) => rstp(info),
     }
 }
 
 /// `--json` output for a reply: pretty JSON plus a newline. Changes give
-/// `{}`, lists an array, `fdb-flush` `{"removed": N}`.
+/// `{}`, lists an array, `fdb-flush` `{"removed": N}`, `rstp-show`
+/// `{"bridges": [...]}` (SPEC §7).
 ///
 /// # Errors
 ///
@@ -36,6 +41,7 @@ pub fn json(reply: &Reply) -> Result<String, serde_json::Error> {
         Reply::Fdb(entries) => serde_json::to_value(entries)?,
         Reply::Flushed { removed } => serde_json::json!({ "removed": removed }),
         Reply::Stats(stats) => serde_json::to_value(stats)?,
+        Reply::Rstp(info) => serde_json::to_value(info)?,
     };
     let mut out = serde_json::to_string_pretty(&value)?;
     out.push('\n');
@@ -55,11 +61,21 @@ pub fn show(bridges: &[BridgeInfo]) -> String {
         if i > 0 {
             out.push('\n');
         }
+        // A daemon that predates bridge MACs sends none (all zero).
+        let mac = if b.mac.is_zero() {
+            String::new()
+        } else {
+            format!(" mac={}", b.mac)
+        };
         let _ = writeln!(
             out,
-            "bridge {}: mac_aging={} mac_table_size={} mac_entries={}",
+            "bridge {}:{mac} mac_aging={} mac_table_size={} mac_entries={}",
             b.name, b.mac_aging, b.mac_table_size, b.mac_entries
         );
+        if b.rstp.enabled {
+            let settings: Vec<String> = b.rstp.settings().iter().map(ToString::to_string).collect();
+            let _ = writeln!(out, "  {}", settings.join(" "));
+        }
         if b.ports.is_empty() {
             out.push_str("  (no ports)\n");
             continue;
@@ -146,6 +162,7 @@ fn options_summary(p: &PortInfo) -> String {
     if c.persist {
         opts.push("persist=true".to_owned());
     }
+    opts.extend(c.rstp_settings().iter().map(ToString::to_string));
     opts.join(" ")
 }
 
@@ -244,6 +261,108 @@ pub fn port_stats(stats: &[PortStats]) -> String {
     out
 }
 
+/// `rstp-show`, laid out as `ovs-appctl rstp/show`: per bridge a
+/// `---- BR ----` banner, the root's and the bridge's identifiers
+/// (OVS's `stp-priority` and `stp-system-id`, plus the id in the form the
+/// designated bridge column and the JSON use), then one row per port with
+/// OVS's role and state names and `Pri.Nbr` port id. Bridges are separated
+/// by an empty line; none prints nothing.
+pub fn rstp(info: &RstpInfo) -> String {
+    let mut out = String::new();
+    for (i, b) in info.bridges.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        rstp_bridge(&mut out, b);
+    }
+    out
+}
+
+fn rstp_bridge(out: &mut String, b: &RstpBridgeInfo) {
+    let line = |out: &mut String, key: &str, value: &dyn std::fmt::Display| {
+        let _ = writeln!(out, "  {key:<17} {value}");
+    };
+    let id = |out: &mut String, key: &str, id: &BridgeId| {
+        line(out, key, id);
+        line(out, "stp-priority", &id.priority);
+        line(out, "stp-system-id", &id.mac);
+    };
+    let _ = writeln!(out, "---- {} ----", b.bridge);
+    out.push_str("Root ID:\n");
+    id(out, "root-id", &b.root_id);
+    if b.is_root() {
+        out.push_str("  This bridge is the root\n");
+    } else {
+        line(out, "root-port", &b.root_port.as_deref().unwrap_or("(none)"));
+        line(out, "root-path-cost", &b.root_path_cost);
+    }
+    out.push_str("\nBridge ID:\n");
+    id(out, "bridge-id", &b.bridge_id);
+    line(out, "topology-changes", &b.topology_changes);
+    line(out, "fdb-flushes", &b.fdb_flushes);
+    out.push('\n');
+    let rows: Vec<Vec<String>> = b
+        .ports
+        .iter()
+        .map(|p| {
+            vec![
+                p.port.clone(),
+                role_name(p.role).to_owned(),
+                state_name(p.state).to_owned(),
+                p.path_cost.to_string(),
+                format!("{}.{}", p.port_id.priority(), p.port_id.number()),
+                p.designated_bridge.to_string(),
+                if p.edge { "yes" } else { "no" }.to_owned(),
+                p.rx_bpdus.to_string(),
+                p.tx_bpdus.to_string(),
+                match p.protocol {
+                    RstpProtocol::Rstp => "RSTP",
+                    RstpProtocol::Stp => "STP",
+                }
+                .to_owned(),
+            ]
+        })
+        .collect();
+    use Align::{Left as L, Right as R};
+    out.push_str(&render_table(
+        "  ",
+        &[
+            ("Interface", L),
+            ("Role", L),
+            ("State", L),
+            ("Cost", R),
+            ("Pri.Nbr", L),
+            ("Designated-Bridge", L),
+            ("Edge", L),
+            ("Rx-BPDUs", R),
+            ("Tx-BPDUs", R),
+            ("Protocol", L),
+        ],
+        &rows,
+        true,
+    ));
+}
+
+/// OVS's name of a port role (`rstp_port_role_name`).
+fn role_name(r: RstpRole) -> &'static str {
+    match r {
+        RstpRole::Root => "Root",
+        RstpRole::Designated => "Designated",
+        RstpRole::Alternate => "Alternate",
+        RstpRole::Backup => "Backup",
+        RstpRole::Disabled => "Disabled",
+    }
+}
+
+/// OVS's name of a port state (`rstp_state_name`).
+fn state_name(s: RstpState) -> &'static str {
+    match s {
+        RstpState::Discarding => "Discarding",
+        RstpState::Learning => "Learning",
+        RstpState::Forwarding => "Forwarding",
+    }
+}
+
 /// Column alignment in [`table`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Align {
@@ -255,6 +374,12 @@ enum Align {
 /// widest cell; trailing blanks are trimmed so an empty last column leaves
 /// nothing behind. Width counts characters, not bytes.
 fn table(indent: &str, columns: &[(&str, Align)], rows: &[Vec<String>]) -> String {
+    render_table(indent, columns, rows, false)
+}
+
+/// [`table`], with a line of dashes under the header if `rule` (as OVS's
+/// `rstp/show` has).
+fn render_table(indent: &str, columns: &[(&str, Align)], rows: &[Vec<String>], rule: bool) -> String {
     let mut widths: Vec<usize> = columns.iter().map(|(h, _)| h.chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -263,7 +388,9 @@ fn table(indent: &str, columns: &[(&str, Align)], rows: &[Vec<String>]) -> Strin
     }
     let mut out = String::new();
     let header: Vec<String> = columns.iter().map(|(h, _)| (*h).to_owned()).collect();
-    for row in std::iter::once(&header).chain(rows) {
+    let dashes: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+    let rule = rule.then_some(&dashes);
+    for row in std::iter::once(&header).chain(rule).chain(rows) {
         let mut line = String::from(indent);
         for (i, ((cell, w), (_, align))) in row.iter().zip(&widths).zip(columns).enumerate() {
             if i > 0 {
@@ -292,7 +419,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use proto::{MacAddr, PortConfig, PortSetting, PortType};
+    use proto::{MacAddr, PortConfig, PortSetting, PortType, RstpBridgeConfig};
 
     fn port(name: &str, settings: &[&str], state: PortState, mtu: Option<u32>) -> PortInfo {
         let settings: Vec<PortSetting> = settings.iter().map(|s| s.parse().unwrap()).collect();
@@ -335,41 +462,69 @@ mod tests {
         let bridges = vec![
             BridgeInfo {
                 name: "br0".into(),
+                mac: MacAddr([2, 0x5c, 0x8e, 0x11, 0x22, 0x33]),
                 mac_aging: 300,
                 mac_table_size: 8192,
                 mac_entries: 3,
+                rstp: RstpBridgeConfig {
+                    enabled: true,
+                    priority: 4096,
+                    ..Default::default()
+                },
                 ports: vec![
                     port("eth1", &[], PortState::Up, Some(1500)),
                     port(
                         "vnet0",
-                        &["type=tap", "tag=10", "persist=true"],
+                        &["type=tap", "tag=10", "persist=true", "rstp_admin_edge=true"],
                         down("no such device"),
                         None,
                     ),
                     port(
                         "vx0",
-                        &["type=vxlan", "remote_ip=192.0.2.7", "key=42"],
+                        &[
+                            "type=vxlan",
+                            "remote_ip=192.0.2.7",
+                            "key=42",
+                            "rstp_path_cost=200000",
+                            "rstp_enable=false",
+                        ],
                         PortState::Up,
                         Some(1450),
                     ),
                 ],
             },
+            // as a daemon sends it that has no bridge MAC, RSTP off
             BridgeInfo {
                 name: "br1".into(),
+                mac: MacAddr::default(),
                 mac_aging: 60,
                 mac_table_size: 16,
                 mac_entries: 0,
+                rstp: RstpBridgeConfig::default(),
+                ports: vec![],
+            },
+            BridgeInfo {
+                name: "br2".into(),
+                mac: MacAddr([2, 0, 0, 0, 0, 2]),
+                mac_aging: 300,
+                mac_table_size: 8192,
+                mac_entries: 0,
+                rstp: RstpBridgeConfig::default(),
                 ports: vec![],
             },
         ];
         let expected = "\
-bridge br0: mac_aging=300 mac_table_size=8192 mac_entries=3
+bridge br0: mac=02:5c:8e:11:22:33 mac_aging=300 mac_table_size=8192 mac_entries=3
+  rstp=true rstp_priority=4096 rstp_max_age=20 rstp_forward_delay=15 rstp_transmit_hold_count=6 rstp_force_protocol_version=2
   PORT   TYPE    VLAN            MTU  STATE                  OPTIONS
   eth1   system  trunk all      1500  up
-  vnet0  tap     access tag=10     -  down (no such device)  persist=true
-  vx0    vxlan   trunk all      1450  up                     remote_ip=192.0.2.7 key=42
+  vnet0  tap     access tag=10     -  down (no such device)  persist=true rstp_admin_edge=true
+  vx0    vxlan   trunk all      1450  up                     remote_ip=192.0.2.7 key=42 rstp_enable=false rstp_path_cost=200000
 
 bridge br1: mac_aging=60 mac_table_size=16 mac_entries=0
+  (no ports)
+
+bridge br2: mac=02:00:00:00:00:02 mac_aging=300 mac_table_size=8192 mac_entries=0
   (no ports)
 ";
         assert_eq!(show(&bridges), expected);
@@ -467,11 +622,30 @@ drops by reason:
         );
         let v = parse(&Reply::Show(vec![BridgeInfo {
             name: "br0".into(),
+            mac: MacAddr([2, 0, 0, 0, 0, 1]),
             mac_aging: 300,
             mac_table_size: 8192,
             mac_entries: 0,
-            ports: vec![port("vnet0", &["tag=10"], down("no such device"), None)],
+            rstp: RstpBridgeConfig {
+                enabled: true,
+                ..Default::default()
+            },
+            ports: vec![port(
+                "vnet0",
+                &["tag=10", "rstp_path_cost=2000"],
+                down("no such device"),
+                None,
+            )],
         }]));
+        assert_eq!(v[0]["mac"], "02:00:00:00:00:01");
+        assert_eq!(v[0]["rstp"], true);
+        assert_eq!(v[0]["rstp_priority"], 32768);
+        assert_eq!(v[0]["rstp_max_age"], 20);
+        assert_eq!(v[0]["rstp_forward_delay"], 15);
+        assert_eq!(v[0]["rstp_transmit_hold_count"], 6);
+        assert_eq!(v[0]["rstp_force_protocol_version"], 2);
+        assert_eq!(v[0]["ports"][0]["config"]["rstp_path_cost"], 2000);
+        assert!(v[0]["ports"][0]["config"].get("rstp_enable").is_none());
         assert_eq!(v[0]["name"], "br0");
         assert_eq!(v[0]["ports"][0]["type"], "system");
         assert_eq!(v[0]["ports"][0]["vlan_mode"], "access");
@@ -487,5 +661,223 @@ drops by reason:
         assert_eq!(v[0]["rx_packets"], 2);
         assert_eq!(v[0]["drops"], serde_json::json!({}));
         assert_eq!(PortType::default().as_str(), "system");
+    }
+}
+
+#[cfg(test)]
+mod rstp_tests {
+    use super::*;
+    use proto::{RstpPortId, RstpPortInfo};
+
+    fn id(s: &str) -> BridgeId {
+        s.parse().unwrap()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn port(
+        name: &str,
+        role: RstpRole,
+        state: RstpState,
+        path_cost: u32,
+        port_id: RstpPortId,
+        designated: &str,
+        edge: bool,
+        (rx_bpdus, tx_bpdus): (u64, u64),
+        protocol: RstpProtocol,
+    ) -> RstpPortInfo {
+        RstpPortInfo {
+            port: name.into(),
+            role,
+            state,
+            path_cost,
+            port_id,
+            designated_bridge: id(designated),
+            edge,
+            rx_bpdus,
+            tx_bpdus,
+            protocol,
+        }
+    }
+
+    fn sample() -> RstpInfo {
+        use RstpProtocol::{Rstp, Stp};
+        use RstpRole::*;
+        use RstpState::*;
+        RstpInfo {
+            bridges: vec![
+                RstpBridgeInfo {
+                    bridge: "br0".into(),
+                    bridge_id: id("8000.020000000001"),
+                    root_id: id("8000.020000000001"),
+                    root_port: None,
+                    root_path_cost: 0,
+                    topology_changes: 2,
+                    ports: vec![
+                        port(
+                            "vnet0",
+                            Designated,
+                            Forwarding,
+                            20000,
+                            RstpPortId::new(128, 1),
+                            "8000.020000000001",
+                            true,
+                            (0, 31),
+                            Rstp,
+                        ),
+                        port(
+                            "eth1",
+                            Designated,
+                            Learning,
+                            2000,
+                            RstpPortId::new(64, 2),
+                            "8000.020000000001",
+                            false,
+                            (4, 12),
+                            Stp,
+                        ),
+                    ],
+                    fdb_flushes: 1,
+                },
+                RstpBridgeInfo {
+                    bridge: "br1".into(),
+                    bridge_id: id("9000.02000000000a"),
+                    root_id: id("8000.020000000001"),
+                    root_port: Some("p1".into()),
+                    root_path_cost: 20000,
+                    topology_changes: 0,
+                    ports: vec![
+                        port(
+                            "p1",
+                            Root,
+                            Forwarding,
+                            20000,
+                            RstpPortId::new(128, 1),
+                            "8000.020000000001",
+                            false,
+                            (120, 3),
+                            Rstp,
+                        ),
+                        port(
+                            "p2",
+                            Alternate,
+                            Discarding,
+                            20000,
+                            RstpPortId::new(128, 2),
+                            "8000.020000000002",
+                            false,
+                            (118, 2),
+                            Rstp,
+                        ),
+                        port(
+                            "vx0",
+                            Backup,
+                            Discarding,
+                            200000000,
+                            RstpPortId::new(240, 3),
+                            "9000.02000000000a",
+                            false,
+                            (7, 7),
+                            Rstp,
+                        ),
+                        port(
+                            "tap9",
+                            Disabled,
+                            Forwarding,
+                            20000,
+                            RstpPortId::new(128, 4),
+                            "9000.02000000000a",
+                            false,
+                            (0, 0),
+                            Rstp,
+                        ),
+                    ],
+                    fdb_flushes: 0,
+                },
+            ],
+        }
+    }
+
+    const SAMPLE_TEXT: &str = "\
+---- br0 ----
+Root ID:
+  root-id           8000.020000000001
+  stp-priority      32768
+  stp-system-id     02:00:00:00:00:01
+  This bridge is the root
+
+Bridge ID:
+  bridge-id         8000.020000000001
+  stp-priority      32768
+  stp-system-id     02:00:00:00:00:01
+  topology-changes  2
+  fdb-flushes       1
+
+  Interface  Role        State        Cost  Pri.Nbr  Designated-Bridge  Edge  Rx-BPDUs  Tx-BPDUs  Protocol
+  ---------  ----------  ----------  -----  -------  -----------------  ----  --------  --------  --------
+  vnet0      Designated  Forwarding  20000  128.1    8000.020000000001  yes          0        31  RSTP
+  eth1       Designated  Learning     2000  64.2     8000.020000000001  no           4        12  STP
+
+---- br1 ----
+Root ID:
+  root-id           8000.020000000001
+  stp-priority      32768
+  stp-system-id     02:00:00:00:00:01
+  root-port         p1
+  root-path-cost    20000
+
+Bridge ID:
+  bridge-id         9000.02000000000a
+  stp-priority      36864
+  stp-system-id     02:00:00:00:00:0a
+  topology-changes  0
+  fdb-flushes       0
+
+  Interface  Role       State            Cost  Pri.Nbr  Designated-Bridge  Edge  Rx-BPDUs  Tx-BPDUs  Protocol
+  ---------  ---------  ----------  ---------  -------  -----------------  ----  --------  --------  --------
+  p1         Root       Forwarding      20000  128.1    8000.020000000001  no         120         3  RSTP
+  p2         Alternate  Discarding      20000  128.2    8000.020000000002  no         118         2  RSTP
+  vx0        Backup     Discarding  200000000  240.3    9000.02000000000a  no           7         7  RSTP
+  tap9       Disabled   Forwarding      20000  128.4    9000.02000000000a  no           0         0  RSTP
+";
+
+    #[test]
+    fn rstp_text_like_ovs() {
+        assert_eq!(rstp(&sample()), SAMPLE_TEXT);
+        assert_eq!(human(&Reply::Rstp(sample())), SAMPLE_TEXT);
+        // nothing runs RSTP: nothing to print, as OVS
+        assert_eq!(rstp(&RstpInfo::default()), "");
+        // a bridge without ports still has the table header
+        let mut lone = sample();
+        lone.bridges.truncate(1);
+        lone.bridges[0].ports.clear();
+        assert!(rstp(&lone).ends_with(
+            "\n  Interface  Role  State  Cost  Pri.Nbr  Designated-Bridge  Edge  Rx-BPDUs  Tx-BPDUs  Protocol\n  ---------  ----  -----  ----  -------  -----------------  ----  --------  --------  --------\n"
+        ));
+        // not the root, but no root port known (yet): said so, not hidden
+        let mut odd = sample();
+        odd.bridges[1].root_port = None;
+        assert!(rstp(&odd).contains("  root-port         (none)\n"));
+    }
+
+    #[test]
+    fn rstp_json_is_the_spec_object() {
+        let text = json(&Reply::Rstp(sample())).unwrap();
+        assert!(text.ends_with("}\n"));
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v, serde_json::to_value(sample()).unwrap());
+        assert_eq!(v["bridges"][0]["bridge"], "br0");
+        assert_eq!(v["bridges"][0]["bridge_id"], "8000.020000000001");
+        assert_eq!(v["bridges"][0]["root_port"], serde_json::Value::Null);
+        assert_eq!(v["bridges"][1]["root_port"], "p1");
+        assert_eq!(v["bridges"][1]["ports"][1]["role"], "alternate");
+        assert_eq!(v["bridges"][1]["ports"][1]["state"], "discarding");
+        assert_eq!(v["bridges"][1]["ports"][0]["port_id"], "8001");
+        assert_eq!(v["bridges"][0]["ports"][1]["protocol"], "stp");
+        assert_eq!(v["bridges"][0]["ports"][0]["edge"], true);
+        assert_eq!(v["bridges"][0]["fdb_flushes"], 1);
+        assert_eq!(
+            json(&Reply::Rstp(RstpInfo::default())).unwrap(),
+            "{\n  \"bridges\": []\n}\n"
+        );
     }
 }

@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 
 use proto::codec;
 use proto::{
-    BridgeInfo, FdbEntry, IfName, MacAddr, PortConfig, PortInfo, PortState, PortType, Reply, Request,
-    VlanMode,
+    BridgeInfo, BridgeSetting, FdbEntry, IfName, MacAddr, PortConfig, PortInfo, PortSetting, PortState,
+    PortType, Reply, Request, RstpBridgeConfig, RstpBridgeInfo, RstpInfo, RstpPortId, RstpPortInfo,
+    RstpProtocol, RstpRole, RstpState, VlanMode,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_switchctl");
@@ -290,9 +291,14 @@ fn json_output_shapes() {
     };
     let show = vec![BridgeInfo {
         name: "br0".into(),
+        mac: MacAddr([2, 0, 0, 0, 0, 1]),
         mac_aging: 300,
         mac_table_size: 8192,
         mac_entries: 1,
+        rstp: RstpBridgeConfig {
+            enabled: true,
+            ..Default::default()
+        },
         ports: vec![PortInfo {
             name: "vnet0".into(),
             port_type: PortType::Tap,
@@ -314,6 +320,9 @@ fn json_output_shapes() {
     assert_eq!(back, show);
     let v: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
     assert_eq!(v[0]["ports"][0]["state"]["reason"], "no such device");
+    assert_eq!(v[0]["mac"], "02:00:00:00:00:01");
+    assert_eq!(v[0]["rstp"], true);
+    assert_eq!(v[0]["rstp_priority"], 32768);
 }
 
 #[test]
@@ -354,6 +363,293 @@ fn bad_input_is_refused_before_connecting() {
         let (run, _) = serve(args, Behaviour::Answer(Ok(Reply::Done)));
         assert_eq!(run.code(), Some(2), "{args:?}: {}", run.stderr());
         assert!(run.stderr().contains(reason), "{args:?}: {}", run.stderr());
+        assert_eq!(run.stdout(), "");
+        assert_eq!(run.request, None, "{args:?} reached the daemon");
+    }
+}
+
+/// One bridge, not the root, reaching it through p1; p2 blocked.
+fn rstp_sample() -> RstpInfo {
+    let id = |s: &str| s.parse().unwrap();
+    let port = |name: &str, role, state, n, designated: &str, rx, tx| RstpPortInfo {
+        port: name.into(),
+        role,
+        state,
+        path_cost: 20000,
+        port_id: RstpPortId::new(128, n),
+        designated_bridge: id(designated),
+        edge: false,
+        rx_bpdus: rx,
+        tx_bpdus: tx,
+        protocol: RstpProtocol::Rstp,
+    };
+    RstpInfo {
+        bridges: vec![RstpBridgeInfo {
+            bridge: "br0".into(),
+            bridge_id: id("8000.020000000002"),
+            root_id: id("1000.020000000001"),
+            root_port: Some("p1".into()),
+            root_path_cost: 20000,
+            topology_changes: 1,
+            ports: vec![
+                port(
+                    "p1",
+                    RstpRole::Root,
+                    RstpState::Forwarding,
+                    1,
+                    "1000.020000000001",
+                    50,
+                    2,
+                ),
+                port(
+                    "p2",
+                    RstpRole::Alternate,
+                    RstpState::Discarding,
+                    2,
+                    "1000.020000000001",
+                    49,
+                    1,
+                ),
+            ],
+            fdb_flushes: 1,
+        }],
+    }
+}
+
+#[test]
+fn rstp_show_prints_ovs_like_text() {
+    let (run, _) = serve(
+        &["rstp-show", "br0"],
+        Behaviour::Answer(Ok(Reply::Rstp(rstp_sample()))),
+    );
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    assert_eq!(run.stderr(), "");
+    assert_eq!(
+        run.request,
+        Some(Request::RstpShow {
+            bridge: Some(name("br0"))
+        })
+    );
+    assert_eq!(
+        run.stdout(),
+        "\
+---- br0 ----
+Root ID:
+  root-id           1000.020000000001
+  stp-priority      4096
+  stp-system-id     02:00:00:00:00:01
+  root-port         p1
+  root-path-cost    20000
+
+Bridge ID:
+  bridge-id         8000.020000000002
+  stp-priority      32768
+  stp-system-id     02:00:00:00:00:02
+  topology-changes  1
+  fdb-flushes       1
+
+  Interface  Role       State        Cost  Pri.Nbr  Designated-Bridge  Edge  Rx-BPDUs  Tx-BPDUs  Protocol
+  ---------  ---------  ----------  -----  -------  -----------------  ----  --------  --------  --------
+  p1         Root       Forwarding  20000  128.1    1000.020000000001  no          50         2  RSTP
+  p2         Alternate  Discarding  20000  128.2    1000.020000000001  no          49         1  RSTP
+"
+    );
+}
+
+#[test]
+fn rstp_show_json_is_the_spec_object() {
+    let (run, _) = serve(
+        &["--json", "rstp-show"],
+        Behaviour::Answer(Ok(Reply::Rstp(rstp_sample()))),
+    );
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    assert_eq!(run.request, Some(Request::RstpShow { bridge: None }));
+    let v: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    let port = |p: &str, role: &str, state: &str, pid: &str, rx: u64, tx: u64| {
+        serde_json::json!({
+            "port": p, "role": role, "state": state, "path_cost": 20000, "port_id": pid,
+            "designated_bridge": "1000.020000000001", "edge": false,
+            "rx_bpdus": rx, "tx_bpdus": tx, "protocol": "rstp",
+        })
+    };
+    assert_eq!(
+        v,
+        serde_json::json!({"bridges": [{
+            "bridge": "br0",
+            "bridge_id": "8000.020000000002",
+            "root_id": "1000.020000000001",
+            "root_port": "p1",
+            "root_path_cost": 20000,
+            "topology_changes": 1,
+            "ports": [
+                port("p1", "root", "forwarding", "8001", 50, 2),
+                port("p2", "alternate", "discarding", "8002", 49, 1),
+            ],
+            "fdb_flushes": 1,
+        }]})
+    );
+    // no bridge runs RSTP: still the object, with an empty list
+    let (run, _) = serve(
+        &["rstp-show", "--json"],
+        Behaviour::Answer(Ok(Reply::Rstp(RstpInfo::default()))),
+    );
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    let v: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(v, serde_json::json!({"bridges": []}));
+    // and the text of that is empty, as `ovs-appctl rstp/show`
+    let (run, _) = serve(
+        &["rstp-show"],
+        Behaviour::Answer(Ok(Reply::Rstp(RstpInfo::default()))),
+    );
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    assert_eq!(run.stdout(), "");
+}
+
+#[test]
+fn rstp_show_refusal_is_one_line() {
+    let (run, _) = serve(
+        &["rstp-show", "br0"],
+        Behaviour::Answer(Err(proto::Error::new(
+            proto::ErrorKind::InvalidArgument,
+            "bridge \"br0\" does not run RSTP (switchctl set bridge br0 rstp=true)",
+        ))),
+    );
+    assert_one_error_line(
+        &run,
+        "bridge \"br0\" does not run RSTP (switchctl set bridge br0 rstp=true)",
+    );
+}
+
+#[test]
+fn rstp_keys_are_sent_parsed() {
+    let (run, _) = serve(
+        &[
+            "set",
+            "bridge",
+            "br0",
+            "rstp=true",
+            "rstp_priority=4096",
+            "rstp_max_age=10",
+            "rstp_forward_delay=6",
+        ],
+        Behaviour::Answer(Ok(Reply::Done)),
+    );
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    assert_eq!(run.stdout(), "");
+    assert_eq!(
+        run.request,
+        Some(Request::SetBridge {
+            bridge: name("br0"),
+            settings: vec![
+                BridgeSetting::Rstp(true),
+                BridgeSetting::RstpPriority(4096),
+                BridgeSetting::RstpMaxAge(10),
+                BridgeSetting::RstpForwardDelay(6),
+            ],
+        })
+    );
+    let (run, _) = serve(
+        &[
+            "add-port",
+            "br0",
+            "vnet0",
+            "type=tap",
+            "rstp_admin_edge=true",
+            "rstp_port_priority=64",
+        ],
+        Behaviour::Answer(Ok(Reply::Done)),
+    );
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    assert_eq!(
+        run.request,
+        Some(Request::AddPort {
+            bridge: name("br0"),
+            port: name("vnet0"),
+            settings: vec![
+                PortSetting::Type(PortType::Tap),
+                PortSetting::RstpAdminEdge(true),
+                PortSetting::RstpPortPriority(64),
+            ],
+            may_exist: false,
+        })
+    );
+    let (run, _) = serve(
+        &["set", "port", "p1", "rstp_enable=false", "rstp_path_cost=2000"],
+        Behaviour::Answer(Ok(Reply::Done)),
+    );
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    assert_eq!(
+        run.request,
+        Some(Request::SetPort {
+            port: name("p1"),
+            settings: vec![PortSetting::RstpEnable(false), PortSetting::RstpPathCost(2000)],
+        })
+    );
+}
+
+#[test]
+fn bad_rstp_keys_are_refused_before_connecting() {
+    for (args, reason) in [
+        (
+            &["set", "bridge", "br0", "rstp_priority=1000"][..],
+            "rstp_priority: 1000 is not a multiple of 4096",
+        ),
+        (
+            &["set", "bridge", "br0", "rstp_priority=65536"],
+            "rstp_priority: 65536 is out of range 0-61440",
+        ),
+        (
+            &["set", "bridge", "br0", "rstp=maybe"],
+            "rstp: \"maybe\" is not true or false",
+        ),
+        (
+            &["set", "bridge", "br0", "rstp_max_age=5"],
+            "rstp_max_age: 5 is out of range 6-40",
+        ),
+        (
+            &["set", "bridge", "br0", "rstp_forward_delay=31"],
+            "rstp_forward_delay: 31 is out of range 4-30",
+        ),
+        (
+            &["set", "bridge", "br0", "rstp_transmit_hold_count=11"],
+            "rstp_transmit_hold_count: 11 is out of range 1-10",
+        ),
+        (
+            &["set", "bridge", "br0", "rstp_force_protocol_version=3"],
+            "rstp_force_protocol_version: 3 is not 0 (STP only) or 2 (RSTP)",
+        ),
+        (
+            &["set", "bridge", "br0", "rstp_max_age=40", "rstp_forward_delay=15"],
+            "set bridge br0: rstp_max_age=40 and rstp_forward_delay=15 do not satisfy 2*(forward_delay-1) >= max_age >= 2*(hello_time+1), hello_time being 2 s: raise rstp_forward_delay to at least 21 or lower rstp_max_age to at most 28",
+        ),
+        (
+            &["set", "bridge", "br0", "rstp_enable=true"],
+            "unknown bridge key \"rstp_enable\" (spanning tree is rstp=true|false on a bridge; rstp_enable is a port key)",
+        ),
+        (
+            &["set", "port", "p1", "rstp_port_priority=100"],
+            "rstp_port_priority: 100 is not a multiple of 16",
+        ),
+        (
+            &["set", "port", "p1", "rstp_path_cost=0"],
+            "rstp_path_cost: 0 is out of range 1-200000000",
+        ),
+        (
+            &["add-port", "br0", "p1", "rstp_auto_edge=no"],
+            "rstp_auto_edge: \"no\" is not true or false",
+        ),
+        (
+            &["set", "port", "p1", "rstp_cost=1"],
+            "unknown port key \"rstp_cost\" (known: type, tag, trunks, vlan_mode, mtu, remote_ip, local_ip, key, dst_port, path, mode, persist, rstp_enable, rstp_port_priority, rstp_path_cost, rstp_admin_edge, rstp_auto_edge)",
+        ),
+        (&["rstp-show", "br0", "br1"], "unexpected argument 'br1'"),
+    ] {
+        let (run, _) = serve(args, Behaviour::Answer(Ok(Reply::Done)));
+        assert_eq!(run.code(), Some(2), "{args:?}: {}", run.stderr());
+        let err = run.stderr();
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err:?}");
+        assert!(err.starts_with("switchctl: "), "{args:?}: {err:?}");
+        assert!(err.contains(reason), "{args:?}: {err:?} lacks {reason:?}");
         assert_eq!(run.stdout(), "");
         assert_eq!(run.request, None, "{args:?} reached the daemon");
     }

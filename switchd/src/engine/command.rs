@@ -76,6 +76,11 @@ impl Engine {
                     .sum();
                 Ok(Reply::Flushed { removed })
             }
+            // RSTP is not implemented in the daemon yet.
+            Request::RstpShow { .. } => Err(err(
+                ErrorKind::Unsupported,
+                "rstp-show is not supported yet".into(),
+            )),
             Request::PortStats { bridge } => {
                 let targets = self.bridge_selection(bridge.as_ref())?;
                 self.collect_queue_drops();
@@ -287,12 +292,20 @@ impl Engine {
         let b = self.find_bridge(name)?;
         for s in settings {
             s.validate()?;
+            if s.is_rstp() {
+                return Err(err(
+                    ErrorKind::Unsupported,
+                    format!("{} is not supported yet", s.key()),
+                ));
+            }
         }
         let bridge = &mut self.bridges[b];
         for s in settings {
             match *s {
                 BridgeSetting::MacAging(secs) => bridge.set_mac_aging(secs),
                 BridgeSetting::MacTableSize(n) => bridge.set_mac_table_size(n),
+                // refused above
+                _ => {}
             }
         }
         Ok(Reply::Done)
@@ -302,9 +315,11 @@ impl Engine {
         let bridge = &self.bridges[b];
         BridgeInfo {
             name: bridge.name.to_string(),
+            mac: proto::MacAddr::default(),
             mac_aging: bridge.mac_aging,
             mac_table_size: bridge.mac_table_size,
             mac_entries: bridge.fdb.len() as u64,
+            rstp: proto::RstpBridgeConfig::default(),
             ports: self
                 .ports
                 .of_bridge(b)
