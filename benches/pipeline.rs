@@ -27,7 +27,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use proto::{MacAddr, PortConfig, Trunks, VlanId, VlanMode};
 use switchd::fdb::Fdb;
 use switchd::offload::{self, VnetHdr};
-use switchd::pipeline::{self, PortSpec, Ports};
+use switchd::pipeline::{self, PortSpec, Ports, StpState};
 use switchd::port::batch::{Edit, RxBatch};
 use switchd::vlan::PortVlan;
 use switchd::wire::{VlanTag, TPID_8021AD, TPID_8021Q};
@@ -55,6 +55,7 @@ fn ports(first: u32, n: u32) -> Ports {
                 vlan: vlan(None, None, None),
                 tunnel: false,
                 up: true,
+                stp: StpState::Forwarding,
                 mtu: 1500,
             })
             .collect::<Vec<_>>(),

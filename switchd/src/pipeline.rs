@@ -11,14 +11,17 @@
 //!    learned (as the Linux bridge; OVS forwards such frames);
 //! 3. reserved destination: 01:80:c2:00:00:0x (STP, pause, LACP, 802.1X) is
 //!    never forwarded, nor learned from;
-//! 4. VLAN ingress admission and classification ([`PortVlan::classify`]);
-//! 5. learn the source on (VLAN, ingress port) — after admission, so a frame
+//! 4. spanning-tree state of the ingress port: a discarding port takes
+//!    nothing (BPDUs were consumed before, at step 3's reserved address);
+//! 5. VLAN ingress admission and classification ([`PortVlan::classify`]);
+//! 6. learn the source on (VLAN, ingress port) — after admission, so a frame
 //!    the port may not send cannot poison the table ("insert into forwarding
-//!    database after filtering to avoid spoofing", `br_input.c`);
-//! 6. decide: known unicast goes to its learned port (dropped if that is
+//!    database after filtering to avoid spoofing", `br_input.c`); a port in
+//!    the learning state stops here;
+//! 7. decide: known unicast goes to its learned port (dropped if that is
 //!    the ingress port); unknown unicast, broadcast and multicast flood;
-//! 7. per egress port ([`egress`]): skip the ingress port, ports that are
-//!    down, ports that do not carry the VLAN, and tunnel ports on a flood from
+//! 8. per egress port ([`egress`]): skip the ingress port, ports that are
+//!    down or not forwarding, ports that do not carry the VLAN, and tunnel ports on a flood from
 //!    a tunnel (split horizon); compute the tag edit; refuse a frame that
 //!    would exceed the port's MTU.
 
@@ -40,11 +43,28 @@ pub struct PortSpec {
     pub vlan: PortVlan,
     /// VXLAN or GRE: a flood from a tunnel is not sent to other tunnels.
     pub tunnel: bool,
-    /// Attached and forwarding; down ports are skipped on egress.
+    /// Attached; down ports are skipped on egress.
     pub up: bool,
+    /// Spanning-tree state (forwarding on a bridge without RSTP).
+    pub stp: StpState,
     /// Largest payload (bytes after the Ethernet header and any VLAN tag)
     /// the port sends.
     pub mtu: u32,
+}
+
+/// A port's spanning-tree state as the data path obeys it (802.1D-2004
+/// §17.4 / SPEC §7): only a forwarding port forwards, a learning port
+/// learns, a discarding port does neither. Ports of a bridge without RSTP,
+/// and ports that do not take part, are forwarding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StpState {
+    /// Neither learns nor forwards.
+    Discarding,
+    /// Learns, does not forward.
+    Learning,
+    /// Learns and forwards.
+    #[default]
+    Forwarding,
 }
 
 /// Where a frame goes.
@@ -187,8 +207,14 @@ pub fn ingress(
         return Err(DropReason::ReservedDestination);
     }
     let in_port = &ports[in_idx];
+    if in_port.stp == StpState::Discarding {
+        return Err(DropReason::StpDiscarding);
+    }
     let vlan = in_port.vlan.classify(meta.tag)?;
     fdb.learn(vlan, meta.src, in_port.id, now);
+    if in_port.stp != StpState::Forwarding {
+        return Err(DropReason::StpLearning);
+    }
     let decision = if meta.dst.is_multicast() {
         Decision::Flood
     } else {
@@ -206,7 +232,7 @@ pub fn ingress(
 /// bytes described by `v` leaves `ports[out_idx]`.
 ///
 /// `None` means "skip silently": the ingress port itself, a port that is
-/// down, a port that does not carry the VLAN, or a tunnel port on a flood
+/// down or not forwarding, a port that does not carry the VLAN, or a tunnel port on a flood
 /// that came from a tunnel (split horizon).
 /// `Some(Err(DropReason::TooBig))` when the frame as it would leave
 /// (`frame_len` after the edit, minus the Ethernet header and, except on a
@@ -223,7 +249,7 @@ pub fn egress(
     v: &Verdict,
 ) -> Option<Result<Edit, DropReason>> {
     let out = &ports[out_idx];
-    if out_idx == in_idx || !out.up {
+    if out_idx == in_idx || !out.up || out.stp != StpState::Forwarding {
         return None;
     }
     if v.decision == Decision::Flood && out.tunnel && ports[in_idx].tunnel {
@@ -327,6 +353,7 @@ mod tests {
             vlan: v,
             tunnel: false,
             up: true,
+            stp: StpState::Forwarding,
             mtu: 1500,
         }
     }
@@ -707,5 +734,47 @@ mod tests {
         // from the access port: tag pushed with PCP 0
         let got = fwd(&mut fdb, &ports, 2, &frame(B, C, None, 46), t).unwrap();
         assert_eq!(got, vec![(1, Ok(Edit::push([0x81, 0, 0, 30])))]);
+    }
+
+    /// Where a broadcast from port 0 goes, and what port 0 learned.
+    fn flood_from_0(ports: &Ports) -> (Result<Vec<usize>, DropReason>, bool) {
+        let mut fdb = Fdb::new(64, Duration::from_secs(300));
+        let now = Instant::now();
+        let f = frame(MacAddr([0xff; 6]), A, None, 46);
+        let mut out = Vec::new();
+        let r = forward(&mut fdb, ports, 0, &f, now, |i, e| {
+            e.unwrap();
+            out.push(i)
+        });
+        (r.map(|()| out), fdb.lookup(0, A, now).is_some())
+    }
+
+    #[test]
+    fn spanning_tree_state_gates_ingress_learning_and_egress() {
+        let mut ports = plain(4);
+        assert_eq!(flood_from_0(&ports), (Ok(vec![1, 2, 3]), true));
+        ports[0].stp = StpState::Discarding;
+        assert_eq!(flood_from_0(&ports), (Err(DropReason::StpDiscarding), false));
+        ports[0].stp = StpState::Learning;
+        assert_eq!(flood_from_0(&ports), (Err(DropReason::StpLearning), true));
+        ports[0].stp = StpState::Forwarding;
+        ports[1].stp = StpState::Discarding;
+        ports[3].stp = StpState::Learning;
+        assert_eq!(flood_from_0(&ports), (Ok(vec![2]), true));
+    }
+
+    #[test]
+    fn known_unicast_to_a_blocked_port_is_not_sent() {
+        let mut ports = plain(3);
+        let mut fdb = Fdb::new(64, Duration::from_secs(300));
+        let now = Instant::now();
+        fdb.learn(0, B, PortId(1), now);
+        ports[1].stp = StpState::Discarding;
+        let mut out = Vec::new();
+        forward(&mut fdb, &ports, 0, &frame(B, A, None, 46), now, |i, _| {
+            out.push(i)
+        })
+        .unwrap();
+        assert!(out.is_empty(), "{out:?}");
     }
 }

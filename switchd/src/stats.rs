@@ -59,11 +59,17 @@ pub enum DropReason {
     /// The kernel dropped the frame before switchd could read it: the
     /// port's receive queue was full (AF_PACKET `PACKET_STATISTICS`).
     RxQueueFull,
+    /// Received on a port that spanning tree holds discarding (neither
+    /// learned from nor forwarded; BPDUs are not counted here).
+    StpDiscarding,
+    /// Received on a port in spanning tree's learning state: the source
+    /// was learned, the frame not forwarded.
+    StpLearning,
 }
 
 impl DropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 20;
+    pub const COUNT: usize = 22;
 
     /// Every reason, in [`DropReason::index`] order.
     pub const ALL: [DropReason; Self::COUNT] = [
@@ -87,6 +93,8 @@ impl DropReason {
         DropReason::GsoUnsupported,
         DropReason::LinkDown,
         DropReason::RxQueueFull,
+        DropReason::StpDiscarding,
+        DropReason::StpLearning,
     ];
 
     /// The stable kebab-case name shown to users (`port-stats`, JSON keys).
@@ -112,6 +120,8 @@ impl DropReason {
             DropReason::GsoUnsupported => "gso-unsupported",
             DropReason::LinkDown => "link-down",
             DropReason::RxQueueFull => "rx-queue-full",
+            DropReason::StpDiscarding => "stp-discarding",
+            DropReason::StpLearning => "stp-learning",
         }
     }
 

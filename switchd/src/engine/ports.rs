@@ -19,7 +19,7 @@ use std::io;
 
 use proto::{IfName, PortConfig};
 
-use crate::pipeline::{PortSpec, Ports};
+use crate::pipeline::{PortSpec, Ports, StpState};
 use crate::port::sys::OpenError;
 use crate::port::tunnel::TunnelLink;
 use crate::port::{PortIo, TxEntry, BATCH};
@@ -107,6 +107,9 @@ pub(super) struct Port {
     config: PortConfig,
     /// Private: changed only through [`PortTable::set_link`].
     link: Link,
+    /// Spanning-tree state; private: changed only through
+    /// [`PortTable::set_stp`].
+    stp: StpState,
     pub counters: PortCounters,
     /// Frames of the current batch queued for this port.
     pub tx: Vec<TxEntry>,
@@ -184,6 +187,7 @@ impl Port {
             vlan: PortVlan::from_config(&self.config),
             tunnel: self.config.port_type.is_tunnel(),
             up: self.is_up(),
+            stp: self.stp,
             mtu: self.mtu(),
         }
     }
@@ -227,6 +231,7 @@ impl PortTable {
             bridge: b,
             config,
             link: Link::Down(DownReason::NotAttached),
+            stp: StpState::Forwarding,
             counters: PortCounters::default(),
             tx: Vec::with_capacity(BATCH),
             ready: false,
@@ -259,6 +264,14 @@ impl PortTable {
     pub fn set_config(&mut self, id: PortId, config: PortConfig) {
         if let Some(Some(port)) = self.slots.get_mut(id.0 as usize) {
             port.config = config;
+            Self::sync(&mut self.members, id, port);
+        }
+    }
+
+    /// Sets a port's spanning-tree state.
+    pub fn set_stp(&mut self, id: PortId, stp: StpState) {
+        if let Some(Some(port)) = self.slots.get_mut(id.0 as usize) {
+            port.stp = stp;
             Self::sync(&mut self.members, id, port);
         }
     }
