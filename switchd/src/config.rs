@@ -14,7 +14,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use proto::{BridgeSetting, IfName, PortConfig};
+use proto::{BridgeSetting, IfName, MacAddr, PortConfig, RstpBridgeConfig};
 use serde::{Deserialize, Serialize};
 
 /// Default db path.
@@ -80,6 +80,13 @@ pub struct BridgeConfig {
     pub mac_aging: u32,
     /// MAC table capacity.
     pub mac_table_size: u32,
+    /// The bridge's own MAC address (bridge id, BPDU source). Absent in a
+    /// db written before bridges had one; it is then derived from the name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<MacAddr>,
+    /// Spanning-tree settings (`rstp`, `rstp_priority`, ...).
+    #[serde(flatten)]
+    pub rstp: RstpBridgeConfig,
     /// Ports in the order they were added.
     #[serde(default)]
     pub ports: Vec<PortEntry>,
@@ -113,6 +120,7 @@ impl Db {
             BridgeSetting::MacAging(b.mac_aging)
                 .validate()
                 .and(BridgeSetting::MacTableSize(b.mac_table_size).validate())
+                .and(b.rstp.check())
                 .map_err(|e| format!("bridge {:?}: {e}", b.name.as_str()))?;
             for p in &b.ports {
                 if !ports.insert(p.name.as_str()) {
@@ -196,6 +204,8 @@ mod tests {
                 name: "br0".parse().unwrap(),
                 mac_aging: 60,
                 mac_table_size: 100,
+                mac: Some(MacAddr([0x02, 0, 0, 0, 0, 1])),
+                rstp: RstpBridgeConfig::default(),
                 ports: vec![PortEntry {
                     name: "vnet0".parse().unwrap(),
                     config: PortConfig::from_settings(&[

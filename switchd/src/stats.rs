@@ -265,6 +265,8 @@ mod tests {
             "gso-unsupported",
             "link-down",
             "rx-queue-full",
+            "stp-discarding",
+            "stp-learning",
         ];
         let got: Vec<&str> = DropReason::ALL.iter().map(|r| r.name()).collect();
         assert_eq!(got, expect);

@@ -140,7 +140,7 @@ impl Engine {
             ));
         }
         tracing::info!(bridge = %name, "bridge added");
-        self.add_bridge(name);
+        self.add_bridge(name, None);
         Ok(Reply::Done)
     }
 
@@ -315,11 +315,11 @@ impl Engine {
         let bridge = &self.bridges[b];
         BridgeInfo {
             name: bridge.name.to_string(),
-            mac: proto::MacAddr::default(),
             mac_aging: bridge.mac_aging,
             mac_table_size: bridge.mac_table_size,
             mac_entries: bridge.fdb.len() as u64,
-            rstp: proto::RstpBridgeConfig::default(),
+            mac: bridge.mac,
+            rstp: bridge.rstp_config,
             ports: self
                 .ports
                 .of_bridge(b)

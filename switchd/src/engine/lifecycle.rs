@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Interest, Token};
-use proto::{IfName, PortConfig, PortType};
+use proto::{IfName, MacAddr, PortConfig, PortType};
 
 use super::ports::{BridgeKey, DownReason, Link};
 use super::{Bridge, Engine, ENDPOINT_TOKEN_BASE};
@@ -280,6 +280,8 @@ impl Engine {
                     name: self.bridges[b].name.clone(),
                     mac_aging: self.bridges[b].mac_aging,
                     mac_table_size: self.bridges[b].mac_table_size,
+                    mac: Some(self.bridges[b].mac),
+                    rstp: self.bridges[b].rstp_config,
                     ports: self
                         .ports
                         .of_bridge(b)
@@ -298,7 +300,7 @@ impl Engine {
     pub(super) fn restore(&mut self, db: &Db) {
         let held_deadline = Instant::now() + RESTORE_HELD_WAIT;
         for b in &db.bridges {
-            let key = self.add_bridge(b.name.clone());
+            let key = self.add_bridge(b.name.clone(), b.mac);
             let bridge = &mut self.bridges[key];
             bridge.set_mac_aging(b.mac_aging);
             bridge.set_mac_table_size(b.mac_table_size);
@@ -321,8 +323,8 @@ impl Engine {
         }
     }
 
-    pub(super) fn add_bridge(&mut self, name: IfName) -> BridgeKey {
-        let key = self.bridges.add(Bridge::new(name));
+    pub(super) fn add_bridge(&mut self, name: IfName, mac: Option<MacAddr>) -> BridgeKey {
+        let key = self.bridges.add(Bridge::new(name, mac));
         self.ports.add_bridge(key);
         key
     }

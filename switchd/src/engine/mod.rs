@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
-use proto::{Error, ErrorKind, IfName, Reply, Request};
+use proto::{Error, ErrorKind, IfName, MacAddr, Reply, Request, RstpBridgeConfig};
 
 use crate::config::Db;
 use crate::fdb::Fdb;
@@ -125,14 +125,19 @@ pub fn start(db: &Db, devices: Devices) -> io::Result<(EngineHandle, thread::Joi
 
 struct Bridge {
     name: IfName,
+    /// The bridge's own address: its bridge id and the source of its BPDUs.
+    mac: MacAddr,
     mac_aging: u32,
     mac_table_size: u32,
     fdb: Fdb,
+    /// Spanning-tree settings as configured (stored even while off).
+    rstp_config: RstpBridgeConfig,
 }
 
 impl Bridge {
-    fn new(name: IfName) -> Bridge {
+    fn new(name: IfName, mac: Option<MacAddr>) -> Bridge {
         Bridge {
+            mac: mac.unwrap_or_else(|| bridge_mac(&name)),
             name,
             mac_aging: proto::types::MAC_AGING_DEFAULT,
             mac_table_size: proto::types::MAC_TABLE_SIZE_DEFAULT,
@@ -140,6 +145,7 @@ impl Bridge {
                 proto::types::MAC_TABLE_SIZE_DEFAULT as usize,
                 Duration::from_secs(proto::types::MAC_AGING_DEFAULT.into()),
             ),
+            rstp_config: RstpBridgeConfig::default(),
         }
     }
 
@@ -152,6 +158,21 @@ impl Bridge {
         self.mac_table_size = n;
         self.fdb.set_max_entries(n as usize);
     }
+}
+
+/// A bridge's MAC address derived from its name (SPEC §7): locally
+/// administered, unicast, the same for the same name on every host and
+/// every start (64-bit FNV-1a of the name, its low 48 bits, then the
+/// locally-administered bit set and the multicast bit cleared). It is
+/// stored in the db, so a later change of this function moves no bridge.
+fn bridge_mac(name: &IfName) -> MacAddr {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.as_str().bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    let b = h.to_be_bytes();
+    MacAddr([(b[2] & 0xfc) | 0x02, b[3], b[4], b[5], b[6], b[7]])
 }
 
 /// The bridges, in stable slots (a bridge's [`BridgeKey`] never changes
