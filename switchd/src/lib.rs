@@ -1,11 +1,11 @@
 //! switchd: a userspace virtual L2 switch.
 //!
 //! Layout, from the wire up:
-//! - [`wire`]: byte-level views of Ethernet/802.1Q, VXLAN and GRE headers (no I/O, no state);
+//! - [`wire`]: byte-level views of Ethernet/802.1Q, VXLAN, GRE and virtio-net headers (no I/O, no state);
 //! - [`vlan`]: SPEC §4 port VLAN rules (ingress classification, egress encoding);
 //! - [`fdb`]: the MAC learning table with ageing and fair eviction;
 //! - [`pipeline`]: the pure per-frame decision (parse → VLAN classify → learn → decide → egress);
-//! - [`offload`]: virtio-net headers, checksum completion and software segmentation;
+//! - [`offload`]: checksum completion and software segmentation, for what a virtio-net header asks;
 //! - [`stats`]: drop reasons and per-port counters;
 //! - [`port`]: one file per port kind, all `unsafe` in `port/sys.rs`;
 //! - [`engine`]: owns every bridge, port and table; the mio poll loop;

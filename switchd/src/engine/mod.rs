@@ -47,6 +47,7 @@ use crate::port::tunnel::{self, Endpoint, EndpointKey, TunnelId, TunnelLink};
 use crate::port::{PortIo, RxBatch, SendOutcome, TxEntry, BATCH};
 use crate::stats::{DropReason, PortCounters};
 use crate::vlan::PortVlan;
+use crate::wire::vnet::F_NEEDS_CSUM;
 use crate::PortId;
 
 const WAKER: Token = Token(usize::MAX);
@@ -581,7 +582,7 @@ impl Engine {
             slots &= slots - 1;
             let mut hdr = self.batch.vnet(slot);
             if offload::complete_checksum(self.batch.frame_mut(slot), &hdr).is_ok() {
-                hdr.flags &= !offload::F_NEEDS_CSUM;
+                hdr.flags &= !F_NEEDS_CSUM;
                 self.batch.set_vnet(slot, hdr);
             }
         }

@@ -8,7 +8,7 @@
 //! three pieces, so a flood to ports that want the frame tagged and ports
 //! that want it untagged sends from the same buffer.
 
-use crate::offload::{VnetHdr, VNET_HDR_LEN};
+use crate::wire::vnet::{VnetHdr, VNET_HDR_LEN};
 
 /// Frames received per port per wake-up (the budget that keeps one busy
 /// port from starving the others; OVS uses the same 32).
@@ -212,6 +212,30 @@ impl Edit {
     }
 }
 
+// The header format lives in `wire::vnet`, which knows nothing of egress
+// edits; how the header follows an edit of its frame is said here, next to
+// `Edit`.
+impl VnetHdr {
+    /// The header for the frame after `edit` (a pushed or popped tag moves
+    /// every offset by 4 bytes).
+    pub fn for_edit(self, edit: &Edit) -> VnetHdr {
+        let grow = edit.insert.is_some() as i32 * 4 - edit.strip as i32 * 4;
+        if grow == 0 || self.is_plain() {
+            return self;
+        }
+        let shift = |v: u16| (i32::from(v) + grow).max(0) as u16;
+        VnetHdr {
+            csum_start: if self.needs_csum() {
+                shift(self.csum_start)
+            } else {
+                self.csum_start
+            },
+            hdr_len: if self.hdr_len != 0 { shift(self.hdr_len) } else { 0 },
+            ..self
+        }
+    }
+}
+
 /// One frame queued for one egress port: which slot of the current
 /// [`RxBatch`] and how to edit it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,6 +279,25 @@ mod tests {
         let replaced = join(Edit::retag(tag));
         assert_eq!(replaced.len(), frame.len());
         assert_eq!(&replaced[12..16], &tag);
+    }
+
+    #[test]
+    fn vnet_header_follows_edits() {
+        let h = VnetHdr {
+            flags: 1,
+            gso_type: crate::wire::vnet::GSO_TCPV4,
+            hdr_len: 66,
+            gso_size: 1448,
+            csum_start: 34,
+            csum_offset: 16,
+        };
+        let push = Edit::push([0x81, 0, 0, 10]);
+        let pushed = h.for_edit(&push);
+        assert_eq!((pushed.csum_start, pushed.hdr_len), (38, 70));
+        let pop = Edit::POP;
+        assert_eq!(pushed.for_edit(&pop), h);
+        assert_eq!(h.for_edit(&Edit::retag([0x81, 0, 0, 5])), h);
+        assert_eq!(VnetHdr::default().for_edit(&push), VnetHdr::default());
     }
 
     #[test]

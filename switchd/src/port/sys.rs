@@ -21,7 +21,7 @@ pub use uring::FdRing;
 
 use super::batch::{RxBatch, BATCH, HEADROOM, MAX_FRAME, SLOT_LEN};
 use super::SendOutcome;
-use crate::offload::{VnetHdr, VNET_HDR_LEN};
+use crate::wire::vnet::{VnetHdr, VNET_HDR_LEN};
 
 /// Why a port could not be opened.
 #[derive(Debug, thiserror::Error)]

@@ -24,7 +24,7 @@ use std::os::fd::{AsFd, AsRawFd, RawFd};
 
 use super::sys::{self, FdRing, OpenError};
 use super::{RxBatch, SendOutcome, TxEntry, BATCH, SLOT_LEN};
-use crate::offload::{VnetHdr, VNET_HDR_LEN};
+use crate::wire::vnet::{VnetHdr, VNET_HDR_LEN};
 
 /// What the kernel may hand a TAP port: partial checksums and TCP
 /// segmentation (IPv4, IPv6, with ECN). No UDP segmentation: those frames

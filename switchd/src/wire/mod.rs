@@ -15,10 +15,12 @@
 //! at least 18 when it carries a tag, which is what
 //! [`Edit::pieces`](crate::port::batch::Edit::pieces) relies on.
 //!
-//! The tunnel headers live in [`vxlan`] and [`gre`]; [`flow_hash`] gives
-//! the per-flow entropy a VXLAN sender puts in its UDP source port.
+//! The tunnel headers live in [`vxlan`] and [`gre`], the virtio-net header
+//! of offloaded frames in [`vnet`]; [`flow_hash`] gives the per-flow
+//! entropy a VXLAN sender puts in its UDP source port.
 
 pub mod gre;
+pub mod vnet;
 pub mod vxlan;
 
 use proto::MacAddr;
