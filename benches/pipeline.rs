@@ -25,10 +25,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use proto::{MacAddr, PortConfig, Trunks, VlanId, VlanMode};
+use switchd::batch::{Edit, RxBatch};
 use switchd::fdb::Fdb;
 use switchd::offload;
 use switchd::pipeline::{self, PortSpec, Ports};
-use switchd::port::batch::{Edit, RxBatch};
 use switchd::vlan::PortVlan;
 use switchd::wire::vnet::{self, VnetHdr};
 use switchd::wire::{VlanTag, TPID_8021AD, TPID_8021Q};

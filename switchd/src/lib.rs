@@ -3,6 +3,7 @@
 //! Layout, from the wire up:
 //! - [`wire`]: byte-level views of Ethernet/802.1Q, VXLAN, GRE and virtio-net headers (no I/O, no state);
 //! - [`vlan`]: SPEC §4 port VLAN rules (ingress classification, egress encoding);
+//! - [`batch`]: receive batches of frame slots and the egress edit of each queued frame;
 //! - [`fdb`]: the MAC learning table with ageing and fair eviction;
 //! - [`pipeline`]: the pure per-frame decision (parse → VLAN classify → learn → decide → egress);
 //! - [`offload`]: checksum completion and software segmentation, for what a virtio-net header asks;
@@ -12,6 +13,7 @@
 //! - [`control`]: the Unix-socket server that talks to the engine over a channel;
 //! - [`config`]: the persistent db.
 
+pub mod batch;
 pub mod config;
 pub mod control;
 pub mod engine;

@@ -16,7 +16,7 @@
 //! All functions are pure, bounds-checked and never panic on a bad header:
 //! a header that does not match its frame is a [`DropReason`].
 
-use crate::port::batch::RxBatch;
+use crate::batch::RxBatch;
 use crate::stats::DropReason;
 use crate::wire;
 use crate::wire::vnet::{VnetHdr, GSO_ECN, GSO_TCPV4, GSO_TCPV6, GSO_UDP_L4};

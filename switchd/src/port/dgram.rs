@@ -21,7 +21,8 @@ use std::path::Path;
 
 use super::stream::{SocketFile, DEFAULT_MODE, DEFAULT_MTU};
 use super::sys::{DgramRx, DgramTx, OpenError, UnixAddr};
-use super::{RxBatch, SendOutcome, TxEntry, HEADROOM};
+use super::SendOutcome;
+use crate::batch::{RxBatch, TxEntry, HEADROOM};
 
 /// What happened on a dgram port since it was opened.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

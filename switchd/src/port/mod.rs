@@ -11,16 +11,20 @@
 //!   own: one socket receives for many ports);
 //! - [`sys`]: every `unsafe` call (ioctls, sockets, `recvmmsg`/`sendmmsg`).
 //!
+//! The frames moved and the edits applied on the way out are
+//! [`crate::batch`]'s types: the I/O layer imports them from there, the
+//! core (pipeline, VLAN rules, offloads) never imports `port`.
+//!
 //! Contract for every kind:
 //! - the fd is non-blocking and close-on-exec; the engine registers it with
 //!   mio (edge-triggered) for readability only;
-//! - [`PortIo::recv_batch`] fills up to [`BATCH`] frames and returns how many;
-//!   fewer than `BATCH` means the fd was drained (readiness consumed), so the
-//!   engine waits for the next edge; exactly `BATCH` means "maybe more";
+//! - [`PortIo::recv_batch`] fills up to [`BATCH`](crate::batch::BATCH)
+//!   frames and returns how many; fewer than `BATCH` means the fd was
+//!   drained (readiness consumed), so the engine waits for the next edge;
+//!   exactly `BATCH` means "maybe more";
 //! - [`PortIo::send_batch`] never blocks: what the kernel does not take is
 //!   counted as dropped, not retried.
 
-pub mod batch;
 pub mod dgram;
 pub mod gre;
 pub mod stream;
@@ -33,7 +37,9 @@ pub mod vxlan;
 use std::io;
 use std::os::fd::RawFd;
 
-pub use batch::{Edit, FrameRef, RxBatch, TxEntry, BATCH, HEADROOM, MAX_FRAME, SLOT_LEN};
+// Re-exported so that code naming them through the I/O layer (the engine)
+// keeps its paths; files under `port/` import `crate::batch` directly.
+pub use crate::batch::{Edit, FrameRef, RxBatch, TxEntry, BATCH, HEADROOM, MAX_FRAME, SLOT_LEN};
 
 /// What a `send_batch` call did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

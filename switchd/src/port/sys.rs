@@ -19,8 +19,8 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 mod uring;
 pub use uring::FdRing;
 
-use super::batch::{RxBatch, BATCH, HEADROOM, MAX_FRAME, SLOT_LEN};
 use super::SendOutcome;
+use crate::batch::{RxBatch, BATCH, HEADROOM, MAX_FRAME, SLOT_LEN};
 use crate::wire::vnet::{VnetHdr, VNET_HDR_LEN};
 
 /// Why a port could not be opened.
@@ -767,7 +767,7 @@ struct TxArrays {
 unsafe impl Send for TxArrays {}
 
 /// One frame for [`PacketTx::send`]: the virtio-net header (for a socket
-/// with `PACKET_VNET_HDR`), then the pieces of [`crate::port::Edit::pieces`].
+/// with `PACKET_VNET_HDR`), then the pieces of [`crate::batch::Edit::pieces`].
 pub type TxFrame<'a> = (
     Option<[u8; VNET_HDR_LEN]>,
     &'a [u8],
@@ -1566,7 +1566,7 @@ pub(crate) mod test_util {
     //! namespace per test thread, `ip` and cleanup guards, and batches of
     //! frames to send.
 
-    use super::super::{Edit, RxBatch, TxEntry, HEADROOM};
+    use crate::batch::{Edit, RxBatch, TxEntry, HEADROOM};
     use std::fs::File;
     use std::io::Write;
     use std::os::fd::AsRawFd;

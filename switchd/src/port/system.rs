@@ -16,7 +16,8 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 
 use super::sys::{self, OpenError, PacketRx, PacketTx};
-use super::{Edit, RxBatch, SendOutcome, TxEntry, BATCH, HEADROOM, SLOT_LEN};
+use super::SendOutcome;
+use crate::batch::{Edit, RxBatch, TxEntry, BATCH, HEADROOM, SLOT_LEN};
 
 /// Receive buffer asked for: room for a few hundred full-size frames, so a
 /// busy wake-up of the engine does not overflow it.
@@ -233,8 +234,8 @@ impl SystemPort {
 mod tests {
     use super::super::sys::test_util::*;
     use super::super::tap::TapPort;
-    use super::super::{Edit, RxBatch, TxEntry};
     use super::*;
+    use crate::batch::{Edit, RxBatch, TxEntry};
 
     fn ifname(s: &str) -> proto::IfName {
         s.parse().unwrap()

@@ -16,14 +16,15 @@
 //! one syscall per frame otherwise (or with `switchd --no-io-uring`).
 //! Reads land in the slot as `[virtio-net header][frame]`, so one plain
 //! buffer takes both; writes gather the header and the pieces of an
-//! [`Edit`](super::Edit), so egress tag changes copy nothing.
+//! [`Edit`](crate::batch::Edit), so egress tag changes copy nothing.
 
 use std::fs::File;
 use std::io::{self, IoSlice, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 
 use super::sys::{self, FdRing, OpenError};
-use super::{RxBatch, SendOutcome, TxEntry, BATCH, SLOT_LEN};
+use super::SendOutcome;
+use crate::batch::{RxBatch, TxEntry, BATCH, SLOT_LEN};
 use crate::wire::vnet::{VnetHdr, VNET_HDR_LEN};
 
 /// What the kernel may hand a TAP port: partial checksums and TCP
@@ -401,8 +402,8 @@ fn attach(file: &File, name: &str, flags: libc::c_int) -> Result<(), OpenError> 
 mod tests {
     use super::super::sys::test_util::*;
     use super::super::system::SystemPort;
-    use super::super::{Edit, RxBatch, TxEntry};
     use super::*;
+    use crate::batch::{Edit, RxBatch, TxEntry};
 
     /// The I/O tests run in both modes; `Auto` must really get io_uring
     /// where the kernel allows it (checked by `open_in`).

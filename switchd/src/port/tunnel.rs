@@ -41,7 +41,8 @@ use proto::types::VXLAN_DEFAULT_PORT;
 use proto::{PortConfig, PortType};
 
 use super::sys::{self, DgramRx, DgramTx, OpenError, SockAddr};
-use super::{gre, vxlan, RxBatch, SendOutcome, TxEntry, BATCH, HEADROOM};
+use super::{gre, vxlan, SendOutcome};
+use crate::batch::{RxBatch, TxEntry, BATCH, HEADROOM};
 use crate::stats::{DropReason, PortCounters};
 use crate::wire::{self, ETH_HEADER_LEN};
 
@@ -477,8 +478,8 @@ fn tag_piece(t: Option<&[u8; 4]>) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::super::sys::test_util::*;
-    use super::super::{Edit, SLOT_LEN};
     use super::*;
+    use crate::batch::{Edit, SLOT_LEN};
 
     fn cfg(s: &[&str]) -> PortConfig {
         let settings: Vec<proto::PortSetting> = s.iter().map(|s| s.parse().unwrap()).collect();

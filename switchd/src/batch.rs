@@ -1,6 +1,13 @@
-//! Frame buffers shared by every port kind: a receive batch of preallocated
-//! slots and the per-egress edit that describes how a received frame leaves a
-//! port.
+//! Frame buffers and egress actions: a receive batch of preallocated slots
+//! ([`RxBatch`]) and the per-egress edit that describes how a received frame
+//! leaves a port ([`Edit`], [`TxEntry`]).
+//!
+//! Why at the crate root: these are the currency between the pure core and
+//! the I/O layer. The pipeline and [`crate::vlan`] decide [`Edit`]s,
+//! [`crate::offload`] writes segments into an [`RxBatch`], the engine queues
+//! [`TxEntry`]s, and every port kind in [`crate::port`] fills and sends
+//! batches. So they depend on nothing but the virtio-net header format
+//! ([`crate::wire::vnet`]); `port` imports this module, never the reverse.
 //!
 //! Frames are never copied or rewritten for egress. An [`Edit`] says "drop
 //! the 4 bytes at offset 12 and/or put these 4 bytes at offset 12"; port
