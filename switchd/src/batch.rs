@@ -20,6 +20,10 @@ use crate::wire::vnet::{VnetHdr, VNET_HDR_LEN};
 /// Frames received per port per wake-up (the budget that keeps one busy
 /// port from starving the others; OVS uses the same 32).
 pub const BATCH: usize = 32;
+// The engine's `csum_slots: u32` is a bitmask with one bit per slot of a
+// batch (the frames whose checksum is still to be completed): a batch
+// larger than 32 slots would overflow it.
+const _: () = assert!(BATCH <= u32::BITS as usize);
 /// Bytes free in front of each received frame, so a VLAN tag stripped by
 /// the kernel (AF_PACKET) can be put back without moving the payload.
 pub const HEADROOM: usize = 4;
