@@ -5,10 +5,10 @@
 //! - [`system`]: an existing device through an AF_PACKET raw socket;
 //! - [`stream`], [`dgram`]: Unix sockets that a VM (qemu `-netdev stream` /
 //!   `-netdev dgram`) connects to, without TAP or root;
-//! - [`tunnel`]: VXLAN and GRE ports, which share endpoint sockets
-//!   ([`vxlan`], [`gre`]) and are served by the engine through
-//!   [`tunnel::Endpoint`] rather than [`PortIo`] (they have no fd of their
-//!   own: one socket receives for many ports);
+//! - [`tunnel`]: VXLAN and GRE ports, which share endpoint sockets (opened
+//!   by its children `tunnel/vxlan.rs` and `tunnel/gre.rs`) and are served
+//!   by the engine through [`tunnel::Endpoint`] rather than [`PortIo`] (they
+//!   have no fd of their own: one socket receives for many ports);
 //! - [`sys`]: every `unsafe` call (ioctls, sockets, `recvmmsg`/`sendmmsg`).
 //!
 //! The frames moved and the edits applied on the way out are
@@ -26,13 +26,11 @@
 //!   counted as dropped, not retried.
 
 pub mod dgram;
-pub mod gre;
 pub mod stream;
 pub mod sys;
 pub mod system;
 pub mod tap;
 pub mod tunnel;
-pub mod vxlan;
 
 use std::io;
 use std::os::fd::RawFd;

@@ -7,8 +7,8 @@
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, OwnedFd};
 
-use super::sys::{self, OpenError};
-use super::tunnel::{EndpointKey, RCVBUF, SNDBUF};
+use super::key::{EndpointKey, RCVBUF, SNDBUF};
+use crate::port::sys::{self, OpenError};
 use crate::stats::DropReason;
 use crate::wire;
 
