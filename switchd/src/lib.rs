@@ -8,7 +8,7 @@
 //! - [`pipeline`]: the pure per-frame decision (parse → VLAN classify → learn → decide → egress);
 //! - [`offload`]: checksum completion and software segmentation, for what a virtio-net header asks;
 //! - [`stats`]: drop reasons and per-port counters;
-//! - [`port`]: one file per port kind, all `unsafe` in `port/sys.rs`;
+//! - [`port`]: one file per port kind (tunnels in `port/tunnel/`), all `unsafe` in `port/sys/`;
 //! - [`engine`]: owns every bridge, port and table; the mio poll loop;
 //! - [`control`]: the Unix-socket server that talks to the engine over a channel;
 //! - [`config`]: the persistent db.
