@@ -19,9 +19,9 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
+use super::outcome::SendOutcome;
 use super::stream::{SocketFile, DEFAULT_MODE, DEFAULT_MTU};
 use super::sys::{DgramRx, DgramTx, OpenError, UnixAddr};
-use super::SendOutcome;
 use crate::batch::{RxBatch, TxEntry, HEADROOM};
 
 /// What happened on a dgram port since it was opened.

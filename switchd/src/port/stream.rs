@@ -47,8 +47,8 @@ use std::path::{Path, PathBuf};
 use mio::unix::SourceFd;
 use mio::{Interest, Poll, Token};
 
+use super::outcome::SendOutcome;
 use super::sys::{self, OpenError, UnixAddr};
-use super::SendOutcome;
 use crate::batch::{RxBatch, TxEntry, BATCH, HEADROOM};
 
 /// Largest frame a length prefix may announce.

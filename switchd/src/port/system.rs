@@ -15,8 +15,8 @@
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 
+use super::outcome::SendOutcome;
 use super::sys::{self, OpenError, PacketRx, PacketTx};
-use super::SendOutcome;
 use crate::batch::{Edit, RxBatch, TxEntry, BATCH, HEADROOM, SLOT_LEN};
 
 /// Receive buffer asked for: room for a few hundred full-size frames, so a

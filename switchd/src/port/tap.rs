@@ -22,8 +22,8 @@ use std::fs::File;
 use std::io::{self, IoSlice, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 
+use super::outcome::SendOutcome;
 use super::sys::{self, FdRing, OpenError};
-use super::SendOutcome;
 use crate::batch::{RxBatch, TxEntry, BATCH, SLOT_LEN};
 use crate::wire::vnet::{VnetHdr, VNET_HDR_LEN};
 

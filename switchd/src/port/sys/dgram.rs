@@ -12,7 +12,7 @@ use super::inet::{storage_ip, SockAddr};
 use super::mmsg::{gather, recv_messages, send_messages};
 use super::unix::UnixAddr;
 use crate::batch::{RxBatch, BATCH, HEADROOM, MAX_FRAME, SLOT_LEN};
-use crate::port::SendOutcome;
+use crate::port::outcome::SendOutcome;
 
 /// What the kernel reported about one received datagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

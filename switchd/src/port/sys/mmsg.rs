@@ -7,7 +7,7 @@ use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
 use super::common::cvt;
-use crate::port::SendOutcome;
+use crate::port::outcome::SendOutcome;
 
 /// `recvmmsg(MSG_DONTWAIT)` into the messages `hdrs` describes, retrying
 /// `EINTR`; `EAGAIN` comes back as `WouldBlock`. Returns how many arrived.

@@ -10,7 +10,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use super::common::{cvt, own, setsockopt};
 use super::mmsg::{gather, recv_messages, send_messages};
 use crate::batch::{RxBatch, BATCH, HEADROOM, MAX_FRAME, SLOT_LEN};
-use crate::port::SendOutcome;
+use crate::port::outcome::SendOutcome;
 use crate::wire::vnet::{VnetHdr, VNET_HDR_LEN};
 
 /// An AF_PACKET raw socket with protocol 0, so that it queues nothing until

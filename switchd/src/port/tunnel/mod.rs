@@ -50,8 +50,8 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 
 pub use key::{DemuxKey, EndpointKey, TunnelId, TunnelKind};
 
+use super::outcome::SendOutcome;
 use super::sys::{self, DgramRx, DgramTx, OpenError, SockAddr};
-use super::SendOutcome;
 use crate::batch::{RxBatch, TxEntry, BATCH, HEADROOM};
 use crate::stats::{DropReason, PortCounters};
 use crate::wire::{self, ETH_HEADER_LEN};
