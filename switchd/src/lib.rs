@@ -3,7 +3,7 @@
 //! Layout, from the wire up:
 //! - [`wire`]: byte-level views of Ethernet/802.1Q, VXLAN, GRE and virtio-net headers (no I/O, no state);
 //! - [`vlan`]: SPEC §4 port VLAN rules (ingress classification, egress encoding);
-//! - [`batch`]: receive batches of frame slots and the egress edit of each queued frame;
+//! - [`batch`]: frame buffers and egress edits, what the core and the I/O layer hand each other;
 //! - [`fdb`]: the MAC learning table with ageing and fair eviction;
 //! - [`pipeline`]: the pure per-frame decision (parse → VLAN classify → learn → decide → egress);
 //! - [`offload`]: checksum completion and software segmentation, for what a virtio-net header asks;
