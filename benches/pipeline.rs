@@ -25,11 +25,12 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use proto::{MacAddr, PortConfig, Trunks, VlanId, VlanMode};
+use switchd::batch::{Edit, RxBatch};
 use switchd::fdb::Fdb;
-use switchd::offload::{self, VnetHdr};
+use switchd::offload;
 use switchd::pipeline::{self, PortSpec, Ports, StpState};
-use switchd::port::batch::{Edit, RxBatch};
 use switchd::vlan::PortVlan;
+use switchd::wire::vnet::{self, VnetHdr};
 use switchd::wire::{VlanTag, TPID_8021AD, TPID_8021Q};
 use switchd::PortId;
 
@@ -260,8 +261,8 @@ fn gso_frame() -> (Vec<u8>, VnetHdr) {
     let mut frame = Vec::with_capacity(builder.size(payload.len()));
     builder.write(&mut frame, &payload).expect("build frame");
     let hdr = VnetHdr {
-        flags: offload::F_NEEDS_CSUM,
-        gso_type: offload::GSO_TCPV4,
+        flags: vnet::F_NEEDS_CSUM,
+        gso_type: vnet::GSO_TCPV4,
         hdr_len: 54,
         gso_size: 1448,
         csum_start: 34,

@@ -1,17 +1,19 @@
 //! switchd: a userspace virtual L2 switch.
 //!
 //! Layout, from the wire up:
-//! - [`wire`]: byte-level views of Ethernet/802.1Q, VXLAN and GRE headers (no I/O, no state);
+//! - [`wire`]: byte-level views of Ethernet/802.1Q, VXLAN, GRE and virtio-net headers (no I/O, no state);
 //! - [`vlan`]: SPEC §4 port VLAN rules (ingress classification, egress encoding);
+//! - [`batch`]: frame buffers and egress edits, what the core and the I/O layer hand each other;
 //! - [`fdb`]: the MAC learning table with ageing and fair eviction;
 //! - [`pipeline`]: the pure per-frame decision (parse → VLAN classify → learn → decide → egress);
-//! - [`offload`]: virtio-net headers, checksum completion and software segmentation;
+//! - [`offload`]: checksum completion and software segmentation, for what a virtio-net header asks;
 //! - [`stats`]: drop reasons and per-port counters;
-//! - [`port`]: one file per port kind, all `unsafe` in `port/sys.rs`;
+//! - [`port`]: one file per port kind (tunnels in `port/tunnel/`), all `unsafe` in `port/sys/`;
 //! - [`engine`]: owns every bridge, port and table; the mio poll loop;
 //! - [`control`]: the Unix-socket server that talks to the engine over a channel;
 //! - [`config`]: the persistent db.
 
+pub mod batch;
 pub mod config;
 pub mod control;
 pub mod engine;

@@ -1,6 +1,7 @@
-//! Offloads: the virtio-net header that TAP (`IFF_VNET_HDR`) and AF_PACKET
-//! (`PACKET_VNET_HDR`) put in front of each frame, and the software
-//! fallbacks for egress ports that cannot take it.
+//! Offloads: what a frame's virtio-net header ([`VnetHdr`], the header that
+//! TAP (`IFF_VNET_HDR`) and AF_PACKET (`PACKET_VNET_HDR`) put in front of
+//! each frame; its format is in [`crate::wire::vnet`]) still asks to be
+//! done, in software, for egress ports that cannot take the header.
 //!
 //! Why: the kernel hands a userspace switch TCP as 64 KiB GSO super-frames
 //! with unfinished ("partial") checksums whenever the sender has offloads
@@ -15,106 +16,13 @@
 //! All functions are pure, bounds-checked and never panic on a bad header:
 //! a header that does not match its frame is a [`DropReason`].
 
-use crate::port::batch::{Edit, RxBatch};
+use crate::batch::RxBatch;
 use crate::stats::DropReason;
 use crate::wire;
-
-/// Size of `struct virtio_net_hdr` (no `num_buffers`).
-pub const VNET_HDR_LEN: usize = 10;
-/// `VIRTIO_NET_HDR_F_NEEDS_CSUM`: checksum from `csum_start` still to do.
-pub const F_NEEDS_CSUM: u8 = 1;
-/// `VIRTIO_NET_HDR_GSO_NONE`
-pub const GSO_NONE: u8 = 0;
-/// `VIRTIO_NET_HDR_GSO_TCPV4`
-pub const GSO_TCPV4: u8 = 1;
-/// `VIRTIO_NET_HDR_GSO_TCPV6`
-pub const GSO_TCPV6: u8 = 4;
-/// `VIRTIO_NET_HDR_GSO_UDP_L4` (UDP segmentation, `UDP_SEGMENT`)
-pub const GSO_UDP_L4: u8 = 5;
-/// `VIRTIO_NET_HDR_GSO_ECN` flag bit of `gso_type`.
-pub const GSO_ECN: u8 = 0x80;
+use crate::wire::vnet::{VnetHdr, GSO_ECN, GSO_TCPV4, GSO_TCPV6, GSO_UDP_L4};
 
 const IPPROTO_TCP: u8 = 6;
 const IPPROTO_UDP: u8 = 17;
-
-/// A virtio-net header (native byte order, as the kernel uses for TAP and
-/// AF_PACKET).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct VnetHdr {
-    /// `F_NEEDS_CSUM`, `F_DATA_VALID`.
-    pub flags: u8,
-    /// `GSO_*`, possibly with `GSO_ECN`.
-    pub gso_type: u8,
-    /// Length of the headers (a hint; not trusted).
-    pub hdr_len: u16,
-    /// Payload bytes per segment.
-    pub gso_size: u16,
-    /// Offset where checksumming starts (the L4 header).
-    pub csum_start: u16,
-    /// Offset of the checksum field from `csum_start`.
-    pub csum_offset: u16,
-}
-
-impl VnetHdr {
-    /// Decodes the 10 header bytes.
-    pub fn from_bytes(b: &[u8; VNET_HDR_LEN]) -> Self {
-        let u = |i: usize| u16::from_ne_bytes([b[i], b[i + 1]]);
-        VnetHdr {
-            flags: b[0],
-            gso_type: b[1],
-            hdr_len: u(2),
-            gso_size: u(4),
-            csum_start: u(6),
-            csum_offset: u(8),
-        }
-    }
-
-    /// Encodes the 10 header bytes.
-    pub fn to_bytes(self) -> [u8; VNET_HDR_LEN] {
-        let mut b = [0u8; VNET_HDR_LEN];
-        b[0] = self.flags;
-        b[1] = self.gso_type;
-        b[2..4].copy_from_slice(&self.hdr_len.to_ne_bytes());
-        b[4..6].copy_from_slice(&self.gso_size.to_ne_bytes());
-        b[6..8].copy_from_slice(&self.csum_start.to_ne_bytes());
-        b[8..10].copy_from_slice(&self.csum_offset.to_ne_bytes());
-        b
-    }
-
-    /// A GSO super-frame (to be segmented by whoever cannot carry it).
-    pub fn is_gso(&self) -> bool {
-        self.gso_type & !GSO_ECN != GSO_NONE
-    }
-
-    /// The checksum from `csum_start` is still to be computed.
-    pub fn needs_csum(&self) -> bool {
-        self.flags & F_NEEDS_CSUM != 0
-    }
-
-    /// Neither GSO nor a partial checksum: any port can take the frame as is.
-    pub fn is_plain(&self) -> bool {
-        !self.is_gso() && !self.needs_csum()
-    }
-
-    /// The header for the frame after `edit` (a pushed or popped tag moves
-    /// every offset by 4 bytes).
-    pub fn for_edit(self, edit: &Edit) -> VnetHdr {
-        let grow = edit.insert.is_some() as i32 * 4 - edit.strip as i32 * 4;
-        if grow == 0 || self.is_plain() {
-            return self;
-        }
-        let shift = |v: u16| (i32::from(v) + grow).max(0) as u16;
-        VnetHdr {
-            csum_start: if self.needs_csum() {
-                shift(self.csum_start)
-            } else {
-                self.csum_start
-            },
-            hdr_len: if self.hdr_len != 0 { shift(self.hdr_len) } else { 0 },
-            ..self
-        }
-    }
-}
 
 /// Where the headers of a GSO frame end and what its L4 protocol is.
 struct GsoLayout {
@@ -308,6 +216,7 @@ pub fn segment(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::vnet::F_NEEDS_CSUM;
     use etherparse::{PacketBuilder, SlicedPacket, TransportSlice};
 
     const MAC1: [u8; 6] = [2, 0, 0, 0, 0, 1];
@@ -391,26 +300,6 @@ mod tests {
             }
             _ => panic!("unexpected packet"),
         }
-    }
-
-    #[test]
-    fn header_round_trip_and_edit_shift() {
-        let h = VnetHdr {
-            flags: 1,
-            gso_type: GSO_TCPV4,
-            hdr_len: 66,
-            gso_size: 1448,
-            csum_start: 34,
-            csum_offset: 16,
-        };
-        assert_eq!(VnetHdr::from_bytes(&h.to_bytes()), h);
-        let push = Edit::push([0x81, 0, 0, 10]);
-        let pushed = h.for_edit(&push);
-        assert_eq!((pushed.csum_start, pushed.hdr_len), (38, 70));
-        let pop = Edit::POP;
-        assert_eq!(pushed.for_edit(&pop), h);
-        assert_eq!(h.for_edit(&Edit::retag([0x81, 0, 0, 5])), h);
-        assert_eq!(VnetHdr::default().for_edit(&push), VnetHdr::default());
     }
 
     #[test]

@@ -27,8 +27,8 @@
 
 use std::time::Instant;
 
+use crate::batch::Edit;
 use crate::fdb::Fdb;
-use crate::port::batch::Edit;
 use crate::stats::DropReason;
 use crate::vlan::PortVlan;
 use crate::wire::{self, FrameMeta, ETH_HEADER_LEN, VLAN_TAG_LEN};

@@ -26,7 +26,7 @@
 
 use proto::{PortConfig, VlanMode};
 
-use crate::port::batch::Edit;
+use crate::batch::Edit;
 use crate::stats::DropReason;
 use crate::wire::{VlanTag, TPID_8021Q};
 

@@ -219,7 +219,7 @@ impl Engine {
             slots &= slots - 1;
             let mut hdr = self.batch.vnet(slot);
             if offload::complete_checksum(self.batch.frame_mut(slot), &hdr).is_ok() {
-                hdr.flags &= !offload::F_NEEDS_CSUM;
+                hdr.flags &= !crate::wire::vnet::F_NEEDS_CSUM;
                 self.batch.set_vnet(slot, hdr);
             }
         }

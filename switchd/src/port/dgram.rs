@@ -19,9 +19,10 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
+use super::outcome::SendOutcome;
 use super::stream::{SocketFile, DEFAULT_MODE, DEFAULT_MTU};
 use super::sys::{DgramRx, DgramTx, OpenError, UnixAddr};
-use super::{RxBatch, SendOutcome, TxEntry, HEADROOM};
+use crate::batch::{RxBatch, TxEntry, HEADROOM};
 
 /// What happened on a dgram port since it was opened.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

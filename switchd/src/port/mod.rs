@@ -1,57 +1,53 @@
-//! Port I/O: one file per port kind behind one small contract, dispatched
-//! with a `match` (no vtable on the hot path).
+//! Port I/O: one module per port kind behind one small contract,
+//! dispatched with a `match` (no vtable on the hot path).
 //!
-//! - [`tap`]: a TAP device opened through `/dev/net/tun`;
-//! - [`system`]: an existing device through an AF_PACKET raw socket;
+//! - [`tap`] (`tap.rs`, tests in `tap/tests.rs`): a TAP device opened
+//!   through `/dev/net/tun`;
+//! - [`system`] (`system.rs`, tests in `system/tests.rs`): an existing
+//!   device through an AF_PACKET raw socket;
 //! - [`stream`], [`dgram`]: Unix sockets that a VM (qemu `-netdev stream` /
 //!   `-netdev dgram`) connects to, without TAP or root;
-//! - [`tunnel`]: VXLAN and GRE ports, which share endpoint sockets
-//!   ([`vxlan`], [`gre`]) and are served by the engine through
-//!   [`tunnel::Endpoint`] rather than [`PortIo`] (they have no fd of their
-//!   own: one socket receives for many ports);
-//! - [`sys`]: every `unsafe` call (ioctls, sockets, `recvmmsg`/`sendmmsg`).
+//! - [`tunnel`]: VXLAN and GRE ports, which share endpoint sockets (opened
+//!   by its children `tunnel/vxlan.rs` and `tunnel/gre.rs`) and are served
+//!   by the engine through [`tunnel::Endpoint`] rather than [`PortIo`] (they
+//!   have no fd of their own: one socket receives for many ports);
+//! - [`sys`]: every `unsafe` call (ioctls, sockets, `recvmmsg`/`sendmmsg`,
+//!   io_uring), one file per kernel interface;
+//! - `outcome.rs`: [`SendOutcome`], what a send did.
+//!
+//! The frames moved and the edits applied on the way out are
+//! [`crate::batch`]'s types: the I/O layer imports them from there, the
+//! core (pipeline, VLAN rules, offloads) never imports `port`. The kinds
+//! import `crate::batch`, `outcome.rs` and `sys`, never this file, which
+//! only dispatches to them.
 //!
 //! Contract for every kind:
 //! - the fd is non-blocking and close-on-exec; the engine registers it with
 //!   mio (edge-triggered) for readability only;
-//! - [`PortIo::recv_batch`] fills up to [`BATCH`] frames and returns how many;
-//!   fewer than `BATCH` means the fd was drained (readiness consumed), so the
-//!   engine waits for the next edge; exactly `BATCH` means "maybe more";
+//! - [`PortIo::recv_batch`] fills up to [`BATCH`](crate::batch::BATCH)
+//!   frames and returns how many; fewer than `BATCH` means the fd was
+//!   drained (readiness consumed), so the engine waits for the next edge;
+//!   exactly `BATCH` means "maybe more";
 //! - [`PortIo::send_batch`] never blocks: what the kernel does not take is
 //!   counted as dropped, not retried.
 
-pub mod batch;
 pub mod dgram;
 #[cfg(test)]
 pub mod fake;
-pub mod gre;
+mod outcome;
 pub mod stream;
 pub mod sys;
 pub mod system;
 pub mod tap;
 pub mod tunnel;
-pub mod vxlan;
 
 use std::io;
 use std::os::fd::RawFd;
 
-pub use batch::{Edit, FrameRef, RxBatch, TxEntry, BATCH, HEADROOM, MAX_FRAME, SLOT_LEN};
-
-/// What a `send_batch` call did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct SendOutcome {
-    /// Frames the kernel accepted.
-    pub sent: u64,
-    /// Bytes of those frames (after the edit).
-    pub bytes: u64,
-    /// Frames not sent because the device queue was full (EAGAIN/ENOBUFS).
-    pub dropped: u64,
-    /// Frames not sent because of another error.
-    pub errors: u64,
-    /// Frames not sent because the device's link is down (a TAP whose
-    /// host side is not up yet): not an error of the device.
-    pub link_down: u64,
-}
+// Re-exported so that code naming them through the I/O layer (the engine)
+// keeps its paths; files under `port/` import `crate::batch` directly.
+pub use crate::batch::{Edit, FrameRef, RxBatch, TxEntry, BATCH, HEADROOM, MAX_FRAME, SLOT_LEN};
+pub use outcome::SendOutcome;
 
 /// The open I/O object of a port.
 #[derive(Debug)]

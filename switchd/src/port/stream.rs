@@ -26,7 +26,7 @@
 //!   0 or above 65535 is a protocol error: the connection is dropped (the
 //!   stream cannot be resynchronised), logged and counted
 //!   ([`StreamStats::protocol_errors`]).
-//! - **Send.** Length prefix and [`Edit`](super::Edit) pieces go out in one
+//! - **Send.** Length prefix and [`Edit`](crate::batch::Edit) pieces go out in one
 //!   `sendmsg` gather list. A non-blocking stream socket may take part of
 //!   it; framing must survive that, so the rest of the frame goes into a
 //!   preallocated transmit buffer, and so does every later frame while the
@@ -47,8 +47,9 @@ use std::path::{Path, PathBuf};
 use mio::unix::SourceFd;
 use mio::{Interest, Poll, Token};
 
+use super::outcome::SendOutcome;
 use super::sys::{self, OpenError, UnixAddr};
-use super::{RxBatch, SendOutcome, TxEntry, BATCH, HEADROOM};
+use crate::batch::{RxBatch, TxEntry, BATCH, HEADROOM};
 
 /// Largest frame a length prefix may announce.
 pub const MAX_FRAME_LEN: usize = 65_535;
@@ -683,8 +684,8 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
     use std::time::Duration;
 
-    use super::super::{Edit, TxEntry};
     use super::*;
+    use crate::batch::{Edit, TxEntry};
 
     /// A private directory, removed on drop.
     struct TempDir(PathBuf);

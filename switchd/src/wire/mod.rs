@@ -13,12 +13,14 @@
 //! ([`DropReason::TruncatedTag`]); every other frame parses, whatever its
 //! payload. When `parse` succeeded the frame is at least 14 bytes long, and
 //! at least 18 when it carries a tag, which is what
-//! [`Edit::pieces`](crate::port::batch::Edit::pieces) relies on.
+//! [`Edit::pieces`](crate::batch::Edit::pieces) relies on.
 //!
-//! The tunnel headers live in [`vxlan`] and [`gre`]; [`flow_hash`] gives
-//! the per-flow entropy a VXLAN sender puts in its UDP source port.
+//! The tunnel headers live in [`vxlan`] and [`gre`], the virtio-net header
+//! of offloaded frames in [`vnet`]; [`flow_hash`] gives the per-flow
+//! entropy a VXLAN sender puts in its UDP source port.
 
 pub mod gre;
+pub mod vnet;
 pub mod vxlan;
 
 use proto::MacAddr;

@@ -3,12 +3,16 @@
 //! support for this: raw sockets get every packet of their protocol before
 //! (and without) a kernel protocol handler, and no ICMP "protocol
 //! unreachable" is sent for a packet a raw socket took.
+//!
+//! One file per tunnel kind keeps each protocol's socket set-up apart; the
+//! endpoint code in `tunnel/mod.rs` calls in here, and this file takes the
+//! endpoint's identity from `tunnel/key.rs`, never from its parent.
 
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, OwnedFd};
 
-use super::sys::{self, OpenError};
-use super::tunnel::{EndpointKey, RCVBUF, SNDBUF};
+use super::key::{EndpointKey, RCVBUF, SNDBUF};
+use crate::port::sys::{self, OpenError};
 use crate::stats::DropReason;
 use crate::wire;
 

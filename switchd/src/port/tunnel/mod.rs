@@ -30,147 +30,34 @@
 //!   packet (RFC 7348 §4.3: VTEPs MUST NOT fragment). The engine drops what
 //!   would not fit ([`TunnelLink::max_frame`], counted `too-big`), from the
 //!   MTU of the route to the peer ([`underlay_mtu`]).
+//!
+//! Files, each importing only files listed after it:
+//! - `mod.rs` (here): [`Endpoint`], [`TunnelLink`], [`Demux`] and the outer
+//!   header [`decode`] the engine uses;
+//! - `vxlan.rs`, `gre.rs`: how each kind opens its sockets and reads its
+//!   outer headers, called from here;
+//! - `key.rs`: what identifies endpoints and ports ([`EndpointKey`],
+//!   [`DemuxKey`], [`TunnelId`]), which both of the above need.
+
+mod gre;
+mod key;
+mod vxlan;
 
 use std::collections::HashMap;
-use std::fmt;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 
-use proto::types::VXLAN_DEFAULT_PORT;
-use proto::{PortConfig, PortType};
+pub use key::{DemuxKey, EndpointKey, TunnelId, TunnelKind};
 
+use super::outcome::SendOutcome;
 use super::sys::{self, DgramRx, DgramTx, OpenError, SockAddr};
-use super::{gre, vxlan, RxBatch, SendOutcome, TxEntry, BATCH, HEADROOM};
+use crate::batch::{RxBatch, TxEntry, BATCH, HEADROOM};
 use crate::stats::{DropReason, PortCounters};
 use crate::wire::{self, ETH_HEADER_LEN};
 
-/// Receive buffer asked for on endpoint sockets: several batches of every
-/// peer can queue while the engine serves other ports.
-pub(super) const RCVBUF: i32 = 4 << 20;
-/// Send buffer asked for on endpoint sockets.
-pub(super) const SNDBUF: i32 = 1 << 20;
 /// Underlay MTU assumed while the route to a peer is unknown (no route yet).
 pub const DEFAULT_UNDERLAY_MTU: u32 = 1500;
-
-/// The two tunnel protocols.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TunnelKind {
-    /// VXLAN over UDP (RFC 7348).
-    Vxlan,
-    /// Ethernet over GRE (RFC 2784/2890).
-    Gre,
-}
-
-/// What identifies a shared endpoint socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct EndpointKey {
-    /// Protocol.
-    pub kind: TunnelKind,
-    /// Local address the socket is bound to; unspecified (`0.0.0.0` or
-    /// `::`) when the ports have no `local_ip`.
-    pub local: IpAddr,
-    /// UDP port (VXLAN `dst_port`); 0 for GRE.
-    pub port: u16,
-}
-
-impl fmt::Display for EndpointKey {
-    /// `vxlan:0.0.0.0:4789`, `vxlan:[::]:4789`, `gre:10.0.0.1`, `gre:[::]`:
-    /// never a valid port name (`:` is refused there), so a `port-stats`
-    /// pseudo-row cannot be mistaken for a port.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.kind, self.local) {
-            (TunnelKind::Vxlan, ip) => write!(f, "vxlan:{}", SocketAddr::new(ip, self.port)),
-            (TunnelKind::Gre, IpAddr::V4(a)) => write!(f, "gre:{a}"),
-            (TunnelKind::Gre, IpAddr::V6(a)) => write!(f, "gre:[{a}]"),
-        }
-    }
-}
-
-impl EndpointKey {
-    /// Whether the sockets of `self` and `other` (two different keys)
-    /// cannot both exist: VXLAN sockets on the same UDP port and family
-    /// where one is bound to the wildcard address (the kernel refuses the
-    /// second bind). GRE raw sockets never conflict.
-    pub fn conflicts_with(&self, other: &EndpointKey) -> bool {
-        self.kind == TunnelKind::Vxlan
-            && other.kind == TunnelKind::Vxlan
-            && self.port == other.port
-            && self.local.is_ipv4() == other.local.is_ipv4()
-            && self.local != other.local
-            && (self.local.is_unspecified() || other.local.is_unspecified())
-    }
-}
-
-/// What picks the port of a received packet on its endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct DemuxKey {
-    /// The peer: the outer source address.
-    pub remote: IpAddr,
-    /// The VXLAN VNI (always present, default 0) or the GRE key (absent
-    /// when the port has none: then only packets without the K bit match).
-    pub key: Option<u32>,
-}
-
-impl fmt::Display for DemuxKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.key {
-            Some(k) => write!(f, "remote_ip={} key={k}", self.remote),
-            None => write!(f, "remote_ip={} without key", self.remote),
-        }
-    }
-}
-
-/// Where a tunnel port's packets come from and go to, from its
-/// configuration alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TunnelId {
-    /// The shared socket.
-    pub endpoint: EndpointKey,
-    /// The port's share of it.
-    pub demux: DemuxKey,
-}
-
-impl TunnelId {
-    /// The identity of a `vxlan` or `gre` port; `None` for any other type
-    /// or a configuration without `remote_ip` (which `validate` refuses).
-    pub fn from_config(c: &PortConfig) -> Option<TunnelId> {
-        let remote = c.remote_ip?;
-        let unspecified = match remote {
-            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-        };
-        let local = c.local_ip.unwrap_or(unspecified);
-        let (kind, port, key) = match c.port_type {
-            PortType::Vxlan => (
-                TunnelKind::Vxlan,
-                c.dst_port.unwrap_or(VXLAN_DEFAULT_PORT),
-                Some(c.key.unwrap_or(0)),
-            ),
-            PortType::Gre => (TunnelKind::Gre, 0, c.key),
-            _ => return None,
-        };
-        Some(TunnelId {
-            endpoint: EndpointKey { kind, local, port },
-            demux: DemuxKey { remote, key },
-        })
-    }
-
-    /// Bytes in front of the inner Ethernet frame on the wire: outer IP
-    /// header plus UDP and VXLAN headers, or plus the GRE header.
-    pub fn outer_len(&self) -> u32 {
-        let ip = if self.demux.remote.is_ipv6() { 40 } else { 20 };
-        let tunnel = match self.endpoint.kind {
-            TunnelKind::Vxlan => (wire::vxlan::UDP_HEADER_LEN + wire::vxlan::HEADER_LEN) as u32,
-            TunnelKind::Gre => gre_header(self.demux.key).1 as u32,
-        };
-        ip + tunnel
-    }
-}
-
-fn gre_header(key: Option<u32>) -> ([u8; 8], usize) {
-    wire::gre::header(key)
-}
 
 /// The MTU of the underlay towards the port's peer (see
 /// [`sys::route_mtu`]).
@@ -207,7 +94,7 @@ impl TunnelLink {
                 wire::vxlan::header(id.demux.key.unwrap_or(0)),
                 wire::vxlan::HEADER_LEN,
             ),
-            TunnelKind::Gre => gre_header(id.demux.key),
+            TunnelKind::Gre => wire::gre::header(id.demux.key),
         };
         TunnelLink {
             endpoint,
@@ -477,8 +364,9 @@ fn tag_piece(t: Option<&[u8; 4]>) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::super::sys::test_util::*;
-    use super::super::{Edit, SLOT_LEN};
     use super::*;
+    use crate::batch::{Edit, SLOT_LEN};
+    use proto::PortConfig;
 
     fn cfg(s: &[&str]) -> PortConfig {
         let settings: Vec<proto::PortSetting> = s.iter().map(|s| s.parse().unwrap()).collect();
@@ -487,53 +375,6 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
-    }
-
-    #[test]
-    fn identity_from_config() {
-        let id = TunnelId::from_config(&cfg(&["type=vxlan", "remote_ip=10.0.0.2"])).unwrap();
-        assert_eq!(id.endpoint.to_string(), "vxlan:0.0.0.0:4789");
-        assert_eq!(id.demux.to_string(), "remote_ip=10.0.0.2 key=0");
-        assert_eq!(id.outer_len(), 36);
-        let id = TunnelId::from_config(&cfg(&[
-            "type=vxlan",
-            "remote_ip=fd00::2",
-            "local_ip=fd00::1",
-            "key=42",
-            "dst_port=8472",
-        ]))
-        .unwrap();
-        assert_eq!(id.endpoint.to_string(), "vxlan:[fd00::1]:8472");
-        assert_eq!(id.demux.key, Some(42));
-        assert_eq!(id.outer_len(), 56);
-        let id = TunnelId::from_config(&cfg(&["type=gre", "remote_ip=10.0.0.2"])).unwrap();
-        assert_eq!(id.endpoint.to_string(), "gre:0.0.0.0");
-        assert_eq!(id.demux.key, None);
-        assert_eq!(id.demux.to_string(), "remote_ip=10.0.0.2 without key");
-        assert_eq!(id.outer_len(), 24);
-        let id = TunnelId::from_config(&cfg(&["type=gre", "remote_ip=::2", "key=0"])).unwrap();
-        assert_eq!(id.endpoint.to_string(), "gre:[::]");
-        assert_eq!(id.demux.key, Some(0));
-        assert_eq!(id.outer_len(), 48);
-        assert_eq!(TunnelId::from_config(&cfg(&["type=tap"])), None);
-    }
-
-    #[test]
-    fn endpoint_conflicts() {
-        let key = |kind, local: &str, port| EndpointKey {
-            kind,
-            local: ip(local),
-            port,
-        };
-        let any = key(TunnelKind::Vxlan, "0.0.0.0", 4789);
-        let one = key(TunnelKind::Vxlan, "10.0.0.1", 4789);
-        assert!(any.conflicts_with(&one) && one.conflicts_with(&any));
-        assert!(!one.conflicts_with(&key(TunnelKind::Vxlan, "10.0.0.2", 4789)));
-        assert!(!any.conflicts_with(&key(TunnelKind::Vxlan, "10.0.0.1", 4790)));
-        assert!(!any.conflicts_with(&key(TunnelKind::Vxlan, "::", 4789)));
-        assert!(!any.conflicts_with(&key(TunnelKind::Vxlan, "fd00::1", 4789)));
-        let gre = key(TunnelKind::Gre, "0.0.0.0", 0);
-        assert!(!gre.conflicts_with(&key(TunnelKind::Gre, "10.0.0.1", 0)));
     }
 
     #[test]

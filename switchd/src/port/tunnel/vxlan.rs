@@ -1,12 +1,16 @@
 //! VXLAN endpoint sockets: a UDP socket bound to `local:dst_port` that
 //! receives, and a raw `IPPROTO_UDP` socket that sends with per-flow UDP
-//! source ports (see [`super::tunnel`] for why two).
+//! source ports (see [`super`] for why two).
+//!
+//! One file per tunnel kind keeps each protocol's socket set-up apart; the
+//! endpoint code in `tunnel/mod.rs` calls in here, and this file takes the
+//! endpoint's identity from `tunnel/key.rs`, never from its parent.
 
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, OwnedFd};
 
-use super::sys::{self, OpenError};
-use super::tunnel::{EndpointKey, RCVBUF, SNDBUF};
+use super::key::{EndpointKey, RCVBUF, SNDBUF};
+use crate::port::sys::{self, OpenError};
 use crate::stats::DropReason;
 use crate::wire;
 

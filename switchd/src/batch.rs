@@ -1,6 +1,13 @@
-//! Frame buffers shared by every port kind: a receive batch of preallocated
-//! slots and the per-egress edit that describes how a received frame leaves a
-//! port.
+//! Frame buffers and egress actions: a receive batch of preallocated slots
+//! ([`RxBatch`]) and the per-egress edit that describes how a received frame
+//! leaves a port ([`Edit`], [`TxEntry`]).
+//!
+//! Why at the crate root: these are the currency between the pure core and
+//! the I/O layer. The pipeline and [`crate::vlan`] decide [`Edit`]s,
+//! [`crate::offload`] writes segments into an [`RxBatch`], the engine queues
+//! [`TxEntry`]s, and every port kind in [`crate::port`] fills and sends
+//! batches. So they depend on nothing but the virtio-net header format
+//! ([`crate::wire::vnet`]); `port` imports this module, never the reverse.
 //!
 //! Frames are never copied or rewritten for egress. An [`Edit`] says "drop
 //! the 4 bytes at offset 12 and/or put these 4 bytes at offset 12"; port
@@ -8,11 +15,15 @@
 //! three pieces, so a flood to ports that want the frame tagged and ports
 //! that want it untagged sends from the same buffer.
 
-use crate::offload::{VnetHdr, VNET_HDR_LEN};
+use crate::wire::vnet::{VnetHdr, VNET_HDR_LEN};
 
 /// Frames received per port per wake-up (the budget that keeps one busy
 /// port from starving the others; OVS uses the same 32).
 pub const BATCH: usize = 32;
+// The engine's `csum_slots: u32` is a bitmask with one bit per slot of a
+// batch (the frames whose checksum is still to be completed): a batch
+// larger than 32 slots would overflow it.
+const _: () = assert!(BATCH <= u32::BITS as usize);
 /// Bytes free in front of each received frame, so a VLAN tag stripped by
 /// the kernel (AF_PACKET) can be put back without moving the payload.
 pub const HEADROOM: usize = 4;
@@ -212,6 +223,30 @@ impl Edit {
     }
 }
 
+// The header format lives in `wire::vnet`, which knows nothing of egress
+// edits; how the header follows an edit of its frame is said here, next to
+// `Edit`.
+impl VnetHdr {
+    /// The header for the frame after `edit` (a pushed or popped tag moves
+    /// every offset by 4 bytes).
+    pub fn for_edit(self, edit: &Edit) -> VnetHdr {
+        let grow = edit.insert.is_some() as i32 * 4 - edit.strip as i32 * 4;
+        if grow == 0 || self.is_plain() {
+            return self;
+        }
+        let shift = |v: u16| (i32::from(v) + grow).max(0) as u16;
+        VnetHdr {
+            csum_start: if self.needs_csum() {
+                shift(self.csum_start)
+            } else {
+                self.csum_start
+            },
+            hdr_len: if self.hdr_len != 0 { shift(self.hdr_len) } else { 0 },
+            ..self
+        }
+    }
+}
+
 /// One frame queued for one egress port: which slot of the current
 /// [`RxBatch`] and how to edit it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,6 +290,25 @@ mod tests {
         let replaced = join(Edit::retag(tag));
         assert_eq!(replaced.len(), frame.len());
         assert_eq!(&replaced[12..16], &tag);
+    }
+
+    #[test]
+    fn vnet_header_follows_edits() {
+        let h = VnetHdr {
+            flags: 1,
+            gso_type: crate::wire::vnet::GSO_TCPV4,
+            hdr_len: 66,
+            gso_size: 1448,
+            csum_start: 34,
+            csum_offset: 16,
+        };
+        let push = Edit::push([0x81, 0, 0, 10]);
+        let pushed = h.for_edit(&push);
+        assert_eq!((pushed.csum_start, pushed.hdr_len), (38, 70));
+        let pop = Edit::POP;
+        assert_eq!(pushed.for_edit(&pop), h);
+        assert_eq!(h.for_edit(&Edit::retag([0x81, 0, 0, 5])), h);
+        assert_eq!(VnetHdr::default().for_edit(&push), VnetHdr::default());
     }
 
     #[test]

@@ -1,0 +1,127 @@
+//! Every `unsafe` call of the port layer, one file per kernel interface:
+//! `ioctl`s on `struct ifreq`, `/dev/net/tun`, AF_PACKET sockets
+//! (`sockaddr_ll`, `setsockopt`), the UDP and raw IP sockets of tunnel
+//! endpoints (`sockaddr_in`/`sockaddr_in6`), the Unix sockets of stream and
+//! dgram ports (`sockaddr_un`), the batched `recvmmsg`/`sendmmsg`, and
+//! io_uring batches. No other file of the crate has `unsafe`.
+//!
+//! Each function here is a safe wrapper that owns its invariants: fds are
+//! wrapped in [`OwnedFd`](std::os::fd::OwnedFd) the moment a syscall
+//! returns them, pointers handed to the kernel live only for the duration
+//! of the call, and structures read back are plain data. Every `unsafe`
+//! block says why it is sound in a `// SAFETY:` comment. Policy (what to
+//! refuse, how to count) lives in `tap.rs`, `system.rs`, `tunnel/`,
+//! `stream.rs` and `dgram.rs` one level up.
+//!
+//! Files (callers use the re-exports here: `sys::if_index`,
+//! `sys::PacketRx`, ...):
+//! - `common.rs`: `-1`-on-error conversion, fd ownership, socket options;
+//! - `ifreq.rs`: device ioctls (ifindex, MTU, flags, link type, driver);
+//! - `tun.rs`: `/dev/net/tun` and the `TUNSET*` ioctls;
+//! - `packet.rs`: AF_PACKET sockets, [`PacketRx`], [`PacketTx`];
+//! - `inet.rs`: IP and UDP sockets, [`SockAddr`], route MTU;
+//! - `unix.rs`: Unix sockets, [`UnixAddr`], listen/accept;
+//! - `dgram.rs`: batched datagrams on IP and Unix sockets, [`DgramRx`],
+//!   [`DgramTx`];
+//! - `mmsg.rs`: the `recvmmsg`/`sendmmsg` loops `packet.rs` and `dgram.rs`
+//!   share;
+//! - `netlink.rs`: the link-change watch socket;
+//! - `uring.rs`: io_uring batches of TAP reads and writes ([`FdRing`]);
+//! - `test_util.rs` (tests only): namespaces, `ip`, guards, test batches.
+//!
+//! No file imports this `mod.rs`; they import `common.rs` and, where one
+//! interface builds on another, each other in one direction only
+//! (`tun` → `ifreq`; `packet`, `dgram` → `mmsg`; `dgram` → `inet`, `unix`).
+
+mod common;
+mod dgram;
+mod ifreq;
+mod inet;
+mod mmsg;
+mod netlink;
+mod packet;
+#[cfg(test)]
+pub(crate) mod test_util;
+mod tun;
+mod unix;
+mod uring;
+
+use std::io;
+
+pub use common::{getsockopt_int, set_buffer_size, setsockopt_int};
+pub use dgram::{DgramMeta, DgramRx, DgramTx, DGRAM_PIECES};
+pub use ifreq::{if_driver, if_flags, if_hw_type, if_index, if_mtu, if_set_up};
+pub use inet::{
+    bind, connect, raw_ip_socket, route_mtu, set_drop_all_filter, set_pmtu_discovery_do, udp_socket_bound,
+    SockAddr,
+};
+pub use netlink::{drain_link_watch, link_watch_socket};
+pub use packet::{
+    packet_add_promisc, packet_bind, packet_bound_ifindex, packet_queue_drops, packet_socket, PacketRx,
+    PacketTx, RxMeta, TxFrame,
+};
+pub use tun::{tun_open, tun_set_iff, tun_set_offload, tun_set_persist, tun_set_vnet_hdr_size};
+pub use unix::{accept, euid, listen, send_vectored, unix_bound, unix_socket_bound, UnixAddr};
+pub use uring::FdRing;
+
+/// Why a port could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The device does not exist.
+    #[error("no such device {0:?}")]
+    NoSuchDevice(String),
+    /// The device exists but cannot be used as asked; the message names it
+    /// and says why (e.g. `"lo" is a loopback device`).
+    #[error("{0}")]
+    Refused(String),
+    /// A tunnel port without `remote_ip` (only from a hand-edited db).
+    #[error("a {0} port needs remote_ip")]
+    NeedsRemoteIp(proto::PortType),
+    /// Another tunnel port already receives this peer and key.
+    #[error("{demux} on {endpoint} is already used by port {port:?}")]
+    TunnelTaken {
+        /// The peer address and key.
+        demux: String,
+        /// The endpoint (kind, local address, port).
+        endpoint: String,
+        /// The port that has it.
+        port: String,
+    },
+    /// An endpoint of this switchd holds the UDP port in a way that
+    /// conflicts (one bound to any address, one to a specific one).
+    #[error("UDP port {port} is already used by endpoint {other} of this switchd (tunnel ports with and without local_ip cannot share a dst_port)")]
+    EndpointConflict {
+        /// The UDP port.
+        port: u16,
+        /// The endpoint holding it.
+        other: String,
+    },
+    /// A tunnel port has no device of its own; it is served by its endpoint.
+    #[error("a {0} port has no device to open")]
+    NotADevice(proto::PortType),
+    /// The device is a TAP that another fd holds (only one may, as switchd
+    /// opens it): a VM's, or that of a switchd that was just killed.
+    #[error("{0:?} is held by another process (qemu?); add it as type=system to attach through AF_PACKET")]
+    Held(String),
+    /// A system call failed.
+    #[error("{step} {name:?}: {source}")]
+    Io {
+        /// What was being done, e.g. `open /dev/net/tun`.
+        step: &'static str,
+        /// The device name.
+        name: String,
+        /// The OS error.
+        source: io::Error,
+    },
+}
+
+impl OpenError {
+    /// Builds an [`OpenError::Io`]; for `map_err`.
+    pub(crate) fn io<'a>(step: &'static str, name: &'a str) -> impl FnOnce(io::Error) -> OpenError + 'a {
+        move |source| OpenError::Io {
+            step,
+            name: name.to_owned(),
+            source,
+        }
+    }
+}
