@@ -45,13 +45,13 @@ fn main() -> ExitCode {
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();
-    let opts = switchd::Options {
+    let opts = switchd::daemon::Options {
         socket: args.socket,
         socket_group: args.socket_group,
         db: args.db,
         io_uring: !args.no_io_uring,
     };
-    match switchd::run(&opts) {
+    match switchd::daemon::run(&opts) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("switchd: {e:#}");

@@ -17,12 +17,6 @@ use crate::port::{RxBatch, SendOutcome, TxEntry, BATCH};
 use crate::stats::DropReason;
 use crate::PortId;
 
-/// Segments produced per round when a GSO super-frame is segmented in
-/// software (a 64 KiB frame at a 1448-byte MSS makes 46).
-pub(super) const SEGMENT_SLOTS: usize = 64;
-/// Largest segment: a 9000-byte MTU plus Ethernet and tag headers.
-pub(super) const SEGMENT_LEN: usize = 9216;
-
 impl Engine {
     /// Receives one batch on port `id` and forwards it. Returns whether the
     /// port may have more frames queued.

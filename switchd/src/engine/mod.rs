@@ -59,6 +59,11 @@ const LINK_WATCH: Token = Token(usize::MAX - 1);
 const ENDPOINT_TOKEN_BASE: usize = 1 << 30;
 /// How often ports whose device is missing are probed for its return.
 const PROBE_INTERVAL: Duration = Duration::from_secs(1);
+/// Segments produced per round when a GSO super-frame is segmented in
+/// software (a 64 KiB frame at a 1448-byte MSS makes 46).
+const SEGMENT_SLOTS: usize = 64;
+/// Largest segment: a 9000-byte MTU plus Ethernet and tag headers.
+const SEGMENT_LEN: usize = 9216;
 /// Floor under the expiry timer, so a burst of entries expiring a few
 /// microseconds apart does not spin the loop (Linux uses 10 ms too).
 const MIN_TIMER: Duration = Duration::from_millis(10);
@@ -273,9 +278,9 @@ impl Engine {
             ports: PortTable::default(),
             endpoints: Vec::new(),
             batch: RxBatch::new(),
-            segments: RxBatch::with_layout(datapath::SEGMENT_SLOTS, datapath::SEGMENT_LEN),
+            segments: RxBatch::with_layout(SEGMENT_SLOTS, SEGMENT_LEN),
             csum_slots: 0,
-            scratch: Vec::with_capacity(datapath::SEGMENT_SLOTS),
+            scratch: Vec::with_capacity(SEGMENT_SLOTS),
             dirty: Vec::with_capacity(64),
             ready: Vec::with_capacity(64),
             next_probe: Instant::now() + PROBE_INTERVAL,

@@ -16,8 +16,9 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixDatagram;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::outcome::SendOutcome;
 use super::sys::OpenError;
-use super::{RxBatch, SendOutcome, TxEntry, BATCH, HEADROOM};
+use crate::batch::{RxBatch, TxEntry, BATCH, HEADROOM};
 
 /// MTU of a fake device unless a test sets another.
 pub const FAKE_MTU: u32 = 1500;

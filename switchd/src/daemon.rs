@@ -1,0 +1,59 @@
+//! The daemon's top level: start the engine from the db, serve the control
+//! socket, stop on a signal. Kept out of `lib.rs` so that the crate root
+//! imports nothing and every module can use `crate::PortId` without a
+//! cycle through the root.
+
+use std::path::PathBuf;
+
+/// What `switchd` was started with (see `switchd --help`).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Control socket path.
+    pub socket: PathBuf,
+    /// Group allowed to use the control socket (mode 0660 instead of 0600).
+    pub socket_group: Option<String>,
+    /// Configuration db path.
+    pub db: PathBuf,
+    /// Move TAP frames with io_uring batches when the kernel allows it
+    /// (`false`: one syscall per frame, `switchd --no-io-uring`).
+    pub io_uring: bool,
+}
+
+/// Runs the daemon until SIGTERM or SIGINT: restores the configuration,
+/// opens every port, then serves the control socket. On a signal it closes
+/// every port and removes the socket file.
+pub fn run(opts: &Options) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use signal_hook::consts::{SIGINT, SIGTERM};
+
+    // Registered first, so a signal that arrives during start-up is not lost.
+    let mut signals =
+        signal_hook::iterator::Signals::new([SIGTERM, SIGINT]).context("cannot install signal handlers")?;
+    let db = crate::config::load(&opts.db)?;
+    let tap_io = if opts.io_uring {
+        crate::port::tap::TapIo::Auto
+    } else {
+        crate::port::tap::TapIo::Syscalls
+    };
+    let (engine, engine_thread) = crate::engine::start(&db, crate::port::Devices::Host(tap_io))
+        .context("cannot start the forwarding engine")?;
+    // The socket appears only once every stored port has been re-opened, so
+    // a client that sees it talks to a fully restored switch.
+    let listener = match crate::control::bind(&opts.socket, opts.socket_group.as_deref()) {
+        Ok(l) => l,
+        Err(e) => {
+            engine.shutdown();
+            let _ = engine_thread.join();
+            return Err(e.into());
+        }
+    };
+    crate::control::serve(listener, engine.clone(), opts.db.clone())
+        .context("cannot start the control thread")?;
+    tracing::info!(socket = %opts.socket.display(), db = %opts.db.display(), "switchd ready");
+    let signal = signals.forever().next();
+    tracing::info!(?signal, "shutting down");
+    engine.shutdown();
+    let _ = engine_thread.join();
+    let _ = std::fs::remove_file(&opts.socket);
+    Ok(())
+}
