@@ -542,11 +542,11 @@ impl SocketFile {
                     dir.display().to_string()
                 )))
             }
-            Err(source) => {
+            Err(cause) => {
                 return Err(OpenError::Io {
                     step: "look up the directory of",
                     name: shown,
-                    source,
+                    cause,
                 })
             }
         }
@@ -611,11 +611,11 @@ fn remove_stale(path: &Path, addr: &UnixAddr, shown: &str) -> Result<(), OpenErr
     let meta = match fs::symlink_metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(source) => {
+        Err(cause) => {
             return Err(OpenError::Io {
                 step: "look up",
                 name: shown.to_owned(),
-                source,
+                cause,
             })
         }
     };

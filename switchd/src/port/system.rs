@@ -54,7 +54,7 @@ impl SystemPort {
             _ => OpenError::Io {
                 step: "look up",
                 name: name.to_owned(),
-                source: e,
+                cause: e,
             },
         };
         let ifindex = sys::if_index(name).map_err(missing)?;
@@ -92,7 +92,7 @@ impl SystemPort {
             _ => OpenError::Io {
                 step: "bind to",
                 name: name.to_owned(),
-                source: e,
+                cause: e,
             },
         })?;
         // As OVS does: a port added to the switch carries traffic.

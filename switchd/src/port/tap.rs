@@ -104,7 +104,7 @@ impl TapPort {
                 return Err(OpenError::Io {
                     step: "create tap",
                     name: name.to_owned(),
-                    source: e,
+                    cause: e,
                 })
             }
         };
@@ -393,7 +393,7 @@ fn attach(file: &File, name: &str, flags: libc::c_int) -> Result<(), OpenError> 
         _ => Err(OpenError::Io {
             step: "attach tap",
             name: name.to_owned(),
-            source: err,
+            cause: err,
         }),
     }
 }

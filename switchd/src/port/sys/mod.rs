@@ -104,24 +104,46 @@ pub enum OpenError {
     #[error("{0:?} is held by another process (qemu?); add it as type=system to attach through AF_PACKET")]
     Held(String),
     /// A system call failed.
-    #[error("{step} {name:?}: {source}")]
+    ///
+    /// The OS error is part of the message, so it is a plain field
+    /// (`cause`), not thiserror's `source`: were it both, `{:#}` (anyhow's
+    /// chain, as switchd's main prints errors) would print it twice.
+    #[error("{step} {name:?}: {cause}")]
     Io {
         /// What was being done, e.g. `open /dev/net/tun`.
         step: &'static str,
         /// The device name.
         name: String,
         /// The OS error.
-        source: io::Error,
+        cause: io::Error,
     },
 }
 
 impl OpenError {
     /// Builds an [`OpenError::Io`]; for `map_err`.
     pub(crate) fn io<'a>(step: &'static str, name: &'a str) -> impl FnOnce(io::Error) -> OpenError + 'a {
-        move |source| OpenError::Io {
+        move |cause| OpenError::Io {
             step,
             name: name.to_owned(),
-            source,
+            cause,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// anyhow's `{:#}` prints an error and then each of its sources; the
+    /// OS error of [`OpenError::Io`] is in its message, so it must not be
+    /// a source as well.
+    #[test]
+    fn io_error_prints_its_cause_once() {
+        let os = io::Error::from_raw_os_error(libc::EPERM);
+        let text = os.to_string();
+        let e = OpenError::io("open /dev/net/tun", "tap0")(os);
+        let shown = format!("{:#}", anyhow::Error::from(e));
+        assert_eq!(shown, format!("open /dev/net/tun \"tap0\": {text}"));
+        assert_eq!(shown.matches(&text).count(), 1, "{shown}");
     }
 }

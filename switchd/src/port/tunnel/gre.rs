@@ -33,7 +33,7 @@ pub(super) fn open(key: &EndpointKey) -> Result<OwnedFd, OpenError> {
             _ => OpenError::Io {
                 step: "bind raw GRE socket for",
                 name: name.clone(),
-                source: e,
+                cause: e,
             },
         })?;
     }

@@ -33,7 +33,7 @@ pub(super) fn open(key: &EndpointKey) -> Result<(OwnedFd, OwnedFd), OpenError> {
             _ => OpenError::Io {
                 step: "bind UDP socket for",
                 name: name.clone(),
-                source: e,
+                cause: e,
             },
         })?;
     sys::set_buffer_size(rx.as_fd(), true, RCVBUF).map_err(OpenError::io("set SO_RCVBUF on", &name))?;
