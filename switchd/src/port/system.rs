@@ -44,7 +44,8 @@ impl SystemPort {
     ///
     /// # Errors
     /// [`OpenError::NoSuchDevice`] if there is no such device;
-    /// [`OpenError::Refused`] for a loopback or non-Ethernet device;
+    /// [`OpenError::IsLoopback`] for a loopback device,
+    /// [`OpenError::NotEthernet`] for a non-Ethernet one;
     /// [`OpenError::Io`] naming the failing step otherwise (e.g. `EPERM`
     /// without CAP_NET_RAW).
     pub fn open(name: &proto::IfName) -> Result<SystemPort, OpenError> {
@@ -60,13 +61,16 @@ impl SystemPort {
         let ifindex = sys::if_index(name).map_err(missing)?;
         let flags = sys::if_flags(name).map_err(missing)?;
         if flags & libc::IFF_LOOPBACK != 0 {
-            return Err(OpenError::Refused(format!("{name:?} is a loopback device")));
+            return Err(OpenError::IsLoopback {
+                name: name.to_owned(),
+            });
         }
         let hw = sys::if_hw_type(name).map_err(missing)?;
         if hw != libc::ARPHRD_ETHER {
-            return Err(OpenError::Refused(format!(
-                "{name:?} is not an Ethernet device (link type {hw})"
-            )));
+            return Err(OpenError::NotEthernet {
+                name: name.to_owned(),
+                link_type: hw,
+            });
         }
 
         // Protocol 0: nothing is queued before the bind below, so no frame

@@ -75,8 +75,10 @@ impl TapPort {
     /// # Errors
     /// [`OpenError::Held`] when `name` is held by another process (e.g.
     /// qemu: such a device is attached as a `system` port instead);
-    /// [`OpenError::Refused`] when it exists but is not a TAP device or is a
-    /// multi-queue device;
+    /// [`OpenError::NameIsTemplate`] when `name` has a `%`;
+    /// [`OpenError::IsTun`], [`OpenError::MultiQueueTap`] or
+    /// [`OpenError::NotATap`] when it exists and is a TUN device, a
+    /// multi-queue TAP device or no tun/tap device at all;
     /// [`OpenError::Io`] naming the failing step otherwise.
     ///
     /// With [`TapIo::Auto`], a kernel that refuses io_uring is not an error:
@@ -85,9 +87,9 @@ impl TapPort {
         let name = name.as_str();
         if name.contains('%') {
             // The kernel would take it as a template and create e.g. "tap0".
-            return Err(OpenError::Refused(format!(
-                "{name:?} contains '%', which the kernel treats as a name template"
-            )));
+            return Err(OpenError::NameIsTemplate {
+                name: name.to_owned(),
+            });
         }
         let file = File::from(sys::tun_open().map_err(OpenError::io("open /dev/net/tun", name))?);
         let flags = libc::IFF_TAP | libc::IFF_NO_PI | libc::IFF_VNET_HDR;
@@ -378,16 +380,14 @@ fn attach(file: &File, name: &str, flags: libc::c_int) -> Result<(), OpenError> 
         // EINVAL: not a tun/tap device at all, a TUN device, or a TAP device
         // whose multi-queue flag differs from ours. The driver info tells
         // which.
-        Some(libc::EINVAL) => Err(OpenError::Refused(match sys::if_driver(name) {
-            Ok((driver, bus)) if driver == "tun" && bus == "tun" => {
-                format!("{name:?} is a TUN (layer 3) device, not a TAP device")
-            }
-            Ok((driver, bus)) if driver == "tun" && bus == "tap" => format!(
-                "{name:?} is a multi-queue TAP device, which type=tap does not support; \
-                 add it as type=system to attach through AF_PACKET"
-            ),
-            _ => format!("{name:?} exists and is not a TAP device"),
-        })),
+        Some(libc::EINVAL) => {
+            let name = name.to_owned();
+            Err(match sys::if_driver(&name) {
+                Ok((driver, bus)) if driver == "tun" && bus == "tun" => OpenError::IsTun { name },
+                Ok((driver, bus)) if driver == "tun" && bus == "tap" => OpenError::MultiQueueTap { name },
+                _ => OpenError::NotATap { name },
+            })
+        }
         // The device vanished between the two attempts.
         Some(libc::ENODEV) => Err(OpenError::NoSuchDevice(name.to_owned())),
         _ => Err(OpenError::Io {

@@ -74,6 +74,51 @@ pub enum OpenError {
     /// and says why (e.g. `"lo" is a loopback device`).
     #[error("{0}")]
     Refused(String),
+    /// A `system` port on a loopback device, which has no link to switch
+    /// frames on.
+    #[error("{name:?} is a loopback device")]
+    IsLoopback {
+        /// The device name.
+        name: String,
+    },
+    /// A `system` port on a device whose link layer is not Ethernet.
+    #[error("{name:?} is not an Ethernet device (link type {link_type})")]
+    NotEthernet {
+        /// The device name.
+        name: String,
+        /// Its `ARPHRD_*` link type (e.g. 65534, `ARPHRD_NONE`, for a TUN
+        /// device).
+        link_type: u16,
+    },
+    /// A `tap` port whose name has a `%`: the kernel would take it as a
+    /// template and create, say, `tap0` instead.
+    #[error("{name:?} contains '%', which the kernel treats as a name template")]
+    NameIsTemplate {
+        /// The port (device) name.
+        name: String,
+    },
+    /// A `tap` port on an existing TUN (layer 3) device.
+    #[error("{name:?} is a TUN (layer 3) device, not a TAP device")]
+    IsTun {
+        /// The device name.
+        name: String,
+    },
+    /// A `tap` port on an existing multi-queue TAP device, whose queues
+    /// switchd cannot attach to as a single fd.
+    #[error(
+        "{name:?} is a multi-queue TAP device, which type=tap does not support; \
+         add it as type=system to attach through AF_PACKET"
+    )]
+    MultiQueueTap {
+        /// The device name.
+        name: String,
+    },
+    /// A `tap` port on an existing device that is no tun/tap device at all.
+    #[error("{name:?} exists and is not a TAP device")]
+    NotATap {
+        /// The device name.
+        name: String,
+    },
     /// A tunnel port without `remote_ip` (only from a hand-edited db).
     #[error("a {0} port needs remote_ip")]
     NeedsRemoteIp(proto::PortType),

@@ -67,16 +67,17 @@ fn refusals() {
         other => panic!("{other:?}"),
     }
     match SystemPort::open(&ifname("lo")) {
-        Err(OpenError::Refused(m)) => assert_eq!(m, "\"lo\" is a loopback device"),
+        Err(e @ OpenError::IsLoopback { .. }) => assert_eq!(e.to_string(), "\"lo\" is a loopback device"),
         other => panic!("{other:?}"),
     }
     let tun = uniq("u");
     let _g = LinkGuard(tun.clone());
     ip_ok(&["tuntap", "add", "dev", &tun, "mode", "tun"]);
     match SystemPort::open(&ifname(&tun)) {
-        Err(OpenError::Refused(m)) => {
-            assert_eq!(m, format!("{tun:?} is not an Ethernet device (link type 65534)"))
-        }
+        Err(e @ OpenError::NotEthernet { link_type: 65534, .. }) => assert_eq!(
+            e.to_string(),
+            format!("{tun:?} is not an Ethernet device (link type 65534)")
+        ),
         other => panic!("{other:?}"),
     }
 }

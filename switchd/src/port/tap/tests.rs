@@ -208,24 +208,46 @@ fn non_tap_devices_are_refused() {
     let veth = uniq("v");
     let peer = uniq("w");
     let tun = uniq("u");
-    let _g = [LinkGuard(veth.clone()), LinkGuard(tun.clone())];
+    let mq = uniq("q");
+    let _g = [
+        LinkGuard(veth.clone()),
+        LinkGuard(tun.clone()),
+        LinkGuard(mq.clone()),
+    ];
     ip_ok(&["link", "add", &veth, "type", "veth", "peer", "name", &peer]);
     ip_ok(&["tuntap", "add", "dev", &tun, "mode", "tun"]);
+    ip_ok(&["tuntap", "add", "dev", &mq, "mode", "tap", "multi_queue"]);
     match TapPort::open(&ifname(&veth), false, TapIo::Auto) {
-        Err(OpenError::Refused(m)) => assert_eq!(m, format!("{veth:?} exists and is not a TAP device")),
-        other => panic!("{other:?}"),
-    }
-    match TapPort::open(&ifname(&tun), false, TapIo::Auto) {
-        Err(OpenError::Refused(m)) => {
-            assert_eq!(m, format!("{tun:?} is a TUN (layer 3) device, not a TAP device"))
+        Err(e @ OpenError::NotATap { .. }) => {
+            assert_eq!(e.to_string(), format!("{veth:?} exists and is not a TAP device"))
         }
         other => panic!("{other:?}"),
     }
-    match TapPort::open(&ifname("tap%d"), false, TapIo::Auto) {
-        Err(OpenError::Refused(m)) => assert!(m.contains("template"), "{m}"),
+    match TapPort::open(&ifname(&tun), false, TapIo::Auto) {
+        Err(e @ OpenError::IsTun { .. }) => assert_eq!(
+            e.to_string(),
+            format!("{tun:?} is a TUN (layer 3) device, not a TAP device")
+        ),
         other => panic!("{other:?}"),
     }
-    assert!(link_exists(&veth) && link_exists(&tun));
+    match TapPort::open(&ifname(&mq), false, TapIo::Auto) {
+        Err(e @ OpenError::MultiQueueTap { .. }) => assert_eq!(
+            e.to_string(),
+            format!(
+                "{mq:?} is a multi-queue TAP device, which type=tap does not support; \
+                 add it as type=system to attach through AF_PACKET"
+            )
+        ),
+        other => panic!("{other:?}"),
+    }
+    match TapPort::open(&ifname("tap%d"), false, TapIo::Auto) {
+        Err(e @ OpenError::NameIsTemplate { .. }) => assert_eq!(
+            e.to_string(),
+            "\"tap%d\" contains '%', which the kernel treats as a name template"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(link_exists(&veth) && link_exists(&tun) && link_exists(&mq));
 }
 
 #[test]
