@@ -57,7 +57,7 @@ impl DgramPort {
         let path = config
             .path
             .as_deref()
-            .ok_or_else(|| OpenError::Refused("a dgram port needs path=FILE".into()))?;
+            .ok_or(OpenError::NeedsPath(proto::PortType::Dgram))?;
         let mode = config.mode.unwrap_or(DEFAULT_MODE);
         let (fd, file) = SocketFile::bind(path, libc::SOCK_DGRAM, mode)?;
         tracing::info!(

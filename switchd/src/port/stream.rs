@@ -120,15 +120,21 @@ impl StreamPort {
     /// (default 0600) and listens on it. A stale socket file is replaced.
     ///
     /// # Errors
-    /// [`OpenError::Refused`] when `path` is missing, not absolute, too
-    /// long, in a directory that does not exist, taken by a file that is
-    /// not a socket or by a socket that something listens on;
+    /// [`OpenError::NeedsPath`] when `path` is missing; a variant that
+    /// says why when it is not absolute ([`OpenError::PathNotAbsolute`]),
+    /// too long ([`OpenError::PathTooLong`]), has a NUL byte
+    /// ([`OpenError::PathHasNul`]), names no file
+    /// ([`OpenError::PathNamesNoFile`]), is in a directory that is none or
+    /// does not exist ([`OpenError::NotADirectory`],
+    /// [`OpenError::NoSuchDirectory`]), or is taken by a file that is not a
+    /// socket ([`OpenError::NotASocket`]) or by a socket that something
+    /// listens on ([`OpenError::SocketInUse`]);
     /// [`OpenError::Io`] naming the failing step otherwise.
     pub fn open(name: &proto::IfName, config: &proto::PortConfig) -> Result<StreamPort, OpenError> {
         let path = config
             .path
             .as_deref()
-            .ok_or_else(|| OpenError::Refused("a stream port needs path=FILE".into()))?;
+            .ok_or(OpenError::NeedsPath(proto::PortType::Stream))?;
         let mode = config.mode.unwrap_or(DEFAULT_MODE);
         let (listener, file) = SocketFile::bind(path, libc::SOCK_STREAM, mode)?;
         let shown = file.shown();
@@ -512,35 +518,34 @@ impl SocketFile {
     pub fn bind(path: &Path, kind: libc::c_int, mode: u32) -> Result<(OwnedFd, SocketFile), OpenError> {
         let shown = path.display().to_string();
         if !path.is_absolute() {
-            return Err(OpenError::Refused(format!("path {shown:?} is not absolute")));
+            return Err(OpenError::PathNotAbsolute(path.to_owned()));
         }
         let addr = UnixAddr::from_path(path).map_err(|_| {
-            OpenError::Refused(if shown.len() > UnixAddr::MAX_PATH {
-                format!(
-                    "path {shown:?} is {} bytes long, the limit for a unix socket is {}",
-                    shown.len(),
-                    UnixAddr::MAX_PATH
-                )
+            if shown.len() > UnixAddr::MAX_PATH {
+                OpenError::PathTooLong {
+                    path: path.to_owned(),
+                    limit: UnixAddr::MAX_PATH,
+                }
             } else {
-                format!("path {shown:?} cannot be a unix socket path")
-            })
+                OpenError::PathHasNul(path.to_owned())
+            }
         })?;
         let Some(dir) = path.parent().filter(|_| path.file_name().is_some()) else {
-            return Err(OpenError::Refused(format!("path {shown:?} names no file")));
+            return Err(OpenError::PathNamesNoFile(path.to_owned()));
         };
         match fs::metadata(dir) {
             Ok(m) if m.is_dir() => {}
             Ok(_) => {
-                return Err(OpenError::Refused(format!(
-                    "{:?} is not a directory (path {shown:?})",
-                    dir.display().to_string()
-                )))
+                return Err(OpenError::NotADirectory {
+                    dir: dir.to_owned(),
+                    path: path.to_owned(),
+                })
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(OpenError::Refused(format!(
-                    "directory {:?} does not exist (path {shown:?})",
-                    dir.display().to_string()
-                )))
+                return Err(OpenError::NoSuchDirectory {
+                    dir: dir.to_owned(),
+                    path: path.to_owned(),
+                })
             }
             Err(cause) => {
                 return Err(OpenError::Io {
@@ -562,11 +567,8 @@ impl SocketFile {
     /// `/proc/self/fd`, so a file swapped in meanwhile (say a symlink, in a
     /// world-writable directory) is never touched.
     fn adopt(path: &Path, mode: u32, shown: &str) -> Result<SocketFile, OpenError> {
-        let (handle, meta) = own_socket(path, shown)?.ok_or_else(|| {
-            OpenError::Refused(format!(
-                "{shown:?} was replaced by another file while it was being created"
-            ))
-        })?;
+        let (handle, meta) =
+            own_socket(path, shown)?.ok_or_else(|| OpenError::SocketReplaced(path.to_owned()))?;
         let file = SocketFile {
             path: path.to_owned(),
             dev: meta.dev(),
@@ -620,9 +622,7 @@ fn remove_stale(path: &Path, addr: &UnixAddr, shown: &str) -> Result<(), OpenErr
         }
     };
     if !meta.file_type().is_socket() {
-        return Err(OpenError::Refused(format!(
-            "{shown:?} exists and is not a socket"
-        )));
+        return Err(OpenError::NotASocket(path.to_owned()));
     }
     // Connecting needs write permission. A socket file of our own without
     // it (`mode=0400`, say, which only root can use) is opened up for the
@@ -639,9 +639,7 @@ fn remove_stale(path: &Path, addr: &UnixAddr, shown: &str) -> Result<(), OpenErr
             if let Some((handle, mode)) = &restore {
                 let _ = set_mode(handle, *mode);
             }
-            return Err(OpenError::Refused(format!(
-                "{shown:?} is in use: another process listens on it"
-            )));
+            return Err(OpenError::SocketInUse(path.to_owned()));
         }
     }
     fs::remove_file(path).map_err(OpenError::io("remove stale socket", shown))?;
@@ -741,6 +739,56 @@ mod tests {
             .unwrap();
         poll.poll(&mut events, Some(Duration::from_millis(ms))).unwrap();
         !events.is_empty()
+    }
+
+    /// Each refusal of a socket file path is its own variant, rendered as
+    /// the message users see. (The others are checked end to end in
+    /// `tests/socket_ports.rs`.)
+    #[test]
+    fn path_refusals_say_why() {
+        use std::os::unix::ffi::OsStrExt;
+
+        let dir = TempDir::new();
+        let no_path = proto::PortConfig {
+            port_type: proto::PortType::Stream,
+            ..Default::default()
+        };
+        match StreamPort::open(&"t0".parse().unwrap(), &no_path) {
+            Err(e @ OpenError::NeedsPath(proto::PortType::Stream)) => {
+                assert_eq!(e.to_string(), "a stream port needs path=FILE")
+            }
+            other => panic!("{other:?}"),
+        }
+        let shown = |p: &Path| p.display().to_string();
+        let up = dir.0.join("..");
+        match SocketFile::bind(&up, libc::SOCK_STREAM, DEFAULT_MODE) {
+            Err(e @ OpenError::PathNamesNoFile(_)) => {
+                assert_eq!(e.to_string(), format!("path {:?} names no file", shown(&up)))
+            }
+            other => panic!("{other:?}"),
+        }
+        let file = dir.0.join("plain");
+        fs::write(&file, "").unwrap();
+        let under_file = file.join("p.sock");
+        match SocketFile::bind(&under_file, libc::SOCK_STREAM, DEFAULT_MODE) {
+            Err(e @ OpenError::NotADirectory { .. }) => assert_eq!(
+                e.to_string(),
+                format!(
+                    "{:?} is not a directory (path {:?})",
+                    shown(&file),
+                    shown(&under_file)
+                )
+            ),
+            other => panic!("{other:?}"),
+        }
+        let nul = PathBuf::from(std::ffi::OsStr::from_bytes(b"/tmp/a\0b.sock"));
+        match SocketFile::bind(&nul, libc::SOCK_STREAM, DEFAULT_MODE) {
+            Err(e @ OpenError::PathHasNul(_)) => assert_eq!(
+                e.to_string(),
+                "path \"/tmp/a\\0b.sock\" cannot be a unix socket path"
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

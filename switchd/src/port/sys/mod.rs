@@ -47,6 +47,7 @@ mod unix;
 mod uring;
 
 use std::io;
+use std::path::{Path, PathBuf};
 
 pub use common::{getsockopt_int, set_buffer_size, setsockopt_int};
 pub use dgram::{DgramMeta, DgramRx, DgramTx, DGRAM_PIECES};
@@ -119,6 +120,59 @@ pub enum OpenError {
         /// The device name.
         name: String,
     },
+    /// A `stream` or `dgram` port without `path` (only from a hand-edited
+    /// db).
+    #[error("a {0} port needs path=FILE")]
+    NeedsPath(proto::PortType),
+    /// The socket file path of a `stream` or `dgram` port is relative.
+    #[error("path {:?} is not absolute", shown(.0))]
+    PathNotAbsolute(PathBuf),
+    /// The socket file path is longer than a `sockaddr_un` holds.
+    #[error(
+        "path {:?} is {} bytes long, the limit for a unix socket is {limit}",
+        shown(.path),
+        shown(.path).len()
+    )]
+    PathTooLong {
+        /// The path.
+        path: PathBuf,
+        /// The longest path a unix socket address holds, in bytes.
+        limit: usize,
+    },
+    /// The socket file path is not too long yet no unix socket address:
+    /// it has a NUL byte.
+    #[error("path {:?} cannot be a unix socket path", shown(.0))]
+    PathHasNul(PathBuf),
+    /// The socket file path ends in `..` or is `/`.
+    #[error("path {:?} names no file", shown(.0))]
+    PathNamesNoFile(PathBuf),
+    /// The directory part of the socket file path is not a directory.
+    #[error("{:?} is not a directory (path {:?})", shown(.dir), shown(.path))]
+    NotADirectory {
+        /// The directory part.
+        dir: PathBuf,
+        /// The whole path.
+        path: PathBuf,
+    },
+    /// The directory of the socket file does not exist.
+    #[error("directory {:?} does not exist (path {:?})", shown(.dir), shown(.path))]
+    NoSuchDirectory {
+        /// The directory part.
+        dir: PathBuf,
+        /// The whole path.
+        path: PathBuf,
+    },
+    /// A file other than a socket is where the socket file would go.
+    #[error("{:?} exists and is not a socket", shown(.0))]
+    NotASocket(PathBuf),
+    /// The socket file is served by another process (another switchd, or
+    /// a port of this one).
+    #[error("{:?} is in use: another process listens on it", shown(.0))]
+    SocketInUse(PathBuf),
+    /// The socket file just bound was swapped for another file before
+    /// switchd could take charge of it.
+    #[error("{:?} was replaced by another file while it was being created", shown(.0))]
+    SocketReplaced(PathBuf),
     /// A tunnel port without `remote_ip` (only from a hand-edited db).
     #[error("a {0} port needs remote_ip")]
     NeedsRemoteIp(proto::PortType),
@@ -162,6 +216,12 @@ pub enum OpenError {
         /// The OS error.
         cause: io::Error,
     },
+}
+
+/// A path as messages show it: as text, quoted by the `{:?}` that prints
+/// it.
+fn shown(path: &Path) -> String {
+    path.display().to_string()
 }
 
 impl OpenError {
