@@ -47,6 +47,7 @@ mod unix;
 mod uring;
 
 use std::io;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 pub use common::{getsockopt_int, set_buffer_size, setsockopt_int};
@@ -71,10 +72,6 @@ pub enum OpenError {
     /// The device does not exist.
     #[error("no such device {0:?}")]
     NoSuchDevice(String),
-    /// The device exists but cannot be used as asked; the message names it
-    /// and says why (e.g. `"lo" is a loopback device`).
-    #[error("{0}")]
-    Refused(String),
     /// A `system` port on a loopback device, which has no link to switch
     /// frames on.
     #[error("{name:?} is a loopback device")]
@@ -104,8 +101,8 @@ pub enum OpenError {
         /// The device name.
         name: String,
     },
-    /// A `tap` port on an existing multi-queue TAP device, whose queues
-    /// switchd cannot attach to as a single fd.
+    /// A `tap` port on an existing multi-queue TAP device: switchd
+    /// attaches single-queue, which the kernel refuses for it.
     #[error(
         "{name:?} is a multi-queue TAP device, which type=tap does not support; \
          add it as type=system to attach through AF_PACKET"
@@ -149,7 +146,7 @@ pub enum OpenError {
     /// The directory part of the socket file path is not a directory.
     #[error("{:?} is not a directory (path {:?})", shown(.dir), shown(.path))]
     NotADirectory {
-        /// The directory part.
+        /// The parent of the socket file.
         dir: PathBuf,
         /// The whole path.
         path: PathBuf,
@@ -165,8 +162,8 @@ pub enum OpenError {
     /// A file other than a socket is where the socket file would go.
     #[error("{:?} exists and is not a socket", shown(.0))]
     NotASocket(PathBuf),
-    /// The socket file is served by another process (another switchd, or
-    /// a port of this one).
+    /// The socket file is served by another process (say, another
+    /// switchd).
     #[error("{:?} is in use: another process listens on it", shown(.0))]
     SocketInUse(PathBuf),
     /// The socket file just bound was swapped for another file before
@@ -176,6 +173,18 @@ pub enum OpenError {
     /// A tunnel port without `remote_ip` (only from a hand-edited db).
     #[error("a {0} port needs remote_ip")]
     NeedsRemoteIp(proto::PortType),
+    /// The UDP port of a VXLAN endpoint is bound by someone other than
+    /// this switchd.
+    #[error("UDP port {port} on {local} is already in use (by another program, or a kernel vxlan device)")]
+    UdpPortTaken {
+        /// The UDP port (`dst_port`).
+        port: u16,
+        /// The local address it was to be bound on.
+        local: IpAddr,
+    },
+    /// A tunnel port's `local_ip` is not an address of this host.
+    #[error("local_ip {0} is not an address of this host")]
+    NotLocalAddress(IpAddr),
     /// Another tunnel port already receives this peer and key.
     #[error("{demux} on {endpoint} is already used by port {port:?}")]
     TunnelTaken {

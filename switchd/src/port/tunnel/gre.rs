@@ -27,9 +27,7 @@ pub(super) fn open(key: &EndpointKey) -> Result<OwnedFd, OpenError> {
     sys::set_pmtu_discovery_do(fd.as_fd(), v6).map_err(OpenError::io("set don't-fragment on", &name))?;
     if !key.local.is_unspecified() {
         sys::bind(fd.as_fd(), SocketAddr::new(key.local, 0)).map_err(|e| match e.raw_os_error() {
-            Some(libc::EADDRNOTAVAIL) => {
-                OpenError::Refused(format!("local_ip {} is not an address of this host", key.local))
-            }
+            Some(libc::EADDRNOTAVAIL) => OpenError::NotLocalAddress(key.local),
             _ => OpenError::Io {
                 step: "bind raw GRE socket for",
                 name: name.clone(),

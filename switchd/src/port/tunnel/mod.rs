@@ -238,8 +238,9 @@ impl Endpoint {
     /// Opens the sockets of endpoint `key`.
     ///
     /// # Errors
-    /// [`OpenError::Refused`] when the UDP port is taken (e.g. by a kernel
-    /// vxlan device) or the local address is not one of this host;
+    /// [`OpenError::UdpPortTaken`] when the UDP port is taken (e.g. by a
+    /// kernel vxlan device); [`OpenError::NotLocalAddress`] when the local
+    /// address is not one of this host;
     /// [`OpenError::Io`] naming the failing step otherwise (e.g. `EPERM`
     /// without CAP_NET_RAW).
     pub fn open(key: EndpointKey) -> Result<Endpoint, OpenError> {

@@ -23,13 +23,11 @@ pub(super) fn open(key: &EndpointKey) -> Result<(OwnedFd, OwnedFd), OpenError> {
     let v6 = key.local.is_ipv6();
     let rx =
         sys::udp_socket_bound(SocketAddr::new(key.local, key.port)).map_err(|e| match e.raw_os_error() {
-            Some(libc::EADDRINUSE) => OpenError::Refused(format!(
-                "UDP port {} on {} is already in use (by another program, or a kernel vxlan device)",
-                key.port, key.local
-            )),
-            Some(libc::EADDRNOTAVAIL) => {
-                OpenError::Refused(format!("local_ip {} is not an address of this host", key.local))
-            }
+            Some(libc::EADDRINUSE) => OpenError::UdpPortTaken {
+                port: key.port,
+                local: key.local,
+            },
+            Some(libc::EADDRNOTAVAIL) => OpenError::NotLocalAddress(key.local),
             _ => OpenError::Io {
                 step: "bind UDP socket for",
                 name: name.clone(),
