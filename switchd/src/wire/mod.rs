@@ -18,6 +18,7 @@
 //! The tunnel headers live in [`vxlan`] and [`gre`]; [`flow_hash`] gives
 //! the per-flow entropy a VXLAN sender puts in its UDP source port.
 
+pub mod bpdu;
 pub mod gre;
 pub mod vxlan;
 
