@@ -50,6 +50,10 @@ mod machines;
 mod port;
 mod priority;
 mod roles;
+#[cfg(test)]
+mod sim;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 
