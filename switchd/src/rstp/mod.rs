@@ -42,8 +42,9 @@
 //! Simplifications, each commented where it applies: timers are whole
 //! seconds; a flush is immediate in STP compatibility mode too (17.19.7
 //! would age entries out in Forward Delay instead); the standard's known
-//! slips are resolved as 802.1Q-2005 and Open vSwitch resolve them
-//! (recordDispute, TCN handling in rcvInfo, forwardDelay in ALTERNATE_PORT).
+//! slips are resolved as 802.1Q-2005 resolves them (recordDispute, TCN
+//! handling in rcvInfo, forwardDelay in ALTERNATE_PORT, no updtInfo in
+//! allSynced).
 
 mod info;
 mod machines;

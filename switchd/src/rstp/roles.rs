@@ -164,11 +164,15 @@ pub(super) fn begin(p: &mut Port) {
 }
 
 /// allSynced (17.20.3): every port has its selected role and is synced,
-/// or is the root port.
+/// or is the root port. Also required, as 802.1Q-2005 does: no port has
+/// updtInfo set. Without it a root port agrees in the instant between Role
+/// Selection giving a forwarding designated port worse information and
+/// that port's UPDATE clearing its synced flag, and the port keeps
+/// forwarding (the agreement is a lie).
 fn all_synced(ports: &[Port]) -> bool {
-    ports
-        .iter()
-        .all(|p| p.selected && p.role == p.selected_role && (p.synced || p.role == PortRole::Root))
+    ports.iter().all(|p| {
+        p.selected && !p.updt_info && p.role == p.selected_role && (p.synced || p.role == PortRole::Root)
+    })
 }
 
 pub(super) fn role_transitions(b: &Bridge, ports: &mut [Port], i: usize) -> bool {
