@@ -28,6 +28,8 @@ pub(super) struct Link {
     pub a: End,
     pub b: End,
     pub up: bool,
+    /// operPointToPointMAC of both ends (false: a shared LAN).
+    pub p2p: bool,
 }
 
 /// Seconds a tree must stay valid to count as converged.
@@ -96,6 +98,23 @@ impl Sim {
     }
 
     pub fn link_with(&mut self, a: usize, b: usize, params: PortParams) -> usize {
+        self.connect(a, b, params, true)
+    }
+
+    /// Like [`Sim::link_with`], but the ports see a shared (not
+    /// point-to-point) LAN, where RSTP makes no rapid transitions.
+    pub fn link_shared(&mut self, a: usize, b: usize, params: PortParams) -> usize {
+        self.connect(a, b, params, false)
+    }
+
+    fn connect(&mut self, a: usize, b: usize, params: PortParams, p2p: bool) -> usize {
+        let l = self.add_link(a, b, params, p2p);
+        self.restore(l);
+        l
+    }
+
+    /// A new link whose carrier is still down (see [`Sim::power_on`]).
+    pub fn add_link(&mut self, a: usize, b: usize, params: PortParams, p2p: bool) -> usize {
         let ends = [a, b].map(|bridge| {
             let port = self.next_port[bridge];
             self.next_port[bridge] += 1;
@@ -106,10 +125,21 @@ impl Sim {
             a: ends[0],
             b: ends[1],
             up: false,
+            p2p,
         });
-        let l = self.links.len() - 1;
-        self.restore(l);
-        l
+        self.links.len() - 1
+    }
+
+    /// Carrier comes up on every link at the same instant, before any BPDU
+    /// is exchanged: a cold start of the whole network.
+    pub fn power_on(&mut self) {
+        for l in 0..self.links.len() {
+            let Link { a, b, p2p, .. } = self.links[l];
+            self.links[l].up = true;
+            self.bridges[a.bridge].set_link(a.port, true, p2p);
+            self.bridges[b.bridge].set_link(b.port, true, p2p);
+        }
+        self.pump();
     }
 
     /// A new admin edge port on `bridge`, up, with no bridge behind it.
@@ -137,10 +167,10 @@ impl Sim {
     }
 
     fn set_link(&mut self, l: usize, up: bool) {
-        let Link { a, b, .. } = self.links[l];
+        let Link { a, b, p2p, .. } = self.links[l];
         self.links[l].up = up;
-        self.bridges[a.bridge].set_link(a.port, up, true);
-        self.bridges[b.bridge].set_link(b.port, up, true);
+        self.bridges[a.bridge].set_link(a.port, up, p2p);
+        self.bridges[b.bridge].set_link(b.port, up, p2p);
         self.pump();
     }
 
