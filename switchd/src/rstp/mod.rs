@@ -18,8 +18,8 @@
 //!   procedures (17.21);
 //! - `roles.rs`: Port Role Selection (17.28, updtRolesTree) and Port Role
 //!   Transitions (17.29);
-//! - `sim.rs`, `tests.rs` (tests only): a simulator of bridges wired by
-//!   point-to-point links, and the tests.
+//! - `sim.rs`, `tests.rs`, `proptests.rs` (tests only): a simulator of
+//!   bridges wired by links, directed tests, property tests.
 //!
 //! How it runs: each public method changes some inputs (portEnabled, a
 //! received BPDU, the timers, management parameters) and then calls `run`,
@@ -37,7 +37,17 @@
 //! port states that changed (net, so a port that went discarding and back
 //! within one call reports nothing), MAC table flushes (`fdbFlush`, at most
 //! one per port, and none for a port that has not learned since its last
-//! flush), then BPDUs to send.
+//! flush), then BPDUs to send. Apply them in that order and before the next
+//! call: the states are what makes an agreement sent in the same batch true.
+//!
+//! What the protocol promises, and what it does not (seen in `proptests.rs`
+//! over thousands of random meshes): ports start discarding, so a new link
+//! or a cold start never forwards around a loop, and a valid tree forms
+//! within a second on point-to-point links. After a link loss or a priority
+//! change, stale root information held in alternate ports can circulate
+//! (RSTP's "count to infinity", ended by newer BPDUs or by Max Age, paced by
+//! the Transmit Hold Count) and 802.1D-2004 allows brief forwarding loops
+//! meanwhile; the tree settles within Max Age plus a few seconds.
 //!
 //! Simplifications, each commented where it applies: timers are whole
 //! seconds; a flush is immediate in STP compatibility mode too (17.19.7
@@ -50,6 +60,8 @@ mod info;
 mod machines;
 mod port;
 mod priority;
+#[cfg(test)]
+mod proptests;
 mod roles;
 #[cfg(test)]
 mod sim;

@@ -211,7 +211,7 @@ impl Port {
         fresh.topology_changes = self.topology_changes;
         fresh.reported = self.reported;
         fresh.dirty = self.dirty;
-        fresh.flush_pending = true;
+        // BEGIN put Topology Change in INACTIVE, which flushes the port.
         *self = fresh;
     }
 
