@@ -299,7 +299,8 @@ pub struct BridgeStatus {
     pub root_port: Option<u16>,
     /// Cost of the path to the root.
     pub root_path_cost: u32,
-    /// Topology changes detected or received, all ports.
+    /// Topology changes detected or received, all ports (see
+    /// [`PortStatus::topology_changes`]).
     pub topology_changes: u64,
     /// Every port, by port number.
     pub ports: Vec<PortStatus>,
@@ -329,7 +330,11 @@ pub struct PortStatus {
     pub tx_bpdus: u64,
     /// BPDU version in use.
     pub protocol: Protocol,
-    /// Topology changes detected or received on this port.
+    /// Topology changes detected on this port (it became forwarding) or
+    /// received on it: one per TCN, and one per BPDU with the TC flag that
+    /// the port acts on (a neighbour repeats the flag while its tcWhile
+    /// runs: HelloTime + 1 s from RSTP, Max Age + Forward Delay from an STP
+    /// root).
     pub topology_changes: u64,
 }
 
