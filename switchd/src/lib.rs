@@ -23,6 +23,7 @@ pub mod fdb;
 pub mod offload;
 pub mod pipeline;
 pub mod port;
+pub mod rstp;
 pub mod stats;
 pub mod vlan;
 pub mod wire;

@@ -19,6 +19,7 @@
 //! of offloaded frames in [`vnet`]; [`flow_hash`] gives the per-flow
 //! entropy a VXLAN sender puts in its UDP source port.
 
+pub mod bpdu;
 pub mod gre;
 pub mod vnet;
 pub mod vxlan;
