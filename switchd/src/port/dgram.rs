@@ -17,7 +17,6 @@
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
-use std::path::Path;
 
 use super::outcome::SendOutcome;
 use super::stream::{SocketFile, DEFAULT_MODE, DEFAULT_MTU};
@@ -39,7 +38,8 @@ pub struct DgramStats {
 pub struct DgramPort {
     port: String,
     fd: OwnedFd,
-    file: SocketFile,
+    /// Held for its `Drop`, which removes the socket file.
+    _file: SocketFile,
     peer: Option<UnixAddr>,
     rx: DgramRx,
     tx: DgramTx,
@@ -69,7 +69,7 @@ impl DgramPort {
         Ok(DgramPort {
             port: name.to_string(),
             fd,
-            file,
+            _file: file,
             peer: None,
             rx: DgramRx::new(),
             tx: DgramTx::new(),
@@ -85,21 +85,6 @@ impl DgramPort {
     /// The MTU: qemu's default, since nothing on a socket has one.
     pub fn mtu(&self) -> u32 {
         DEFAULT_MTU
-    }
-
-    /// Where frames go: the sender of the last named datagram.
-    pub fn peer(&self) -> Option<&UnixAddr> {
-        self.peer.as_ref()
-    }
-
-    /// Counters.
-    pub fn stats(&self) -> DgramStats {
-        self.stats
-    }
-
-    /// The socket file's path.
-    pub fn path(&self) -> &Path {
-        self.file.path()
     }
 
     /// Receives up to `BATCH` datagrams into slots `0..` (at `HEADROOM`)

@@ -173,6 +173,7 @@ impl StreamPort {
     }
 
     /// Whether a client is connected.
+    #[cfg(test)]
     pub fn connected(&self) -> bool {
         self.conn.is_some()
     }
@@ -180,11 +181,6 @@ impl StreamPort {
     /// Connection counters.
     pub fn stats(&self) -> StreamStats {
         self.stats
-    }
-
-    /// The socket file's path.
-    pub fn path(&self) -> &Path {
-        &self.file.path
     }
 
     /// Flushes the transmit buffer, then moves complete frames into slots
@@ -584,11 +580,6 @@ impl SocketFile {
     /// The path for messages.
     pub fn shown(&self) -> String {
         self.path.display().to_string()
-    }
-
-    /// The path.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }
 

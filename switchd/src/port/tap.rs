@@ -59,6 +59,8 @@ pub struct TapPort {
     file: File,
     name: String,
     mtu: u32,
+    /// Read by tests only.
+    #[cfg_attr(not(test), allow(dead_code))]
     created: bool,
     /// One more than the frames the last wake-up found: how many reads to
     /// submit first, so that a steady rate costs one submission per wake-up
@@ -147,6 +149,7 @@ impl TapPort {
     }
 
     /// Whether frames move in io_uring batches (rather than one syscall each).
+    #[cfg(test)]
     pub fn uses_io_uring(&self) -> bool {
         self.ring.is_some()
     }
@@ -168,6 +171,7 @@ impl TapPort {
     }
 
     /// Whether `open` created the device (rather than attaching to it).
+    #[cfg(test)]
     pub fn created(&self) -> bool {
         self.created
     }
@@ -254,12 +258,6 @@ impl TapPort {
     fn drop_ring(&mut self, e: &io::Error) {
         tracing::warn!(tap = %self.name, "io_uring failed ({e}); one syscall per frame from now on");
         self.ring = None;
-    }
-
-    /// The device name given at open (the device may have been renamed or
-    /// moved since; the fd does not care).
-    pub fn name(&self) -> &str {
-        &self.name
     }
 }
 

@@ -52,7 +52,7 @@ impl SockAddr {
     }
 
     /// Back to the std form.
-    pub fn to_socket_addr(&self) -> SocketAddr {
+    pub fn to_socket_addr(self) -> SocketAddr {
         match self {
             SockAddr::V4(s) => SocketAddr::from((
                 Ipv4Addr::from(u32::from_be(s.sin_addr.s_addr)),

@@ -188,6 +188,7 @@ impl Demux {
     }
 
     /// Number of ports.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.ports.len()
     }
