@@ -58,6 +58,10 @@ pub enum ConfigError {
 pub struct Db {
     /// Format version.
     pub version: u32,
+    /// This switch's identity (random, made once), from which bridge MACs
+    /// are derived. Absent in a db written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_id: Option<u64>,
     /// Bridges in creation order.
     pub bridges: Vec<BridgeConfig>,
 }
@@ -66,6 +70,7 @@ impl Default for Db {
     fn default() -> Self {
         Db {
             version: DB_VERSION,
+            system_id: None,
             bridges: Vec::new(),
         }
     }
@@ -200,6 +205,7 @@ mod tests {
     fn sample() -> Db {
         Db {
             version: DB_VERSION,
+            system_id: Some(7),
             bridges: vec![BridgeConfig {
                 name: "br0".parse().unwrap(),
                 mac_aging: 60,

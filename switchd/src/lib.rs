@@ -16,14 +16,14 @@
 
 pub mod batch;
 pub mod config;
-pub mod control;
+mod control;
 pub mod daemon;
-pub mod engine;
+mod engine;
 pub mod fdb;
 pub mod offload;
 pub mod pipeline;
-pub mod port;
-pub mod rstp;
+mod port;
+mod rstp;
 pub mod stats;
 pub mod vlan;
 pub mod wire;

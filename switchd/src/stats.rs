@@ -65,11 +65,14 @@ pub enum DropReason {
     /// Received on a port in spanning tree's learning state: the source
     /// was learned, the frame not forwarded.
     StpLearning,
+    /// A frame to the bridge group address on a port of an RSTP bridge
+    /// that is not a valid BPDU (truncated, wrong LLC, bad protocol id...).
+    BadBpdu,
 }
 
 impl DropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 22;
+    pub const COUNT: usize = 23;
 
     /// Every reason, in [`DropReason::index`] order.
     pub const ALL: [DropReason; Self::COUNT] = [
@@ -95,6 +98,7 @@ impl DropReason {
         DropReason::RxQueueFull,
         DropReason::StpDiscarding,
         DropReason::StpLearning,
+        DropReason::BadBpdu,
     ];
 
     /// The stable kebab-case name shown to users (`port-stats`, JSON keys).
@@ -122,6 +126,7 @@ impl DropReason {
             DropReason::RxQueueFull => "rx-queue-full",
             DropReason::StpDiscarding => "stp-discarding",
             DropReason::StpLearning => "stp-learning",
+            DropReason::BadBpdu => "bad-bpdu",
         }
     }
 
@@ -267,6 +272,7 @@ mod tests {
             "rx-queue-full",
             "stp-discarding",
             "stp-learning",
+            "bad-bpdu",
         ];
         let got: Vec<&str> = DropReason::ALL.iter().map(|r| r.name()).collect();
         assert_eq!(got, expect);

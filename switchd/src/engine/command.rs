@@ -77,10 +77,7 @@ impl Engine {
                 Ok(Reply::Flushed { removed })
             }
             // RSTP is not implemented in the daemon yet.
-            Request::RstpShow { .. } => Err(err(
-                ErrorKind::Unsupported,
-                "rstp-show is not supported yet".into(),
-            )),
+            Request::RstpShow { bridge } => self.rstp_show(bridge.as_ref()).map(Reply::Rstp),
             Request::PortStats { bridge } => {
                 let targets = self.bridge_selection(bridge.as_ref())?;
                 self.collect_queue_drops();
@@ -279,34 +276,46 @@ impl Engine {
             return Ok(Reply::Done);
         }
         let b = p.bridge;
+        let rstp_changed = config.rstp() != p.config().rstp();
         let vlan = PortVlan::from_config(&config);
         self.ports.set_config(id, config);
         // Entries learned on a VLAN the port no longer carries would send
         // frames where they may not go; forget them now.
         self.bridges[b].fdb.retain_port_vlans(id, |v| vlan.carries(v));
+        if rstp_changed {
+            self.stp_port_config_changed(id);
+        }
         tracing::info!(port = %name, "port reconfigured");
         Ok(Reply::Done)
     }
 
+    /// Applies bridge settings all-or-nothing: each is range-checked, the
+    /// spanning-tree settings are applied to a copy and their timers checked
+    /// together (SPEC §7), and only then is anything changed.
     fn cmd_set_bridge(&mut self, name: &IfName, settings: &[BridgeSetting]) -> Result<Reply, Error> {
         let b = self.find_bridge(name)?;
+        let mut rstp = self.bridges[b].rstp_config;
         for s in settings {
             s.validate()?;
-            if s.is_rstp() {
-                return Err(err(
-                    ErrorKind::Unsupported,
-                    format!("{} is not supported yet", s.key()),
-                ));
-            }
+            rstp.apply(s);
         }
+        rstp.check().map_err(|e| {
+            err(
+                ErrorKind::InvalidArgument,
+                format!("bridge {:?}: {e}", name.as_str()),
+            )
+        })?;
         let bridge = &mut self.bridges[b];
         for s in settings {
             match *s {
                 BridgeSetting::MacAging(secs) => bridge.set_mac_aging(secs),
                 BridgeSetting::MacTableSize(n) => bridge.set_mac_table_size(n),
-                // refused above
                 _ => {}
             }
+        }
+        if bridge.rstp_config != rstp {
+            bridge.rstp_config = rstp;
+            self.stp_configure(b);
         }
         Ok(Reply::Done)
     }
@@ -360,13 +369,19 @@ impl Engine {
     }
 }
 
-/// `set port` changes VLAN settings and the MTU; what decides which device
-/// or peer the port is attached to is fixed at `add-port`.
+/// `set port` changes VLAN, MTU and spanning-tree settings; what decides
+/// which device or peer the port is attached to is fixed at `add-port`.
 fn check_changeable(s: &PortSetting) -> Result<(), Error> {
     match s {
-        PortSetting::Tag(_) | PortSetting::Trunks(_) | PortSetting::VlanMode(_) | PortSetting::Mtu(_) => {
-            Ok(())
-        }
+        PortSetting::Tag(_)
+        | PortSetting::Trunks(_)
+        | PortSetting::VlanMode(_)
+        | PortSetting::Mtu(_)
+        | PortSetting::RstpEnable(_)
+        | PortSetting::RstpPortPriority(_)
+        | PortSetting::RstpPathCost(_)
+        | PortSetting::RstpAdminEdge(_)
+        | PortSetting::RstpAutoEdge(_) => Ok(()),
         other => Err(err(
             ErrorKind::InvalidArgument,
             format!(

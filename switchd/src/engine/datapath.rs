@@ -79,6 +79,7 @@ impl Engine {
             batch,
             dirty,
             csum_slots,
+            stp_pending,
             ..
         } = self;
         let frame = batch.frame(slot);
@@ -115,9 +116,20 @@ impl Engine {
             }
         });
         if let Err(reason) = verdict {
-            if let Some(p) = slots.get_mut(id) {
-                p.counters.count_drop(reason);
+            let Some(p) = slots.get_mut(id) else { return };
+            // BPDUs are refused by the pipeline as reserved; a bridge that
+            // runs RSTP takes them from here.
+            if reason == DropReason::ReservedDestination {
+                if let Some(stp) = bridges[b].stp.as_mut() {
+                    if stp.receive(id, frame, &mut p.counters) {
+                        if !stp_pending.contains(&b) {
+                            stp_pending.push(b);
+                        }
+                        return;
+                    }
+                }
             }
+            p.counters.count_drop(reason);
         }
     }
 
@@ -202,6 +214,9 @@ impl Engine {
             p.counters.drops[DropReason::LinkDown.index()] += o.link_down;
             p.tx.clear();
         }
+        if !self.stp_pending.is_empty() {
+            self.stp_apply_pending();
+        }
     }
 
     /// Finishes, in place, the partial checksums of the frames that a port
@@ -223,7 +238,12 @@ impl Engine {
 /// Sends `entries` of `batch` to port `p`: on its device, or through its
 /// tunnel endpoint. A port that is down sends nothing (the pipeline does not
 /// pick it; a port taken down within the batch gets here at most once).
-fn send_to(p: &mut Port, endpoints: &mut [Option<Endpoint>], batch: &RxBatch, tx: &[TxEntry]) -> SendOutcome {
+pub(super) fn send_to(
+    p: &mut Port,
+    endpoints: &mut [Option<Endpoint>],
+    batch: &RxBatch,
+    tx: &[TxEntry],
+) -> SendOutcome {
     if let Some(io) = p.io_mut() {
         return io.send_batch(batch, tx);
     }

@@ -34,6 +34,26 @@ impl Engine {
         if let Some(old) = self.ports.set_link(id, link) {
             self.release(old);
         }
+        self.read_carrier(id);
+        self.stp_link(id);
+    }
+
+    /// For a port of a bridge that runs RSTP, reads whether its device has
+    /// carrier and is full duplex (point-to-point); returns whether the
+    /// carrier changed. Other ports are taken as having carrier.
+    fn read_carrier(&mut self, id: PortId) -> bool {
+        let Some(p) = self.ports.get(id) else { return false };
+        let (carrier, p2p) = match p.io().and_then(|io| io.ifindex()) {
+            Some(_) if self.bridges[p.bridge].stp.is_some() => self.devices.carrier(&p.name),
+            _ => (true, true),
+        };
+        let Some(p) = self.ports.get_mut(id) else {
+            return false;
+        };
+        let changed = p.carrier != carrier;
+        p.carrier = carrier;
+        p.point_to_point = p2p;
+        changed
     }
 
     /// Releases what a link held: the device's poller registration (the
@@ -211,6 +231,10 @@ impl Engine {
                     self.retry(id);
                 }
                 PortType::System => {
+                    if up && self.read_carrier(id) {
+                        self.stp_link(id);
+                    }
+                    let Some(p) = self.ports.get(id) else { continue };
                     let current = self.devices.if_index(&p.name);
                     let bound = p.io().and_then(|io| io.ifindex());
                     if bound.is_some() && current != bound {
@@ -273,6 +297,7 @@ impl Engine {
     pub(super) fn to_db(&self) -> Db {
         Db {
             version: DB_VERSION,
+            system_id: Some(self.system_id),
             bridges: self
                 .bridges
                 .keys()
@@ -299,13 +324,21 @@ impl Engine {
     /// are restored down, with the reason.
     pub(super) fn restore(&mut self, db: &Db) {
         let held_deadline = Instant::now() + RESTORE_HELD_WAIT;
+        if let Some(id) = db.system_id {
+            self.system_id = id;
+        }
         for b in &db.bridges {
             let key = self.add_bridge(b.name.clone(), b.mac);
             let bridge = &mut self.bridges[key];
             bridge.set_mac_aging(b.mac_aging);
             bridge.set_mac_table_size(b.mac_table_size);
+            bridge.rstp_config = b.rstp;
+            // The tree starts before the ports attach, so each starts
+            // discarding (SPEC §7).
+            self.stp_configure(key);
             for p in &b.ports {
                 let id = self.ports.insert(key, p.name.clone(), p.config.clone());
+                self.stp_add_port(id);
                 while !self.attach(id) {
                     let reason = self.ports.get(id).and_then(|p| p.down_reason());
                     if matches!(reason, Some(DownReason::Open(OpenError::Held(_))))
@@ -323,7 +356,9 @@ impl Engine {
         }
     }
 
+    /// Adds a bridge; its MAC is `mac` as stored, else derived.
     pub(super) fn add_bridge(&mut self, name: IfName, mac: Option<MacAddr>) -> BridgeKey {
+        let mac = mac.unwrap_or_else(|| super::bridge::bridge_mac(self.system_id, &name));
         let key = self.bridges.add(Bridge::new(name, mac));
         self.ports.add_bridge(key);
         key
@@ -340,9 +375,13 @@ impl Engine {
         config: PortConfig,
     ) -> Result<PortId, DownReason> {
         let id = self.ports.insert(b, name, config);
+        // Into the spanning tree first: a new port starts discarding, so a
+        // new loop never forwards a frame (SPEC §7).
+        self.stp_add_port(id);
         if self.attach(id) {
             return Ok(id);
         }
+        self.stp_remove_port(id);
         match self.ports.remove(id).map(|p| p.into_link()) {
             Some(Link::Down(reason)) => Err(reason),
             _ => Err(DownReason::NotAttached),
@@ -351,6 +390,7 @@ impl Engine {
 
     /// Removes a port: closes its device, forgets its MAC entries.
     pub(super) fn remove_port(&mut self, id: PortId) {
+        self.stp_remove_port(id);
         if let Some(p) = self.ports.remove(id) {
             self.bridges[p.bridge].fdb.flush_port(id);
             self.release(p.into_link());

@@ -25,10 +25,12 @@
 //! through the pipeline with its own ingress port and bridge. Tunnel ports
 //! have no fd; their egress goes out through their endpoint's socket.
 
+mod bridge;
 mod command;
 mod datapath;
 mod lifecycle;
 mod ports;
+mod stp;
 #[cfg(test)]
 mod tests;
 
@@ -39,16 +41,16 @@ use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
-use proto::{Error, ErrorKind, IfName, MacAddr, Reply, Request, RstpBridgeConfig};
+use proto::{Error, ErrorKind, IfName, Reply, Request};
 
 use crate::config::Db;
-use crate::fdb::Fdb;
 use crate::port::sys;
 use crate::port::tunnel::Endpoint;
 use crate::port::{Devices, RxBatch, TxEntry};
 use crate::stats::DropReason;
 use crate::PortId;
 
+use bridge::{Bridge, Bridges};
 use ports::{BridgeKey, PortTable};
 
 const WAKER: Token = Token(usize::MAX);
@@ -64,6 +66,10 @@ const PROBE_INTERVAL: Duration = Duration::from_secs(1);
 const SEGMENT_SLOTS: usize = 64;
 /// Largest segment: a 9000-byte MTU plus Ethernet and tag headers.
 const SEGMENT_LEN: usize = 9216;
+/// Largest frame the switch sends of its own (a BPDU is 60 bytes).
+const CONTROL_FRAME_LEN: usize = 128;
+/// The spanning-tree timers' tick (802.1D-2004 §17.22: one second).
+const STP_TICK: Duration = Duration::from_secs(1);
 /// Floor under the expiry timer, so a burst of entries expiring a few
 /// microseconds apart does not spin the loop (Linux uses 10 ms too).
 const MIN_TIMER: Duration = Duration::from_millis(10);
@@ -128,117 +134,6 @@ pub fn start(db: &Db, devices: Devices) -> io::Result<(EngineHandle, thread::Joi
     Ok((EngineHandle { tx, waker }, thread))
 }
 
-struct Bridge {
-    name: IfName,
-    /// The bridge's own address: its bridge id and the source of its BPDUs.
-    mac: MacAddr,
-    mac_aging: u32,
-    mac_table_size: u32,
-    fdb: Fdb,
-    /// Spanning-tree settings as configured (stored even while off).
-    rstp_config: RstpBridgeConfig,
-}
-
-impl Bridge {
-    fn new(name: IfName, mac: Option<MacAddr>) -> Bridge {
-        Bridge {
-            mac: mac.unwrap_or_else(|| bridge_mac(&name)),
-            name,
-            mac_aging: proto::types::MAC_AGING_DEFAULT,
-            mac_table_size: proto::types::MAC_TABLE_SIZE_DEFAULT,
-            fdb: Fdb::new(
-                proto::types::MAC_TABLE_SIZE_DEFAULT as usize,
-                Duration::from_secs(proto::types::MAC_AGING_DEFAULT.into()),
-            ),
-            rstp_config: RstpBridgeConfig::default(),
-        }
-    }
-
-    fn set_mac_aging(&mut self, secs: u32) {
-        self.mac_aging = secs;
-        self.fdb.set_aging(Duration::from_secs(secs.into()));
-    }
-
-    fn set_mac_table_size(&mut self, n: u32) {
-        self.mac_table_size = n;
-        self.fdb.set_max_entries(n as usize);
-    }
-}
-
-/// A bridge's MAC address derived from its name (SPEC §7): locally
-/// administered, unicast, the same for the same name on every host and
-/// every start (64-bit FNV-1a of the name, its low 48 bits, then the
-/// locally-administered bit set and the multicast bit cleared). It is
-/// stored in the db, so a later change of this function moves no bridge.
-fn bridge_mac(name: &IfName) -> MacAddr {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in name.as_str().bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    let b = h.to_be_bytes();
-    MacAddr([(b[2] & 0xfc) | 0x02, b[3], b[4], b[5], b[6], b[7]])
-}
-
-/// The bridges, in stable slots (a bridge's [`BridgeKey`] never changes
-/// while it exists, so ports need no re-indexing when another bridge goes),
-/// listed in the order they were added.
-#[derive(Default)]
-struct Bridges {
-    slots: Vec<Option<Bridge>>,
-    order: Vec<BridgeKey>,
-}
-
-impl Bridges {
-    fn add(&mut self, bridge: Bridge) -> BridgeKey {
-        let key = match self.slots.iter().position(Option::is_none) {
-            Some(free) => free,
-            None => {
-                self.slots.push(None);
-                self.slots.len() - 1
-            }
-        };
-        self.slots[key] = Some(bridge);
-        self.order.push(key);
-        key
-    }
-
-    fn remove(&mut self, key: BridgeKey) {
-        self.slots[key] = None;
-        self.order.retain(|k| *k != key);
-    }
-
-    fn find(&self, name: &IfName) -> Option<BridgeKey> {
-        self.order.iter().copied().find(|&k| &self[k].name == name)
-    }
-
-    /// Keys in the order the bridges were added.
-    fn keys(&self) -> impl Iterator<Item = BridgeKey> + '_ {
-        self.order.iter().copied()
-    }
-
-    fn iter(&self) -> impl Iterator<Item = &Bridge> {
-        self.slots.iter().flatten()
-    }
-
-    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Bridge> {
-        self.slots.iter_mut().flatten()
-    }
-}
-
-impl std::ops::Index<BridgeKey> for Bridges {
-    type Output = Bridge;
-    fn index(&self, key: BridgeKey) -> &Bridge {
-        self.slots[key].as_ref().expect("a port's bridge exists")
-    }
-}
-
-impl std::ops::IndexMut<BridgeKey> for Bridges {
-    fn index_mut(&mut self, key: BridgeKey) -> &mut Bridge {
-        self.slots[key].as_mut().expect("a port's bridge exists")
-    }
-}
-
 struct Engine {
     poll: Poll,
     rx: mpsc::Receiver<Msg>,
@@ -265,6 +160,15 @@ struct Engine {
     link_watch: Option<std::os::fd::OwnedFd>,
     /// Where ports find their devices.
     devices: Devices,
+    /// This switch's identity, from which bridge MACs are derived; stored in
+    /// the db.
+    system_id: u64,
+    /// Bridges whose spanning tree got BPDUs in the current batch.
+    stp_pending: Vec<BridgeKey>,
+    /// When the spanning-tree timers tick next.
+    next_stp_tick: Instant,
+    /// Buffer for frames the switch makes itself (BPDUs).
+    control: RxBatch,
     shutting_down: bool,
 }
 
@@ -272,6 +176,7 @@ impl Engine {
     fn new(poll: Poll, rx: mpsc::Receiver<Msg>, devices: Devices) -> Self {
         Engine {
             devices,
+            system_id: bridge::new_system_id(),
             poll,
             rx,
             bridges: Bridges::default(),
@@ -285,6 +190,9 @@ impl Engine {
             ready: Vec::with_capacity(64),
             next_probe: Instant::now() + PROBE_INTERVAL,
             link_watch: None,
+            stp_pending: Vec::with_capacity(4),
+            next_stp_tick: Instant::now() + STP_TICK,
+            control: RxBatch::with_layout(1, CONTROL_FRAME_LEN),
             shutting_down: false,
         }
     }
@@ -407,9 +315,12 @@ impl Engine {
     }
 
     /// Time until the next thing the loop must do without I/O: the oldest
-    /// MAC entry's expiry or the next device probe.
+    /// MAC entry's expiry, the next device probe or spanning-tree tick.
     fn timeout(&self, now: Instant) -> Duration {
         let mut deadline = self.next_probe;
+        if self.stp_running() {
+            deadline = deadline.min(self.next_stp_tick);
+        }
         for b in self.bridges.iter() {
             if let Some(t) = b.fdb.next_expiry() {
                 deadline = deadline.min(t);
@@ -423,6 +334,10 @@ impl Engine {
             if b.fdb.next_expiry().is_some_and(|t| t <= now) {
                 b.fdb.expire(now);
             }
+        }
+        if now >= self.next_stp_tick {
+            self.next_stp_tick = now + STP_TICK;
+            self.stp_tick();
         }
         if now >= self.next_probe {
             self.next_probe = now + PROBE_INTERVAL;

@@ -115,6 +115,12 @@ pub(super) struct Port {
     pub tx: Vec<TxEntry>,
     /// On the engine's ready list.
     pub ready: bool,
+    /// The device reports carrier (a veth whose peer is down has none);
+    /// read for ports of a bridge that runs RSTP, true otherwise.
+    pub carrier: bool,
+    /// The link is point-to-point for RSTP's rapid transitions: all but a
+    /// system port on a half-duplex device.
+    pub point_to_point: bool,
 }
 
 impl Port {
@@ -235,6 +241,8 @@ impl PortTable {
             counters: PortCounters::default(),
             tx: Vec::with_capacity(BATCH),
             ready: false,
+            carrier: true,
+            point_to_point: true,
         };
         self.members[b].push(port.spec(id));
         self.slots[slot] = Some(port);

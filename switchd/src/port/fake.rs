@@ -33,6 +33,9 @@ struct FakeDev {
     rx: VecDeque<Vec<u8>>,
     /// Frames switchd sent to the device.
     tx: Vec<Vec<u8>>,
+    carrier: bool,
+    /// The other end of a fake cable: what is sent here is received there.
+    peer: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -62,8 +65,36 @@ impl FakeNet {
                 mtu: FAKE_MTU,
                 rx: VecDeque::new(),
                 tx: Vec::new(),
+                carrier: true,
+                peer: None,
             },
         );
+    }
+
+    /// Creates devices `a` and `b` joined by a cable, like a veth pair:
+    /// a frame sent to one is received by the other.
+    pub fn add_pair(&self, a: &str, b: &str) {
+        self.add_device(a);
+        self.add_device(b);
+        let mut d = self.lock();
+        for (x, y) in [(a, b), (b, a)] {
+            if let Some(dev) = d.devs.get_mut(x) {
+                dev.peer = Some(y.to_owned());
+            }
+        }
+    }
+
+    /// Names of the devices with frames switchd has not received yet.
+    pub fn with_pending(&self) -> Vec<String> {
+        let d = self.lock();
+        let mut names: Vec<String> = d
+            .devs
+            .iter()
+            .filter(|(_, dev)| !dev.rx.is_empty())
+            .map(|(n, _)| n.clone())
+            .collect();
+        names.sort();
+        names
     }
 
     /// Removes device `name`: a port on it fails its next receive.
@@ -71,11 +102,17 @@ impl FakeNet {
         self.lock().devs.remove(name);
     }
 
-    /// Sets the MTU a port opened from now on reads.
-    pub fn set_mtu(&self, name: &str, mtu: u32) {
+    /// Cuts or restores the device's carrier (the peer of a veth going
+    /// down or up).
+    pub fn set_carrier(&self, name: &str, carrier: bool) {
         if let Some(dev) = self.lock().devs.get_mut(name) {
-            dev.mtu = mtu;
+            dev.carrier = carrier;
         }
+    }
+
+    /// Whether the device has carrier (a missing one has none).
+    pub fn carrier(&self, name: &str) -> bool {
+        self.lock().devs.get(name).is_some_and(|d| d.carrier)
     }
 
     /// Queues `frame` as received by device `name`.
@@ -199,6 +236,13 @@ impl FakePort {
             o.sent += 1;
             o.bytes += out.len() as u64;
             dev.tx.push(out);
+        }
+        // Down the cable, if there is one and it has carrier.
+        if let Some(peer) = dev.peer.clone().filter(|_| dev.carrier) {
+            let sent = dev.tx.split_off(dev.tx.len() - tx.len());
+            if let Some(p) = d.devs.get_mut(&peer).filter(|p| p.carrier) {
+                p.rx.extend(sent);
+            }
         }
         o
     }

@@ -46,7 +46,7 @@ use std::os::fd::RawFd;
 
 // Re-exported so that code naming them through the I/O layer (the engine)
 // keeps its paths; files under `port/` import `crate::batch` directly.
-pub use crate::batch::{Edit, FrameRef, RxBatch, TxEntry, BATCH, HEADROOM, MAX_FRAME, SLOT_LEN};
+pub use crate::batch::{RxBatch, TxEntry, BATCH};
 pub use outcome::SendOutcome;
 
 /// The open I/O object of a port.
@@ -188,6 +188,23 @@ impl Devices {
             },
             #[cfg(test)]
             Devices::Fake(net) => net.open(name.as_str()).map(PortIo::Fake),
+        }
+    }
+
+    /// Whether device `name` has carrier, and whether it is point-to-point
+    /// (full duplex, or a device that does not say) for RSTP.
+    pub fn carrier(&self, name: &proto::IfName) -> (bool, bool) {
+        match self {
+            Devices::Host(_) => {
+                // IFF_RUNNING is operstate up: carrier and not dormant.
+                // (IFF_LOWER_UP does not fit the 16 flag bits SIOCGIFFLAGS
+                // returns.)
+                let carrier = sys::if_flags(name.as_str()).map_or(true, |f| f & libc::IFF_RUNNING != 0);
+                let p2p = sys::if_full_duplex(name.as_str()).unwrap_or(true);
+                (carrier, p2p)
+            }
+            #[cfg(test)]
+            Devices::Fake(net) => (net.carrier(name.as_str()), true),
         }
     }
 

@@ -246,6 +246,7 @@ pub enum Protocol {
 
 impl Protocol {
     /// Lower-case name, as `rstp-show` prints it.
+    #[cfg(test)]
     pub fn as_str(self) -> &'static str {
         match self {
             Protocol::Rstp => "rstp",
@@ -425,11 +426,13 @@ impl Rstp {
     }
 
     /// The parameters in force (after clamping).
+    #[cfg(test)]
     pub fn params(&self) -> BridgeParams {
         self.bridge.params
     }
 
     /// This bridge's identifier.
+    #[cfg(test)]
     pub fn bridge_id(&self) -> BridgeId {
         self.bridge.id
     }
@@ -525,6 +528,7 @@ impl Rstp {
     /// Sets mcheck (17.19.13): the port sends RST BPDUs again for Migrate
     /// Time, to find out whether the STP bridges on its LAN are gone.
     /// Ignored when the bridge is forced to STP.
+    #[cfg(test)]
     pub fn mcheck(&mut self, port_no: u16) {
         let rstp = self.bridge.rstp_version();
         let Some(i) = self.index(port_no) else { return };
@@ -582,12 +586,14 @@ impl Rstp {
 
     /// The port's state. A port RSTP does not know is not under its
     /// control and reads as forwarding (SPEC §7: such ports forward).
+    #[cfg(test)]
     pub fn port_state(&self, port_no: u16) -> PortState {
         self.index(port_no)
             .map_or(PortState::Forwarding, |i| self.ports[i].state())
     }
 
     /// One port's status, if it exists.
+    #[cfg(test)]
     pub fn port_status(&self, port_no: u16) -> Option<PortStatus> {
         self.index(port_no).map(|i| self.ports[i].status())
     }

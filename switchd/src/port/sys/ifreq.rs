@@ -41,8 +41,9 @@ pub(super) fn ifreq_ioctl(fd: BorrowedFd<'_>, request: libc::Ioctl, req: &mut li
     // SAFETY: every request passed here (SIOCGIF*, SIOCSIFFLAGS, TUNSETIFF,
     // SIOCETHTOOL) reads and writes at most one `struct ifreq`, and `req`
     // points to one that is valid for reads and writes for the duration of
-    // the call. SIOCETHTOOL also follows `ifru_data`, which `if_driver` sets
-    // to a live `EthtoolDrvinfo` whose `cmd` tells the kernel its size.
+    // the call. SIOCETHTOOL also follows `ifru_data`, which `if_driver` and
+    // `if_full_duplex` set to a live `EthtoolDrvinfo` / `EthtoolCmd` whose
+    // `cmd` tells the kernel its size.
     cvt(unsafe { libc::ioctl(fd.as_raw_fd(), request, req as *mut libc::ifreq) })?;
     Ok(())
 }
@@ -156,6 +157,66 @@ pub fn if_driver(name: &str) -> io::Result<(String, String)> {
     Ok((text(&info.driver), text(&info.bus_info)))
 }
 
+/// `ETHTOOL_GSET`: link settings (speed, duplex).
+const ETHTOOL_GSET: u32 = 0x0000_0001;
+/// `DUPLEX_HALF` in `struct ethtool_cmd`.
+const DUPLEX_HALF: u8 = 0;
+
+/// `struct ethtool_cmd` (linux/ethtool.h), the legacy link settings.
+#[repr(C)]
+struct EthtoolCmd {
+    cmd: u32,
+    supported: u32,
+    advertising: u32,
+    speed: u16,
+    duplex: u8,
+    port: u8,
+    phy_address: u8,
+    transceiver: u8,
+    autoneg: u8,
+    mdio_support: u8,
+    maxtxpkt: u32,
+    maxrxpkt: u32,
+    speed_hi: u16,
+    eth_tp_mdix: u8,
+    eth_tp_mdix_ctrl: u8,
+    lp_advertising: u32,
+    reserved: [u32; 2],
+}
+
+/// Whether device `name` is not half duplex (`ethtool NAME`'s "Duplex"):
+/// full, or unknown, as virtual devices without a duplex report. RSTP
+/// treats a link as point-to-point unless it is half duplex (802.1D-2004
+/// §6.4.3).
+///
+/// # Errors
+/// The device has no link settings to read (`EOPNOTSUPP`), or none exists.
+pub fn if_full_duplex(name: &str) -> io::Result<bool> {
+    let mut cmd = EthtoolCmd {
+        cmd: ETHTOOL_GSET,
+        supported: 0,
+        advertising: 0,
+        speed: 0,
+        duplex: 0,
+        port: 0,
+        phy_address: 0,
+        transceiver: 0,
+        autoneg: 0,
+        mdio_support: 0,
+        maxtxpkt: 0,
+        maxrxpkt: 0,
+        speed_hi: 0,
+        eth_tp_mdix: 0,
+        eth_tp_mdix_ctrl: 0,
+        lp_advertising: 0,
+        reserved: [0; 2],
+    };
+    let mut req = ifreq(name)?;
+    req.ifr_ifru.ifru_data = (&mut cmd as *mut EthtoolCmd).cast();
+    ifreq_ioctl(ctl_socket()?.as_fd(), libc::SIOCETHTOOL as libc::Ioctl, &mut req)?;
+    Ok(cmd.duplex != DUPLEX_HALF)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_util::*;
@@ -201,5 +262,6 @@ mod tests {
         assert!(!if_set_up(&name).unwrap());
         assert!(if_flags(&name).unwrap() & libc::IFF_UP != 0);
         assert_eq!(if_driver(&name).unwrap().0, "veth");
+        assert!(if_full_duplex(&name).unwrap(), "a veth reports full duplex");
     }
 }

@@ -50,17 +50,16 @@ use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-pub use common::{getsockopt_int, set_buffer_size, setsockopt_int};
-pub use dgram::{DgramMeta, DgramRx, DgramTx, DGRAM_PIECES};
-pub use ifreq::{if_driver, if_flags, if_hw_type, if_index, if_mtu, if_set_up};
+pub use common::{set_buffer_size, setsockopt_int};
+pub use dgram::{DgramRx, DgramTx};
+pub use ifreq::{if_driver, if_flags, if_full_duplex, if_hw_type, if_index, if_mtu, if_set_up};
 pub use inet::{
-    bind, connect, raw_ip_socket, route_mtu, set_drop_all_filter, set_pmtu_discovery_do, udp_socket_bound,
-    SockAddr,
+    bind, raw_ip_socket, route_mtu, set_drop_all_filter, set_pmtu_discovery_do, udp_socket_bound, SockAddr,
 };
 pub use netlink::{drain_link_watch, link_watch_socket};
 pub use packet::{
     packet_add_promisc, packet_bind, packet_bound_ifindex, packet_queue_drops, packet_socket, PacketRx,
-    PacketTx, RxMeta, TxFrame,
+    PacketTx,
 };
 pub use tun::{tun_open, tun_set_iff, tun_set_offload, tun_set_persist, tun_set_vnet_hdr_size};
 pub use unix::{accept, euid, listen, send_vectored, unix_bound, unix_socket_bound, UnixAddr};

@@ -8,6 +8,8 @@ use std::time::Instant;
 use mio::Poll;
 use proto::{BridgeInfo, BridgeSetting, Error, ErrorKind, PortState, Reply, Request};
 
+mod stp;
+
 use super::Engine;
 use crate::config::Db;
 use crate::port::fake::FakeNet;
@@ -85,6 +87,24 @@ impl Sw {
         self.engine.ports.find(&port.parse().unwrap()).unwrap()
     }
 
+    /// Services every port whose device has frames, until none has (frames
+    /// crossing fake cables included), at most `rounds` times; returns how
+    /// many rounds had frames.
+    fn pump(&mut self, rounds: usize) -> usize {
+        for round in 0..rounds {
+            let pending = self.net.with_pending();
+            if pending.is_empty() {
+                return round;
+            }
+            for dev in pending {
+                if let Some(id) = self.engine.ports.find(&dev.parse().unwrap()) {
+                    self.engine.service_port(id);
+                }
+            }
+        }
+        rounds
+    }
+
     /// Frames arrive on device `port`; the engine services it until drained.
     fn send(&mut self, port: &str, frames: &[Vec<u8>]) {
         for f in frames {
@@ -99,6 +119,13 @@ impl Sw {
     /// Who received what since the last call, for each of `ports`.
     fn got(&self, ports: &[&str]) -> Vec<usize> {
         ports.iter().map(|p| self.net.take_sent(p).len()).collect()
+    }
+
+    fn set_bridge(&mut self, br: &str, settings: &[&str]) -> Result<Reply, Error> {
+        self.call(Request::SetBridge {
+            bridge: br.parse().unwrap(),
+            settings: settings.iter().map(|s| s.parse().unwrap()).collect(),
+        })
     }
 
     fn show(&mut self) -> Vec<BridgeInfo> {
