@@ -111,6 +111,31 @@ fn ping_gap(host: &Host, ip: &str, secs: u32, cut: impl FnOnce()) -> Duration {
     Duration::from_secs_f64(gap)
 }
 
+/// Waits until ports `p1` and `p2` of `sw` (its two cables to one other
+/// bridge) are one root/forwarding and one alternate/discarding, and `also`
+/// holds.
+fn wait_root_and_alternate(sw: &Switchd, p1: &str, p2: &str, what: &str, also: impl Fn() -> bool) {
+    converge(20, what, || {
+        let mut roles = [role_state(sw, p1), role_state(sw, p2)];
+        roles.sort();
+        roles
+            == [
+                ("alternate".into(), "discarding".into()),
+                ("root".into(), "forwarding".into()),
+            ]
+            && also()
+    });
+}
+
+/// Deletes the cable of `sw`'s root port while `host` pings `ip`; returns
+/// the longest gap between replies.
+fn cut_root_port(sw: &Switchd, host: &Host, ip: &str) -> Duration {
+    let root_port = rstp_bridge(sw)["root_port"].as_str().unwrap().to_string();
+    ping_gap(host, ip, 4, || {
+        sw.ns.ip_ok(&["link", "del", "dev", &root_port]);
+    })
+}
+
 /// Waits until `f` holds, up to `secs`; panics with `what` otherwise.
 fn converge(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
     let start = Instant::now();
@@ -176,15 +201,7 @@ fn two_switches_two_cables_the_root_wins_and_failover_is_fast() {
     let hb = host_on_veth(&b, "br0", "10.0.1.2");
     let root = rstp_bridge(&a)["bridge_id"].clone();
     assert!(root.as_str().unwrap().starts_with("1000."), "{root}");
-    converge(10, "b has a root port and an alternate", || {
-        let mut roles = [role_state(&b, &b1), role_state(&b, &b2)];
-        roles.sort();
-        roles
-            == [
-                ("alternate".into(), "discarding".into()),
-                ("root".into(), "forwarding".into()),
-            ]
-    });
+    wait_root_and_alternate(&b, &b1, &b2, "b has a root port and an alternate", || true);
     assert_eq!(
         rstp_bridge(&b)["root_id"],
         root,
@@ -193,15 +210,15 @@ fn two_switches_two_cables_the_root_wins_and_failover_is_fast() {
     assert_eq!(rstp_bridge(&a)["root_id"], root);
     assert_eq!(rstp_bridge(&a)["root_port"], Value::Null);
     converge(10, "hosts ping", || ha.ping_once(&hb.ip));
-    // Cut the cable of b's root port.
-    let root_port = rstp_bridge(&b)["root_port"].as_str().unwrap().to_string();
-    let cut = if root_port == b1 { b1.clone() } else { b2.clone() };
-    let gap = ping_gap(&ha, &hb.ip, 4, || {
-        b.ns.ip_ok(&["link", "del", "dev", &cut]);
-    });
+    // Cut the cable of b's root port: the alternate takes over.
+    let other = if rstp_bridge(&b)["root_port"] == b1.as_str() {
+        &b2
+    } else {
+        &b1
+    };
+    let gap = cut_root_port(&b, &ha, &hb.ip);
     eprintln!("RSTP failover, switchd-switchd: longest ping gap {gap:?}");
     assert!(gap < Duration::from_secs(1), "failover took {gap:?}");
-    let other = if cut == b1 { &b2 } else { &b1 };
     assert_eq!(role_state(&b, other), ("root".into(), "forwarding".into()));
 }
 
@@ -227,16 +244,13 @@ fn interoperates_with_the_kernel_bridge_running_stp() {
     // The kernel bridge is the root (priority 4096): same root on both sides.
     // A port falls back to 802.1D BPDUs at the first configuration BPDU
     // after its migration delay (3 s).
-    converge(20, "switchd has an STP root port and an alternate", || {
-        let mut roles = [role_state(&sw, &s1), role_state(&sw, &s2)];
-        roles.sort();
-        roles
-            == [
-                ("alternate".into(), "discarding".into()),
-                ("root".into(), "forwarding".into()),
-            ]
-            && [&s1, &s2].iter().all(|p| rstp_port(&sw, p)["protocol"] == "stp")
-    });
+    wait_root_and_alternate(
+        &sw,
+        &s1,
+        &s2,
+        "switchd has an STP root port and an alternate",
+        || [&s1, &s2].iter().all(|p| rstp_port(&sw, p)["protocol"] == "stp"),
+    );
     let info = rstp_bridge(&sw);
     let kroot = kb.root_id();
     let ours = info["root_id"].as_str().unwrap().to_string();
@@ -253,10 +267,7 @@ fn interoperates_with_the_kernel_bridge_running_stp() {
         hs.ping_once("10.0.2.2")
     });
     // Cut switchd's root port: the alternate takes over.
-    let root_port = info["root_port"].as_str().unwrap().to_string();
-    let gap = ping_gap(&hs, "10.0.2.2", 4, || {
-        sw.ns.ip_ok(&["link", "del", "dev", &root_port]);
-    });
+    let gap = cut_root_port(&sw, &hs, "10.0.2.2");
     eprintln!("STP failover, switchd-kernel bridge: longest ping gap {gap:?}");
     assert!(gap < Duration::from_secs(2), "failover took {gap:?}");
 }
@@ -281,15 +292,13 @@ fn interoperates_with_open_vswitch_running_rstp() {
     let (oh, ho_if) = cable(&ovs.ns, &ho);
     ovs.vsctl(&["add-port", "ob", &oh]);
     ho.ip_ok(&["addr", "add", "10.0.3.2/24", "dev", &ho_if]);
-    converge(20, "switchd has an RSTP root port and an alternate", || {
-        let mut roles = [role_state(&sw, &s1), role_state(&sw, &s2)];
-        roles.sort();
-        roles
-            == [
-                ("alternate".into(), "discarding".into()),
-                ("root".into(), "forwarding".into()),
-            ]
-    });
+    wait_root_and_alternate(
+        &sw,
+        &s1,
+        &s2,
+        "switchd has an RSTP root port and an alternate",
+        || true,
+    );
     let info = rstp_bridge(&sw);
     assert!(info["root_id"].as_str().unwrap().starts_with("1000."), "{info}");
     assert_eq!(rstp_port(&sw, &s1)["protocol"], "rstp");
@@ -303,10 +312,7 @@ fn interoperates_with_open_vswitch_running_rstp() {
     converge(20, "hosts ping across switchd and OVS", || {
         hs.ping_once("10.0.3.2")
     });
-    let root_port = info["root_port"].as_str().unwrap().to_string();
-    let gap = ping_gap(&hs, "10.0.3.2", 4, || {
-        sw.ns.ip_ok(&["link", "del", "dev", &root_port]);
-    });
+    let gap = cut_root_port(&sw, &hs, "10.0.3.2");
     eprintln!("RSTP failover, switchd-OVS: longest ping gap {gap:?}");
     assert!(gap < Duration::from_secs(1), "failover took {gap:?}");
 }

@@ -206,12 +206,7 @@ impl Engine {
                 }
                 p.tx = entries;
             }
-            p.counters.tx_packets += o.sent;
-            p.counters.tx_bytes += o.bytes;
-            p.counters.tx_errors += o.errors;
-            p.counters.drops[DropReason::TxQueueFull.index()] += o.dropped;
-            p.counters.drops[DropReason::TxError.index()] += o.errors;
-            p.counters.drops[DropReason::LinkDown.index()] += o.link_down;
+            p.count_sent(o);
             p.tx.clear();
         }
         if !self.stp_pending.is_empty() {

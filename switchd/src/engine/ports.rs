@@ -22,8 +22,8 @@ use proto::{IfName, PortConfig};
 use crate::pipeline::{PortSpec, Ports, StpState};
 use crate::port::sys::OpenError;
 use crate::port::tunnel::TunnelLink;
-use crate::port::{PortIo, TxEntry, BATCH};
-use crate::stats::PortCounters;
+use crate::port::{PortIo, SendOutcome, TxEntry, BATCH};
+use crate::stats::{DropReason, PortCounters};
 use crate::vlan::PortVlan;
 use crate::PortId;
 
@@ -185,6 +185,18 @@ impl Port {
             Link::Device(io) => self.config.mtu.unwrap_or_else(|| io.mtu()),
             Link::Down(_) => self.config.mtu.unwrap_or(DEFAULT_MTU),
         }
+    }
+
+    /// Counts what one send call did: sent frames and bytes, and the
+    /// frames it could not send under their drop reasons.
+    pub fn count_sent(&mut self, o: SendOutcome) {
+        let c = &mut self.counters;
+        c.tx_packets += o.sent;
+        c.tx_bytes += o.bytes;
+        c.tx_errors += o.errors;
+        c.drops[DropReason::TxQueueFull.index()] += o.dropped;
+        c.drops[DropReason::TxError.index()] += o.errors;
+        c.drops[DropReason::LinkDown.index()] += o.link_down;
     }
 
     fn spec(&self, id: PortId) -> PortSpec {

@@ -20,7 +20,6 @@ use super::{Engine, CONTROL_FRAME_LEN};
 use crate::batch::{Edit, TxEntry};
 use crate::pipeline::StpState;
 use crate::rstp::{self, BridgeParams, Event, PortParams, PortRole, PortState, Protocol, Rstp};
-use crate::stats::DropReason;
 use crate::PortId;
 
 fn bridge_params(c: &RstpBridgeConfig) -> BridgeParams {
@@ -252,12 +251,7 @@ impl Engine {
         control.set_frame(0, 0, frame.len());
         control.set_count(1);
         let o = super::datapath::send_to(p, endpoints, control, &[TxEntry::new(0, Edit::KEEP)]);
-        p.counters.tx_packets += o.sent;
-        p.counters.tx_bytes += o.bytes;
-        p.counters.tx_errors += o.errors;
-        p.counters.drops[DropReason::TxQueueFull.index()] += o.dropped;
-        p.counters.drops[DropReason::TxError.index()] += o.errors;
-        p.counters.drops[DropReason::LinkDown.index()] += o.link_down;
+        p.count_sent(o);
     }
 
     /// `rstp-show [BR]`: the bridges that run RSTP (a named bridge that does
