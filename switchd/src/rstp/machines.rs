@@ -11,7 +11,8 @@
 //! transition), as the figures' semantics say.
 
 use super::port::Port;
-use super::{Bridge, Event, PortRole, MIGRATE_TIME};
+use super::types::{Event, PortRole, MIGRATE_TIME};
+use super::Bridge;
 use crate::wire::bpdu::{Bpdu, BpduFrame, ConfigMessage, Flags};
 
 // ---------------------------------------------------------------------

@@ -8,7 +8,8 @@ use super::info::{self, InfoIs, InfoState, RcvdInfo};
 use super::machines::{self, DetectionState, MigrationState, PstState, RxState, TcState};
 use super::priority::{port_id, PriorityVector, Times};
 use super::roles::{self, RoleTrState};
-use super::{Bridge, PortParams, PortRole, PortState, PortStatus, Protocol, MIGRATE_TIME};
+use super::types::{PortParams, PortRole, PortState, PortStatus, Protocol, MIGRATE_TIME};
+use super::Bridge;
 use crate::wire::bpdu::Bpdu;
 
 #[derive(Debug, Clone)]

@@ -13,7 +13,8 @@
 use super::info::InfoIs;
 use super::port::Port;
 use super::priority::{PriorityVector, Times};
-use super::{Bridge, PortRole};
+use super::types::PortRole;
+use super::Bridge;
 
 /// Runs ROLE_SELECTION when any port asks for it (reselect); INIT_BRIDGE's
 /// updtRoleDisabledTree is done by `Port::new`.
