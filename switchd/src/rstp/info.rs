@@ -8,9 +8,9 @@
 //! Where 802.1D-2004 is known to be wrong, the fix of 802.1Q-2005 (which
 //! Open vSwitch also applies) is taken and says so below.
 
+use super::bridge::Bridge;
 use super::port::Port;
 use super::priority::{PriorityVector, Times};
-use super::Bridge;
 use crate::wire::bpdu::{Bpdu, Flags, WireRole};
 
 /// infoIs (17.19.10): where the port priority vector came from.

@@ -10,9 +10,9 @@
 //! Entering a state runs its actions even when it is re-entered (a self
 //! transition), as the figures' semantics say.
 
+use super::bridge::Bridge;
 use super::port::Port;
 use super::types::{Event, PortRole, MIGRATE_TIME};
-use super::Bridge;
 use crate::wire::bpdu::{Bpdu, BpduFrame, ConfigMessage, Flags};
 
 // ---------------------------------------------------------------------

@@ -6,12 +6,12 @@
 //! deterministic and testable by simulation (`sim.rs`).
 //!
 //! Layout, so that a reviewer can hold each file against its clause:
-//! - `mod.rs` (this file): the public API ([`Rstp`]), the per-bridge
-//!   variables (17.18) and the driver that runs every machine to a fixed
-//!   point;
+//! - `mod.rs` (this file): the public API ([`Rstp`]) and the driver that
+//!   runs every machine to a fixed point;
 //! - `types.rs`: the values the API takes and returns (parameters, port
 //!   states and roles, events, status) and the times of Table 17-1,
 //!   re-exported here;
+//! - `bridge.rs`: the per-bridge variables (17.18);
 //! - `priority.rs`: priority vectors, port identifiers, timer sets, and
 //!   the comparisons of 17.6;
 //! - `port.rs`: the per-port variables (17.17 timers, 17.19) and BEGIN;
@@ -60,6 +60,7 @@
 //! handling in rcvInfo, forwardDelay in ALTERNATE_PORT, no updtInfo in
 //! allSynced).
 
+mod bridge;
 mod info;
 mod machines;
 mod port;
@@ -76,79 +77,12 @@ mod types;
 use crate::wire::bpdu::{self, Bpdu, WireRole};
 pub use types::*;
 
+use bridge::Bridge;
 use port::Port;
-use priority::{PriorityVector, Times};
 
 /// Bound on the rounds of one fixed-point run. One round steps every
 /// machine of every port; a change settles in a few dozen rounds.
 const MAX_ROUNDS: usize = 10_000;
-
-/// The per-bridge variables of 17.18 plus the management parameters.
-#[derive(Debug, Clone)]
-struct Bridge {
-    /// The bridge address (MAC), also the source of its BPDUs.
-    mac: [u8; 6],
-    params: BridgeParams,
-    /// BridgeIdentifier (17.18.2).
-    id: BridgeId,
-    /// BridgePriority (17.18.3): itself as root.
-    priority: PriorityVector,
-    /// BridgeTimes (17.18.4).
-    times: Times,
-    /// rootPortId (17.18.5); 0 when this bridge is the root.
-    root_port_id: u16,
-    /// rootPriority (17.18.6).
-    root_priority: PriorityVector,
-    /// rootTimes (17.18.7).
-    root_times: Times,
-    /// Topology changes detected or received.
-    topology_changes: u64,
-}
-
-impl Bridge {
-    fn new(mac: [u8; 6], params: BridgeParams) -> Self {
-        let mut b = Bridge {
-            mac,
-            params,
-            id: BridgeId::default(),
-            priority: PriorityVector::default(),
-            times: Times::default(),
-            root_port_id: 0,
-            root_priority: PriorityVector::default(),
-            root_times: Times::default(),
-            topology_changes: 0,
-        };
-        b.apply(params);
-        b.reset_root();
-        b
-    }
-
-    /// Takes new (sanitized) parameters into BridgeIdentifier,
-    /// BridgePriority and BridgeTimes.
-    fn apply(&mut self, params: BridgeParams) {
-        self.params = params;
-        self.id = BridgeId::new(params.priority, self.mac);
-        self.priority = PriorityVector::of_bridge(self.id);
-        self.times = Times {
-            message_age: 0,
-            max_age: params.max_age,
-            hello_time: HELLO_TIME,
-            forward_delay: params.forward_delay,
-        };
-    }
-
-    /// The root information of a bridge that has heard nobody.
-    fn reset_root(&mut self) {
-        self.root_port_id = 0;
-        self.root_priority = self.priority;
-        self.root_times = self.times;
-    }
-
-    /// rstpVersion (17.20.11): Force Protocol Version is 2 or more.
-    fn rstp_version(&self) -> bool {
-        self.params.force_protocol_version >= 2
-    }
-}
 
 /// One bridge's spanning tree protocol entity. See the module doc.
 #[derive(Debug, Clone)]

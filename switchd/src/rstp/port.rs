@@ -4,12 +4,12 @@
 //! (`rcvdInfoWhile` is `rcvd_info_while`), so the machines read like the
 //! figures of clause 17.
 
+use super::bridge::Bridge;
 use super::info::{self, InfoIs, InfoState, RcvdInfo};
 use super::machines::{self, DetectionState, MigrationState, PstState, RxState, TcState};
 use super::priority::{port_id, PriorityVector, Times};
 use super::roles::{self, RoleTrState};
 use super::types::{PortParams, PortRole, PortState, PortStatus, Protocol, MIGRATE_TIME};
-use super::Bridge;
 use crate::wire::bpdu::Bpdu;
 
 #[derive(Debug, Clone)]

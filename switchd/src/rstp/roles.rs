@@ -10,11 +10,11 @@
 //! UCTs is qualified by `selected && !updtInfo` (Figure 17-20), and the
 //! role-change transitions are global within the machine.
 
+use super::bridge::Bridge;
 use super::info::InfoIs;
 use super::port::Port;
 use super::priority::{PriorityVector, Times};
 use super::types::PortRole;
-use super::Bridge;
 
 /// Runs ROLE_SELECTION when any port asks for it (reselect); INIT_BRIDGE's
 /// updtRoleDisabledTree is done by `Port::new`.
