@@ -6,15 +6,16 @@
 //! deterministic and testable by simulation (`sim.rs`).
 //!
 //! Layout, so that a reviewer can hold each file against its clause:
-//! - `mod.rs` (this file): the public API ([`Rstp`]) and the driver that
-//!   runs every machine to a fixed point;
+//! - `mod.rs` (this file): the public API ([`Rstp`]), BEGIN (17.18.1) for
+//!   a port, and the driver that runs every machine to a fixed point;
 //! - `types.rs`: the values the API takes and returns (parameters, port
 //!   states and roles, events, status) and the times of Table 17-1,
 //!   re-exported here;
-//! - `bridge.rs`: the per-bridge variables (17.18);
 //! - `priority.rs`: priority vectors, port identifiers, timer sets, and
 //!   the comparisons of 17.6;
-//! - `port.rs`: the per-port variables (17.17 timers, 17.19) and BEGIN;
+//! - `bridge.rs`: the per-bridge variables (17.18);
+//! - `port.rs`: the per-port variables (17.17 timers, 17.19) and the
+//!   state each per-port machine stores;
 //! - `machines.rs`: Port Timers (17.22), Port Receive (17.23), Port
 //!   Protocol Migration (17.24), Bridge Detection (17.25), Port Transmit
 //!   (17.26), Port State Transition (17.30), Topology Change (17.31);
@@ -24,6 +25,14 @@
 //!   Transitions (17.29);
 //! - `sim.rs`, `tests.rs`, `proptests.rs` (tests only): a simulator of
 //!   bridges wired by links, directed tests, property tests.
+//!
+//! Imports go one way, up this list: `types.rs` and `priority.rs` import
+//! no other file of `rstp/`; `bridge.rs` imports only them, `port.rs`
+//! those three; the machine files import those and never each other;
+//! `mod.rs` imports them all; the test files import `mod.rs` and each
+//! other one way (`proptests.rs` uses `tests.rs`, both use `sim.rs`). No
+//! file imports one that imports it back (`scripts/import-cycles.py
+//! --strict`).
 //!
 //! How it runs: each public method changes some inputs (portEnabled, a
 //! received BPDU, the timers, management parameters) and then calls `run`,
@@ -84,6 +93,22 @@ use port::Port;
 /// machine of every port; a change settles in a few dozen rounds.
 const MAX_ROUNDS: usize = 10_000;
 
+/// BEGIN (17.18.1) for one port: its variables initialized (`Port::new`),
+/// then every machine enters its initial state and runs its actions, in
+/// the order of the clauses.
+fn begin_port(no: u16, params: PortParams, b: &Bridge) -> Port {
+    let mut p = Port::new(no, params, b);
+    machines::begin_receive(&mut p);
+    machines::begin_migration(b, &mut p);
+    machines::begin_detection(&mut p);
+    machines::begin_transmit(&mut p);
+    info::begin(&mut p);
+    roles::begin(&mut p);
+    machines::begin_state(&mut p);
+    machines::begin_tc(&mut p);
+    p
+}
+
 /// One bridge's spanning tree protocol entity. See the module doc.
 #[derive(Debug, Clone)]
 pub struct Rstp {
@@ -125,7 +150,8 @@ impl Rstp {
         if params.force_protocol_version != old.force_protocol_version {
             self.bridge.reset_root();
             for p in &mut self.ports {
-                p.reinitialize(&self.bridge);
+                let fresh = begin_port(p.no, p.params, &self.bridge);
+                p.reinitialize(fresh);
             }
         } else {
             for p in &mut self.ports {
@@ -150,7 +176,7 @@ impl Rstp {
         match self.ports.binary_search_by_key(&port_no, |p| p.no) {
             Ok(_) => self.set_port_params(port_no, params),
             Err(at) => {
-                let port = Port::new(port_no, params.sanitized(), &self.bridge);
+                let port = begin_port(port_no, params.sanitized(), &self.bridge);
                 self.ports.insert(at, port);
                 self.run();
             }
