@@ -3,45 +3,16 @@
 //! inferior designated information, or a root/alternate port's answer;
 //! the record* procedures take what each case needs from it.
 //!
-//! Stored states are DISABLED, AGED and CURRENT; UPDATE, RECEIVE and the
-//! five states RECEIVE dispatches to return to CURRENT unconditionally.
+//! Stored states (`InfoState`, defined in port.rs with infoIs and
+//! rcvdInfo) are DISABLED, AGED and CURRENT; UPDATE, RECEIVE and the five
+//! states RECEIVE dispatches to return to CURRENT unconditionally.
 //! Where 802.1D-2004 is known to be wrong, the fix of 802.1Q-2005 (which
 //! Open vSwitch also applies) is taken and says so below.
 
-use super::port::Port;
+use super::bridge::Bridge;
+use super::port::{InfoIs, InfoState, Port, RcvdInfo};
 use super::priority::{PriorityVector, Times};
-use super::Bridge;
 use crate::wire::bpdu::{Bpdu, Flags, WireRole};
-
-/// infoIs (17.19.10): where the port priority vector came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum InfoIs {
-    /// The port is disabled.
-    Disabled,
-    /// Received information has aged out (or never came).
-    Aged,
-    /// Derived from the bridge's own root information (the port is designated).
-    Mine,
-    /// Received from the designated bridge of the port's LAN.
-    Received,
-}
-
-/// rcvdInfo (17.19.30), the verdict of rcvInfo (17.21.8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum RcvdInfo {
-    SuperiorDesignated,
-    RepeatedDesignated,
-    InferiorDesignated,
-    InferiorRootAlternate,
-    Other,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum InfoState {
-    Disabled,
-    Aged,
-    Current,
-}
 
 enum Go {
     Disabled,

@@ -7,11 +7,14 @@
 //! returns whether it did; `Rstp::run` calls them until none does. A state
 //! whose only exit is unconditional (UCT in the figures) is not stored:
 //! entering it runs its actions and then enters the state it leads to.
+//! The stored states are enums of port.rs (`RxState`, `MigrationState`,
+//! ...), since `Port` holds them.
 //! Entering a state runs its actions even when it is re-entered (a self
 //! transition), as the figures' semantics say.
 
-use super::port::Port;
-use super::{Bridge, Event, PortRole, MIGRATE_TIME};
+use super::bridge::Bridge;
+use super::port::{DetectionState, MigrationState, Port, PstState, RxState, TcState};
+use super::types::{Event, PortRole, MIGRATE_TIME};
 use crate::wire::bpdu::{Bpdu, BpduFrame, ConfigMessage, Flags};
 
 // ---------------------------------------------------------------------
@@ -36,12 +39,6 @@ pub(super) fn port_timers(p: &mut Port) {
 // ---------------------------------------------------------------------
 // 17.23 Port Receive: hands a received BPDU to Port Information (rcvdMsg)
 // once that machine has finished with the previous one.
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum RxState {
-    Discard,
-    Receive,
-}
 
 pub(super) fn begin_receive(p: &mut Port) {
     enter_receive(p, RxState::Discard);
@@ -92,13 +89,6 @@ fn enter_receive(p: &mut Port, s: RxState) {
 // heard (after the port has sent RST BPDUs for MigrateTime), and TRUE
 // again on mcheck or when an RST BPDU is heard.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum MigrationState {
-    CheckingRstp,
-    SelectingStp,
-    Sensing,
-}
-
 pub(super) fn begin_migration(b: &Bridge, p: &mut Port) {
     enter_migration(b, p, MigrationState::CheckingRstp);
 }
@@ -143,12 +133,6 @@ fn enter_migration(b: &Bridge, p: &mut Port, s: MigrationState) {
 // 17.25 Bridge Detection: operEdge. AdminEdge sets it at BEGIN; AutoEdge
 // sets it when a designated port has proposed for EdgeDelay and heard no
 // BPDU (Port Receive clears it on every BPDU).
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum DetectionState {
-    Edge,
-    NotEdge,
-}
 
 /// BEGIN for this machine; also run when AdminEdge changes.
 pub(super) fn begin_detection(p: &mut Port) {
@@ -280,13 +264,6 @@ fn send(b: &Bridge, p: &mut Port, bpdu: &Bpdu, out: &mut Vec<Event>) {
 // (disableLearning() etc. of 17.21.3-6 are the engine acting on the State
 // events `Rstp::run` derives from these two flags).
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum PstState {
-    Discarding,
-    Learning,
-    Forwarding,
-}
-
 pub(super) fn begin_state(p: &mut Port) {
     enter_state(p, PstState::Discarding);
 }
@@ -323,13 +300,6 @@ fn enter_state(p: &mut Port, s: PstState) {
 // received on an ACTIVE port is propagated (NOTIFIED_TC); either sets
 // tcProp on every other port, and each ACTIVE one flushes (PROPAGATING).
 // Edge ports never reach ACTIVE, so they neither cause nor take flushes.
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum TcState {
-    Inactive,
-    Learning,
-    Active,
-}
 
 enum TcGo {
     Inactive,

@@ -6,11 +6,16 @@
 //! deterministic and testable by simulation (`sim.rs`).
 //!
 //! Layout, so that a reviewer can hold each file against its clause:
-//! - `mod.rs` (this file): the public API, the per-bridge variables
-//!   (17.18) and the driver that runs every machine to a fixed point;
+//! - `mod.rs` (this file): the public API ([`Rstp`]), BEGIN (17.18.1) for
+//!   a port, and the driver that runs every machine to a fixed point;
+//! - `types.rs`: the values the API takes and returns (parameters, port
+//!   states and roles, events, status) and the times of Table 17-1,
+//!   re-exported here;
 //! - `priority.rs`: priority vectors, port identifiers, timer sets, and
 //!   the comparisons of 17.6;
-//! - `port.rs`: the per-port variables (17.17 timers, 17.19) and BEGIN;
+//! - `bridge.rs`: the per-bridge variables (17.18);
+//! - `port.rs`: the per-port variables (17.17 timers, 17.19) and the
+//!   state each per-port machine stores;
 //! - `machines.rs`: Port Timers (17.22), Port Receive (17.23), Port
 //!   Protocol Migration (17.24), Bridge Detection (17.25), Port Transmit
 //!   (17.26), Port State Transition (17.30), Topology Change (17.31);
@@ -20,6 +25,14 @@
 //!   Transitions (17.29);
 //! - `sim.rs`, `tests.rs`, `proptests.rs` (tests only): a simulator of
 //!   bridges wired by links, directed tests, property tests.
+//!
+//! Imports go one way, up this list: `types.rs` and `priority.rs` import
+//! no other file of `rstp/`; `bridge.rs` imports only them, `port.rs`
+//! those three; the machine files import those and never each other;
+//! `mod.rs` imports them all; the test files import `mod.rs` and each
+//! other one way (`proptests.rs` uses `tests.rs`, both use `sim.rs`). No
+//! file imports one that imports it back (`scripts/import-cycles.py
+//! --strict`).
 //!
 //! How it runs: each public method changes some inputs (portEnabled, a
 //! received BPDU, the timers, management parameters) and then calls `run`,
@@ -56,6 +69,7 @@
 //! handling in rcvInfo, forwardDelay in ALTERNATE_PORT, no updtInfo in
 //! allSynced).
 
+mod bridge;
 mod info;
 mod machines;
 mod port;
@@ -67,343 +81,32 @@ mod roles;
 mod sim;
 #[cfg(test)]
 mod tests;
-
-use std::fmt;
+mod types;
 
 use crate::wire::bpdu::{self, Bpdu, WireRole};
-pub use crate::wire::bpdu::{BpduError, BpduFrame, BridgeId};
+pub use types::*;
 
+use bridge::Bridge;
 use port::Port;
-use priority::{PriorityVector, Times};
 
-/// Hello Time: 2 s, fixed by 802.1D-2004 (17.13, Table 17-1).
-pub const HELLO_TIME: u8 = 2;
-/// Migrate Time: 3 s (Table 17-1), how long a port keeps its BPDU version
-/// after a change, and the edge delay of a point-to-point port.
-pub const MIGRATE_TIME: u8 = 3;
-/// Highest port number a port identifier can carry (12 bits).
-pub const MAX_PORT_NO: u16 = 4095;
 /// Bound on the rounds of one fixed-point run. One round steps every
 /// machine of every port; a change settles in a few dozen rounds.
 const MAX_ROUNDS: usize = 10_000;
 
-/// Management parameters of the bridge (17.13). Out-of-range values are
-/// clamped (the control plane validates them first, SPEC §7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BridgeParams {
-    /// Bridge priority, 0-61440 in steps of 4096 (low 12 bits dropped).
-    pub priority: u16,
-    /// Max Age, 6-40 s.
-    pub max_age: u8,
-    /// Forward Delay, 4-30 s.
-    pub forward_delay: u8,
-    /// Transmit Hold Count: BPDUs a port may send in a burst, 1-10.
-    pub transmit_hold_count: u8,
-    /// Force Protocol Version: 0 sends only STP BPDUs and makes no rapid
-    /// transitions (17.4); 2 (or more) is RSTP.
-    pub force_protocol_version: u8,
-}
-
-impl Default for BridgeParams {
-    fn default() -> Self {
-        BridgeParams {
-            priority: 32768,
-            max_age: 20,
-            forward_delay: 15,
-            transmit_hold_count: 6,
-            force_protocol_version: 2,
-        }
-    }
-}
-
-impl BridgeParams {
-    fn sanitized(self) -> Self {
-        BridgeParams {
-            priority: self.priority & 0xf000,
-            max_age: self.max_age.clamp(6, 40),
-            forward_delay: self.forward_delay.clamp(4, 30),
-            transmit_hold_count: self.transmit_hold_count.clamp(1, 10),
-            force_protocol_version: if self.force_protocol_version >= 2 { 2 } else { 0 },
-        }
-    }
-}
-
-/// Management parameters of one port (17.13).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PortParams {
-    /// Port priority, 0-240 in steps of 16 (low 4 bits dropped).
-    pub priority: u8,
-    /// Port Path Cost, 1-200000000 (0 is read as 1).
-    pub path_cost: u32,
-    /// AdminEdge: the port starts as an edge port (17.13.1).
-    pub admin_edge: bool,
-    /// AutoEdge: a designated port that hears no BPDU becomes edge (17.13.3).
-    pub auto_edge: bool,
-}
-
-impl Default for PortParams {
-    fn default() -> Self {
-        PortParams {
-            priority: 128,
-            path_cost: 20000,
-            admin_edge: false,
-            auto_edge: true,
-        }
-    }
-}
-
-impl PortParams {
-    fn sanitized(self) -> Self {
-        PortParams {
-            priority: self.priority & 0xf0,
-            path_cost: self.path_cost.clamp(1, 200_000_000),
-            ..self
-        }
-    }
-}
-
-/// What the forwarding plane may do with a port's frames.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PortState {
-    /// Neither forward nor learn.
-    Discarding,
-    /// Learn source addresses, do not forward.
-    Learning,
-    /// Forward and learn.
-    Forwarding,
-}
-
-impl PortState {
-    /// Lower-case name, as `rstp-show` prints it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PortState::Discarding => "discarding",
-            PortState::Learning => "learning",
-            PortState::Forwarding => "forwarding",
-        }
-    }
-}
-
-impl fmt::Display for PortState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A port's role in the active topology (17.7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PortRole {
-    /// Towards the root bridge.
-    Root,
-    /// Away from the root, for its LAN.
-    Designated,
-    /// An alternative path to the root, blocked.
-    Alternate,
-    /// A second attachment to a LAN this bridge is designated for, blocked.
-    Backup,
-    /// Not part of the active topology (link down).
-    Disabled,
-}
-
-impl PortRole {
-    /// Lower-case name, as `rstp-show` prints it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PortRole::Root => "root",
-            PortRole::Designated => "designated",
-            PortRole::Alternate => "alternate",
-            PortRole::Backup => "backup",
-            PortRole::Disabled => "disabled",
-        }
-    }
-
-    /// The Port Role field of an RST BPDU (9.2.9).
-    fn wire(self) -> WireRole {
-        match self {
-            PortRole::Root => WireRole::Root,
-            PortRole::Designated => WireRole::Designated,
-            PortRole::Alternate | PortRole::Backup => WireRole::AlternateOrBackup,
-            PortRole::Disabled => WireRole::Unknown,
-        }
-    }
-}
-
-impl fmt::Display for PortRole {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Which BPDUs a port sends (sendRSTP, 17.19.38).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Protocol {
-    /// RST BPDUs.
-    Rstp,
-    /// Configuration and TCN BPDUs (an STP bridge is attached, or the
-    /// bridge is forced to protocol version 0).
-    Stp,
-}
-
-impl Protocol {
-    /// Lower-case name, as `rstp-show` prints it.
-    #[cfg(test)]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Rstp => "rstp",
-            Protocol::Stp => "stp",
-        }
-    }
-}
-
-/// Something the engine must do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    /// Send this BPDU frame on the port. The source MAC is the bridge's;
-    /// [`BpduFrame::set_source`] puts the port's own in if it has one.
-    Transmit {
-        /// Port number.
-        port: u16,
-        /// The whole Ethernet frame.
-        frame: BpduFrame,
-    },
-    /// The port's state changed.
-    State {
-        /// Port number.
-        port: u16,
-        /// New state.
-        state: PortState,
-    },
-    /// Forget the MAC entries learned on this port (fdbFlush, 17.19.7).
-    Flush {
-        /// Port number.
-        port: u16,
-    },
-}
-
-impl Event {
-    /// The port the event is about.
-    pub fn port(&self) -> u16 {
-        match self {
-            Event::Transmit { port, .. } | Event::State { port, .. } | Event::Flush { port } => *port,
-        }
-    }
-}
-
-/// The bridge as `rstp-show` presents it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BridgeStatus {
-    /// This bridge's identifier.
-    pub bridge_id: BridgeId,
-    /// The root bridge's identifier.
-    pub root_id: BridgeId,
-    /// The root port's number; `None` on the root bridge.
-    pub root_port: Option<u16>,
-    /// Cost of the path to the root.
-    pub root_path_cost: u32,
-    /// Topology changes detected or received, all ports (see
-    /// [`PortStatus::topology_changes`]).
-    pub topology_changes: u64,
-    /// Every port, by port number.
-    pub ports: Vec<PortStatus>,
-}
-
-/// One port as `rstp-show` presents it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PortStatus {
-    /// Port number.
-    pub port_no: u16,
-    /// Role.
-    pub role: PortRole,
-    /// State.
-    pub state: PortState,
-    /// Port Path Cost.
-    pub path_cost: u32,
-    /// Port identifier (priority and number).
-    pub port_id: u16,
-    /// The designated bridge of the port's LAN (this bridge when the port
-    /// is designated).
-    pub designated_bridge: BridgeId,
-    /// operEdge.
-    pub edge: bool,
-    /// Valid BPDUs received.
-    pub rx_bpdus: u64,
-    /// BPDUs sent.
-    pub tx_bpdus: u64,
-    /// BPDU version in use.
-    pub protocol: Protocol,
-    /// Topology changes detected on this port (it became forwarding) or
-    /// received on it: one per TCN, and one per BPDU with the TC flag that
-    /// the port acts on (a neighbour repeats the flag while its tcWhile
-    /// runs: HelloTime + 1 s from RSTP, Max Age + Forward Delay from an STP
-    /// root).
-    pub topology_changes: u64,
-}
-
-/// The per-bridge variables of 17.18 plus the management parameters.
-#[derive(Debug, Clone)]
-struct Bridge {
-    /// The bridge address (MAC), also the source of its BPDUs.
-    mac: [u8; 6],
-    params: BridgeParams,
-    /// BridgeIdentifier (17.18.2).
-    id: BridgeId,
-    /// BridgePriority (17.18.3): itself as root.
-    priority: PriorityVector,
-    /// BridgeTimes (17.18.4).
-    times: Times,
-    /// rootPortId (17.18.5); 0 when this bridge is the root.
-    root_port_id: u16,
-    /// rootPriority (17.18.6).
-    root_priority: PriorityVector,
-    /// rootTimes (17.18.7).
-    root_times: Times,
-    /// Topology changes detected or received.
-    topology_changes: u64,
-}
-
-impl Bridge {
-    fn new(mac: [u8; 6], params: BridgeParams) -> Self {
-        let mut b = Bridge {
-            mac,
-            params,
-            id: BridgeId::default(),
-            priority: PriorityVector::default(),
-            times: Times::default(),
-            root_port_id: 0,
-            root_priority: PriorityVector::default(),
-            root_times: Times::default(),
-            topology_changes: 0,
-        };
-        b.apply(params);
-        b.reset_root();
-        b
-    }
-
-    /// Takes new (sanitized) parameters into BridgeIdentifier,
-    /// BridgePriority and BridgeTimes.
-    fn apply(&mut self, params: BridgeParams) {
-        self.params = params;
-        self.id = BridgeId::new(params.priority, self.mac);
-        self.priority = PriorityVector::of_bridge(self.id);
-        self.times = Times {
-            message_age: 0,
-            max_age: params.max_age,
-            hello_time: HELLO_TIME,
-            forward_delay: params.forward_delay,
-        };
-    }
-
-    /// The root information of a bridge that has heard nobody.
-    fn reset_root(&mut self) {
-        self.root_port_id = 0;
-        self.root_priority = self.priority;
-        self.root_times = self.times;
-    }
-
-    /// rstpVersion (17.20.11): Force Protocol Version is 2 or more.
-    fn rstp_version(&self) -> bool {
-        self.params.force_protocol_version >= 2
-    }
+/// BEGIN (17.18.1) for one port: its variables initialized (`Port::new`),
+/// then every machine enters its initial state and runs its actions, in
+/// the order of the clauses.
+fn begin_port(no: u16, params: PortParams, b: &Bridge) -> Port {
+    let mut p = Port::new(no, params, b);
+    machines::begin_receive(&mut p);
+    machines::begin_migration(b, &mut p);
+    machines::begin_detection(&mut p);
+    machines::begin_transmit(&mut p);
+    info::begin(&mut p);
+    roles::begin(&mut p);
+    machines::begin_state(&mut p);
+    machines::begin_tc(&mut p);
+    p
 }
 
 /// One bridge's spanning tree protocol entity. See the module doc.
@@ -447,7 +150,8 @@ impl Rstp {
         if params.force_protocol_version != old.force_protocol_version {
             self.bridge.reset_root();
             for p in &mut self.ports {
-                p.reinitialize(&self.bridge);
+                let fresh = begin_port(p.no, p.params, &self.bridge);
+                p.reinitialize(fresh);
             }
         } else {
             for p in &mut self.ports {
@@ -472,7 +176,7 @@ impl Rstp {
         match self.ports.binary_search_by_key(&port_no, |p| p.no) {
             Ok(_) => self.set_port_params(port_no, params),
             Err(at) => {
-                let port = Port::new(port_no, params.sanitized(), &self.bridge);
+                let port = begin_port(port_no, params.sanitized(), &self.bridge);
                 self.ports.insert(at, port);
                 self.run();
             }

@@ -1,14 +1,17 @@
 //! One bridge port's protocol variables: the timers of 17.17, the
-//! variables of 17.19, the state of each per-port machine, and BEGIN
-//! (17.18.1) for a port. The names are the standard's in snake case
-//! (`rcvdInfoWhile` is `rcvd_info_while`), so the machines read like the
-//! figures of clause 17.
+//! variables of 17.19, and the state each per-port machine stores (the
+//! enums of those states are defined here too). The names are the
+//! standard's in snake case (`rcvdInfoWhile` is `rcvd_info_while`), so the
+//! machines read like the figures of clause 17.
+//!
+//! This file imports no machine: the machines (`info.rs`, `machines.rs`,
+//! `roles.rs`) import it. So `Port::new` only initializes the variables;
+//! BEGIN's actions (17.18.1), which call into every machine, are run by
+//! `begin_port` in `mod.rs`.
 
-use super::info::{self, InfoIs, InfoState, RcvdInfo};
-use super::machines::{self, DetectionState, MigrationState, PstState, RxState, TcState};
+use super::bridge::Bridge;
 use super::priority::{port_id, PriorityVector, Times};
-use super::roles::{self, RoleTrState};
-use super::{Bridge, PortParams, PortRole, PortState, PortStatus, Protocol, MIGRATE_TIME};
+use super::types::{PortParams, PortRole, PortState, PortStatus, Protocol, MIGRATE_TIME};
 use crate::wire::bpdu::Bpdu;
 
 #[derive(Debug, Clone)]
@@ -100,8 +103,98 @@ pub(super) struct Port {
     pub flush_pending: bool,
 }
 
+// ---------------------------------------------------------------------
+// What the per-port machines store: infoIs and rcvdInfo (17.19), and the
+// state of each machine. A state whose only exit is unconditional is not
+// stored (see each machine's file). Defined here, with the variables, so
+// that this file needs no machine's.
+
+/// infoIs (17.19.10): where the port priority vector came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum InfoIs {
+    /// The port is disabled.
+    Disabled,
+    /// Received information has aged out (or never came).
+    Aged,
+    /// Derived from the bridge's own root information (the port is designated).
+    Mine,
+    /// Received from the designated bridge of the port's LAN.
+    Received,
+}
+
+/// rcvdInfo (17.19.30), the verdict of rcvInfo (17.21.8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RcvdInfo {
+    SuperiorDesignated,
+    RepeatedDesignated,
+    InferiorDesignated,
+    InferiorRootAlternate,
+    Other,
+}
+
+/// Port Receive (17.23): DISCARD, RECEIVE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RxState {
+    Discard,
+    Receive,
+}
+
+/// Port Protocol Migration (17.24): CHECKING_RSTP, SELECTING_STP, SENSING.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum MigrationState {
+    CheckingRstp,
+    SelectingStp,
+    Sensing,
+}
+
+/// Bridge Detection (17.25): EDGE, NOT_EDGE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum DetectionState {
+    Edge,
+    NotEdge,
+}
+
+/// Port Information (17.27): DISABLED, AGED, CURRENT; UPDATE, RECEIVE and
+/// the states RECEIVE leads to return to CURRENT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum InfoState {
+    Disabled,
+    Aged,
+    Current,
+}
+
+/// The stored states of Port Role Transitions (17.29): DISABLE_PORT,
+/// DISABLED_PORT, ROOT_PORT, DESIGNATED_PORT, BLOCK_PORT, ALTERNATE_PORT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RoleTrState {
+    Disable,
+    Disabled,
+    Root,
+    Designated,
+    Block,
+    Alternate,
+}
+
+/// Port State Transition (17.30): DISCARDING, LEARNING, FORWARDING.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PstState {
+    Discarding,
+    Learning,
+    Forwarding,
+}
+
+/// Topology Change (17.31): INACTIVE, LEARNING, ACTIVE; the others return
+/// to ACTIVE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TcState {
+    Inactive,
+    Learning,
+    Active,
+}
+
 impl Port {
-    /// A port as BEGIN leaves it: every machine in its initial state.
+    /// A port's variables as BEGIN initializes them, every machine in its
+    /// initial state; `begin_port` (mod.rs) then runs BEGIN's actions.
     pub fn new(no: u16, params: PortParams, b: &Bridge) -> Self {
         let id = port_id(params.priority, no);
         let mine = PriorityVector {
@@ -113,7 +206,7 @@ impl Port {
             hello_time: b.times.hello_time,
             ..b.root_times
         };
-        let mut p = Port {
+        Port {
             no,
             params,
             port_id: id,
@@ -181,29 +274,14 @@ impl Port {
             reported: PortState::Discarding,
             dirty: false,
             flush_pending: false,
-        };
-        p.begin(b);
-        p
-    }
-
-    /// BEGIN (17.18.1): every machine enters its initial state and runs
-    /// its actions, in the order of the clauses.
-    fn begin(&mut self, b: &Bridge) {
-        machines::begin_receive(self);
-        machines::begin_migration(b, self);
-        machines::begin_detection(self);
-        machines::begin_transmit(self);
-        info::begin(self);
-        roles::begin(self);
-        machines::begin_state(self);
-        machines::begin_tc(self);
+        }
     }
 
     /// BEGIN again for a running port (a new Force Protocol Version,
-    /// 17.13): configuration, carrier, counters and what the engine was
+    /// 17.13): `fresh` is this port as BEGIN leaves it (`begin_port` in
+    /// mod.rs); configuration, carrier, counters and what the engine was
     /// told are kept; the protocol starts over.
-    pub fn reinitialize(&mut self, b: &Bridge) {
-        let mut fresh = Port::new(self.no, self.params, b);
+    pub fn reinitialize(&mut self, mut fresh: Port) {
         fresh.port_enabled = self.port_enabled;
         fresh.oper_p2p = self.oper_p2p;
         fresh.rx_bpdus = self.rx_bpdus;

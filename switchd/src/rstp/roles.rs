@@ -4,16 +4,17 @@
 //! synced, agree), the root port's reRoot protection of a recent root port,
 //! and the rrWhile/rbWhile/fdWhile timers.
 //!
-//! Role Transitions stores DISABLE_PORT, DISABLED_PORT, ROOT_PORT,
-//! DESIGNATED_PORT, BLOCK_PORT and ALTERNATE_PORT; every other state
-//! returns to one of them unconditionally. Every transition except those
-//! UCTs is qualified by `selected && !updtInfo` (Figure 17-20), and the
-//! role-change transitions are global within the machine.
+//! Role Transitions stores (`RoleTrState`, defined in port.rs)
+//! DISABLE_PORT, DISABLED_PORT, ROOT_PORT, DESIGNATED_PORT, BLOCK_PORT and
+//! ALTERNATE_PORT; every other state returns to one of them
+//! unconditionally. Every transition except those UCTs is qualified by
+//! `selected && !updtInfo` (Figure 17-20), and the role-change transitions
+//! are global within the machine.
 
-use super::info::InfoIs;
-use super::port::Port;
+use super::bridge::Bridge;
+use super::port::{InfoIs, Port, RoleTrState};
 use super::priority::{PriorityVector, Times};
-use super::{Bridge, PortRole};
+use super::types::PortRole;
 
 /// Runs ROLE_SELECTION when any port asks for it (reselect); INIT_BRIDGE's
 /// updtRoleDisabledTree is done by `Port::new`.
@@ -109,18 +110,6 @@ fn updt_roles_tree(b: &mut Bridge, ports: &mut [Port]) {
             }
         }
     }
-}
-
-/// The stored states of Port Role Transitions: DISABLE_PORT, DISABLED_PORT,
-/// ROOT_PORT, DESIGNATED_PORT, BLOCK_PORT, ALTERNATE_PORT.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum RoleTrState {
-    Disable,
-    Disabled,
-    Root,
-    Designated,
-    Block,
-    Alternate,
 }
 
 /// Every state of Figures 17-20 to 17-22 that a step can enter.
