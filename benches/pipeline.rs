@@ -28,7 +28,7 @@ use proto::{MacAddr, PortConfig, Trunks, VlanId, VlanMode};
 use switchd::batch::{Edit, RxBatch};
 use switchd::fdb::Fdb;
 use switchd::offload;
-use switchd::pipeline::{self, PortSpec, Ports, StpState};
+use switchd::pipeline::{self, Gate, PortSpec, Ports};
 use switchd::vlan::PortVlan;
 use switchd::wire::vnet::{self, VnetHdr};
 use switchd::wire::{VlanTag, TPID_8021AD, TPID_8021Q};
@@ -55,8 +55,7 @@ fn ports(first: u32, n: u32) -> Ports {
                 id: PortId(i),
                 vlan: vlan(None, None, None),
                 tunnel: false,
-                up: true,
-                stp: StpState::Forwarding,
+                gate: Gate::Forwarding,
                 mtu: 1500,
             })
             .collect::<Vec<_>>(),

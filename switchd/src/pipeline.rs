@@ -43,21 +43,23 @@ pub struct PortSpec {
     pub vlan: PortVlan,
     /// VXLAN or GRE: a flood from a tunnel is not sent to other tunnels.
     pub tunnel: bool,
-    /// Attached; down ports are skipped on egress.
-    pub up: bool,
-    /// Spanning-tree state (forwarding on a bridge without RSTP).
-    pub stp: StpState,
+    /// Whether the port is attached and what spanning tree lets it do.
+    pub gate: Gate,
     /// Largest payload (bytes after the Ethernet header and any VLAN tag)
     /// the port sends.
     pub mtu: u32,
 }
 
-/// A port's spanning-tree state as the data path obeys it (802.1D-2004
-/// §17.4 / SPEC §7): only a forwarding port forwards, a learning port
-/// learns, a discarding port does neither. Ports of a bridge without RSTP,
-/// and ports that do not take part, are forwarding.
+/// What the data path may do with a port: nothing while it is down, and
+/// otherwise what its spanning-tree state allows (802.1D-2004 §17.4 /
+/// SPEC §7): only a forwarding port forwards, a learning port learns, a
+/// discarding port does neither. Ports of a bridge without RSTP, and ports
+/// that do not take part, are forwarding when up. One field, so the egress
+/// test stays one compare per port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum StpState {
+pub enum Gate {
+    /// Not attached: skipped on egress.
+    Down,
     /// Neither learns nor forwards.
     Discarding,
     /// Learns, does not forward.
@@ -207,14 +209,11 @@ pub fn ingress(
         return Err(DropReason::ReservedDestination);
     }
     let in_port = &ports[in_idx];
-    if in_port.stp == StpState::Discarding {
-        return Err(DropReason::StpDiscarding);
+    if in_port.gate != Gate::Forwarding {
+        return Err(not_forwarding(fdb, in_port, &meta, now));
     }
     let vlan = in_port.vlan.classify(meta.tag)?;
     fdb.learn(vlan, meta.src, in_port.id, now);
-    if in_port.stp != StpState::Forwarding {
-        return Err(DropReason::StpLearning);
-    }
     let decision = if meta.dst.is_multicast() {
         Decision::Flood
     } else {
@@ -226,6 +225,22 @@ pub fn ingress(
         }
     };
     Ok(Verdict { meta, vlan, decision })
+}
+
+/// A frame received on a port that does not forward: a learning port
+/// learns its source (if its VLAN admits it), a discarding one does not.
+#[cold]
+fn not_forwarding(fdb: &mut Fdb, in_port: &PortSpec, meta: &FrameMeta, now: Instant) -> DropReason {
+    if in_port.gate != Gate::Learning {
+        return DropReason::StpDiscarding;
+    }
+    match in_port.vlan.classify(meta.tag) {
+        Ok(vlan) => {
+            fdb.learn(vlan, meta.src, in_port.id, now);
+            DropReason::StpLearning
+        }
+        Err(reason) => reason,
+    }
 }
 
 /// Step 7 for one candidate egress port: how the frame of `frame_len`
@@ -249,7 +264,7 @@ pub fn egress(
     v: &Verdict,
 ) -> Option<Result<Edit, DropReason>> {
     let out = &ports[out_idx];
-    if out_idx == in_idx || !out.up || out.stp != StpState::Forwarding {
+    if out_idx == in_idx || out.gate != Gate::Forwarding {
         return None;
     }
     if v.decision == Decision::Flood && out.tunnel && ports[in_idx].tunnel {
@@ -352,8 +367,7 @@ mod tests {
             id: PortId(id),
             vlan: v,
             tunnel: false,
-            up: true,
-            stp: StpState::Forwarding,
+            gate: Gate::Forwarding,
             mtu: 1500,
         }
     }
@@ -623,15 +637,15 @@ mod tests {
     fn down_ports_are_skipped() {
         let (mut fdb, t) = (fdb(), Instant::now());
         let mut ports = plain(3);
-        ports[1].up = false;
+        ports[1].gate = Gate::Down;
         assert_eq!(
             fwd(&mut fdb, &ports, 0, &frame(MacAddr::BROADCAST, A, None, 46), t),
             Ok(to(&[2]))
         );
         // a MAC learned on a port that is now down: nothing is emitted
-        ports[1].up = true;
+        ports[1].gate = Gate::Forwarding;
         fwd(&mut fdb, &ports, 1, &frame(MacAddr::BROADCAST, B, None, 46), t).unwrap();
-        ports[1].up = false;
+        ports[1].gate = Gate::Down;
         assert_eq!(fwd(&mut fdb, &ports, 0, &frame(B, A, None, 46), t), Ok(vec![]));
     }
 
@@ -753,13 +767,13 @@ mod tests {
     fn spanning_tree_state_gates_ingress_learning_and_egress() {
         let mut ports = plain(4);
         assert_eq!(flood_from_0(&ports), (Ok(vec![1, 2, 3]), true));
-        ports[0].stp = StpState::Discarding;
+        ports[0].gate = Gate::Discarding;
         assert_eq!(flood_from_0(&ports), (Err(DropReason::StpDiscarding), false));
-        ports[0].stp = StpState::Learning;
+        ports[0].gate = Gate::Learning;
         assert_eq!(flood_from_0(&ports), (Err(DropReason::StpLearning), true));
-        ports[0].stp = StpState::Forwarding;
-        ports[1].stp = StpState::Discarding;
-        ports[3].stp = StpState::Learning;
+        ports[0].gate = Gate::Forwarding;
+        ports[1].gate = Gate::Discarding;
+        ports[3].gate = Gate::Learning;
         assert_eq!(flood_from_0(&ports), (Ok(vec![2]), true));
     }
 
@@ -769,7 +783,7 @@ mod tests {
         let mut fdb = Fdb::new(64, Duration::from_secs(300));
         let now = Instant::now();
         fdb.learn(0, B, PortId(1), now);
-        ports[1].stp = StpState::Discarding;
+        ports[1].gate = Gate::Discarding;
         let mut out = Vec::new();
         forward(&mut fdb, &ports, 0, &frame(B, A, None, 46), now, |i, _| {
             out.push(i)

@@ -19,7 +19,7 @@ use std::io;
 
 use proto::{IfName, PortConfig};
 
-use crate::pipeline::{PortSpec, Ports, StpState};
+use crate::pipeline::{Gate, PortSpec, Ports};
 use crate::port::sys::OpenError;
 use crate::port::tunnel::TunnelLink;
 use crate::port::{PortIo, SendOutcome, TxEntry, BATCH};
@@ -107,9 +107,9 @@ pub(super) struct Port {
     config: PortConfig,
     /// Private: changed only through [`PortTable::set_link`].
     link: Link,
-    /// Spanning-tree state; private: changed only through
+    /// Spanning-tree state (never `Down`: that comes from the link);
     /// [`PortTable::set_stp`].
-    stp: StpState,
+    stp: Gate,
     pub counters: PortCounters,
     /// Frames of the current batch queued for this port.
     pub tx: Vec<TxEntry>,
@@ -204,8 +204,7 @@ impl Port {
             id,
             vlan: PortVlan::from_config(&self.config),
             tunnel: self.config.port_type.is_tunnel(),
-            up: self.is_up(),
-            stp: self.stp,
+            gate: if self.is_up() { self.stp } else { Gate::Down },
             mtu: self.mtu(),
         }
     }
@@ -249,7 +248,7 @@ impl PortTable {
             bridge: b,
             config,
             link: Link::Down(DownReason::NotAttached),
-            stp: StpState::Forwarding,
+            stp: Gate::Forwarding,
             counters: PortCounters::default(),
             tx: Vec::with_capacity(BATCH),
             ready: false,
@@ -289,7 +288,7 @@ impl PortTable {
     }
 
     /// Sets a port's spanning-tree state.
-    pub fn set_stp(&mut self, id: PortId, stp: StpState) {
+    pub fn set_stp(&mut self, id: PortId, stp: Gate) {
         if let Some(Some(port)) = self.slots.get_mut(id.0 as usize) {
             port.stp = stp;
             Self::sync(&mut self.members, id, port);
@@ -402,7 +401,7 @@ mod tests {
         assert_eq!(ids, [PortId(0), PortId(1), PortId(2)]);
         let on0: Vec<_> = t.of_bridge(0).map(|(_, p)| p.name.to_string()).collect();
         assert_eq!(on0, ["a", "c"]);
-        assert!(t.members(0).iter().all(|s| !s.up));
+        assert!(t.members(0).iter().all(|s| s.gate == Gate::Down));
         assert!(matches!(
             t.get(ids[0]).unwrap().down_reason(),
             Some(DownReason::NotAttached)

@@ -18,7 +18,7 @@ use super::bridge::BridgeStp;
 use super::ports::BridgeKey;
 use super::{Engine, CONTROL_FRAME_LEN};
 use crate::batch::{Edit, TxEntry};
-use crate::pipeline::StpState;
+use crate::pipeline::Gate;
 use crate::rstp::{self, BridgeParams, Event, PortParams, PortRole, PortState, Protocol, Rstp};
 use crate::PortId;
 
@@ -42,11 +42,11 @@ fn port_params(c: &proto::RstpPortConfig) -> PortParams {
     }
 }
 
-fn gate(s: PortState) -> StpState {
+fn gate(s: PortState) -> Gate {
     match s {
-        PortState::Discarding => StpState::Discarding,
-        PortState::Learning => StpState::Learning,
-        PortState::Forwarding => StpState::Forwarding,
+        PortState::Discarding => Gate::Discarding,
+        PortState::Learning => Gate::Learning,
+        PortState::Forwarding => Gate::Forwarding,
     }
 }
 
@@ -73,7 +73,7 @@ impl Engine {
                 tracing::info!(bridge = %bridge.name, "RSTP stopped");
                 let ids: Vec<PortId> = self.ports.members(b).iter().map(|s| s.id).collect();
                 for id in ids {
-                    self.ports.set_stp(id, StpState::Forwarding);
+                    self.ports.set_stp(id, Gate::Forwarding);
                 }
             }
             (None, true) => {
@@ -112,12 +112,12 @@ impl Engine {
             if !stp.outside.contains(&id) {
                 stp.outside.push(id);
             }
-            self.ports.set_stp(id, StpState::Forwarding);
+            self.ports.set_stp(id, Gate::Forwarding);
             return;
         }
         stp.outside.retain(|o| *o != id);
         stp.rstp.add_port(no, port_params(&cfg));
-        self.ports.set_stp(id, StpState::Discarding);
+        self.ports.set_stp(id, Gate::Discarding);
         self.stp_link(id);
     }
 
@@ -135,7 +135,7 @@ impl Engine {
             stp.numbers[usize::from(no)] = None;
         }
         stp.outside.retain(|o| *o != id);
-        self.ports.set_stp(id, StpState::Forwarding);
+        self.ports.set_stp(id, Gate::Forwarding);
         self.stp_apply(b);
     }
 
