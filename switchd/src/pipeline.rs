@@ -11,21 +11,23 @@
 //!    learned (as the Linux bridge; OVS forwards such frames);
 //! 3. reserved destination: 01:80:c2:00:00:0x (STP, pause, LACP, 802.1X) is
 //!    never forwarded, nor learned from;
-//! 4. spanning-tree state of the ingress port: a discarding port takes
-//!    nothing (BPDUs were consumed before, at step 3's reserved address);
-//! 5. VLAN ingress admission and classification ([`PortVlan::classify`]);
+//! 4. VLAN ingress admission and classification ([`PortVlan::classify`]);
+//! 5. spanning-tree state of the ingress port (BPDUs were taken out at
+//!    step 3): a discarding port stops here, a learning port learns the
+//!    source and stops (out of line, so a forwarding port pays one compare);
 //! 6. learn the source on (VLAN, ingress port) — after admission, so a frame
 //!    the port may not send cannot poison the table ("insert into forwarding
-//!    database after filtering to avoid spoofing", `br_input.c`); a port in
-//!    the learning state stops here;
+//!    database after filtering to avoid spoofing", `br_input.c`);
 //! 7. decide: known unicast goes to its learned port (dropped if that is
 //!    the ingress port); unknown unicast, broadcast and multicast flood;
 //! 8. per egress port ([`egress`]): skip the ingress port, ports that are
-//!    down or not forwarding, ports that do not carry the VLAN, and tunnel ports on a flood from
-//!    a tunnel (split horizon); compute the tag edit; refuse a frame that
-//!    would exceed the port's MTU.
+//!    down or not forwarding ([`Gate`]), ports that do not carry the VLAN,
+//!    and tunnel ports on a flood from a tunnel (split horizon); compute the
+//!    tag edit; refuse a frame that would exceed the port's MTU.
 
 use std::time::Instant;
+
+use proto::MacAddr;
 
 use crate::batch::Edit;
 use crate::fdb::Fdb;
@@ -209,10 +211,10 @@ pub fn ingress(
         return Err(DropReason::ReservedDestination);
     }
     let in_port = &ports[in_idx];
-    if in_port.gate != Gate::Forwarding {
-        return Err(not_forwarding(fdb, in_port, &meta, now));
-    }
     let vlan = in_port.vlan.classify(meta.tag)?;
+    if in_port.gate != Gate::Forwarding {
+        return Err(not_forwarding(fdb, in_port.gate, vlan, meta.src, in_port.id, now));
+    }
     fdb.learn(vlan, meta.src, in_port.id, now);
     let decision = if meta.dst.is_multicast() {
         Decision::Flood
@@ -227,20 +229,25 @@ pub fn ingress(
     Ok(Verdict { meta, vlan, decision })
 }
 
-/// A frame received on a port that does not forward: a learning port
-/// learns its source (if its VLAN admits it), a discarding one does not.
+/// A frame received (and admitted into `vlan`) on a port that does not
+/// forward: a learning port learns its source, a discarding one does not.
+/// Out of line and with plain values, so the forwarding path pays one
+/// compare for it.
 #[cold]
-fn not_forwarding(fdb: &mut Fdb, in_port: &PortSpec, meta: &FrameMeta, now: Instant) -> DropReason {
-    if in_port.gate != Gate::Learning {
+#[inline(never)]
+fn not_forwarding(
+    fdb: &mut Fdb,
+    gate: Gate,
+    vlan: u16,
+    src: MacAddr,
+    id: PortId,
+    now: Instant,
+) -> DropReason {
+    if gate != Gate::Learning {
         return DropReason::StpDiscarding;
     }
-    match in_port.vlan.classify(meta.tag) {
-        Ok(vlan) => {
-            fdb.learn(vlan, meta.src, in_port.id, now);
-            DropReason::StpLearning
-        }
-        Err(reason) => reason,
-    }
+    fdb.learn(vlan, src, id, now);
+    DropReason::StpLearning
 }
 
 /// Step 7 for one candidate egress port: how the frame of `frame_len`
