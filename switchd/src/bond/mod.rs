@@ -53,6 +53,8 @@
 
 mod hash;
 mod rebalance;
+#[cfg(test)]
+mod tests;
 mod types;
 
 pub use hash::{hash_slb, hash_tcp};
