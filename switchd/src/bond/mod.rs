@@ -52,6 +52,8 @@
 //!   its updelay.
 
 mod hash;
+#[cfg(test)]
+mod proptests;
 mod rebalance;
 #[cfg(test)]
 mod tests;
