@@ -15,6 +15,7 @@
 //! - [`daemon`]: start-up and shutdown of the whole daemon (`switchd::daemon::run`).
 
 pub mod batch;
+pub mod bond;
 pub mod config;
 mod control;
 pub mod daemon;
