@@ -21,6 +21,7 @@
 
 pub mod bpdu;
 pub mod gre;
+pub mod lacp;
 pub mod vnet;
 pub mod vxlan;
 
