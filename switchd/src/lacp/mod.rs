@@ -53,6 +53,10 @@
 
 mod member;
 mod select;
+#[cfg(test)]
+mod sim;
+#[cfg(test)]
+mod tests;
 mod types;
 
 use crate::wire::lacp;
