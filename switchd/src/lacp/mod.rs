@@ -52,6 +52,8 @@
 //! clock), `tests.rs`, `proptests.rs`.
 
 mod member;
+#[cfg(test)]
+mod proptests;
 mod select;
 #[cfg(test)]
 mod sim;
