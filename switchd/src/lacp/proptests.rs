@@ -93,7 +93,9 @@ fn step(lacp: &mut Lacp, seen: &mut Seen, op: &Op) -> Result<(), TestCaseError> 
         &Op::Add(m, p) => lacp.add_member(m, p),
         &Op::Remove(m) => {
             lacp.remove_member(m);
+            // A member added again is a new port, with its own limit.
             seen.usable.remove(&m);
+            seen.tx_times.remove(&m);
         }
         &Op::Carrier(m, up) => lacp.set_carrier(m, up),
         &Op::Actor { active, fast, key } => lacp.set_actor(ActorConfig {
