@@ -22,6 +22,7 @@
 pub mod bpdu;
 pub mod gre;
 pub mod rarp;
+pub mod lacp;
 pub mod vnet;
 pub mod vxlan;
 
