@@ -21,8 +21,8 @@
 
 pub mod bpdu;
 pub mod gre;
-pub mod rarp;
 pub mod lacp;
+pub mod rarp;
 pub mod vnet;
 pub mod vxlan;
 
