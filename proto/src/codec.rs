@@ -265,6 +265,146 @@ mod tests {
             ],
             may_exist: false,
         });
+        round_trip(Request::AddBond {
+            bridge: name("br0"),
+            bond: name("bond0"),
+            members: vec![name("eth1"), name("eth2")],
+            settings: vec![
+                "bond_mode=balance-tcp".parse().unwrap(),
+                "lacp=active".parse().unwrap(),
+                "lacp_time=fast".parse().unwrap(),
+                "lacp_fallback_ab=true".parse().unwrap(),
+                "bond_updelay=100".parse().unwrap(),
+                "bond_downdelay=200".parse().unwrap(),
+                "bond_rebalance_interval=0".parse().unwrap(),
+                "tag=10".parse().unwrap(),
+            ],
+            may_exist: true,
+        });
+        round_trip(Request::BondShow { bond: None });
+        round_trip(Request::BondShow {
+            bond: Some(name("bond0")),
+        });
+        round_trip(Request::LacpShow { bond: None });
+        round_trip(Request::LacpShow {
+            bond: Some(name("bond0")),
+        });
+        round_trip(Request::SetPort {
+            port: name("bond0"),
+            settings: vec!["bond_mode=balance-slb".parse().unwrap()],
+        });
+    }
+
+    #[test]
+    fn bond_wire_form() {
+        let mut out = Vec::new();
+        write_request(&mut out, &Request::BondShow { bond: None }).unwrap();
+        assert_eq!(out, b"{\"version\":1,\"request\":{\"op\":\"bond-show\"}}\n");
+        let mut out = Vec::new();
+        write_request(
+            &mut out,
+            &Request::LacpShow {
+                bond: Some(name("bond0")),
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            b"{\"version\":1,\"request\":{\"op\":\"lacp-show\",\"bond\":\"bond0\"}}\n"
+        );
+        let add = Request::AddBond {
+            bridge: name("br0"),
+            bond: name("bond0"),
+            members: vec![name("eth1"), name("eth2")],
+            settings: vec!["lacp=active".parse().unwrap()],
+            may_exist: false,
+        };
+        let mut out = Vec::new();
+        write_request(&mut out, &add).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            "{\"version\":1,\"request\":{\"op\":\"add-bond\",\"bridge\":\"br0\",\"bond\":\"bond0\",\
+             \"members\":[\"eth1\",\"eth2\"],\"settings\":[{\"lacp\":\"active\"}],\"may_exist\":false}}\n"
+        );
+        // settings and may_exist may be left out
+        let req = decode_request(
+            br#"{"version":1,"request":{"op":"add-bond","bridge":"br0","bond":"bond0","members":["eth1","eth2"]}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            req,
+            Request::AddBond {
+                bridge: name("br0"),
+                bond: name("bond0"),
+                members: vec![name("eth1"), name("eth2")],
+                settings: vec![],
+                may_exist: false,
+            }
+        );
+        assert!(req.is_change());
+        assert!(!Request::BondShow { bond: None }.is_change());
+        assert!(!Request::LacpShow { bond: None }.is_change());
+    }
+
+    #[test]
+    fn rejects_bad_bonds() {
+        let refused = |s: &str| decode_request(s.as_bytes()).unwrap_err();
+        let add = |members: &str, settings: &str| {
+            format!(
+                r#"{{"version":1,"request":{{"op":"add-bond","bridge":"br0","bond":"bond0","members":{members},"settings":{settings}}}}}"#
+            )
+        };
+        for (members, settings, message) in [
+            (r#"["eth1"]"#, "[]", "a bond needs at least 2 members, got 1"),
+            (r#"["eth1","eth1"]"#, "[]", "member \"eth1\" is listed twice"),
+            (
+                r#"["eth1","bond0"]"#,
+                "[]",
+                "member \"bond0\" has the name of the bond itself",
+            ),
+            (
+                r#"["eth1","eth2"]"#,
+                r#"[{"bond_mode":"balance-tcp"}]"#,
+                "bond_mode=balance-tcp needs lacp=active or passive",
+            ),
+            (
+                r#"["eth1","eth2"]"#,
+                r#"[{"bond_rebalance_interval":500}]"#,
+                "bond_rebalance_interval: 500 is neither 0 (off) nor in 1000-10000",
+            ),
+            (
+                r#"["eth1","eth2"]"#,
+                r#"[{"type":"system"}]"#,
+                "type cannot be given to add-bond (a bond's type is bond)",
+            ),
+        ] {
+            let e = refused(&add(members, settings));
+            assert_eq!(e.kind, ErrorKind::InvalidArgument, "{members} {settings}");
+            assert_eq!(e.message, message);
+        }
+        for (members, settings) in [
+            (r#"["eth1","a/b"]"#, "[]"),
+            (r#"["eth1","eth2"]"#, r#"[{"bond_mode":"lacp"}]"#),
+            (r#"["eth1","eth2"]"#, r#"[{"lacp":true}]"#),
+            ("\"eth1\"", "[]"),
+        ] {
+            assert_eq!(
+                refused(&add(members, settings)).kind,
+                ErrorKind::BadRequest,
+                "{members} {settings}"
+            );
+        }
+        assert_eq!(
+            refused(r#"{"version":1,"request":{"op":"add-bond","bridge":"br0","bond":"bond0"}}"#).kind,
+            ErrorKind::BadRequest
+        );
+        assert_eq!(
+            refused(
+                r#"{"version":1,"request":{"op":"set-port","port":"p","settings":[{"bond_updelay":60001}]}}"#
+            )
+            .kind,
+            ErrorKind::InvalidArgument
+        );
     }
 
     #[test]
@@ -306,6 +446,10 @@ mod tests {
             }])),
             Ok(Reply::Rstp(crate::reply::tests::sample_rstp())),
             Ok(Reply::Rstp(RstpInfo::default())),
+            Ok(Reply::Bonds(crate::reply::tests::sample_bonds())),
+            Ok(Reply::Bonds(BondShowInfo::default())),
+            Ok(Reply::Lacp(crate::reply::tests::sample_lacp())),
+            Ok(Reply::Lacp(LacpShowInfo::default())),
             Ok(Reply::Show(vec![BridgeInfo {
                 name: "b".into(),
                 mac: MacAddr([2, 0, 0, 0, 0, 9]),

@@ -17,13 +17,15 @@ pub mod types;
 
 pub use error::{Error, ErrorKind};
 pub use reply::{
-    BridgeInfo, FdbEntry, PortInfo, PortState, PortStats, Reply, RstpBridgeInfo, RstpInfo, RstpPortInfo,
-    RstpProtocol, RstpRole, RstpState,
+    BondInfo, BondMemberInfo, BondShowInfo, BridgeInfo, FdbEntry, LacpBondInfo, LacpMemberInfo, LacpShowInfo,
+    LacpState, LacpStatus, LacpSystem, PortInfo, PortState, PortStats, Reply, RstpBridgeInfo, RstpInfo,
+    RstpPortInfo, RstpProtocol, RstpRole, RstpState,
 };
 pub use request::Request;
 pub use types::{
-    BridgeId, BridgeSetting, ClearKey, IfName, InvalidValue, MacAddr, PortConfig, PortSetting, PortType,
-    RstpBridgeConfig, RstpPortConfig, RstpPortId, Trunks, VlanId, VlanMode,
+    BondConfig, BondMode, BridgeId, BridgeSetting, ClearKey, IfName, InvalidValue, LacpMode, LacpTime,
+    MacAddr, PortConfig, PortSetting, PortType, RstpBridgeConfig, RstpPortConfig, RstpPortId, Trunks, VlanId,
+    VlanMode,
 };
 
 /// Default control socket path.

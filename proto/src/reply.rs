@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::types::{BridgeId, MacAddr, PortConfig, PortType, RstpBridgeConfig, RstpPortId, VlanMode};
+use crate::types::{
+    BondMode, BridgeId, InvalidValue, LacpMode, MacAddr, PortConfig, PortType, RstpBridgeConfig, RstpPortId,
+    VlanMode,
+};
 
 /// A successful reply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +32,10 @@ pub enum Reply {
     Stats(Vec<PortStats>),
     /// `rstp-show`: spanning tree state per bridge.
     Rstp(RstpInfo),
+    /// `bond-show`: state per bond.
+    Bonds(BondShowInfo),
+    /// `lacp-show`: LACP state per bond.
+    Lacp(LacpShowInfo),
 }
 
 /// A bridge as `show` reports it.
@@ -260,6 +267,204 @@ impl RstpProtocol {
             RstpProtocol::Rstp => "rstp",
             RstpProtocol::Stp => "stp",
         }
+    }
+}
+
+/// `bond-show`: the state of bonds (SPEC §8, like `ovs-appctl bond/show`).
+/// Its JSON is the contract: `{"bonds":[...]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct BondShowInfo {
+    /// One entry per bond, in creation order.
+    pub bonds: Vec<BondInfo>,
+}
+
+/// The state of one bond.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BondInfo {
+    /// Bond (port) name.
+    pub bond: String,
+    /// The bridge it is a port of.
+    pub bridge: String,
+    /// `bond_mode` in force.
+    pub bond_mode: BondMode,
+    /// `lacp` in force.
+    pub lacp: LacpMode,
+    /// Where LACP stands.
+    pub lacp_status: LacpStatus,
+    /// The member that carries flooded traffic (and, in active-backup,
+    /// everything); `None` when no member is enabled.
+    pub active_member: Option<String>,
+    /// Milliseconds until buckets are next rebalanced; 0 when the bond
+    /// does not rebalance (active-backup, or `bond_rebalance_interval=0`).
+    pub next_rebalance_ms: u64,
+    /// Members in configured order.
+    pub members: Vec<BondMemberInfo>,
+}
+
+/// The state of one member of a bond.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BondMemberInfo {
+    /// Member device name.
+    pub member: String,
+    /// Carries traffic now (usable, after `bond_updelay`/`bond_downdelay`).
+    pub enabled: bool,
+    /// The device has carrier.
+    pub carrier: bool,
+    /// Usable as far as carrier and LACP go, before the up/down delays.
+    pub may_enable: bool,
+    /// Bytes sent through this member.
+    pub tx_bytes: u64,
+    /// Hash buckets (0–255) assigned to this member, ascending; empty for
+    /// an active-backup bond.
+    pub buckets: Vec<u8>,
+}
+
+/// Where LACP stands on a bond (`lacp_status`, `lacp-show`'s `status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LacpStatus {
+    /// `lacp=off`.
+    Off,
+    /// A partner is in sync.
+    Negotiated,
+    /// LACP on, no partner in sync yet.
+    Configured,
+    /// No partner, and `lacp_fallback_ab=true` is in effect: the bond works
+    /// as active-backup.
+    Fallback,
+}
+
+impl LacpStatus {
+    /// The name used in JSON and text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LacpStatus::Off => "off",
+            LacpStatus::Negotiated => "negotiated",
+            LacpStatus::Configured => "configured",
+            LacpStatus::Fallback => "fallback",
+        }
+    }
+}
+
+/// `lacp-show`: the LACP state of bonds (SPEC §8, like `ovs-appctl
+/// lacp/show`). Its JSON is the contract: `{"bonds":[...]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LacpShowInfo {
+    /// One entry per bond, in creation order.
+    pub bonds: Vec<LacpBondInfo>,
+}
+
+/// The LACP state of one bond (one aggregator).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LacpBondInfo {
+    /// Bond name.
+    pub bond: String,
+    /// Where LACP stands.
+    pub status: LacpStatus,
+    /// This side: the bridge MAC as system id, priority 65534, the bond's key.
+    pub actor: LacpSystem,
+    /// The other side, once a LACPDU was received; `None` before.
+    pub partner: Option<LacpSystem>,
+    /// Members in configured order.
+    pub members: Vec<LacpMemberInfo>,
+}
+
+/// An LACP system as LACPDUs carry it: system id, priority, key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LacpSystem {
+    /// System id (a MAC address, `xx:xx:xx:xx:xx:xx`).
+    pub system_id: MacAddr,
+    /// System priority (lower wins).
+    pub system_priority: u16,
+    /// Aggregation key.
+    pub key: u16,
+}
+
+/// The LACP state of one member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LacpMemberInfo {
+    /// Member device name.
+    pub member: String,
+    /// The state this side sends.
+    pub actor_state: LacpState,
+    /// The state the partner last sent (all clear before it sent any).
+    pub partner_state: LacpState,
+    /// LACPDUs received.
+    pub rx_lacpdus: u64,
+    /// LACPDUs sent.
+    pub tx_lacpdus: u64,
+}
+
+/// The actor or partner state octet of a LACPDU (802.1AX §6.4.2.3),
+/// written in JSON as the names of the bits that are set, in bit order:
+/// `["activity","timeout","aggregation","synchronization","collecting",
+/// "distributing","defaulted","expired"]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(try_from = "Vec<String>", into = "Vec<String>")]
+pub struct LacpState(pub u8);
+
+impl LacpState {
+    /// LACP_Activity: active LACP (else passive).
+    pub const ACTIVITY: u8 = 0x01;
+    /// LACP_Timeout: short (fast) timeout asked of the partner.
+    pub const TIMEOUT: u8 = 0x02;
+    /// Aggregation: the link may be aggregated.
+    pub const AGGREGATION: u8 = 0x04;
+    /// Synchronization: attached to the right aggregator.
+    pub const SYNCHRONIZATION: u8 = 0x08;
+    /// Collecting: frames received on the link are accepted.
+    pub const COLLECTING: u8 = 0x10;
+    /// Distributing: frames are sent on the link.
+    pub const DISTRIBUTING: u8 = 0x20;
+    /// Defaulted: partner information is the default, not received.
+    pub const DEFAULTED: u8 = 0x40;
+    /// Expired: the receive machine is in the expired state.
+    pub const EXPIRED: u8 = 0x80;
+
+    /// Every bit with its JSON name, in bit order.
+    pub const NAMES: [(u8, &'static str); 8] = [
+        (Self::ACTIVITY, "activity"),
+        (Self::TIMEOUT, "timeout"),
+        (Self::AGGREGATION, "aggregation"),
+        (Self::SYNCHRONIZATION, "synchronization"),
+        (Self::COLLECTING, "collecting"),
+        (Self::DISTRIBUTING, "distributing"),
+        (Self::DEFAULTED, "defaulted"),
+        (Self::EXPIRED, "expired"),
+    ];
+
+    /// Whether every bit of `bits` is set.
+    pub fn contains(self, bits: u8) -> bool {
+        self.0 & bits == bits
+    }
+
+    /// The names of the bits that are set, in bit order.
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        Self::NAMES
+            .into_iter()
+            .filter(move |(bit, _)| self.0 & bit != 0)
+            .map(|(_, name)| name)
+    }
+}
+
+impl TryFrom<Vec<String>> for LacpState {
+    type Error = InvalidValue;
+    fn try_from(names: Vec<String>) -> Result<Self, Self::Error> {
+        names.iter().try_fold(LacpState(0), |state, name| {
+            let (bit, _) = Self::NAMES.iter().find(|(_, n)| n == name).ok_or_else(|| {
+                InvalidValue(format!(
+                    "LACP state bit {name:?} is not one of activity, timeout, aggregation, \
+                     synchronization, collecting, distributing, defaulted, expired"
+                ))
+            })?;
+            Ok(LacpState(state.0 | bit))
+        })
+    }
+}
+
+impl From<LacpState> for Vec<String> {
+    fn from(s: LacpState) -> Vec<String> {
+        s.names().map(str::to_owned).collect()
     }
 }
 
@@ -507,6 +712,282 @@ pub(crate) mod tests {
         let mut bad = serde_json::to_value(sample_rstp()).unwrap();
         bad["bridges"][0]["root_id"] = json!("32768.020000000001");
         assert!(serde_json::from_value::<RstpInfo>(bad).is_err());
+    }
+
+    /// Two bonds: bond0 balance-tcp with LACP negotiated, bond1
+    /// active-backup without LACP and one member down.
+    pub(crate) fn sample_bonds() -> BondShowInfo {
+        BondShowInfo {
+            bonds: vec![
+                BondInfo {
+                    bond: "bond0".into(),
+                    bridge: "br0".into(),
+                    bond_mode: BondMode::BalanceTcp,
+                    lacp: LacpMode::Active,
+                    lacp_status: LacpStatus::Negotiated,
+                    active_member: Some("eth1".into()),
+                    next_rebalance_ms: 6543,
+                    members: vec![
+                        BondMemberInfo {
+                            member: "eth1".into(),
+                            enabled: true,
+                            carrier: true,
+                            may_enable: true,
+                            tx_bytes: 1_234_567,
+                            buckets: vec![0, 5, 6, 7, 255],
+                        },
+                        BondMemberInfo {
+                            member: "eth2".into(),
+                            enabled: true,
+                            carrier: true,
+                            may_enable: true,
+                            tx_bytes: 42,
+                            buckets: vec![1, 2],
+                        },
+                    ],
+                },
+                BondInfo {
+                    bond: "bond1".into(),
+                    bridge: "br1".into(),
+                    bond_mode: BondMode::ActiveBackup,
+                    lacp: LacpMode::Off,
+                    lacp_status: LacpStatus::Off,
+                    active_member: None,
+                    next_rebalance_ms: 0,
+                    members: vec![BondMemberInfo {
+                        member: "eth3".into(),
+                        enabled: false,
+                        carrier: false,
+                        may_enable: false,
+                        tx_bytes: 0,
+                        buckets: vec![],
+                    }],
+                },
+            ],
+        }
+    }
+
+    /// bond0 negotiated with a partner, bond2 passive without one.
+    pub(crate) fn sample_lacp() -> LacpShowInfo {
+        let all = LacpState(0x3f);
+        LacpShowInfo {
+            bonds: vec![
+                LacpBondInfo {
+                    bond: "bond0".into(),
+                    status: LacpStatus::Negotiated,
+                    actor: LacpSystem {
+                        system_id: MacAddr([2, 0, 0, 0, 0, 1]),
+                        system_priority: 65534,
+                        key: 1,
+                    },
+                    partner: Some(LacpSystem {
+                        system_id: MacAddr([0x52, 0x54, 0, 0xab, 0xcd, 0xef]),
+                        system_priority: 32768,
+                        key: 17,
+                    }),
+                    members: vec![
+                        LacpMemberInfo {
+                            member: "eth1".into(),
+                            actor_state: all,
+                            partner_state: LacpState(0x3d),
+                            rx_lacpdus: 10,
+                            tx_lacpdus: 12,
+                        },
+                        LacpMemberInfo {
+                            member: "eth2".into(),
+                            actor_state: LacpState(0x07),
+                            partner_state: LacpState(0x05),
+                            rx_lacpdus: 3,
+                            tx_lacpdus: 4,
+                        },
+                    ],
+                },
+                LacpBondInfo {
+                    bond: "bond2".into(),
+                    status: LacpStatus::Fallback,
+                    actor: LacpSystem {
+                        system_id: MacAddr([2, 0, 0, 0, 0, 2]),
+                        system_priority: 65534,
+                        key: 3,
+                    },
+                    partner: None,
+                    members: vec![LacpMemberInfo {
+                        member: "eth5".into(),
+                        actor_state: LacpState(0x46),
+                        partner_state: LacpState(0x82),
+                        rx_lacpdus: 0,
+                        tx_lacpdus: 0,
+                    }],
+                },
+            ],
+        }
+    }
+
+    /// The `bond-show` JSON of SPEC §8, field for field.
+    #[test]
+    fn bond_json_is_the_spec_shape() {
+        let v = serde_json::to_value(sample_bonds()).unwrap();
+        let expected = json!({"bonds": [
+            {
+                "bond": "bond0",
+                "bridge": "br0",
+                "bond_mode": "balance-tcp",
+                "lacp": "active",
+                "lacp_status": "negotiated",
+                "active_member": "eth1",
+                "next_rebalance_ms": 6543,
+                "members": [
+                    {"member": "eth1", "enabled": true, "carrier": true, "may_enable": true,
+                     "tx_bytes": 1234567, "buckets": [0, 5, 6, 7, 255]},
+                    {"member": "eth2", "enabled": true, "carrier": true, "may_enable": true,
+                     "tx_bytes": 42, "buckets": [1, 2]},
+                ],
+            },
+            {
+                "bond": "bond1",
+                "bridge": "br1",
+                "bond_mode": "active-backup",
+                "lacp": "off",
+                "lacp_status": "off",
+                "active_member": null,
+                "next_rebalance_ms": 0,
+                "members": [
+                    {"member": "eth3", "enabled": false, "carrier": false, "may_enable": false,
+                     "tx_bytes": 0, "buckets": []},
+                ],
+            },
+        ]});
+        assert_eq!(v, expected);
+        assert_eq!(serde_json::from_value::<BondShowInfo>(v).unwrap(), sample_bonds());
+        assert_eq!(
+            serde_json::to_value(BondShowInfo::default()).unwrap(),
+            json!({"bonds": []})
+        );
+        // a bucket index that is not 0-255, or a status not in the SPEC, is
+        // a decode error, not a guess
+        let mut bad = serde_json::to_value(sample_bonds()).unwrap();
+        bad["bonds"][0]["members"][0]["buckets"] = json!([256]);
+        assert!(serde_json::from_value::<BondShowInfo>(bad).is_err());
+        let mut bad = serde_json::to_value(sample_bonds()).unwrap();
+        bad["bonds"][0]["lacp_status"] = json!("up");
+        assert!(serde_json::from_value::<BondShowInfo>(bad).is_err());
+        for (s, name) in [
+            (LacpStatus::Off, "off"),
+            (LacpStatus::Negotiated, "negotiated"),
+            (LacpStatus::Configured, "configured"),
+            (LacpStatus::Fallback, "fallback"),
+        ] {
+            assert_eq!(s.as_str(), name);
+            assert_eq!(serde_json::to_value(s).unwrap(), name);
+        }
+    }
+
+    /// The `lacp-show` JSON of SPEC §8, field for field.
+    #[test]
+    fn lacp_json_is_the_spec_shape() {
+        let v = serde_json::to_value(sample_lacp()).unwrap();
+        let all = json!([
+            "activity",
+            "timeout",
+            "aggregation",
+            "synchronization",
+            "collecting",
+            "distributing"
+        ]);
+        let expected = json!({"bonds": [
+            {
+                "bond": "bond0",
+                "status": "negotiated",
+                "actor": {"system_id": "02:00:00:00:00:01", "system_priority": 65534, "key": 1},
+                "partner": {"system_id": "52:54:00:ab:cd:ef", "system_priority": 32768, "key": 17},
+                "members": [
+                    {"member": "eth1", "actor_state": all,
+                     "partner_state": ["activity", "aggregation", "synchronization", "collecting", "distributing"],
+                     "rx_lacpdus": 10, "tx_lacpdus": 12},
+                    {"member": "eth2", "actor_state": ["activity", "timeout", "aggregation"],
+                     "partner_state": ["activity", "aggregation"],
+                     "rx_lacpdus": 3, "tx_lacpdus": 4},
+                ],
+            },
+            {
+                "bond": "bond2",
+                "status": "fallback",
+                "actor": {"system_id": "02:00:00:00:00:02", "system_priority": 65534, "key": 3},
+                "partner": null,
+                "members": [
+                    {"member": "eth5", "actor_state": ["timeout", "aggregation", "defaulted"],
+                     "partner_state": ["timeout", "expired"],
+                     "rx_lacpdus": 0, "tx_lacpdus": 0},
+                ],
+            },
+        ]});
+        assert_eq!(v, expected);
+        assert_eq!(serde_json::from_value::<LacpShowInfo>(v).unwrap(), sample_lacp());
+        assert_eq!(
+            serde_json::to_value(LacpShowInfo::default()).unwrap(),
+            json!({"bonds": []})
+        );
+        let mut bad = serde_json::to_value(sample_lacp()).unwrap();
+        bad["bonds"][0]["actor"]["system_id"] = json!("8000.020000000001");
+        assert!(serde_json::from_value::<LacpShowInfo>(bad).is_err());
+    }
+
+    #[test]
+    fn lacp_state_bits_and_names() {
+        // 802.1AX bit order, the order the SPEC lists them in
+        let every = LacpState(0xff);
+        assert_eq!(
+            every.names().collect::<Vec<_>>(),
+            [
+                "activity",
+                "timeout",
+                "aggregation",
+                "synchronization",
+                "collecting",
+                "distributing",
+                "defaulted",
+                "expired"
+            ]
+        );
+        assert_eq!(LacpState(0).names().count(), 0);
+        assert_eq!(serde_json::to_value(LacpState(0)).unwrap(), json!([]));
+        for (i, (bit, name)) in LacpState::NAMES.iter().enumerate() {
+            assert_eq!(*bit, 1 << i);
+            assert_eq!(serde_json::to_value(LacpState(*bit)).unwrap(), json!([name]));
+        }
+        let s = LacpState(LacpState::ACTIVITY | LacpState::SYNCHRONIZATION);
+        assert!(s.contains(LacpState::ACTIVITY));
+        assert!(s.contains(LacpState::ACTIVITY | LacpState::SYNCHRONIZATION));
+        assert!(!s.contains(LacpState::ACTIVITY | LacpState::COLLECTING));
+        // decoded in any order, encoded in bit order
+        let d: LacpState = serde_json::from_value(json!(["expired", "activity", "activity"])).unwrap();
+        assert_eq!(d, LacpState(0x81));
+        assert_eq!(serde_json::to_value(d).unwrap(), json!(["activity", "expired"]));
+        // OVS's text word is not the JSON name
+        let e = serde_json::from_value::<LacpState>(json!(["synchronized"])).unwrap_err();
+        assert!(
+            e.to_string().contains("\"synchronized\" is not one of activity"),
+            "{e}"
+        );
+        assert!(serde_json::from_value::<LacpState>(json!(8)).is_err());
+    }
+
+    #[test]
+    fn bond_and_lacp_replies_on_the_wire() {
+        let v = serde_json::to_value(Reply::Bonds(sample_bonds())).unwrap();
+        assert_eq!(v["kind"], "bonds");
+        assert_eq!(v["data"], serde_json::to_value(sample_bonds()).unwrap());
+        assert_eq!(
+            serde_json::from_value::<Reply>(v).unwrap(),
+            Reply::Bonds(sample_bonds())
+        );
+        let v = serde_json::to_value(Reply::Lacp(sample_lacp())).unwrap();
+        assert_eq!(v["kind"], "lacp");
+        assert_eq!(v["data"], serde_json::to_value(sample_lacp()).unwrap());
+        assert_eq!(
+            serde_json::from_value::<Reply>(v).unwrap(),
+            Reply::Lacp(sample_lacp())
+        );
     }
 
     #[test]

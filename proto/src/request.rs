@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::types::{BridgeSetting, ClearKey, IfName, InvalidValue, PortSetting};
+use crate::types::{BridgeSetting, ClearKey, IfName, InvalidValue, PortConfig, PortSetting};
 
 /// A control request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,15 +108,55 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         bridge: Option<IfName>,
     },
+    /// Add a bond (SPEC §8): one port of `bridge` made of `members`, 2–32
+    /// existing `system` devices. With `may_exist`, a bond of that name
+    /// already on the same bridge is not an error. `del-port` removes it.
+    AddBond {
+        /// Bridge name.
+        bridge: IfName,
+        /// Bond (port) name.
+        bond: IfName,
+        /// Member device names, in order.
+        members: Vec<IfName>,
+        /// `KEY=VALUE` settings: the bond keys, VLAN keys, `mtu`, `rstp_*`.
+        #[serde(default)]
+        settings: Vec<PortSetting>,
+        /// `--may-exist`
+        #[serde(default)]
+        may_exist: bool,
+    },
+    /// State of one bond, or of every bond (like `ovs-appctl bond/show`).
+    BondShow {
+        /// Bond name; all bonds if absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bond: Option<IfName>,
+    },
+    /// LACP state of one bond, or of every bond that runs LACP (like
+    /// `ovs-appctl lacp/show`).
+    LacpShow {
+        /// Bond name; all bonds if absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bond: Option<IfName>,
+    },
 }
 
 impl Request {
     /// Checks the numeric ranges that the wire types alone cannot express
-    /// (names, VLAN ids and trunk lists are checked while decoding).
+    /// (names, VLAN ids and trunk lists are checked while decoding), and the
+    /// whole configuration of a new bond, which does not depend on any state.
     pub fn validate(&self) -> Result<(), InvalidValue> {
         match self {
             Request::AddPort { settings, .. } | Request::SetPort { settings, .. } => {
                 settings.iter().try_for_each(PortSetting::validate)
+            }
+            Request::AddBond {
+                bond,
+                members,
+                settings,
+                ..
+            } => {
+                settings.iter().try_for_each(PortSetting::validate)?;
+                PortConfig::for_bond(bond, members, settings).map(drop)
             }
             Request::SetBridge { settings, .. } => settings.iter().try_for_each(BridgeSetting::validate),
             _ => Ok(()),
@@ -134,6 +174,7 @@ impl Request {
                 | Request::SetPort { .. }
                 | Request::ClearPort { .. }
                 | Request::SetBridge { .. }
+                | Request::AddBond { .. }
         )
     }
 }

@@ -344,6 +344,9 @@ pub enum PortType {
     Stream,
     /// Unix datagram socket, one frame per datagram (qemu `-netdev dgram`).
     Dgram,
+    /// A bond of two or more `system` members (SPEC §8), made by `add-bond`;
+    /// its members are [`PortConfig::members`].
+    Bond,
 }
 
 impl PortType {
@@ -356,12 +359,18 @@ impl PortType {
             PortType::Gre => "gre",
             PortType::Stream => "stream",
             PortType::Dgram => "dgram",
+            PortType::Bond => "bond",
         }
     }
 
     /// Whether this is a tunnel port (split horizon applies, SPEC §3).
     pub fn is_tunnel(self) -> bool {
         matches!(self, PortType::Vxlan | PortType::Gre)
+    }
+
+    /// Whether this is a bond (SPEC §8).
+    pub fn is_bond(self) -> bool {
+        self == PortType::Bond
     }
 }
 
@@ -375,8 +384,9 @@ impl FromStr for PortType {
             "gre" => Ok(PortType::Gre),
             "stream" => Ok(PortType::Stream),
             "dgram" => Ok(PortType::Dgram),
+            "bond" => Ok(PortType::Bond),
             _ => Err(invalid(format!(
-                "type {s:?} is not one of system, tap, vxlan, gre, stream, dgram"
+                "type {s:?} is not one of system, tap, vxlan, gre, stream, dgram, bond"
             ))),
         }
     }
@@ -514,6 +524,158 @@ pub const RSTP_PATH_COST_MIN: u32 = 1;
 /// Largest `rstp_path_cost`.
 pub const RSTP_PATH_COST_MAX: u32 = 200_000_000;
 
+/// Fewest members a bond has (SPEC §8).
+pub const BOND_MEMBERS_MIN: usize = 2;
+/// Most members a bond has.
+pub const BOND_MEMBERS_MAX: usize = 32;
+/// Largest `bond_updelay` and `bond_downdelay`, milliseconds (default 0).
+pub const BOND_DELAY_MAX: u32 = 60_000;
+/// Default `bond_rebalance_interval`, milliseconds (Open vSwitch's).
+pub const BOND_REBALANCE_INTERVAL_DEFAULT: u32 = 10_000;
+/// Shortest `bond_rebalance_interval` other than 0 (off).
+pub const BOND_REBALANCE_INTERVAL_MIN: u32 = 1000;
+/// Longest `bond_rebalance_interval`.
+pub const BOND_REBALANCE_INTERVAL_MAX: u32 = 10_000;
+/// Hash buckets a balanced bond spreads its traffic over (indexes 0–255).
+pub const BOND_BUCKETS: usize = 256;
+/// LACP actor system priority, as Open vSwitch sends it.
+pub const LACP_SYSTEM_PRIORITY: u16 = 65_534;
+
+/// How a bond spreads traffic over its members (`bond_mode`, SPEC §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BondMode {
+    /// One member carries everything; the next usable one takes over.
+    #[default]
+    ActiveBackup,
+    /// Spread by source MAC and VLAN over 256 hash buckets.
+    BalanceSlb,
+    /// Spread by L2–L4 fields; needs LACP.
+    BalanceTcp,
+}
+
+impl BondMode {
+    /// The name used on the command line and in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BondMode::ActiveBackup => "active-backup",
+            BondMode::BalanceSlb => "balance-slb",
+            BondMode::BalanceTcp => "balance-tcp",
+        }
+    }
+
+    /// Whether traffic is spread over hash buckets (OVS's
+    /// `bond_is_balanced`): every mode but active-backup.
+    pub fn is_balanced(self) -> bool {
+        self != BondMode::ActiveBackup
+    }
+}
+
+impl FromStr for BondMode {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "active-backup" => Ok(BondMode::ActiveBackup),
+            "balance-slb" => Ok(BondMode::BalanceSlb),
+            "balance-tcp" => Ok(BondMode::BalanceTcp),
+            _ => Err(invalid(format!(
+                "bond_mode: {s:?} is not active-backup, balance-slb or balance-tcp"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for BondMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether a bond runs LACP, and how (`lacp`, SPEC §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LacpMode {
+    /// No LACP: members are used on carrier alone.
+    #[default]
+    Off,
+    /// Send LACPDUs whether or not the partner does.
+    Active,
+    /// Send LACPDUs only once the partner does.
+    Passive,
+}
+
+impl LacpMode {
+    /// The name used on the command line and in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LacpMode::Off => "off",
+            LacpMode::Active => "active",
+            LacpMode::Passive => "passive",
+        }
+    }
+
+    /// Whether LACP runs (`active` or `passive`).
+    pub fn is_on(self) -> bool {
+        self != LacpMode::Off
+    }
+}
+
+impl FromStr for LacpMode {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "off" => Ok(LacpMode::Off),
+            "active" => Ok(LacpMode::Active),
+            "passive" => Ok(LacpMode::Passive),
+            _ => Err(invalid(format!("lacp: {s:?} is not off, active or passive"))),
+        }
+    }
+}
+
+impl fmt::Display for LacpMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The LACP timeout a bond asks of its partner (`lacp_time`, SPEC §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LacpTime {
+    /// LACPDUs every 30 s, partner timeout 90 s.
+    #[default]
+    Slow,
+    /// LACPDUs every 1 s, partner timeout 3 s.
+    Fast,
+}
+
+impl LacpTime {
+    /// The name used on the command line and in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LacpTime::Slow => "slow",
+            LacpTime::Fast => "fast",
+        }
+    }
+}
+
+impl FromStr for LacpTime {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "slow" => Ok(LacpTime::Slow),
+            "fast" => Ok(LacpTime::Fast),
+            _ => Err(invalid(format!("lacp_time: {s:?} is not slow or fast"))),
+        }
+    }
+}
+
+impl fmt::Display for LacpTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 fn parse_kv(s: &str) -> Result<(&str, &str), InvalidValue> {
     s.split_once('=')
         .ok_or_else(|| invalid(format!("{s:?} is not of the form KEY=VALUE")))
@@ -580,6 +742,25 @@ fn parse_force_version(v: &str) -> Result<u32, InvalidValue> {
         ))
     })?;
     check_force_version(n)?;
+    Ok(n)
+}
+
+/// `bond_rebalance_interval`: 0 (off) or 1000–10000 ms.
+fn check_rebalance(n: u32) -> Result<(), InvalidValue> {
+    if n == 0 || (BOND_REBALANCE_INTERVAL_MIN..=BOND_REBALANCE_INTERVAL_MAX).contains(&n) {
+        return Ok(());
+    }
+    Err(invalid(format!(
+        "bond_rebalance_interval: {n} is neither 0 (off) nor in \
+         {BOND_REBALANCE_INTERVAL_MIN}-{BOND_REBALANCE_INTERVAL_MAX}"
+    )))
+}
+
+fn parse_rebalance(v: &str) -> Result<u32, InvalidValue> {
+    let n: u32 = v
+        .parse()
+        .map_err(|_| invalid(format!("bond_rebalance_interval: {v:?} is not a number")))?;
+    check_rebalance(n)?;
     Ok(n)
 }
 
@@ -1060,11 +1241,27 @@ pub enum PortSetting {
     RstpAdminEdge(bool),
     /// `rstp_auto_edge=true|false`: detect edge ports (default true).
     RstpAutoEdge(bool),
+    /// `bond_mode=active-backup|balance-slb|balance-tcp` (bonds; default active-backup).
+    BondMode(BondMode),
+    /// `lacp=off|active|passive` (bonds; default off).
+    Lacp(LacpMode),
+    /// `lacp_time=slow|fast`: the LACP timeout asked of the partner (bonds; default slow).
+    LacpTime(LacpTime),
+    /// `lacp_fallback_ab=true|false`: without an LACP partner, work as
+    /// active-backup (bonds; default false).
+    LacpFallbackAb(bool),
+    /// `bond_updelay=MS`, 0–60000: carrier up this long before a member is used (default 0).
+    BondUpdelay(u32),
+    /// `bond_downdelay=MS`, 0–60000: carrier down this long before a member is dropped (default 0).
+    BondDowndelay(u32),
+    /// `bond_rebalance_interval=MS`: 0 (off) or 1000–10000 (default 10000).
+    BondRebalanceInterval(u32),
 }
 
 /// Keys `set port` and `add-port` accept, for error messages and `--help`.
 pub const PORT_KEYS: &str = "type, tag, trunks, vlan_mode, mtu, remote_ip, local_ip, key, dst_port, \
-     path, mode, persist, rstp_enable, rstp_port_priority, rstp_path_cost, rstp_admin_edge, rstp_auto_edge";
+     path, mode, persist, rstp_enable, rstp_port_priority, rstp_path_cost, rstp_admin_edge, rstp_auto_edge, \
+     bond_mode, lacp, lacp_time, lacp_fallback_ab, bond_updelay, bond_downdelay, bond_rebalance_interval";
 
 impl PortSetting {
     /// Checks ranges for a setting that did not come through `FromStr`
@@ -1079,6 +1276,10 @@ impl PortSetting {
                 check_step(self.key(), *p, 0, RSTP_PORT_PRIORITY_MAX, RSTP_PORT_PRIORITY_STEP)
             }
             PortSetting::RstpPathCost(c) => check_num(self.key(), *c, RSTP_PATH_COST_MIN, RSTP_PATH_COST_MAX),
+            PortSetting::BondUpdelay(d) | PortSetting::BondDowndelay(d) => {
+                check_num(self.key(), *d, 0, BOND_DELAY_MAX)
+            }
+            PortSetting::BondRebalanceInterval(i) => check_rebalance(*i),
             _ => Ok(()),
         }
     }
@@ -1103,7 +1304,28 @@ impl PortSetting {
             PortSetting::RstpPathCost(_) => "rstp_path_cost",
             PortSetting::RstpAdminEdge(_) => "rstp_admin_edge",
             PortSetting::RstpAutoEdge(_) => "rstp_auto_edge",
+            PortSetting::BondMode(_) => "bond_mode",
+            PortSetting::Lacp(_) => "lacp",
+            PortSetting::LacpTime(_) => "lacp_time",
+            PortSetting::LacpFallbackAb(_) => "lacp_fallback_ab",
+            PortSetting::BondUpdelay(_) => "bond_updelay",
+            PortSetting::BondDowndelay(_) => "bond_downdelay",
+            PortSetting::BondRebalanceInterval(_) => "bond_rebalance_interval",
         }
+    }
+
+    /// Whether this is one of the bond keys (SPEC §8), valid only on a bond.
+    pub fn is_bond(&self) -> bool {
+        matches!(
+            self,
+            PortSetting::BondMode(_)
+                | PortSetting::Lacp(_)
+                | PortSetting::LacpTime(_)
+                | PortSetting::LacpFallbackAb(_)
+                | PortSetting::BondUpdelay(_)
+                | PortSetting::BondDowndelay(_)
+                | PortSetting::BondRebalanceInterval(_)
+        )
     }
 }
 
@@ -1145,6 +1367,13 @@ impl FromStr for PortSetting {
             }
             "rstp_admin_edge" => PortSetting::RstpAdminEdge(parse_bool(k, v)?),
             "rstp_auto_edge" => PortSetting::RstpAutoEdge(parse_bool(k, v)?),
+            "bond_mode" => PortSetting::BondMode(v.parse()?),
+            "lacp" => PortSetting::Lacp(v.parse()?),
+            "lacp_time" => PortSetting::LacpTime(v.parse()?),
+            "lacp_fallback_ab" => PortSetting::LacpFallbackAb(parse_bool(k, v)?),
+            "bond_updelay" => PortSetting::BondUpdelay(parse_num(k, v, 0, BOND_DELAY_MAX)?),
+            "bond_downdelay" => PortSetting::BondDowndelay(parse_num(k, v, 0, BOND_DELAY_MAX)?),
+            "bond_rebalance_interval" => PortSetting::BondRebalanceInterval(parse_rebalance(v)?),
             _ => return Err(invalid(format!("unknown port key {k:?} (known: {PORT_KEYS})"))),
         })
     }
@@ -1166,11 +1395,18 @@ impl fmt::Display for PortSetting {
             PortSetting::Mtu(n)
             | PortSetting::Key(n)
             | PortSetting::RstpPortPriority(n)
-            | PortSetting::RstpPathCost(n) => write!(f, "{k}={n}"),
+            | PortSetting::RstpPathCost(n)
+            | PortSetting::BondUpdelay(n)
+            | PortSetting::BondDowndelay(n)
+            | PortSetting::BondRebalanceInterval(n) => write!(f, "{k}={n}"),
             PortSetting::Persist(b)
             | PortSetting::RstpEnable(b)
             | PortSetting::RstpAdminEdge(b)
-            | PortSetting::RstpAutoEdge(b) => write!(f, "{k}={b}"),
+            | PortSetting::RstpAutoEdge(b)
+            | PortSetting::LacpFallbackAb(b) => write!(f, "{k}={b}"),
+            PortSetting::BondMode(m) => write!(f, "{k}={m}"),
+            PortSetting::Lacp(m) => write!(f, "{k}={m}"),
+            PortSetting::LacpTime(t) => write!(f, "{k}={t}"),
         }
     }
 }
@@ -1211,6 +1447,10 @@ pub struct PortConfig {
     /// Port type.
     #[serde(rename = "type")]
     pub port_type: PortType,
+    /// A bond's member devices (2–32 distinct `system` devices), in the
+    /// order given to `add-bond`; `None` for any other port type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members: Option<Vec<IfName>>,
     /// Access VLAN or native VLAN.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tag: Option<VlanId>,
@@ -1261,6 +1501,64 @@ pub struct PortConfig {
     /// `rstp_auto_edge`; `None` means true.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rstp_auto_edge: Option<bool>,
+    /// `bond_mode` (bonds); `None` means active-backup. See
+    /// [`PortConfig::bond`] for the values in force.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bond_mode: Option<BondMode>,
+    /// `lacp` (bonds); `None` means off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lacp: Option<LacpMode>,
+    /// `lacp_time` (bonds); `None` means slow.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lacp_time: Option<LacpTime>,
+    /// `lacp_fallback_ab` (bonds); `None` means false.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lacp_fallback_ab: Option<bool>,
+    /// `bond_updelay`, ms (bonds); `None` means 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bond_updelay: Option<u32>,
+    /// `bond_downdelay`, ms (bonds); `None` means 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bond_downdelay: Option<u32>,
+    /// `bond_rebalance_interval`, ms (bonds); `None` means
+    /// [`BOND_REBALANCE_INTERVAL_DEFAULT`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bond_rebalance_interval: Option<u32>,
+}
+
+/// The bond settings of a port as they are in force: the configured values
+/// of a [`PortConfig`] with Open vSwitch's defaults filled in
+/// ([`PortConfig::bond`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BondConfig {
+    /// `bond_mode`.
+    pub mode: BondMode,
+    /// `lacp`.
+    pub lacp: LacpMode,
+    /// `lacp_time`.
+    pub lacp_time: LacpTime,
+    /// `lacp_fallback_ab`: without a partner, work as active-backup.
+    pub lacp_fallback_ab: bool,
+    /// `bond_updelay`, ms.
+    pub updelay: u32,
+    /// `bond_downdelay`, ms.
+    pub downdelay: u32,
+    /// `bond_rebalance_interval`, ms; 0 = never rebalance.
+    pub rebalance_interval: u32,
+}
+
+impl Default for BondConfig {
+    fn default() -> Self {
+        BondConfig {
+            mode: BondMode::ActiveBackup,
+            lacp: LacpMode::Off,
+            lacp_time: LacpTime::Slow,
+            lacp_fallback_ab: false,
+            updelay: 0,
+            downdelay: 0,
+            rebalance_interval: BOND_REBALANCE_INTERVAL_DEFAULT,
+        }
+    }
 }
 
 /// The spanning tree settings of a port as they are in force: the
@@ -1304,6 +1602,31 @@ impl PortConfig {
         Ok(cfg)
     }
 
+    /// Builds the configuration of bond `bond` from `add-bond`'s members and
+    /// settings and validates it ([`PortConfig::validate_port`]). A `type=`
+    /// setting is refused: a bond's type is `bond`.
+    pub fn for_bond(
+        bond: &IfName,
+        members: &[IfName],
+        settings: &[PortSetting],
+    ) -> Result<Self, InvalidValue> {
+        if settings.iter().any(|s| matches!(s, PortSetting::Type(_))) {
+            return Err(invalid(
+                "type cannot be given to add-bond (a bond's type is bond)",
+            ));
+        }
+        let mut cfg = PortConfig {
+            port_type: PortType::Bond,
+            members: Some(members.to_vec()),
+            ..PortConfig::default()
+        };
+        for s in settings {
+            cfg.set(s.clone());
+        }
+        cfg.validate_port(bond)?;
+        Ok(cfg)
+    }
+
     /// Applies one setting without validating the result.
     pub fn set(&mut self, s: PortSetting) {
         match s {
@@ -1324,6 +1647,13 @@ impl PortConfig {
             PortSetting::RstpPathCost(c) => self.rstp_path_cost = Some(c),
             PortSetting::RstpAdminEdge(b) => self.rstp_admin_edge = Some(b),
             PortSetting::RstpAutoEdge(b) => self.rstp_auto_edge = Some(b),
+            PortSetting::BondMode(m) => self.bond_mode = Some(m),
+            PortSetting::Lacp(l) => self.lacp = Some(l),
+            PortSetting::LacpTime(t) => self.lacp_time = Some(t),
+            PortSetting::LacpFallbackAb(b) => self.lacp_fallback_ab = Some(b),
+            PortSetting::BondUpdelay(d) => self.bond_updelay = Some(d),
+            PortSetting::BondDowndelay(d) => self.bond_downdelay = Some(d),
+            PortSetting::BondRebalanceInterval(i) => self.bond_rebalance_interval = Some(i),
         }
     }
 
@@ -1373,10 +1703,66 @@ impl PortConfig {
         .collect()
     }
 
+    /// The member devices of a bond, in configured order; empty for any
+    /// other port.
+    pub fn members(&self) -> &[IfName] {
+        self.members.as_deref().unwrap_or_default()
+    }
+
+    /// The bond settings in force: the configured ones, Open vSwitch's
+    /// defaults for the rest. Meaningful for a bond only.
+    pub fn bond(&self) -> BondConfig {
+        let d = BondConfig::default();
+        BondConfig {
+            mode: self.bond_mode.unwrap_or(d.mode),
+            lacp: self.lacp.unwrap_or(d.lacp),
+            lacp_time: self.lacp_time.unwrap_or(d.lacp_time),
+            lacp_fallback_ab: self.lacp_fallback_ab.unwrap_or(d.lacp_fallback_ab),
+            updelay: self.bond_updelay.unwrap_or(d.updelay),
+            downdelay: self.bond_downdelay.unwrap_or(d.downdelay),
+            rebalance_interval: self.bond_rebalance_interval.unwrap_or(d.rebalance_interval),
+        }
+    }
+
+    /// The bond settings that are configured (not left to their default),
+    /// in `--help` order; what `show` lists.
+    pub fn bond_settings(&self) -> Vec<PortSetting> {
+        [
+            self.bond_mode.map(PortSetting::BondMode),
+            self.lacp.map(PortSetting::Lacp),
+            self.lacp_time.map(PortSetting::LacpTime),
+            self.lacp_fallback_ab.map(PortSetting::LacpFallbackAb),
+            self.bond_updelay.map(PortSetting::BondUpdelay),
+            self.bond_downdelay.map(PortSetting::BondDowndelay),
+            self.bond_rebalance_interval
+                .map(PortSetting::BondRebalanceInterval),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    /// [`PortConfig::validate`], plus what depends on the port's name: no
+    /// member of bond `name` is called `name`. What `add-bond` and a
+    /// restored db should check.
+    pub fn validate_port(&self, name: &IfName) -> Result<(), InvalidValue> {
+        self.validate()?;
+        if self.members().contains(name) {
+            return Err(invalid(format!(
+                "member {:?} has the name of the bond itself",
+                name.as_str()
+            )));
+        }
+        Ok(())
+    }
+
     /// Rejects contradictory or incomplete combinations with a specific message.
+    /// A member named like the bond needs the bond's name:
+    /// [`PortConfig::validate_port`] checks that too.
     pub fn validate(&self) -> Result<(), InvalidValue> {
         // Ranges of values that may come from the db rather than `FromStr`.
         self.rstp_settings().iter().try_for_each(PortSetting::validate)?;
+        self.bond_settings().iter().try_for_each(PortSetting::validate)?;
         let has_trunks = self.trunks.as_ref().is_some_and(|t| !t.is_empty());
         match (self.vlan_mode, self.tag, has_trunks) {
             (Some(VlanMode::Access), None, _) => {
@@ -1423,6 +1809,13 @@ impl PortConfig {
             check_mode(m)?;
         }
         only(t != PortType::Tap && self.persist, "persist", "tap")?;
+        let bond = t.is_bond();
+        only(!bond && self.members.is_some(), "members", "bond")?;
+        if bond {
+            self.validate_bond()?;
+        } else if let Some(s) = self.bond_settings().first() {
+            only(true, s.key(), "bond")?;
+        }
         if tunnel {
             let remote = self
                 .remote_ip
@@ -1446,6 +1839,33 @@ impl PortConfig {
         }
         if socket && self.path.is_none() {
             return Err(invalid(format!("a {t} port needs path=FILE")));
+        }
+        Ok(())
+    }
+
+    /// The members and keys of a bond (SPEC §8).
+    fn validate_bond(&self) -> Result<(), InvalidValue> {
+        let members = self.members.as_deref().ok_or_else(|| {
+            invalid("a bond port needs members (create it with add-bond BR BOND IFACE IFACE...)")
+        })?;
+        let n = members.len();
+        if n < BOND_MEMBERS_MIN {
+            return Err(invalid(format!(
+                "a bond needs at least {BOND_MEMBERS_MIN} members, got {n}"
+            )));
+        }
+        if n > BOND_MEMBERS_MAX {
+            return Err(invalid(format!(
+                "a bond has at most {BOND_MEMBERS_MAX} members, got {n}"
+            )));
+        }
+        let mut seen = BTreeSet::new();
+        if let Some(dup) = members.iter().find(|m| !seen.insert(*m)) {
+            return Err(invalid(format!("member {:?} is listed twice", dup.as_str())));
+        }
+        let b = self.bond();
+        if b.mode == BondMode::BalanceTcp && !b.lacp.is_on() {
+            return Err(invalid("bond_mode=balance-tcp needs lacp=active or passive"));
         }
         Ok(())
     }
@@ -2044,12 +2464,466 @@ mod tests {
             "rstp_path_cost=2000",
             "rstp_admin_edge=true",
             "rstp_auto_edge=false",
+            "bond_mode=balance-slb",
+            "lacp=passive",
+            "lacp_time=fast",
+            "lacp_fallback_ab=true",
+            "bond_updelay=200",
+            "bond_downdelay=60000",
+            "bond_rebalance_interval=0",
         ] {
             let s: PortSetting = text.parse().unwrap();
             assert_eq!(s.to_string(), text);
             assert!(PORT_KEYS.split(", ").any(|k| k == s.key()), "{text}");
+            assert_eq!(
+                s.is_bond(),
+                PORT_KEYS.split(", ").skip(17).any(|k| k == s.key()),
+                "{text}"
+            );
+            let j = serde_json::to_string(&s).unwrap();
+            assert_eq!(serde_json::from_str::<PortSetting>(&j).unwrap(), s, "{j}");
         }
-        assert_eq!(PORT_KEYS.split(", ").count(), 17);
+        assert_eq!(PORT_KEYS.split(", ").count(), 24);
+    }
+
+    #[test]
+    fn bond_enums() {
+        for (m, s, balanced) in [
+            (BondMode::ActiveBackup, "active-backup", false),
+            (BondMode::BalanceSlb, "balance-slb", true),
+            (BondMode::BalanceTcp, "balance-tcp", true),
+        ] {
+            assert_eq!(m.as_str(), s);
+            assert_eq!(m.to_string(), s);
+            assert_eq!(s.parse::<BondMode>().unwrap(), m);
+            assert_eq!(serde_json::to_value(m).unwrap(), s);
+            assert_eq!(m.is_balanced(), balanced);
+        }
+        assert_eq!(BondMode::default(), BondMode::ActiveBackup);
+        for (l, s, on) in [
+            (LacpMode::Off, "off", false),
+            (LacpMode::Active, "active", true),
+            (LacpMode::Passive, "passive", true),
+        ] {
+            assert_eq!(l.as_str(), s);
+            assert_eq!(s.parse::<LacpMode>().unwrap(), l);
+            assert_eq!(serde_json::to_value(l).unwrap(), s);
+            assert_eq!(l.is_on(), on);
+        }
+        assert_eq!(LacpMode::default(), LacpMode::Off);
+        for (t, s) in [(LacpTime::Slow, "slow"), (LacpTime::Fast, "fast")] {
+            assert_eq!(t.as_str(), s);
+            assert_eq!(s.parse::<LacpTime>().unwrap(), t);
+            assert_eq!(serde_json::to_value(t).unwrap(), s);
+        }
+        assert_eq!(LacpTime::default(), LacpTime::Slow);
+        assert_eq!("bond".parse::<PortType>().unwrap(), PortType::Bond);
+        assert_eq!(PortType::Bond.as_str(), "bond");
+        assert!(PortType::Bond.is_bond() && !PortType::Bond.is_tunnel());
+        assert!(!PortType::System.is_bond());
+        assert_eq!(serde_json::to_value(PortType::Bond).unwrap(), "bond");
+        assert_eq!(
+            "lag".parse::<PortType>().unwrap_err().0,
+            "type \"lag\" is not one of system, tap, vxlan, gre, stream, dgram, bond"
+        );
+        // names from the wire that are not ours are refused
+        assert!(serde_json::from_str::<BondMode>("\"balance_slb\"").is_err());
+        assert!(serde_json::from_str::<LacpMode>("\"on\"").is_err());
+    }
+
+    #[test]
+    fn bond_port_settings_parse() {
+        let ok = |s: &str| s.parse::<PortSetting>().unwrap();
+        assert_eq!(
+            ok("bond_mode=active-backup"),
+            PortSetting::BondMode(BondMode::ActiveBackup)
+        );
+        assert_eq!(
+            ok("bond_mode=balance-tcp"),
+            PortSetting::BondMode(BondMode::BalanceTcp)
+        );
+        assert_eq!(ok("lacp=off"), PortSetting::Lacp(LacpMode::Off));
+        assert_eq!(ok("lacp=active"), PortSetting::Lacp(LacpMode::Active));
+        assert_eq!(ok("lacp_time=slow"), PortSetting::LacpTime(LacpTime::Slow));
+        assert_eq!(ok("lacp_fallback_ab=false"), PortSetting::LacpFallbackAb(false));
+        assert_eq!(ok("bond_updelay=0"), PortSetting::BondUpdelay(0));
+        assert_eq!(ok("bond_updelay=60000"), PortSetting::BondUpdelay(60000));
+        assert_eq!(ok("bond_downdelay=100"), PortSetting::BondDowndelay(100));
+        assert_eq!(
+            ok("bond_rebalance_interval=0"),
+            PortSetting::BondRebalanceInterval(0)
+        );
+        assert_eq!(
+            ok("bond_rebalance_interval=1000"),
+            PortSetting::BondRebalanceInterval(1000)
+        );
+        assert_eq!(
+            ok("bond_rebalance_interval=10000"),
+            PortSetting::BondRebalanceInterval(10000)
+        );
+        let err = |s: &str| s.parse::<PortSetting>().unwrap_err().0;
+        assert_eq!(
+            err("bond_mode=lacp"),
+            "bond_mode: \"lacp\" is not active-backup, balance-slb or balance-tcp"
+        );
+        assert_eq!(
+            err("bond_mode=Active-Backup"),
+            "bond_mode: \"Active-Backup\" is not active-backup, balance-slb or balance-tcp"
+        );
+        assert_eq!(err("lacp=on"), "lacp: \"on\" is not off, active or passive");
+        assert_eq!(err("lacp="), "lacp: \"\" is not off, active or passive");
+        assert_eq!(err("lacp_time=1"), "lacp_time: \"1\" is not slow or fast");
+        assert_eq!(
+            err("lacp_fallback_ab=yes"),
+            "lacp_fallback_ab: \"yes\" is not true or false"
+        );
+        assert_eq!(
+            err("bond_updelay=60001"),
+            "bond_updelay: 60001 is out of range 0-60000"
+        );
+        assert_eq!(err("bond_updelay=-1"), "bond_updelay: \"-1\" is not a number");
+        assert_eq!(err("bond_downdelay=1s"), "bond_downdelay: \"1s\" is not a number");
+        assert_eq!(
+            err("bond_downdelay=100000"),
+            "bond_downdelay: 100000 is out of range 0-60000"
+        );
+        for bad in ["1", "500", "999", "10001", "60000"] {
+            assert_eq!(
+                err(&format!("bond_rebalance_interval={bad}")),
+                format!("bond_rebalance_interval: {bad} is neither 0 (off) nor in 1000-10000")
+            );
+        }
+        assert_eq!(
+            err("bond_rebalance_interval=off"),
+            "bond_rebalance_interval: \"off\" is not a number"
+        );
+        // OVS spells some of these on other tables; ours are port keys
+        assert!(err("bond-mode=balance-slb").starts_with("unknown port key \"bond-mode\""));
+        assert!(err("members=eth1,eth2").starts_with("unknown port key \"members\""));
+        // wire-decoded settings are range-checked with the same words
+        assert_eq!(
+            PortSetting::BondRebalanceInterval(500).validate().unwrap_err().0,
+            "bond_rebalance_interval: 500 is neither 0 (off) nor in 1000-10000"
+        );
+        assert_eq!(
+            PortSetting::BondUpdelay(60001).validate().unwrap_err().0,
+            "bond_updelay: 60001 is out of range 0-60000"
+        );
+        assert_eq!(
+            PortSetting::BondDowndelay(u32::MAX).validate().unwrap_err().0,
+            "bond_downdelay: 4294967295 is out of range 0-60000"
+        );
+        assert!(PortSetting::BondRebalanceInterval(0).validate().is_ok());
+        assert!(PortSetting::BondDowndelay(60000).validate().is_ok());
+        assert_eq!(
+            serde_json::to_string(&PortSetting::BondMode(BondMode::BalanceSlb)).unwrap(),
+            r#"{"bond_mode":"balance-slb"}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&PortSetting::Lacp(LacpMode::Active)).unwrap(),
+            r#"{"lacp":"active"}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&PortSetting::LacpTime(LacpTime::Fast)).unwrap(),
+            r#"{"lacp_time":"fast"}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&PortSetting::LacpFallbackAb(true)).unwrap(),
+            r#"{"lacp_fallback_ab":true}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&PortSetting::BondRebalanceInterval(0)).unwrap(),
+            r#"{"bond_rebalance_interval":0}"#
+        );
+    }
+
+    fn names(s: &[&str]) -> Vec<IfName> {
+        s.iter().map(|n| n.parse().unwrap()).collect()
+    }
+
+    fn bond_cfg(members: &[&str], s: &[&str]) -> Result<PortConfig, InvalidValue> {
+        let settings: Vec<PortSetting> = s.iter().map(|s| s.parse().unwrap()).collect();
+        PortConfig::for_bond(&"bond0".parse().unwrap(), &names(members), &settings)
+    }
+
+    #[test]
+    fn bond_config_defaults_and_settings() {
+        let d = bond_cfg(&["eth1", "eth2"], &[]).unwrap();
+        assert_eq!(d.port_type, PortType::Bond);
+        assert_eq!(d.members(), names(&["eth1", "eth2"]).as_slice());
+        assert_eq!(d.bond(), BondConfig::default());
+        assert_eq!(
+            d.bond(),
+            BondConfig {
+                mode: BondMode::ActiveBackup,
+                lacp: LacpMode::Off,
+                lacp_time: LacpTime::Slow,
+                lacp_fallback_ab: false,
+                updelay: 0,
+                downdelay: 0,
+                rebalance_interval: 10000,
+            }
+        );
+        assert!(d.bond_settings().is_empty());
+        assert_eq!(d.effective_vlan_mode(), VlanMode::Trunk);
+        let c = bond_cfg(
+            &["eth3", "eth1", "eth2"],
+            &[
+                "bond_rebalance_interval=0",
+                "tag=10",
+                "bond_downdelay=50",
+                "bond_updelay=100",
+                "lacp_fallback_ab=true",
+                "lacp_time=fast",
+                "lacp=active",
+                "bond_mode=balance-tcp",
+                "rstp_path_cost=10000",
+                "mtu=9000",
+            ],
+        )
+        .unwrap();
+        // members keep the order given
+        assert_eq!(c.members(), names(&["eth3", "eth1", "eth2"]).as_slice());
+        assert_eq!(
+            c.bond(),
+            BondConfig {
+                mode: BondMode::BalanceTcp,
+                lacp: LacpMode::Active,
+                lacp_time: LacpTime::Fast,
+                lacp_fallback_ab: true,
+                updelay: 100,
+                downdelay: 50,
+                rebalance_interval: 0,
+            }
+        );
+        assert_eq!(c.effective_vlan_mode(), VlanMode::Access);
+        assert_eq!(c.rstp().path_cost, 10000);
+        // --help order, whatever the order given
+        let listed: Vec<String> = c.bond_settings().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            listed,
+            [
+                "bond_mode=balance-tcp",
+                "lacp=active",
+                "lacp_time=fast",
+                "lacp_fallback_ab=true",
+                "bond_updelay=100",
+                "bond_downdelay=50",
+                "bond_rebalance_interval=0",
+            ]
+        );
+        // set port on a bond: the keys change, validated as a whole
+        let mut s = d.clone();
+        s.set("bond_mode=balance-slb".parse().unwrap());
+        s.set("lacp=passive".parse().unwrap());
+        s.validate().unwrap();
+        assert_eq!(s.bond().mode, BondMode::BalanceSlb);
+        assert_eq!(s.bond().lacp, LacpMode::Passive);
+        // a value equal to the default is still what was set
+        let e = bond_cfg(&["a", "b"], &["bond_rebalance_interval=10000"]).unwrap();
+        assert_eq!(e.bond_rebalance_interval, Some(10000));
+        assert_eq!(e.bond(), BondConfig::default());
+        // 32 members is fine
+        let many: Vec<String> = (0..32).map(|i| format!("eth{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        bond_cfg(&many, &[]).unwrap();
+    }
+
+    #[test]
+    fn bond_config_refuses_contradictions() {
+        let err = |m: &[&str], s: &[&str]| bond_cfg(m, s).unwrap_err().0;
+        let two = &["eth1", "eth2"][..];
+        assert_eq!(
+            err(two, &["bond_mode=balance-tcp"]),
+            "bond_mode=balance-tcp needs lacp=active or passive"
+        );
+        assert_eq!(
+            err(two, &["bond_mode=balance-tcp", "lacp=off"]),
+            "bond_mode=balance-tcp needs lacp=active or passive"
+        );
+        bond_cfg(two, &["bond_mode=balance-tcp", "lacp=passive"]).unwrap();
+        bond_cfg(two, &["bond_mode=balance-slb"]).unwrap();
+        // LACP keys without LACP are moot, not contradictory (as OVS)
+        bond_cfg(two, &["lacp_time=fast", "lacp_fallback_ab=true"]).unwrap();
+        assert_eq!(err(&["eth1"], &[]), "a bond needs at least 2 members, got 1");
+        assert_eq!(err(&[], &[]), "a bond needs at least 2 members, got 0");
+        let many: Vec<String> = (0..33).map(|i| format!("eth{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(err(&many, &[]), "a bond has at most 32 members, got 33");
+        assert_eq!(
+            err(&["eth1", "eth2", "eth1"], &[]),
+            "member \"eth1\" is listed twice"
+        );
+        assert_eq!(
+            err(&["eth1", "bond0"], &[]),
+            "member \"bond0\" has the name of the bond itself"
+        );
+        assert_eq!(
+            err(two, &["type=system"]),
+            "type cannot be given to add-bond (a bond's type is bond)"
+        );
+        assert_eq!(
+            err(two, &["type=bond"]),
+            "type cannot be given to add-bond (a bond's type is bond)"
+        );
+        // the port keys of other types, and the VLAN rules, still apply
+        assert_eq!(
+            err(two, &["persist=true"]),
+            "persist is not valid for a bond port (only tap)"
+        );
+        assert_eq!(
+            err(two, &["remote_ip=10.0.0.1"]),
+            "remote_ip is not valid for a bond port (only vxlan, gre)"
+        );
+        assert_eq!(
+            err(two, &["path=/x"]),
+            "path is not valid for a bond port (only stream, dgram)"
+        );
+        assert_eq!(err(two, &["vlan_mode=access"]), "vlan_mode=access needs a tag");
+        // an out-of-range value that did not come through FromStr
+        let mut c = bond_cfg(two, &[]).unwrap();
+        c.bond_rebalance_interval = Some(999);
+        assert_eq!(
+            c.validate().unwrap_err().0,
+            "bond_rebalance_interval: 999 is neither 0 (off) nor in 1000-10000"
+        );
+
+        // bond keys and members belong to bonds only
+        for (s, key) in [
+            ("bond_mode=balance-slb", "bond_mode"),
+            ("lacp=active", "lacp"),
+            ("lacp_time=fast", "lacp_time"),
+            ("lacp_fallback_ab=true", "lacp_fallback_ab"),
+            ("bond_updelay=10", "bond_updelay"),
+            ("bond_downdelay=10", "bond_downdelay"),
+            ("bond_rebalance_interval=0", "bond_rebalance_interval"),
+        ] {
+            assert_eq!(
+                cfg(&[s]).unwrap_err().0,
+                format!("{key} is not valid for a system port (only bond)")
+            );
+            assert_eq!(
+                cfg(&["type=tap", s]).unwrap_err().0,
+                format!("{key} is not valid for a tap port (only bond)")
+            );
+        }
+        let with_members = PortConfig {
+            members: Some(names(&["eth1", "eth2"])),
+            ..PortConfig::default()
+        };
+        assert_eq!(
+            with_members.validate().unwrap_err().0,
+            "members is not valid for a system port (only bond)"
+        );
+        // add-port type=bond has no members: pointed to add-bond
+        assert_eq!(
+            cfg(&["type=bond"]).unwrap_err().0,
+            "a bond port needs members (create it with add-bond BR BOND IFACE IFACE...)"
+        );
+        // validate() alone cannot know the bond's name; validate_port can
+        let c = PortConfig {
+            port_type: PortType::Bond,
+            members: Some(names(&["bond0", "eth1"])),
+            ..PortConfig::default()
+        };
+        c.validate().unwrap();
+        assert_eq!(
+            c.validate_port(&"bond0".parse().unwrap()).unwrap_err().0,
+            "member \"bond0\" has the name of the bond itself"
+        );
+        c.validate_port(&"bond1".parse().unwrap()).unwrap();
+        // and validate_port does everything validate does
+        assert!(cfg(&["type=vxlan"]).is_err());
+        let v = PortConfig {
+            port_type: PortType::Vxlan,
+            ..PortConfig::default()
+        };
+        assert_eq!(
+            v.validate_port(&"vx0".parse().unwrap()).unwrap_err().0,
+            "a vxlan port needs remote_ip"
+        );
+    }
+
+    #[test]
+    fn bond_config_serde() {
+        let c = bond_cfg(
+            &["eth1", "eth2"],
+            &[
+                "bond_mode=balance-slb",
+                "lacp=active",
+                "bond_updelay=100",
+                "tag=10",
+            ],
+        )
+        .unwrap();
+        // set keys are written with their CLI names, unset ones not at all
+        let j = serde_json::to_value(&c).unwrap();
+        assert_eq!(
+            j,
+            serde_json::json!({
+                "type": "bond",
+                "members": ["eth1", "eth2"],
+                "tag": 10,
+                "bond_mode": "balance-slb",
+                "lacp": "active",
+                "bond_updelay": 100,
+            })
+        );
+        assert_eq!(serde_json::from_value::<PortConfig>(j).unwrap(), c);
+        let all = bond_cfg(
+            &["a", "b"],
+            &[
+                "bond_mode=balance-tcp",
+                "lacp=passive",
+                "lacp_time=fast",
+                "lacp_fallback_ab=false",
+                "bond_updelay=0",
+                "bond_downdelay=60000",
+                "bond_rebalance_interval=1000",
+            ],
+        )
+        .unwrap();
+        let j = serde_json::to_value(&all).unwrap();
+        assert_eq!(
+            j,
+            serde_json::json!({
+                "type": "bond",
+                "members": ["a", "b"],
+                "bond_mode": "balance-tcp",
+                "lacp": "passive",
+                "lacp_time": "fast",
+                "lacp_fallback_ab": false,
+                "bond_updelay": 0,
+                "bond_downdelay": 60000,
+                "bond_rebalance_interval": 1000,
+            })
+        );
+        assert_eq!(serde_json::from_value::<PortConfig>(j).unwrap(), all);
+        // a port of any other type writes none of it (a db from before bonds)
+        assert_eq!(
+            serde_json::to_string(&PortConfig::default()).unwrap(),
+            "{\"type\":\"system\"}"
+        );
+        // a member name that is not an interface name does not even decode
+        assert!(serde_json::from_str::<PortConfig>(r#"{"type":"bond","members":["a/b","c"]}"#).is_err());
+        // a stored contradiction is refused at load
+        let bad: PortConfig =
+            serde_json::from_str(r#"{"type":"bond","members":["a","b"],"bond_mode":"balance-tcp"}"#).unwrap();
+        assert_eq!(
+            bad.validate().unwrap_err().0,
+            "bond_mode=balance-tcp needs lacp=active or passive"
+        );
+        let bad: PortConfig = serde_json::from_str(r#"{"type":"bond","members":["a"]}"#).unwrap();
+        assert_eq!(
+            bad.validate().unwrap_err().0,
+            "a bond needs at least 2 members, got 1"
+        );
+        let bad: PortConfig =
+            serde_json::from_str(r#"{"type":"bond","members":["a","b"],"bond_updelay":70000}"#).unwrap();
+        assert_eq!(
+            bad.validate().unwrap_err().0,
+            "bond_updelay: 70000 is out of range 0-60000"
+        );
     }
 
     #[test]

@@ -45,9 +45,19 @@ Spanning tree (used when the bridge has rstp=true; any port type):
   rstp_admin_edge=BOOL     an edge port (no bridge behind it) from the start (default false)
   rstp_auto_edge=BOOL      become edge when no BPDU is heard (default true)
 
+Bonds (add-bond, or set port BOND; only on a bond):
+  bond_mode=MODE               active-backup (default) | balance-slb | balance-tcp
+  lacp=MODE                    off (default) | active | passive
+  lacp_time=SPEED              LACP timeout asked of the partner: slow (default, LACPDUs
+                               every 30 s) | fast (every 1 s)
+  lacp_fallback_ab=BOOL        without an LACP partner, work as active-backup (default false)
+  bond_updelay=MS              carrier up this long before a member is used, 0-60000 (default 0)
+  bond_downdelay=MS            carrier down this long before a member is dropped, 0-60000 (default 0)
+  bond_rebalance_interval=MS   0 (off) or 1000-10000 (default 10000)
+
 A contradictory combination (vlan_mode=access with trunks, a native mode or
 vlan_mode=access without tag, vlan_mode=trunk with tag, a key of another port
-type) is refused.";
+type, bond_mode=balance-tcp with lacp=off) is refused.";
 
 /// Every bridge key with its range and default; shown by `set bridge --help`.
 const BRIDGE_KEYS_HELP: &str = "\

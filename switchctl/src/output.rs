@@ -9,8 +9,9 @@
 use std::fmt::Write as _;
 
 use proto::{
-    BridgeId, BridgeInfo, FdbEntry, PortInfo, PortState, PortStats, Reply, RstpBridgeInfo, RstpInfo,
-    RstpProtocol, RstpRole, RstpState, VlanMode,
+    BondInfo, BondShowInfo, BridgeId, BridgeInfo, FdbEntry, LacpBondInfo, LacpShowInfo, LacpState,
+    LacpSystem, PortInfo, PortSetting, PortState, PortStats, Reply, RstpBridgeInfo, RstpInfo, RstpProtocol,
+    RstpRole, RstpState, VlanMode,
 };
 
 /// Human output for a reply; empty for a change (like `ovs-vsctl`) and for
@@ -23,12 +24,15 @@ pub fn human(reply: &Reply) -> String {
         Reply::Fdb(entries) => fdb(entries),
         Reply::Stats(stats) => port_stats(stats),
         Reply::Rstp(info) => rstp(info),
+        Reply::Bonds(info) => bonds(info),
+        Reply::Lacp(info) => lacp(info),
     }
 }
 
 /// `--json` output for a reply: pretty JSON plus a newline. Changes give
 /// `{}`, lists an array, `fdb-flush` `{"removed": N}`, `rstp-show`
-/// `{"bridges": [...]}` (SPEC §7).
+/// `{"bridges": [...]}` (SPEC §7), `bond-show` and `lacp-show`
+/// `{"bonds": [...]}` (SPEC §8).
 ///
 /// # Errors
 ///
@@ -42,6 +46,8 @@ pub fn json(reply: &Reply) -> Result<String, serde_json::Error> {
         Reply::Flushed { removed } => serde_json::json!({ "removed": removed }),
         Reply::Stats(stats) => serde_json::to_value(stats)?,
         Reply::Rstp(info) => serde_json::to_value(info)?,
+        Reply::Bonds(info) => serde_json::to_value(info)?,
+        Reply::Lacp(info) => serde_json::to_value(info)?,
     };
     let mut out = serde_json::to_string_pretty(&value)?;
     out.push('\n');
@@ -137,10 +143,23 @@ pub fn state_summary(s: &PortState) -> String {
     }
 }
 
-/// The type-specific settings of a port as `KEY=VALUE`s, in `--help` order.
+/// The type-specific settings of a port as `KEY=VALUE`s, in `--help` order:
+/// a bond's members and its mode in force first, then the other bond keys
+/// that are set, the tunnel and socket keys, and the spanning tree keys.
 fn options_summary(p: &PortInfo) -> String {
     let c = &p.config;
     let mut opts = Vec::new();
+    if c.port_type.is_bond() {
+        let members: Vec<&str> = c.members().iter().map(|m| m.as_str()).collect();
+        opts.push(format!("members={}", members.join(",")));
+        opts.push(PortSetting::BondMode(c.bond().mode).to_string());
+        opts.extend(
+            c.bond_settings()
+                .iter()
+                .filter(|s| !matches!(s, PortSetting::BondMode(_)))
+                .map(ToString::to_string),
+        );
+    }
     if let Some(a) = c.remote_ip {
         opts.push(format!("remote_ip={a}"));
     }
@@ -361,6 +380,150 @@ fn state_name(s: RstpState) -> &'static str {
         RstpState::Learning => "Learning",
         RstpState::Forwarding => "Forwarding",
     }
+}
+
+/// `bond-show`, laid out as `ovs-appctl bond/show` (`bond_print_details`):
+/// per bond a `---- BOND ----` banner, `key: value` lines for the bond, then
+/// per member a `member NAME: enabled|disabled` paragraph. Balanced bonds
+/// also say when they next rebalance and which hash buckets each member
+/// has. Bonds are separated by an empty line; none prints nothing.
+pub fn bonds(info: &BondShowInfo) -> String {
+    let mut out = String::new();
+    for (i, b) in info.bonds.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        bond(&mut out, b);
+    }
+    out
+}
+
+fn bond(out: &mut String, b: &BondInfo) {
+    let balanced = b.bond_mode.is_balanced();
+    let _ = writeln!(out, "---- {} ----", b.bond);
+    let _ = writeln!(out, "bridge: {}", b.bridge);
+    let _ = writeln!(out, "bond_mode: {}", b.bond_mode);
+    let _ = writeln!(out, "lacp: {}", b.lacp);
+    let _ = writeln!(out, "lacp_status: {}", b.lacp_status.as_str());
+    if balanced {
+        let _ = writeln!(out, "next rebalance: {} ms", b.next_rebalance_ms);
+    }
+    let _ = writeln!(
+        out,
+        "active member: {}",
+        b.active_member.as_deref().unwrap_or("none")
+    );
+    for m in &b.members {
+        let _ = writeln!(
+            out,
+            "\nmember {}: {}",
+            m.member,
+            if m.enabled { "enabled" } else { "disabled" }
+        );
+        if b.active_member.as_deref() == Some(m.member.as_str()) {
+            out.push_str("  active member\n");
+        }
+        let _ = writeln!(out, "  may_enable: {}", m.may_enable);
+        let _ = writeln!(out, "  carrier: {}", if m.carrier { "up" } else { "down" });
+        let _ = writeln!(out, "  tx_bytes: {}", m.tx_bytes);
+        if balanced {
+            let _ = writeln!(out, "  buckets: {}", bucket_ranges(&m.buckets));
+        }
+    }
+}
+
+/// Bucket indexes in ascending order with runs as ranges (`0,5-7,255`),
+/// or `none`.
+fn bucket_ranges(buckets: &[u8]) -> String {
+    let mut sorted = buckets.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut parts = Vec::new();
+    let mut iter = sorted.into_iter().peekable();
+    while let Some(lo) = iter.next() {
+        let mut hi = lo;
+        while iter.peek().is_some_and(|&n| Some(n) == hi.checked_add(1)) {
+            hi = iter.next().unwrap_or(hi);
+        }
+        parts.push(if lo == hi {
+            lo.to_string()
+        } else {
+            format!("{lo}-{hi}")
+        });
+    }
+    if parts.is_empty() {
+        "none".to_owned()
+    } else {
+        parts.join(",")
+    }
+}
+
+/// `lacp-show`, laid out as `ovs-appctl lacp/show` (`lacp_print_details`):
+/// per bond a banner, the status and this side's system id, priority and
+/// aggregation key, the partner's (or `partner: none`), then per member a
+/// `member: NAME: current|expired|defaulted attached|detached` paragraph
+/// with both state octets in OVS's words and, as `lacp/show-stats`, the
+/// LACPDUs counted. Bonds are separated by an empty line.
+pub fn lacp(info: &LacpShowInfo) -> String {
+    let mut out = String::new();
+    for (i, b) in info.bonds.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        lacp_bond(&mut out, b);
+    }
+    out
+}
+
+fn lacp_bond(out: &mut String, b: &LacpBondInfo) {
+    let system = |out: &mut String, prefix: &str, s: &LacpSystem| {
+        let _ = writeln!(out, "  {prefix}sys_id: {}", s.system_id);
+        let _ = writeln!(out, "  {prefix}sys_priority: {}", s.system_priority);
+    };
+    let _ = writeln!(out, "---- {} ----", b.bond);
+    let _ = writeln!(out, "  status: {}", b.status.as_str());
+    system(out, "", &b.actor);
+    let _ = writeln!(out, "  aggregation key: {}", b.actor.key);
+    match &b.partner {
+        Some(p) => {
+            system(out, "partner ", p);
+            let _ = writeln!(out, "  partner key: {}", p.key);
+        }
+        None => out.push_str("  partner: none\n"),
+    }
+    for m in &b.members {
+        // OVS's member status, which it also writes into the actor state
+        // (member_get_actor): expired, defaulted or current; attached is
+        // the actor's synchronization bit.
+        let status = if m.actor_state.contains(LacpState::EXPIRED) {
+            "expired"
+        } else if m.actor_state.contains(LacpState::DEFAULTED) {
+            "defaulted"
+        } else {
+            "current"
+        };
+        let attached = if m.actor_state.contains(LacpState::SYNCHRONIZATION) {
+            "attached"
+        } else {
+            "detached"
+        };
+        let _ = writeln!(out, "\nmember: {}: {status} {attached}", m.member);
+        let _ = writeln!(out, "  actor state:{}", state_words(m.actor_state));
+        let _ = writeln!(out, "  partner state:{}", state_words(m.partner_state));
+        let _ = writeln!(out, "  RX PDUs: {}", m.rx_lacpdus);
+        let _ = writeln!(out, "  TX PDUs: {}", m.tx_lacpdus);
+    }
+}
+
+/// The set bits of an LACP state as `ds_put_lacp_state` prints them: each
+/// preceded by a space, `synchronized` where the JSON says `synchronization`.
+fn state_words(s: LacpState) -> String {
+    s.names()
+        .map(|n| match n {
+            "synchronization" => " synchronized".to_owned(),
+            other => format!(" {other}"),
+        })
+        .collect()
 }
 
 /// Column alignment in [`table`].
@@ -878,6 +1041,401 @@ Bridge ID:
         assert_eq!(
             json(&Reply::Rstp(RstpInfo::default())).unwrap(),
             "{\n  \"bridges\": []\n}\n"
+        );
+    }
+}
+
+#[cfg(test)]
+mod bond_tests {
+    use super::*;
+    use proto::{
+        BondMemberInfo, BondMode, LacpMemberInfo, LacpMode, LacpStatus, MacAddr, PortConfig, RstpBridgeConfig,
+    };
+
+    fn member(name: &str, enabled: bool, carrier: bool, tx_bytes: u64, buckets: &[u8]) -> BondMemberInfo {
+        BondMemberInfo {
+            member: name.into(),
+            enabled,
+            carrier,
+            may_enable: carrier,
+            tx_bytes,
+            buckets: buckets.to_vec(),
+        }
+    }
+
+    /// bond0: balance-slb with LACP negotiated; bond1: active-backup, one
+    /// member down; bond2: no member usable.
+    fn sample_bonds() -> BondShowInfo {
+        let mut low: Vec<u8> = (0..=127).collect();
+        low.push(200);
+        let high: Vec<u8> = (128..=199).chain(201..=255).collect();
+        BondShowInfo {
+            bonds: vec![
+                BondInfo {
+                    bond: "bond0".into(),
+                    bridge: "br0".into(),
+                    bond_mode: BondMode::BalanceSlb,
+                    lacp: LacpMode::Active,
+                    lacp_status: LacpStatus::Negotiated,
+                    active_member: Some("eth2".into()),
+                    next_rebalance_ms: 6543,
+                    members: vec![
+                        member("eth1", true, true, 1_234_567, &low),
+                        member("eth2", true, true, 89, &high),
+                        member("eth3", false, false, 0, &[]),
+                    ],
+                },
+                BondInfo {
+                    bond: "bond1".into(),
+                    bridge: "br1".into(),
+                    bond_mode: BondMode::ActiveBackup,
+                    lacp: LacpMode::Off,
+                    lacp_status: LacpStatus::Off,
+                    active_member: Some("eth4".into()),
+                    next_rebalance_ms: 0,
+                    members: vec![
+                        member("eth4", true, true, 5000, &[]),
+                        member("eth5", false, false, 0, &[]),
+                    ],
+                },
+                BondInfo {
+                    bond: "bond2".into(),
+                    bridge: "br1".into(),
+                    bond_mode: BondMode::ActiveBackup,
+                    lacp: LacpMode::Passive,
+                    lacp_status: LacpStatus::Configured,
+                    active_member: None,
+                    next_rebalance_ms: 0,
+                    members: vec![
+                        BondMemberInfo {
+                            may_enable: false,
+                            ..member("eth6", false, true, 0, &[])
+                        },
+                        BondMemberInfo {
+                            may_enable: false,
+                            ..member("eth7", false, true, 0, &[])
+                        },
+                    ],
+                },
+            ],
+        }
+    }
+
+    const BONDS_TEXT: &str = "\
+---- bond0 ----
+bridge: br0
+bond_mode: balance-slb
+lacp: active
+lacp_status: negotiated
+next rebalance: 6543 ms
+active member: eth2
+
+member eth1: enabled
+  may_enable: true
+  carrier: up
+  tx_bytes: 1234567
+  buckets: 0-127,200
+
+member eth2: enabled
+  active member
+  may_enable: true
+  carrier: up
+  tx_bytes: 89
+  buckets: 128-199,201-255
+
+member eth3: disabled
+  may_enable: false
+  carrier: down
+  tx_bytes: 0
+  buckets: none
+
+---- bond1 ----
+bridge: br1
+bond_mode: active-backup
+lacp: off
+lacp_status: off
+active member: eth4
+
+member eth4: enabled
+  active member
+  may_enable: true
+  carrier: up
+  tx_bytes: 5000
+
+member eth5: disabled
+  may_enable: false
+  carrier: down
+  tx_bytes: 0
+
+---- bond2 ----
+bridge: br1
+bond_mode: active-backup
+lacp: passive
+lacp_status: configured
+active member: none
+
+member eth6: disabled
+  may_enable: false
+  carrier: up
+  tx_bytes: 0
+
+member eth7: disabled
+  may_enable: false
+  carrier: up
+  tx_bytes: 0
+";
+
+    #[test]
+    fn bond_text_like_ovs() {
+        assert_eq!(bonds(&sample_bonds()), BONDS_TEXT);
+        assert_eq!(human(&Reply::Bonds(sample_bonds())), BONDS_TEXT);
+        assert_eq!(bonds(&BondShowInfo::default()), "");
+    }
+
+    #[test]
+    fn bucket_ranges_compact_runs() {
+        assert_eq!(bucket_ranges(&[]), "none");
+        assert_eq!(bucket_ranges(&[7]), "7");
+        assert_eq!(bucket_ranges(&[0, 1]), "0-1");
+        assert_eq!(bucket_ranges(&[255, 0, 5, 6, 7, 254]), "0,5-7,254-255");
+        let all: Vec<u8> = (0..=255).collect();
+        assert_eq!(bucket_ranges(&all), "0-255");
+        assert_eq!(bucket_ranges(&[3, 3, 4]), "3-4");
+    }
+
+    fn sample_lacp() -> LacpShowInfo {
+        let all = LacpState(0x3f);
+        LacpShowInfo {
+            bonds: vec![
+                LacpBondInfo {
+                    bond: "bond0".into(),
+                    status: LacpStatus::Negotiated,
+                    actor: LacpSystem {
+                        system_id: MacAddr([2, 0x5c, 0, 0, 0, 1]),
+                        system_priority: 65534,
+                        key: 1,
+                    },
+                    partner: Some(LacpSystem {
+                        system_id: MacAddr([0x52, 0x54, 0, 0xab, 0xcd, 0xef]),
+                        system_priority: 32768,
+                        key: 17,
+                    }),
+                    members: vec![
+                        LacpMemberInfo {
+                            member: "eth1".into(),
+                            actor_state: all,
+                            partner_state: LacpState(0x3d),
+                            rx_lacpdus: 10,
+                            tx_lacpdus: 12,
+                        },
+                        LacpMemberInfo {
+                            member: "eth2".into(),
+                            actor_state: LacpState(0x87),
+                            partner_state: LacpState(0x05),
+                            rx_lacpdus: 3,
+                            tx_lacpdus: 4,
+                        },
+                    ],
+                },
+                LacpBondInfo {
+                    bond: "bond2".into(),
+                    status: LacpStatus::Fallback,
+                    actor: LacpSystem {
+                        system_id: MacAddr([2, 0x5c, 0, 0, 0, 2]),
+                        system_priority: 65534,
+                        key: 3,
+                    },
+                    partner: None,
+                    members: vec![LacpMemberInfo {
+                        member: "eth5".into(),
+                        actor_state: LacpState(0x46),
+                        partner_state: LacpState(0),
+                        rx_lacpdus: 0,
+                        tx_lacpdus: 7,
+                    }],
+                },
+            ],
+        }
+    }
+
+    const LACP_TEXT: &str = "\
+---- bond0 ----
+  status: negotiated
+  sys_id: 02:5c:00:00:00:01
+  sys_priority: 65534
+  aggregation key: 1
+  partner sys_id: 52:54:00:ab:cd:ef
+  partner sys_priority: 32768
+  partner key: 17
+
+member: eth1: current attached
+  actor state: activity timeout aggregation synchronized collecting distributing
+  partner state: activity aggregation synchronized collecting distributing
+  RX PDUs: 10
+  TX PDUs: 12
+
+member: eth2: expired detached
+  actor state: activity timeout aggregation expired
+  partner state: activity aggregation
+  RX PDUs: 3
+  TX PDUs: 4
+
+---- bond2 ----
+  status: fallback
+  sys_id: 02:5c:00:00:00:02
+  sys_priority: 65534
+  aggregation key: 3
+  partner: none
+
+member: eth5: defaulted detached
+  actor state: timeout aggregation defaulted
+  partner state:
+  RX PDUs: 0
+  TX PDUs: 7
+";
+
+    #[test]
+    fn lacp_text_like_ovs() {
+        assert_eq!(lacp(&sample_lacp()), LACP_TEXT);
+        assert_eq!(human(&Reply::Lacp(sample_lacp())), LACP_TEXT);
+        assert_eq!(lacp(&LacpShowInfo::default()), "");
+        assert_eq!(
+            state_words(LacpState(0xff)),
+            " activity timeout aggregation synchronized collecting distributing defaulted expired"
+        );
+        assert_eq!(state_words(LacpState(0)), "");
+    }
+
+    #[test]
+    fn bond_and_lacp_json_are_the_spec_objects() {
+        let text = json(&Reply::Bonds(sample_bonds())).unwrap();
+        assert!(text.ends_with("}\n"));
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v, serde_json::to_value(sample_bonds()).unwrap());
+        let b = &v["bonds"][0];
+        assert_eq!(b["bond"], "bond0");
+        assert_eq!(b["bridge"], "br0");
+        assert_eq!(b["bond_mode"], "balance-slb");
+        assert_eq!(b["lacp"], "active");
+        assert_eq!(b["lacp_status"], "negotiated");
+        assert_eq!(b["active_member"], "eth2");
+        assert_eq!(b["next_rebalance_ms"], 6543);
+        assert_eq!(
+            b["members"][2],
+            serde_json::json!({"member": "eth3", "enabled": false, "carrier": false,
+                               "may_enable": false, "tx_bytes": 0, "buckets": []})
+        );
+        assert_eq!(b["members"][0]["buckets"][128], 200);
+        assert_eq!(v["bonds"][2]["active_member"], serde_json::Value::Null);
+        assert_eq!(
+            json(&Reply::Bonds(BondShowInfo::default())).unwrap(),
+            "{\n  \"bonds\": []\n}\n"
+        );
+
+        let v: serde_json::Value = serde_json::from_str(&json(&Reply::Lacp(sample_lacp())).unwrap()).unwrap();
+        assert_eq!(v, serde_json::to_value(sample_lacp()).unwrap());
+        let b = &v["bonds"][0];
+        assert_eq!(b["status"], "negotiated");
+        assert_eq!(
+            b["actor"],
+            serde_json::json!({"system_id": "02:5c:00:00:00:01", "system_priority": 65534, "key": 1})
+        );
+        assert_eq!(b["partner"]["system_id"], "52:54:00:ab:cd:ef");
+        assert_eq!(
+            b["members"][0]["actor_state"],
+            serde_json::json!([
+                "activity",
+                "timeout",
+                "aggregation",
+                "synchronization",
+                "collecting",
+                "distributing"
+            ])
+        );
+        assert_eq!(
+            b["members"][1]["actor_state"],
+            serde_json::json!(["activity", "timeout", "aggregation", "expired"])
+        );
+        assert_eq!(b["members"][1]["rx_lacpdus"], 3);
+        assert_eq!(b["members"][1]["tx_lacpdus"], 4);
+        assert_eq!(v["bonds"][1]["partner"], serde_json::Value::Null);
+        assert_eq!(
+            v["bonds"][1]["members"][0]["partner_state"],
+            serde_json::json!([])
+        );
+        assert_eq!(
+            json(&Reply::Lacp(LacpShowInfo::default())).unwrap(),
+            "{\n  \"bonds\": []\n}\n"
+        );
+    }
+
+    #[test]
+    fn show_prints_bond_members_mode_and_keys() {
+        let bond = |name: &str, members: &[&str], settings: &[&str]| {
+            let members: Vec<proto::IfName> = members.iter().map(|m| m.parse().unwrap()).collect();
+            let settings: Vec<PortSetting> = settings.iter().map(|s| s.parse().unwrap()).collect();
+            let config = PortConfig::for_bond(&name.parse().unwrap(), &members, &settings).unwrap();
+            PortInfo {
+                name: name.into(),
+                port_type: config.port_type,
+                vlan_mode: config.effective_vlan_mode(),
+                config,
+                state: PortState::Up,
+                mtu: Some(1500),
+            }
+        };
+        let bridges = vec![BridgeInfo {
+            name: "br0".into(),
+            mac: MacAddr([2, 0, 0, 0, 0, 1]),
+            mac_aging: 300,
+            mac_table_size: 8192,
+            mac_entries: 0,
+            rstp: RstpBridgeConfig::default(),
+            ports: vec![
+                bond("bond0", &["eth1", "eth2"], &[]),
+                bond(
+                    "bond1",
+                    &["eth3", "eth4", "eth5"],
+                    &[
+                        "tag=10",
+                        "bond_mode=balance-tcp",
+                        "lacp=active",
+                        "lacp_time=fast",
+                        "bond_updelay=100",
+                        "bond_rebalance_interval=0",
+                        "rstp_path_cost=10000",
+                    ],
+                ),
+                bond(
+                    "bond2",
+                    &["eth6", "eth7"],
+                    &["bond_mode=active-backup", "lacp_fallback_ab=true"],
+                ),
+            ],
+        }];
+        let expected = "\
+bridge br0: mac=02:00:00:00:00:01 mac_aging=300 mac_table_size=8192 mac_entries=0
+  PORT   TYPE  VLAN            MTU  STATE  OPTIONS
+  bond0  bond  trunk all      1500  up     members=eth1,eth2 bond_mode=active-backup
+  bond1  bond  access tag=10  1500  up     members=eth3,eth4,eth5 bond_mode=balance-tcp lacp=active lacp_time=fast bond_updelay=100 bond_rebalance_interval=0 rstp_path_cost=10000
+  bond2  bond  trunk all      1500  up     members=eth6,eth7 bond_mode=active-backup lacp_fallback_ab=true
+";
+        assert_eq!(show(&bridges), expected);
+        // --json: the config as stored, members and set keys by their names
+        let v: serde_json::Value = serde_json::from_str(&json(&Reply::Show(bridges)).unwrap()).unwrap();
+        let p = &v[0]["ports"][1];
+        assert_eq!(p["type"], "bond");
+        assert_eq!(
+            p["config"]["members"],
+            serde_json::json!(["eth3", "eth4", "eth5"])
+        );
+        assert_eq!(p["config"]["bond_mode"], "balance-tcp");
+        assert_eq!(p["config"]["lacp"], "active");
+        assert_eq!(p["config"]["bond_rebalance_interval"], 0);
+        assert!(v[0]["ports"][0]["config"].get("bond_mode").is_none());
+        assert_eq!(
+            v[0]["ports"][0]["config"]["members"],
+            serde_json::json!(["eth1", "eth2"])
         );
     }
 }

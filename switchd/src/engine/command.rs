@@ -78,6 +78,11 @@ impl Engine {
             }
             // RSTP is not implemented in the daemon yet.
             Request::RstpShow { bridge } => self.rstp_show(bridge.as_ref()).map(Reply::Rstp),
+            // Bonds (SPEC §8): proto and switchctl know them, the engine not yet.
+            Request::AddBond { .. } | Request::BondShow { .. } | Request::LacpShow { .. } => Err(err(
+                ErrorKind::Unsupported,
+                "bonds (add-bond, bond-show, lacp-show) are not supported yet".into(),
+            )),
             Request::PortStats { bridge } => {
                 let targets = self.bridge_selection(bridge.as_ref())?;
                 self.collect_queue_drops();

@@ -184,7 +184,9 @@ impl Devices {
                 PortType::Tap => tap::TapPort::open(name, config.persist, *tap_io).map(PortIo::Tap),
                 PortType::Stream => stream::StreamPort::open(name, config).map(PortIo::Stream),
                 PortType::Dgram => dgram::DgramPort::open(name, config).map(PortIo::Dgram),
-                PortType::Vxlan | PortType::Gre => Err(sys::OpenError::NotADevice(config.port_type)),
+                PortType::Vxlan | PortType::Gre | PortType::Bond => {
+                    Err(sys::OpenError::NotADevice(config.port_type))
+                }
             },
             #[cfg(test)]
             Devices::Fake(net) => net.open(name.as_str()).map(PortIo::Fake),
