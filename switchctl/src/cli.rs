@@ -17,11 +17,30 @@ use std::time::Duration;
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, Subcommand};
-use proto::{BridgeSetting, ClearKey, IfName, PortConfig, PortSetting, Request, RstpBridgeConfig};
+use proto::types::BOND_MEMBERS_MIN;
+use proto::{
+    BridgeSetting, ClearKey, IfName, InvalidValue, PortConfig, PortSetting, Request, RstpBridgeConfig,
+};
+
+/// The bond keys with their ranges and defaults, shared by the port key help
+/// and `add-bond --help` (a macro so that `concat!` can splice it).
+macro_rules! bond_keys_help {
+    () => {
+        "  bond_mode=MODE               active-backup (default) | balance-slb | balance-tcp
+  lacp=MODE                    off (default) | active | passive
+  lacp_time=SPEED              LACP timeout asked of the partner: slow (default, LACPDUs
+                               every 30 s) | fast (every 1 s)
+  lacp_fallback_ab=BOOL        without an LACP partner, work as active-backup (default false)
+  bond_updelay=MS              carrier up this long before a member is used, 0-60000 (default 0)
+  bond_downdelay=MS            carrier down this long before a member is dropped, 0-60000 (default 0)
+  bond_rebalance_interval=MS   0 (off) or 1000-10000 (default 10000)"
+    };
+}
 
 /// Every port key with its range and default; shown by `add-port --help` and
 /// `set port --help`. A unit test checks the numbers against proto's constants.
-const PORT_KEYS_HELP: &str = "\
+const PORT_KEYS_HELP: &str = concat!(
+    "\
 Port keys (KEY=VALUE):
   type=TYPE        system (default), tap, vxlan, gre, stream, dgram; only at add-port
   tag=VID          access VLAN, or the native VLAN of a native-* port; 0-4095
@@ -46,18 +65,61 @@ Spanning tree (used when the bridge has rstp=true; any port type):
   rstp_auto_edge=BOOL      become edge when no BPDU is heard (default true)
 
 Bonds (add-bond, or set port BOND; only on a bond):
-  bond_mode=MODE               active-backup (default) | balance-slb | balance-tcp
-  lacp=MODE                    off (default) | active | passive
-  lacp_time=SPEED              LACP timeout asked of the partner: slow (default, LACPDUs
-                               every 30 s) | fast (every 1 s)
-  lacp_fallback_ab=BOOL        without an LACP partner, work as active-backup (default false)
-  bond_updelay=MS              carrier up this long before a member is used, 0-60000 (default 0)
-  bond_downdelay=MS            carrier down this long before a member is dropped, 0-60000 (default 0)
-  bond_rebalance_interval=MS   0 (off) or 1000-10000 (default 10000)
+",
+    bond_keys_help!(),
+    "
 
 A contradictory combination (vlan_mode=access with trunks, a native mode or
 vlan_mode=access without tag, vlan_mode=trunk with tag, a key of another port
-type, bond_mode=balance-tcp with lacp=off) is refused.";
+type, bond_mode=balance-tcp with lacp=off) is refused."
+);
+
+/// What `add-bond` takes; shown by `add-bond --help`.
+const ADD_BOND_HELP: &str = concat!(
+    "\
+Members are existing system devices: 2-32 distinct names, none of them a port
+or a member of another bond, listed before the first KEY=VALUE. The bond is one
+port of BR; del-port BOND removes it and releases its members (the devices are
+left as they are).
+
+Bond keys (KEY=VALUE):
+",
+    bond_keys_help!(),
+    "
+
+bond_mode=balance-tcp needs lacp=active or passive. Any other port key that
+applies to a bond may be given too: tag, trunks, vlan_mode, mtu and the rstp_*
+keys (see 'switchctl add-port --help'). 'switchctl set port BOND KEY=VALUE...'
+changes them later."
+);
+
+/// What `bond-show` prints; shown by `bond-show --help`.
+const BOND_SHOW_HELP: &str = "\
+Like 'ovs-appctl bond/show': per bond its bridge, bond_mode, lacp and
+lacp_status (off, configured: LACP on but no partner in sync, negotiated,
+fallback: no partner and lacp_fallback_ab=true), the time to the next
+rebalance (balanced modes) and the active member; per member whether it is
+enabled, may_enable (usable before the up/down delays), carrier, bytes sent
+and, in balanced modes, its hash buckets (0-255).
+
+With --json: {\"bonds\":[{\"bond\",\"bridge\",\"bond_mode\",\"lacp\",\"lacp_status\",
+\"active_member\",\"next_rebalance_ms\",\"members\":[{\"member\",\"enabled\",
+\"carrier\",\"may_enable\",\"tx_bytes\",\"buckets\"}]}]}";
+
+/// What `lacp-show` prints; shown by `lacp-show --help`.
+const LACP_SHOW_HELP: &str = "\
+Like 'ovs-appctl lacp/show': per bond its LACP status, this side's system id
+(the bridge MAC), system priority and aggregation key, the partner's (none
+before a LACPDU is heard); per member its status (current, expired or
+defaulted), whether it is attached, the actor and partner state flags
+(activity, timeout, aggregation, synchronized, collecting, distributing,
+defaulted, expired) and LACPDUs received and sent.
+
+With --json: {\"bonds\":[{\"bond\",\"status\",\"actor\":{\"system_id\",
+\"system_priority\",\"key\"},\"partner\":{...}|null,\"members\":[{\"member\",
+\"actor_state\":[...],\"partner_state\":[...],\"rx_lacpdus\",\"tx_lacpdus\"}]}]};
+a state lists the names of the flags that are set, \"synchronization\" for
+synchronized.";
 
 /// Every bridge key with its range and default; shown by `set bridge --help`.
 const BRIDGE_KEYS_HELP: &str = "\
@@ -103,9 +165,10 @@ const MAIN_AFTER_HELP: &str = "\
 Names of bridges and ports are 1-15 bytes without '/', ':' or whitespace.
 Successful changes print nothing. On failure switchctl prints one line
 'switchctl: <reason>' on stderr and exits with status 1 (2 for usage errors).
-See 'switchctl add-port --help', 'switchctl set port --help' and
-'switchctl set bridge --help' for every KEY=VALUE with its range and default
-(VLAN, tunnel and spanning tree keys).";
+See 'switchctl add-port --help', 'switchctl add-bond --help',
+'switchctl set port --help' and 'switchctl set bridge --help' for every
+KEY=VALUE with its range and default (VLAN, tunnel, spanning tree and bond
+keys).";
 
 /// `switchctl` command line.
 #[derive(Debug, Parser)]
@@ -176,7 +239,26 @@ enum Command {
         #[arg(long)]
         may_exist: bool,
     },
-    /// Remove a port (from BR, if given, which must be its bridge)
+    /// Add a bond: one port of BR made of two or more existing devices
+    #[command(
+        override_usage = "switchctl add-bond BR BOND IFACE IFACE... [KEY=VALUE...] [--may-exist]",
+        after_help = ADD_BOND_HELP
+    )]
+    AddBond {
+        /// Bridge name
+        #[arg(value_name = "BR")]
+        bridge: IfName,
+        /// Bond (port) name
+        #[arg(value_name = "BOND")]
+        bond: IfName,
+        /// Member devices (at least two), then settings; see the list below
+        #[arg(value_name = "IFACE|KEY=VALUE", value_parser = bond_word)]
+        words: Vec<BondWord>,
+        /// Do not fail if the bond already exists on this bridge (it is left as it is)
+        #[arg(long)]
+        may_exist: bool,
+    },
+    /// Remove a port or a bond (from BR, if given, which must be its bridge)
     #[command(allow_missing_positional = true)]
     DelPort {
         /// Bridge the port must belong to
@@ -242,6 +324,36 @@ enum Command {
         #[arg(value_name = "BR")]
         bridge: Option<IfName>,
     },
+    /// Show bonds: mode, LACP status, active member, members and their hash buckets
+    #[command(after_help = BOND_SHOW_HELP)]
+    BondShow {
+        /// Bond name (default: every bond)
+        #[arg(value_name = "BOND")]
+        bond: Option<IfName>,
+    },
+    /// Show the LACP state of bonds: system ids, keys, actor and partner state per member
+    #[command(after_help = LACP_SHOW_HELP)]
+    LacpShow {
+        /// Bond name (default: every bond that runs LACP)
+        #[arg(value_name = "BOND")]
+        bond: Option<IfName>,
+    },
+}
+
+/// One word after `add-bond BR BOND`: a member device, or (having a `=`) a
+/// setting.
+#[derive(Debug, Clone)]
+enum BondWord {
+    Member(IfName),
+    Setting(PortSetting),
+}
+
+fn bond_word(s: &str) -> Result<BondWord, InvalidValue> {
+    if s.contains('=') {
+        s.parse().map(BondWord::Setting)
+    } else {
+        s.parse().map(BondWord::Member)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -352,6 +464,29 @@ impl Cli {
                     may_exist,
                 }
             }
+            Command::AddBond {
+                bridge,
+                bond,
+                words,
+                may_exist,
+            } => {
+                let (members, settings) = split_bond_words(&bond, words)?;
+                // As for add-port: the whole bond is known here.
+                PortConfig::for_bond(&bond, &members, &settings).map_err(|e| {
+                    usage_error(
+                        &["add-bond"],
+                        ErrorKind::ValueValidation,
+                        format!("add-bond {bond}: {e}"),
+                    )
+                })?;
+                Request::AddBond {
+                    bridge,
+                    bond,
+                    members,
+                    settings,
+                    may_exist,
+                }
+            }
             Command::DelPort {
                 bridge,
                 port,
@@ -379,6 +514,8 @@ impl Cli {
             Command::FdbFlush { bridge } => Request::FdbFlush { bridge },
             Command::PortStats { bridge } => Request::PortStats { bridge },
             Command::RstpShow { bridge } => Request::RstpShow { bridge },
+            Command::BondShow { bond } => Request::BondShow { bond },
+            Command::LacpShow { bond } => Request::LacpShow { bond },
         };
         // The value parsers already enforce every range; this is the same
         // check the daemon runs after decoding, kept so the two cannot drift.
@@ -430,6 +567,45 @@ fn check_rstp_timers(bridge: &IfName, settings: &[BridgeSetting]) -> Result<(), 
     })
 }
 
+/// Splits `add-bond`'s words as `ovs-vsctl add-bond` does: members until the
+/// first `KEY=VALUE`, settings from there on. A word without `=` after a
+/// setting, or fewer than two members, is a usage error.
+fn split_bond_words(
+    bond: &IfName,
+    words: Vec<BondWord>,
+) -> Result<(Vec<IfName>, Vec<PortSetting>), clap::Error> {
+    let mut members = Vec::new();
+    let mut settings = Vec::new();
+    for w in words {
+        match w {
+            BondWord::Member(m) if settings.is_empty() => members.push(m),
+            BondWord::Member(m) => {
+                return Err(usage_error(
+                    &["add-bond"],
+                    ErrorKind::ValueValidation,
+                    format!(
+                        "add-bond {bond}: {:?} is not of the form KEY=VALUE (member devices come before the settings)",
+                        m.as_str()
+                    ),
+                ))
+            }
+            BondWord::Setting(s) => settings.push(s),
+        }
+    }
+    if members.len() < BOND_MEMBERS_MIN {
+        return Err(usage_error(
+            &["add-bond"],
+            ErrorKind::TooFewValues,
+            format!(
+                "add-bond {bond}: a bond needs at least {BOND_MEMBERS_MIN} member devices, got {}; \
+                 usage: add-bond BR BOND IFACE IFACE... [KEY=VALUE...]",
+                members.len()
+            ),
+        ));
+    }
+    Ok((members, settings))
+}
+
 fn unknown_table(command: &str, words: &[OsString], known: &str) -> clap::Error {
     let table = words.first().map(|w| w.to_string_lossy()).unwrap_or_default();
     usage_error(
@@ -442,7 +618,7 @@ fn unknown_table(command: &str, words: &[OsString], known: &str) -> clap::Error 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proto::{PortType, VlanId};
+    use proto::{BondMode, LacpMode, LacpTime, PortType, VlanId};
 
     fn parse(args: &[&str]) -> Result<Invocation, clap::Error> {
         parse_request(std::iter::once("switchctl").chain(args.iter().copied()))
@@ -951,6 +1127,297 @@ mod tests {
     }
 
     #[test]
+    fn add_bond_members_then_settings() {
+        assert_eq!(
+            req(&["add-bond", "br0", "bond0", "eth1", "eth2"]),
+            Request::AddBond {
+                bridge: name("br0"),
+                bond: name("bond0"),
+                members: vec![name("eth1"), name("eth2")],
+                settings: vec![],
+                may_exist: false,
+            }
+        );
+        assert_eq!(
+            req(&[
+                "add-bond",
+                "br0",
+                "bond0",
+                "eth3",
+                "eth1",
+                "--may-exist",
+                "eth2",
+                "bond_mode=balance-tcp",
+                "lacp=active",
+                "lacp_time=fast",
+                "lacp_fallback_ab=true",
+                "bond_updelay=100",
+                "bond_downdelay=60000",
+                "bond_rebalance_interval=0",
+                "tag=10",
+                "rstp_path_cost=2000",
+            ]),
+            Request::AddBond {
+                bridge: name("br0"),
+                bond: name("bond0"),
+                members: vec![name("eth3"), name("eth1"), name("eth2")],
+                settings: vec![
+                    PortSetting::BondMode(BondMode::BalanceTcp),
+                    PortSetting::Lacp(LacpMode::Active),
+                    PortSetting::LacpTime(LacpTime::Fast),
+                    PortSetting::LacpFallbackAb(true),
+                    PortSetting::BondUpdelay(100),
+                    PortSetting::BondDowndelay(60000),
+                    PortSetting::BondRebalanceInterval(0),
+                    setting("tag=10"),
+                    PortSetting::RstpPathCost(2000),
+                ],
+                may_exist: true,
+            }
+        );
+        // 32 members is the most
+        let many: Vec<String> = (0..32).map(|i| format!("eth{i}")).collect();
+        let mut args = vec!["add-bond", "br0", "bond0"];
+        args.extend(many.iter().map(String::as_str));
+        match req(&args) {
+            Request::AddBond { members, .. } => assert_eq!(members.len(), 32),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            req(&["add-bond", "--json", "br0", "bond0", "a", "b", "--may-exist"]),
+            Request::AddBond {
+                bridge: name("br0"),
+                bond: name("bond0"),
+                members: vec![name("a"), name("b")],
+                settings: vec![],
+                may_exist: true,
+            }
+        );
+    }
+
+    #[test]
+    fn add_bond_refusals() {
+        let cases: &[(&[&str], ErrorKind, &str)] = &[
+            (
+                &["add-bond", "br0", "bond0", "eth1"],
+                ErrorKind::TooFewValues,
+                "add-bond bond0: a bond needs at least 2 member devices, got 1; \
+                 usage: add-bond BR BOND IFACE IFACE... [KEY=VALUE...]",
+            ),
+            (
+                &["add-bond", "br0", "bond0", "eth1", "lacp=active"],
+                ErrorKind::TooFewValues,
+                "add-bond bond0: a bond needs at least 2 member devices, got 1;",
+            ),
+            (
+                &["add-bond", "br0", "bond0"],
+                ErrorKind::TooFewValues,
+                "add-bond bond0: a bond needs at least 2 member devices, got 0;",
+            ),
+            (
+                &["add-bond", "br0", "bond0", "eth1", "eth2", "lacp=active", "eth3"],
+                ErrorKind::ValueValidation,
+                "add-bond bond0: \"eth3\" is not of the form KEY=VALUE (member devices come before the settings)",
+            ),
+            (
+                &["add-bond", "br0", "bond0", "eth1", "eth1"],
+                ErrorKind::ValueValidation,
+                "add-bond bond0: member \"eth1\" is listed twice",
+            ),
+            (
+                &["add-bond", "br0", "bond0", "eth1", "bond0"],
+                ErrorKind::ValueValidation,
+                "add-bond bond0: member \"bond0\" has the name of the bond itself",
+            ),
+            (
+                &["add-bond", "br0", "bond0", "eth1", "eth2", "bond_mode=balance-tcp"],
+                ErrorKind::ValueValidation,
+                "add-bond bond0: bond_mode=balance-tcp needs lacp=active or passive",
+            ),
+            (
+                &["add-bond", "br0", "bond0", "eth1", "eth2", "bond_mode=balance-tcp", "lacp=off"],
+                ErrorKind::ValueValidation,
+                "add-bond bond0: bond_mode=balance-tcp needs lacp=active or passive",
+            ),
+            (
+                &["add-bond", "br0", "bond0", "eth1", "eth2", "type=system"],
+                ErrorKind::ValueValidation,
+                "add-bond bond0: type cannot be given to add-bond (a bond's type is bond)",
+            ),
+            (
+                &["add-bond", "br0", "bond0", "eth1", "eth2", "persist=true"],
+                ErrorKind::ValueValidation,
+                "add-bond bond0: persist is not valid for a bond port (only tap)",
+            ),
+            (
+                &["add-bond", "br0", "bond0", "eth1", "eth2", "vlan_mode=access"],
+                ErrorKind::ValueValidation,
+                "add-bond bond0: vlan_mode=access needs a tag",
+            ),
+            (
+                &["add-bond", "br0", "bond0", "eth1", "eth2", "bond_mode=lacp"],
+                ErrorKind::ValueValidation,
+                "bond_mode: \"lacp\" is not active-backup, balance-slb or balance-tcp",
+            ),
+            (
+                &["add-bond", "br0", "bond0", "eth1", "eth2", "lacp=on"],
+                ErrorKind::ValueValidation,
+                "lacp: \"on\" is not off, active or passive",
+            ),
+            (
+                &["add-bond", "br0", "bond0", "eth1", "eth2", "lacp_time=medium"],
+                ErrorKind::ValueValidation,
+                "lacp_time: \"medium\" is not slow or fast",
+            ),
+            (
+                &["add-bond", "br0", "bond0", "eth1", "eth2", "lacp_fallback_ab=1"],
+                ErrorKind::ValueValidation,
+                "lacp_fallback_ab: \"1\" is not true or false",
+            ),
+            (
+                &["add-bond", "br0", "bond0", "eth1", "eth2", "bond_updelay=60001"],
+                ErrorKind::ValueValidation,
+                "bond_updelay: 60001 is out of range 0-60000",
+            ),
+            (
+                &["add-bond", "br0", "bond0", "eth1", "eth2", "bond_downdelay=-5"],
+                ErrorKind::ValueValidation,
+                "bond_downdelay: \"-5\" is not a number",
+            ),
+            (
+                &["add-bond", "br0", "bond0", "eth1", "eth2", "bond_rebalance_interval=500"],
+                ErrorKind::ValueValidation,
+                "bond_rebalance_interval: 500 is neither 0 (off) nor in 1000-10000",
+            ),
+            (
+                &["add-bond", "br0", "bond0", "eth1", "eth2", "color=red"],
+                ErrorKind::ValueValidation,
+                "unknown port key \"color\" (known: type, tag,",
+            ),
+            (
+                &["add-bond", "br0", "bond0", "eth1", "e/2"],
+                ErrorKind::ValueValidation,
+                "name \"e/2\" contains '/', which is not allowed",
+            ),
+            (
+                &["add-bond", "br0", "a234567890123456", "eth1", "eth2"],
+                ErrorKind::ValueValidation,
+                "name \"a234567890123456\" is 16 bytes long, the limit is 15",
+            ),
+        ];
+        for (args, kind, reason) in cases {
+            let (k, msg) = refused(args);
+            assert_eq!(k, *kind, "{args:?}: {msg}");
+            assert!(msg.contains(reason), "{args:?}: {msg:?} lacks {reason:?}");
+            assert!(msg.starts_with("error: "), "{msg}");
+        }
+        // 33 members
+        let many: Vec<String> = (0..33).map(|i| format!("eth{i}")).collect();
+        let mut args = vec!["add-bond", "br0", "bond0"];
+        args.extend(many.iter().map(String::as_str));
+        let (kind, msg) = refused(&args);
+        assert_eq!(kind, ErrorKind::ValueValidation);
+        assert!(
+            msg.contains("add-bond bond0: a bond has at most 32 members, got 33"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("Usage: switchctl add-bond BR BOND IFACE IFACE..."),
+            "{msg}"
+        );
+        // add-port cannot make a bond
+        let (_, msg) = refused(&["add-port", "br0", "bond0", "type=bond"]);
+        assert!(
+            msg.contains(
+                "add-port bond0: a bond port needs members (create it with add-bond BR BOND IFACE IFACE...)"
+            ),
+            "{msg}"
+        );
+        let (_, msg) = refused(&["add-port", "br0", "eth1", "lacp=active"]);
+        assert!(
+            msg.contains("add-port eth1: lacp is not valid for a system port (only bond)"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn bond_keys_with_set_port_and_bond_shows() {
+        assert_eq!(
+            req(&[
+                "set",
+                "port",
+                "bond0",
+                "bond_mode=balance-slb",
+                "lacp=passive",
+                "lacp_time=slow",
+                "lacp_fallback_ab=false",
+                "bond_updelay=0",
+                "bond_downdelay=200",
+                "bond_rebalance_interval=1000",
+                "trunks=10,20",
+            ]),
+            Request::SetPort {
+                port: name("bond0"),
+                settings: vec![
+                    PortSetting::BondMode(BondMode::BalanceSlb),
+                    PortSetting::Lacp(LacpMode::Passive),
+                    PortSetting::LacpTime(LacpTime::Slow),
+                    PortSetting::LacpFallbackAb(false),
+                    PortSetting::BondUpdelay(0),
+                    PortSetting::BondDowndelay(200),
+                    PortSetting::BondRebalanceInterval(1000),
+                    setting("trunks=10,20"),
+                ],
+            }
+        );
+        // set port knows nothing of the port's type: balance-tcp alone is the
+        // daemon's to judge against the stored lacp
+        assert_eq!(
+            req(&["set", "port", "bond0", "bond_mode=balance-tcp"]),
+            Request::SetPort {
+                port: name("bond0"),
+                settings: vec![PortSetting::BondMode(BondMode::BalanceTcp)],
+            }
+        );
+        let (kind, msg) = refused(&["set", "port", "bond0", "bond_rebalance_interval=20000"]);
+        assert_eq!(kind, ErrorKind::ValueValidation);
+        assert!(
+            msg.contains("bond_rebalance_interval: 20000 is neither 0 (off) nor in 1000-10000"),
+            "{msg}"
+        );
+        assert_eq!(req(&["bond-show"]), Request::BondShow { bond: None });
+        assert_eq!(
+            req(&["bond-show", "bond0"]),
+            Request::BondShow {
+                bond: Some(name("bond0"))
+            }
+        );
+        assert_eq!(req(&["lacp-show"]), Request::LacpShow { bond: None });
+        let inv = parse(&["lacp-show", "bond0", "--json"]).unwrap();
+        assert!(inv.json);
+        assert_eq!(
+            inv.request,
+            Request::LacpShow {
+                bond: Some(name("bond0"))
+            }
+        );
+        assert_eq!(refused(&["bond-show", "a", "b"]).0, ErrorKind::UnknownArgument);
+        assert_eq!(refused(&["lacp-show", "a", "b"]).0, ErrorKind::UnknownArgument);
+        let (kind, msg) = refused(&["bond-show", "a:b"]);
+        assert_eq!(kind, ErrorKind::ValueValidation);
+        assert!(msg.contains("name \"a:b\" contains ':'"), "{msg}");
+        // del-port of a bond is the plain del-port
+        assert_eq!(
+            req(&["del-port", "br0", "bond0"]),
+            Request::DelPort {
+                bridge: Some(name("br0")),
+                port: name("bond0"),
+                if_exists: false
+            }
+        );
+    }
+
+    #[test]
     fn rejects_unknown_table() {
         let (kind, msg) = refused(&["set", "interface", "p", "tag=1"]);
         assert_eq!(kind, ErrorKind::InvalidSubcommand);
@@ -1059,6 +1526,91 @@ mod tests {
         }
         let main = help(&[]);
         assert!(main.contains("rstp-show"), "{main}");
+        for cmd in ["add-bond", "bond-show", "lacp-show", "add-bond --help"] {
+            assert!(main.contains(cmd), "--help lacks {cmd}: {main}");
+        }
+        // the bond keys: in add-port, set port and add-bond help alike, with
+        // proto's ranges and defaults
+        let bond = help(&["add-bond"]);
+        assert!(
+            bond.contains("Usage: switchctl add-bond BR BOND IFACE IFACE... [KEY=VALUE...] [--may-exist]"),
+            "{bond}"
+        );
+        assert!(
+            bond.contains(&format!("{BOND_MEMBERS_MIN}-{BOND_MEMBERS_MAX} distinct names")),
+            "{bond}"
+        );
+        let d = BondConfig::default();
+        for text in [&port, &add, &bond] {
+            for key in PORT_KEYS
+                .split(", ")
+                .filter(|k| k.starts_with("bond_") || k.starts_with("lacp"))
+            {
+                assert!(text.contains(&format!("\n  {key}=")), "help lacks {key}: {text}");
+            }
+            for needle in [
+                format!("{} (default) | balance-slb | balance-tcp", d.mode),
+                format!("{} (default) | active | passive", d.lacp),
+                format!("{} (default, LACPDUs", d.lacp_time),
+                format!("active-backup (default {})", d.lacp_fallback_ab),
+                format!("0-{BOND_DELAY_MAX} (default {})", d.updelay),
+                format!("0-{BOND_DELAY_MAX} (default {})", d.downdelay),
+                format!(
+                    "0 (off) or {BOND_REBALANCE_INTERVAL_MIN}-{BOND_REBALANCE_INTERVAL_MAX} (default {})",
+                    d.rebalance_interval
+                ),
+                "bond_mode=balance-tcp".into(),
+            ] {
+                assert!(text.contains(&needle), "help lacks {needle}: {text}");
+            }
+        }
+        for (cmd, fields) in [
+            (
+                "bond-show",
+                &[
+                    "bonds",
+                    "bond",
+                    "bridge",
+                    "bond_mode",
+                    "lacp",
+                    "lacp_status",
+                    "active_member",
+                    "next_rebalance_ms",
+                    "members",
+                    "member",
+                    "enabled",
+                    "carrier",
+                    "may_enable",
+                    "tx_bytes",
+                    "buckets",
+                ][..],
+            ),
+            (
+                "lacp-show",
+                &[
+                    "bonds",
+                    "bond",
+                    "status",
+                    "actor",
+                    "system_id",
+                    "system_priority",
+                    "key",
+                    "partner",
+                    "members",
+                    "member",
+                    "actor_state",
+                    "partner_state",
+                    "rx_lacpdus",
+                    "tx_lacpdus",
+                    "synchronization",
+                ],
+            ),
+        ] {
+            let h = help(&[cmd]);
+            for field in fields {
+                assert!(h.contains(&format!("\"{field}\"")), "{cmd} --help lacks {field}");
+            }
+        }
         let rstp = help(&["rstp-show"]);
         for field in [
             "bridge",

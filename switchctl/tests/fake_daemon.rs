@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 
 use proto::codec;
 use proto::{
-    BridgeInfo, BridgeSetting, FdbEntry, IfName, MacAddr, PortConfig, PortInfo, PortSetting, PortState,
-    PortType, Reply, Request, RstpBridgeConfig, RstpBridgeInfo, RstpInfo, RstpPortId, RstpPortInfo,
-    RstpProtocol, RstpRole, RstpState, VlanMode,
+    BondInfo, BondMemberInfo, BondMode, BondShowInfo, BridgeInfo, BridgeSetting, FdbEntry, IfName,
+    LacpBondInfo, LacpMemberInfo, LacpMode, LacpShowInfo, LacpState, LacpStatus, LacpSystem, LacpTime,
+    MacAddr, PortConfig, PortInfo, PortSetting, PortState, PortType, Reply, Request, RstpBridgeConfig,
+    RstpBridgeInfo, RstpInfo, RstpPortId, RstpPortInfo, RstpProtocol, RstpRole, RstpState, VlanMode,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_switchctl");
@@ -640,9 +641,390 @@ fn bad_rstp_keys_are_refused_before_connecting() {
         ),
         (
             &["set", "port", "p1", "rstp_cost=1"],
-            "unknown port key \"rstp_cost\" (known: type, tag, trunks, vlan_mode, mtu, remote_ip, local_ip, key, dst_port, path, mode, persist, rstp_enable, rstp_port_priority, rstp_path_cost, rstp_admin_edge, rstp_auto_edge)",
+            "unknown port key \"rstp_cost\" (known: type, tag, trunks, vlan_mode, mtu, remote_ip, local_ip, key, dst_port, path, mode, persist, rstp_enable, rstp_port_priority, rstp_path_cost, rstp_admin_edge, rstp_auto_edge, bond_mode, lacp, lacp_time, lacp_fallback_ab, bond_updelay, bond_downdelay, bond_rebalance_interval)",
         ),
         (&["rstp-show", "br0", "br1"], "unexpected argument 'br1'"),
+    ] {
+        let (run, _) = serve(args, Behaviour::Answer(Ok(Reply::Done)));
+        assert_eq!(run.code(), Some(2), "{args:?}: {}", run.stderr());
+        let err = run.stderr();
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err:?}");
+        assert!(err.starts_with("switchctl: "), "{args:?}: {err:?}");
+        assert!(err.contains(reason), "{args:?}: {err:?} lacks {reason:?}");
+        assert_eq!(run.stdout(), "");
+        assert_eq!(run.request, None, "{args:?} reached the daemon");
+    }
+}
+
+/// bond0: balance-slb negotiated, eth2 the active member.
+fn bond_sample() -> BondShowInfo {
+    let member = |name: &str, enabled: bool, tx_bytes: u64, buckets: Vec<u8>| BondMemberInfo {
+        member: name.into(),
+        enabled,
+        carrier: enabled,
+        may_enable: enabled,
+        tx_bytes,
+        buckets,
+    };
+    BondShowInfo {
+        bonds: vec![BondInfo {
+            bond: "bond0".into(),
+            bridge: "br0".into(),
+            bond_mode: BondMode::BalanceSlb,
+            lacp: LacpMode::Active,
+            lacp_status: LacpStatus::Negotiated,
+            active_member: Some("eth2".into()),
+            next_rebalance_ms: 1200,
+            members: vec![
+                member("eth1", true, 5000, (0..=127).collect()),
+                member("eth2", true, 700, (128..=255).collect()),
+            ],
+        }],
+    }
+}
+
+fn lacp_sample() -> LacpShowInfo {
+    LacpShowInfo {
+        bonds: vec![LacpBondInfo {
+            bond: "bond0".into(),
+            status: LacpStatus::Negotiated,
+            actor: LacpSystem {
+                system_id: MacAddr([2, 0, 0, 0, 0, 1]),
+                system_priority: 65534,
+                key: 1,
+            },
+            partner: Some(LacpSystem {
+                system_id: MacAddr([2, 0, 0, 0, 0, 2]),
+                system_priority: 65534,
+                key: 5,
+            }),
+            members: vec![
+                LacpMemberInfo {
+                    member: "eth1".into(),
+                    actor_state: LacpState(0x3d),
+                    partner_state: LacpState(0x3d),
+                    rx_lacpdus: 4,
+                    tx_lacpdus: 5,
+                },
+                LacpMemberInfo {
+                    member: "eth2".into(),
+                    actor_state: LacpState(0x45),
+                    partner_state: LacpState(0),
+                    rx_lacpdus: 0,
+                    tx_lacpdus: 5,
+                },
+            ],
+        }],
+    }
+}
+
+#[test]
+fn bond_show_prints_ovs_like_text() {
+    let (run, _) = serve(
+        &["bond-show", "bond0"],
+        Behaviour::Answer(Ok(Reply::Bonds(bond_sample()))),
+    );
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    assert_eq!(run.stderr(), "");
+    assert_eq!(
+        run.request,
+        Some(Request::BondShow {
+            bond: Some(name("bond0"))
+        })
+    );
+    assert_eq!(
+        run.stdout(),
+        "\
+---- bond0 ----
+bridge: br0
+bond_mode: balance-slb
+lacp: active
+lacp_status: negotiated
+next rebalance: 1200 ms
+active member: eth2
+
+member eth1: enabled
+  may_enable: true
+  carrier: up
+  tx_bytes: 5000
+  buckets: 0-127
+
+member eth2: enabled
+  active member
+  may_enable: true
+  carrier: up
+  tx_bytes: 700
+  buckets: 128-255
+"
+    );
+}
+
+#[test]
+fn bond_show_json_is_the_spec_object() {
+    let (run, _) = serve(
+        &["--json", "bond-show"],
+        Behaviour::Answer(Ok(Reply::Bonds(bond_sample()))),
+    );
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    assert_eq!(run.request, Some(Request::BondShow { bond: None }));
+    let v: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    let low: Vec<u8> = (0..=127).collect();
+    let high: Vec<u8> = (128..=255).collect();
+    assert_eq!(
+        v,
+        serde_json::json!({"bonds": [{
+            "bond": "bond0",
+            "bridge": "br0",
+            "bond_mode": "balance-slb",
+            "lacp": "active",
+            "lacp_status": "negotiated",
+            "active_member": "eth2",
+            "next_rebalance_ms": 1200,
+            "members": [
+                {"member": "eth1", "enabled": true, "carrier": true, "may_enable": true,
+                 "tx_bytes": 5000, "buckets": low},
+                {"member": "eth2", "enabled": true, "carrier": true, "may_enable": true,
+                 "tx_bytes": 700, "buckets": high},
+            ],
+        }]})
+    );
+    // no bonds: the object with an empty list, and no text
+    let (run, _) = serve(
+        &["bond-show", "--json"],
+        Behaviour::Answer(Ok(Reply::Bonds(BondShowInfo::default()))),
+    );
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    let v: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(v, serde_json::json!({"bonds": []}));
+    let (run, _) = serve(
+        &["bond-show"],
+        Behaviour::Answer(Ok(Reply::Bonds(BondShowInfo::default()))),
+    );
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    assert_eq!(run.stdout(), "");
+}
+
+#[test]
+fn lacp_show_prints_ovs_like_text_and_spec_json() {
+    let (run, _) = serve(&["lacp-show"], Behaviour::Answer(Ok(Reply::Lacp(lacp_sample()))));
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    assert_eq!(run.request, Some(Request::LacpShow { bond: None }));
+    assert_eq!(
+        run.stdout(),
+        "\
+---- bond0 ----
+  status: negotiated
+  sys_id: 02:00:00:00:00:01
+  sys_priority: 65534
+  aggregation key: 1
+  partner sys_id: 02:00:00:00:00:02
+  partner sys_priority: 65534
+  partner key: 5
+
+member: eth1: current attached
+  actor state: activity aggregation synchronized collecting distributing
+  partner state: activity aggregation synchronized collecting distributing
+  RX PDUs: 4
+  TX PDUs: 5
+
+member: eth2: defaulted detached
+  actor state: activity aggregation defaulted
+  partner state:
+  RX PDUs: 0
+  TX PDUs: 5
+"
+    );
+    let (run, _) = serve(
+        &["lacp-show", "bond0", "--json"],
+        Behaviour::Answer(Ok(Reply::Lacp(lacp_sample()))),
+    );
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    assert_eq!(
+        run.request,
+        Some(Request::LacpShow {
+            bond: Some(name("bond0"))
+        })
+    );
+    let v: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    let synced = serde_json::json!([
+        "activity",
+        "aggregation",
+        "synchronization",
+        "collecting",
+        "distributing"
+    ]);
+    assert_eq!(
+        v,
+        serde_json::json!({"bonds": [{
+            "bond": "bond0",
+            "status": "negotiated",
+            "actor": {"system_id": "02:00:00:00:00:01", "system_priority": 65534, "key": 1},
+            "partner": {"system_id": "02:00:00:00:00:02", "system_priority": 65534, "key": 5},
+            "members": [
+                {"member": "eth1", "actor_state": synced, "partner_state": synced,
+                 "rx_lacpdus": 4, "tx_lacpdus": 5},
+                {"member": "eth2", "actor_state": ["activity", "aggregation", "defaulted"],
+                 "partner_state": [], "rx_lacpdus": 0, "tx_lacpdus": 5},
+            ],
+        }]})
+    );
+}
+
+#[test]
+fn add_bond_and_bond_keys_are_sent_parsed() {
+    let (run, _) = serve(
+        &[
+            "add-bond",
+            "br0",
+            "bond0",
+            "eth1",
+            "eth2",
+            "bond_mode=balance-tcp",
+            "lacp=active",
+            "lacp_time=fast",
+            "bond_rebalance_interval=0",
+            "tag=10",
+            "--may-exist",
+        ],
+        Behaviour::Answer(Ok(Reply::Done)),
+    );
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    assert_eq!(run.stdout(), "");
+    assert_eq!(run.stderr(), "");
+    assert_eq!(
+        run.request,
+        Some(Request::AddBond {
+            bridge: name("br0"),
+            bond: name("bond0"),
+            members: vec![name("eth1"), name("eth2")],
+            settings: vec![
+                PortSetting::BondMode(BondMode::BalanceTcp),
+                PortSetting::Lacp(LacpMode::Active),
+                PortSetting::LacpTime(LacpTime::Fast),
+                PortSetting::BondRebalanceInterval(0),
+                "tag=10".parse().unwrap(),
+            ],
+            may_exist: true,
+        })
+    );
+    let (run, _) = serve(
+        &["--json", "add-bond", "br0", "bond1", "eth3", "eth4"],
+        Behaviour::Answer(Ok(Reply::Done)),
+    );
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    assert_eq!(run.stdout(), "{}\n");
+    let (run, _) = serve(
+        &[
+            "set",
+            "port",
+            "bond0",
+            "lacp_fallback_ab=true",
+            "bond_updelay=100",
+            "bond_downdelay=200",
+        ],
+        Behaviour::Answer(Ok(Reply::Done)),
+    );
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    assert_eq!(
+        run.request,
+        Some(Request::SetPort {
+            port: name("bond0"),
+            settings: vec![
+                PortSetting::LacpFallbackAb(true),
+                PortSetting::BondUpdelay(100),
+                PortSetting::BondDowndelay(200),
+            ],
+        })
+    );
+}
+
+#[test]
+fn bond_refusals_from_the_daemon_are_one_line() {
+    for (args, message) in [
+        (
+            &["add-bond", "br0", "bond0", "eth1", "eth9"][..],
+            "cannot open eth9: no such device",
+        ),
+        (&["bond-show", "bond7"], "no bond named \"bond7\""),
+        (
+            &["--json", "lacp-show", "bond0"],
+            "bond \"bond0\" does not run LACP",
+        ),
+    ] {
+        let (run, _) = serve(
+            args,
+            Behaviour::Answer(Err(proto::Error::new(proto::ErrorKind::InvalidArgument, message))),
+        );
+        assert_one_error_line(&run, message);
+        assert!(run.request.is_some(), "{args:?} was not sent");
+    }
+}
+
+#[test]
+fn bad_bonds_are_refused_before_connecting() {
+    for (args, reason) in [
+        (
+            &["add-bond", "br0", "bond0", "eth1"][..],
+            "add-bond bond0: a bond needs at least 2 member devices, got 1; usage: add-bond BR BOND IFACE IFACE... [KEY=VALUE...]",
+        ),
+        (
+            &["add-bond", "br0", "bond0", "eth1", "lacp=active"],
+            "add-bond bond0: a bond needs at least 2 member devices, got 1",
+        ),
+        (
+            &["add-bond", "br0", "bond0", "--may-exist"],
+            "add-bond bond0: a bond needs at least 2 member devices, got 0",
+        ),
+        (
+            &["add-bond", "br0", "bond0", "eth1", "eth2", "tag=10", "eth3"],
+            "add-bond bond0: \"eth3\" is not of the form KEY=VALUE (member devices come before the settings)",
+        ),
+        (
+            &["add-bond", "br0", "bond0", "eth1", "eth2", "eth1"],
+            "add-bond bond0: member \"eth1\" is listed twice",
+        ),
+        (
+            &["add-bond", "br0", "bond0", "bond0", "eth2"],
+            "add-bond bond0: member \"bond0\" has the name of the bond itself",
+        ),
+        (
+            &["add-bond", "br0", "bond0", "eth1", "eth2", "bond_mode=balance-tcp"],
+            "add-bond bond0: bond_mode=balance-tcp needs lacp=active or passive",
+        ),
+        (
+            &["add-bond", "br0", "bond0", "eth1", "eth2", "bond_mode=lacp"],
+            "bond_mode: \"lacp\" is not active-backup, balance-slb or balance-tcp",
+        ),
+        (
+            &["add-bond", "br0", "bond0", "eth1", "eth2", "lacp=yes"],
+            "lacp: \"yes\" is not off, active or passive",
+        ),
+        (
+            &["add-bond", "br0", "bond0", "eth1", "eth2", "type=bond"],
+            "add-bond bond0: type cannot be given to add-bond (a bond's type is bond)",
+        ),
+        (
+            &["set", "port", "bond0", "bond_rebalance_interval=500"],
+            "bond_rebalance_interval: 500 is neither 0 (off) nor in 1000-10000",
+        ),
+        (
+            &["set", "port", "bond0", "bond_updelay=60001"],
+            "bond_updelay: 60001 is out of range 0-60000",
+        ),
+        (
+            &["set", "port", "bond0", "lacp_time=quick"],
+            "lacp_time: \"quick\" is not slow or fast",
+        ),
+        (
+            &["add-port", "br0", "eth1", "bond_mode=balance-slb"],
+            "add-port eth1: bond_mode is not valid for a system port (only bond)",
+        ),
+        (
+            &["add-port", "br0", "bond0", "type=bond"],
+            "add-port bond0: a bond port needs members (create it with add-bond BR BOND IFACE IFACE...)",
+        ),
+        (&["bond-show", "bond0", "bond1"], "unexpected argument 'bond1'"),
+        (&["lacp-show", "a/b"], "name \"a/b\" contains '/', which is not allowed"),
     ] {
         let (run, _) = serve(args, Behaviour::Answer(Ok(Reply::Done)));
         assert_eq!(run.code(), Some(2), "{args:?}: {}", run.stderr());
