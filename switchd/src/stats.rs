@@ -68,11 +68,18 @@ pub enum DropReason {
     /// A frame to the bridge group address on a port of an RSTP bridge
     /// that is not a valid BPDU (truncated, wrong LLC, bad protocol id...).
     BadBpdu,
+    /// A slow-protocols frame on a member of an LACP bond that is not a
+    /// valid LACPDU.
+    BadLacpdu,
+    /// Received on a bond member the bond does not take it from (a backup
+    /// member, a broadcast on a non-active SLB member, a frame whose source
+    /// is learned on another port: SPEC §8).
+    BondInactiveMember,
 }
 
 impl DropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 23;
+    pub const COUNT: usize = 25;
 
     /// Every reason, in [`DropReason::index`] order.
     pub const ALL: [DropReason; Self::COUNT] = [
@@ -99,6 +106,8 @@ impl DropReason {
         DropReason::StpDiscarding,
         DropReason::StpLearning,
         DropReason::BadBpdu,
+        DropReason::BadLacpdu,
+        DropReason::BondInactiveMember,
     ];
 
     /// The stable kebab-case name shown to users (`port-stats`, JSON keys).
@@ -127,6 +136,8 @@ impl DropReason {
             DropReason::StpDiscarding => "stp-discarding",
             DropReason::StpLearning => "stp-learning",
             DropReason::BadBpdu => "bad-bpdu",
+            DropReason::BadLacpdu => "bad-lacpdu",
+            DropReason::BondInactiveMember => "bond-inactive-member",
         }
     }
 
@@ -273,6 +284,8 @@ mod tests {
             "stp-discarding",
             "stp-learning",
             "bad-bpdu",
+            "bad-lacpdu",
+            "bond-inactive-member",
         ];
         let got: Vec<&str> = DropReason::ALL.iter().map(|r| r.name()).collect();
         assert_eq!(got, expect);

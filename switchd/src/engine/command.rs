@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use proto::{
     BridgeInfo, BridgeSetting, ClearKey, Error, ErrorKind, FdbEntry, IfName, PortConfig, PortInfo,
-    PortSetting, PortState, Reply, Request,
+    PortSetting, PortState, PortType, Reply, Request,
 };
 
 use super::ports::{BridgeKey, DownReason};
@@ -76,13 +76,16 @@ impl Engine {
                     .sum();
                 Ok(Reply::Flushed { removed })
             }
-            // RSTP is not implemented in the daemon yet.
             Request::RstpShow { bridge } => self.rstp_show(bridge.as_ref()).map(Reply::Rstp),
-            // Bonds (SPEC §8): proto and switchctl know them, the engine not yet.
-            Request::AddBond { .. } | Request::BondShow { .. } | Request::LacpShow { .. } => Err(err(
-                ErrorKind::Unsupported,
-                "bonds (add-bond, bond-show, lacp-show) are not supported yet".into(),
-            )),
+            Request::AddBond {
+                bridge,
+                bond,
+                members,
+                settings,
+                may_exist,
+            } => self.cmd_add_bond(&bridge, bond, &members, &settings, may_exist),
+            Request::BondShow { bond } => self.bond_show(bond.as_ref()).map(Reply::Bonds),
+            Request::LacpShow { bond } => self.lacp_show(bond.as_ref()).map(Reply::Lacp),
             Request::PortStats { bridge } => {
                 let targets = self.bridge_selection(bridge.as_ref())?;
                 self.collect_queue_drops();
@@ -174,6 +177,12 @@ impl Engine {
             return Err(err(
                 ErrorKind::AlreadyExists,
                 format!("port {:?} already exists on bridge {on_name:?}", name.as_str()),
+            ));
+        }
+        if let Some(bond) = self.bond_of_member(&name) {
+            return Err(err(
+                ErrorKind::AlreadyExists,
+                format!("{:?} is a member of bond {:?}", name.as_str(), bond.as_str()),
             ));
         }
         let config = PortConfig::from_settings(settings)?;
@@ -282,6 +291,7 @@ impl Engine {
         }
         let b = p.bridge;
         let rstp_changed = config.rstp() != p.config().rstp();
+        let bond_changed = config.port_type == PortType::Bond && config.bond() != p.config().bond();
         let vlan = PortVlan::from_config(&config);
         self.ports.set_config(id, config);
         // Entries learned on a VLAN the port no longer carries would send
@@ -289,6 +299,9 @@ impl Engine {
         self.bridges[b].fdb.retain_port_vlans(id, |v| vlan.carries(v));
         if rstp_changed {
             self.stp_port_config_changed(id);
+        }
+        if bond_changed {
+            self.reopen_bond(id);
         }
         tracing::info!(port = %name, "port reconfigured");
         Ok(Reply::Done)
@@ -386,7 +399,14 @@ fn check_changeable(s: &PortSetting) -> Result<(), Error> {
         | PortSetting::RstpPortPriority(_)
         | PortSetting::RstpPathCost(_)
         | PortSetting::RstpAdminEdge(_)
-        | PortSetting::RstpAutoEdge(_) => Ok(()),
+        | PortSetting::RstpAutoEdge(_)
+        | PortSetting::BondMode(_)
+        | PortSetting::Lacp(_)
+        | PortSetting::LacpTime(_)
+        | PortSetting::LacpFallbackAb(_)
+        | PortSetting::BondUpdelay(_)
+        | PortSetting::BondDowndelay(_)
+        | PortSetting::BondRebalanceInterval(_) => Ok(()),
         other => Err(err(
             ErrorKind::InvalidArgument,
             format!(

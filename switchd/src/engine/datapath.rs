@@ -72,7 +72,7 @@ impl Engine {
     /// Runs frame `slot` of the batch, received on port `id`, through the
     /// pipeline of the port's bridge and queues it on its egress ports.
     #[inline]
-    fn forward_frame(&mut self, id: PortId, slot: usize, now: Instant) {
+    pub(super) fn forward_frame(&mut self, id: PortId, slot: usize, now: Instant) {
         let Engine {
             ports,
             bridges,
@@ -241,6 +241,9 @@ pub(super) fn send_to(
 ) -> SendOutcome {
     if let Some(io) = p.io_mut() {
         return io.send_batch(batch, tx);
+    }
+    if let Some(bond) = p.bond_mut() {
+        return bond.send_batch(batch, tx);
     }
     match p.tunnel() {
         Some(link) => match endpoints.get_mut(link.endpoint) {

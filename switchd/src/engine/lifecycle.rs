@@ -29,6 +29,11 @@ use crate::PortId;
 const RESTORE_HELD_WAIT: Duration = Duration::from_secs(2);
 
 impl Engine {
+    /// Takes port `id` down (not attached) and releases what it held.
+    pub(super) fn set_link_down(&mut self, id: PortId) {
+        self.set_link(id, Link::Down(DownReason::NotAttached));
+    }
+
     /// Gives port `id` a new link and releases the old one.
     fn set_link(&mut self, id: PortId, link: Link) {
         if let Some(old) = self.ports.set_link(id, link) {
@@ -62,6 +67,7 @@ impl Engine {
     fn release(&mut self, link: Link) {
         match link {
             Link::Down(_) => {}
+            Link::Bond(b) => self.release_bond(&b),
             // The port's token may stay on the ready list: servicing a port
             // without a device finds nothing and takes it off. (This runs
             // inside the servicing loop when a receive fails, so it must not
@@ -124,6 +130,9 @@ impl Engine {
         };
         if p.config().port_type.is_tunnel() {
             return self.join_endpoint(id).map(Link::Tunnel);
+        }
+        if p.config().port_type == PortType::Bond {
+            return self.open_bond(id);
         }
         let io = self.devices.open(&p.name, p.config())?;
         self.poll
@@ -227,6 +236,7 @@ impl Engine {
             let up = p.is_up();
             match port_type {
                 PortType::Vxlan | PortType::Gre if up => self.probe_underlay(id),
+                PortType::Bond => self.probe_bond(id),
                 PortType::Vxlan | PortType::Gre | PortType::Stream | PortType::Dgram if !up => {
                     self.retry(id);
                 }

@@ -25,6 +25,7 @@
 //! through the pipeline with its own ingress port and bridge. Tunnel ports
 //! have no fd; their egress goes out through their endpoint's socket.
 
+mod bonds;
 mod bridge;
 mod command;
 mod datapath;
@@ -59,6 +60,11 @@ const LINK_WATCH: Token = Token(usize::MAX - 1);
 /// Tokens from here on are tunnel endpoints (endpoint slot + base); below
 /// it they are port slots.
 const ENDPOINT_TOKEN_BASE: usize = 1 << 30;
+/// Tokens from here up to `ENDPOINT_TOKEN_BASE` are bond members (see
+/// `bonds::member_token`).
+const MEMBER_TOKEN_BASE: usize = 1 << 29;
+/// The bonds' tick: LACP timers, up/down delays, rebalancing.
+const BOND_TICK: Duration = Duration::from_millis(100);
 /// How often ports whose device is missing are probed for its return.
 const PROBE_INTERVAL: Duration = Duration::from_secs(1);
 /// Segments produced per round when a GSO super-frame is segmented in
@@ -86,6 +92,17 @@ pub struct Response {
 enum Msg {
     Request(Request, mpsc::Sender<Response>),
     Shutdown,
+}
+
+/// The mio token of member `m` of the bond in slot `id`.
+fn member_token(id: PortId, m: usize) -> usize {
+    MEMBER_TOKEN_BASE + id.0 as usize * crate::port::bond::MAX_MEMBERS + m
+}
+
+/// The bond port and member a member token stands for.
+fn token_member(token: usize) -> (PortId, usize) {
+    let t = token - MEMBER_TOKEN_BASE;
+    (PortId((t / crate::port::bond::MAX_MEMBERS) as u32), t % crate::port::bond::MAX_MEMBERS)
 }
 
 /// The control side's handle on the engine thread.
@@ -167,8 +184,14 @@ struct Engine {
     stp_pending: Vec<BridgeKey>,
     /// When the spanning-tree timers tick next.
     next_stp_tick: Instant,
-    /// Buffer for frames the switch makes itself (BPDUs).
+    /// Buffer for frames the switch makes itself (BPDUs, LACPDUs).
     control: RxBatch,
+    /// When the bonds tick next.
+    next_bond_tick: Instant,
+    /// The origin of the millisecond clock given to bonds and LACP.
+    epoch: Instant,
+    /// LACP events being carried out (kept to reuse the allocation).
+    lacp_events: Vec<crate::lacp::Event>,
     shutting_down: bool,
 }
 
@@ -193,6 +216,9 @@ impl Engine {
             stp_pending: Vec::with_capacity(4),
             next_stp_tick: Instant::now() + STP_TICK,
             control: RxBatch::with_layout(1, CONTROL_FRAME_LEN),
+            next_bond_tick: Instant::now() + BOND_TICK,
+            epoch: Instant::now(),
+            lacp_events: Vec::new(),
             shutting_down: false,
         }
     }
@@ -241,6 +267,9 @@ impl Engine {
             let token = self.ready[i];
             let more = if token >= ENDPOINT_TOKEN_BASE {
                 self.service_endpoint(token - ENDPOINT_TOKEN_BASE)
+            } else if token >= MEMBER_TOKEN_BASE {
+                let (id, m) = token_member(token);
+                self.service_member(id, m)
             } else {
                 self.service_port(PortId(token as u32))
             };
@@ -299,6 +328,9 @@ impl Engine {
         if token >= ENDPOINT_TOKEN_BASE {
             let e = self.endpoints.get_mut(token - ENDPOINT_TOKEN_BASE)?.as_mut()?;
             Some(&mut e.ready)
+        } else if token >= MEMBER_TOKEN_BASE {
+            let (id, m) = token_member(token);
+            Some(&mut self.ports.get_mut(id)?.bond_mut()?.members.get_mut(m)?.ready)
         } else {
             Some(&mut self.ports.get_mut(PortId(token as u32))?.ready)
         }
@@ -321,6 +353,9 @@ impl Engine {
         if self.stp_running() {
             deadline = deadline.min(self.next_stp_tick);
         }
+        if self.bonds_running() {
+            deadline = deadline.min(self.next_bond_tick);
+        }
         for b in self.bridges.iter() {
             if let Some(t) = b.fdb.next_expiry() {
                 deadline = deadline.min(t);
@@ -334,6 +369,10 @@ impl Engine {
             if b.fdb.next_expiry().is_some_and(|t| t <= now) {
                 b.fdb.expire(now);
             }
+        }
+        if now >= self.next_bond_tick {
+            self.next_bond_tick = now + BOND_TICK;
+            self.bonds_tick(now);
         }
         if now >= self.next_stp_tick {
             self.next_stp_tick = now + STP_TICK;

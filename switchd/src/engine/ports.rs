@@ -20,6 +20,7 @@ use std::io;
 use proto::{IfName, PortConfig};
 
 use crate::pipeline::{Gate, PortSpec, Ports};
+use crate::port::bond::BondPort;
 use crate::port::sys::OpenError;
 use crate::port::tunnel::TunnelLink;
 use crate::port::{PortIo, SendOutcome, TxEntry, BATCH};
@@ -95,6 +96,8 @@ pub(super) enum Link {
     Device(PortIo),
     /// Up through a shared tunnel endpoint (VXLAN, GRE).
     Tunnel(TunnelLink),
+    /// A bond: its member devices and the state that decides over them.
+    Bond(Box<BondPort>),
 }
 
 /// One port.
@@ -149,6 +152,22 @@ impl Port {
         }
     }
 
+    pub fn bond(&self) -> Option<&BondPort> {
+        match &self.link {
+            Link::Bond(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// The bond's members and state (the link itself cannot be replaced
+    /// through this).
+    pub fn bond_mut(&mut self) -> Option<&mut BondPort> {
+        match &mut self.link {
+            Link::Bond(b) => Some(b),
+            _ => None,
+        }
+    }
+
     pub fn tunnel(&self) -> Option<&TunnelLink> {
         match &self.link {
             Link::Tunnel(t) => Some(t),
@@ -183,6 +202,7 @@ impl Port {
                 self.config.mtu.map_or(inner, |m| m.min(inner))
             }
             Link::Device(io) => self.config.mtu.unwrap_or_else(|| io.mtu()),
+            Link::Bond(b) => self.config.mtu.unwrap_or_else(|| b.mtu()),
             Link::Down(_) => self.config.mtu.unwrap_or(DEFAULT_MTU),
         }
     }

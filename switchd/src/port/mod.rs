@@ -31,6 +31,7 @@
 //! - [`PortIo::send_batch`] never blocks: what the kernel does not take is
 //!   counted as dropped, not retried.
 
+pub mod bond;
 pub mod dgram;
 #[cfg(test)]
 pub mod fake;

@@ -8,6 +8,7 @@ use std::time::Instant;
 use mio::Poll;
 use proto::{BridgeInfo, BridgeSetting, Error, ErrorKind, PortState, Reply, Request};
 
+mod bonds;
 mod stp;
 
 use super::Engine;
@@ -97,8 +98,11 @@ impl Sw {
                 return round;
             }
             for dev in pending {
-                if let Some(id) = self.engine.ports.find(&dev.parse().unwrap()) {
+                let name = dev.parse().unwrap();
+                if let Some(id) = self.engine.ports.find(&name) {
                     self.engine.service_port(id);
+                } else if let Some((id, m)) = self.member(&name) {
+                    self.engine.service_member(id, m);
                 }
             }
         }
