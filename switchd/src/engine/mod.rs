@@ -102,7 +102,10 @@ fn member_token(id: PortId, m: usize) -> usize {
 /// The bond port and member a member token stands for.
 fn token_member(token: usize) -> (PortId, usize) {
     let t = token - MEMBER_TOKEN_BASE;
-    (PortId((t / crate::port::bond::MAX_MEMBERS) as u32), t % crate::port::bond::MAX_MEMBERS)
+    (
+        PortId((t / crate::port::bond::MAX_MEMBERS) as u32),
+        t % crate::port::bond::MAX_MEMBERS,
+    )
 }
 
 /// The control side's handle on the engine thread.
