@@ -32,6 +32,17 @@ use crate::PortId;
 const LACP_DST: [u8; 6] = [0x01, 0x80, 0xc2, 0x00, 0x00, 0x02];
 const SLOW_PROTOCOLS: u16 = 0x8809;
 
+/// Whether a member may carry traffic before the up/down delays: its own
+/// state (open, carrier, LACP), or, with `lacp_fallback_ab=true` and no
+/// partner in sync, carrier alone (the bond works as active-backup).
+fn may_enable(config: &PortConfig, lacp: Option<&Lacp>, member: &Member) -> bool {
+    member.may_enable()
+        || (config.bond().lacp_fallback_ab
+            && lacp.is_some_and(|l| !l.negotiated())
+            && member.io.is_some()
+            && member.carrier)
+}
+
 /// What the bond is now: `lacp_status` of SPEC §8.
 pub(super) fn lacp_status(c: &PortConfig, lacp: Option<&Lacp>) -> proto::LacpStatus {
     match lacp {
@@ -127,25 +138,10 @@ impl Engine {
             }
         }
         for (m, member) in port.members.iter().enumerate() {
-            port.bond.set_may_enable(
-                m,
-                member.may_enable() || Self::fallback(&config, port.lacp.as_ref(), member),
-                now,
-            );
-        }
-        for m in 0..port.members.len() {
-            self.mark_ready(member_token(id, m));
+            port.bond
+                .set_may_enable(m, may_enable(&config, port.lacp.as_ref(), member), now);
         }
         Ok(Link::Bond(Box::new(port)))
-    }
-
-    /// With `lacp_fallback_ab=true` and no partner, a member with carrier
-    /// may carry traffic (the bond works as active-backup).
-    fn fallback(config: &PortConfig, lacp: Option<&Lacp>, member: &Member) -> bool {
-        config.bond().lacp_fallback_ab
-            && lacp.is_some_and(|l| !l.negotiated())
-            && member.io.is_some()
-            && member.carrier
     }
 
     /// Deregisters a bond's member fds (the devices close as the bond drops).
@@ -275,7 +271,7 @@ impl Engine {
         if let Some(l) = port.lacp.as_mut() {
             l.set_carrier(m as u16 + 1, up);
         }
-        let may = member.may_enable() || Self::fallback(&config, port.lacp.as_ref(), member);
+        let may = may_enable(&config, port.lacp.as_ref(), member);
         port.bond.set_may_enable(m, may, now_ms);
         self.bond_apply_lacp(id, now_ms);
     }
@@ -318,7 +314,7 @@ impl Engine {
             if let Some(port) = self.ports.get_mut(id).and_then(|p| p.bond_mut()) {
                 for m in 0..port.members.len() {
                     let member = &port.members[m];
-                    let may = member.may_enable() || Self::fallback(&config, port.lacp.as_ref(), member);
+                    let may = may_enable(&config, port.lacp.as_ref(), member);
                     port.bond.set_may_enable(m, may, now_ms);
                 }
             }

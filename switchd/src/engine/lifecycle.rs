@@ -108,11 +108,15 @@ impl Engine {
     pub(super) fn attach(&mut self, id: PortId) -> bool {
         match self.open_link(id) {
             Ok(link) => {
-                let device = matches!(link, Link::Device(_));
+                // Frames may already be queued; an edge may not come for them.
+                let tokens = match &link {
+                    Link::Device(_) => vec![id.0 as usize],
+                    Link::Bond(b) => (0..b.members.len()).map(|m| super::member_token(id, m)).collect(),
+                    _ => Vec::new(),
+                };
                 self.set_link(id, link);
-                if device {
-                    // Frames may already be queued; an edge may not come for them.
-                    self.mark_ready(id.0 as usize);
+                for t in tokens {
+                    self.mark_ready(t);
                 }
                 true
             }
