@@ -347,6 +347,9 @@ impl Engine {
     /// The 100 ms tick of every bond: LACP timers, up/down delays,
     /// rebalancing, and learning packets when the active member changed.
     pub(super) fn bonds_tick(&mut self, now: Instant) {
+        if !self.ports.has_bonds() {
+            return;
+        }
         let now_ms = self.now_ms(now);
         let ids: Vec<PortId> = self
             .ports
@@ -455,7 +458,7 @@ impl Engine {
 
     /// Whether any port is a bond (the loop then ticks every 100 ms).
     pub(super) fn bonds_running(&self) -> bool {
-        self.ports.iter().any(|(_, p)| p.bond().is_some())
+        self.ports.has_bonds()
     }
 
     /// The bond that has device `name` as a member, if any.

@@ -237,6 +237,9 @@ pub(super) struct PortTable {
     /// Indexed by [`BridgeKey`]: the bridge's ports in the order they were
     /// added.
     members: Vec<Ports>,
+    /// Ports whose link is a bond: the engine ticks bonds only when there
+    /// are some, without a scan of every port per wake-up.
+    bonds: usize,
 }
 
 impl PortTable {
@@ -283,6 +286,9 @@ impl PortTable {
     /// Removes a port; the caller releases what its link holds.
     pub fn remove(&mut self, id: PortId) -> Option<Port> {
         let port = self.slots.get_mut(id.0 as usize)?.take()?;
+        if matches!(port.link, Link::Bond(_)) {
+            self.bonds -= 1;
+        }
         let members = &mut self.members[port.bridge];
         if let Some(idx) = members.index_of(id) {
             members.remove(idx);
@@ -294,7 +300,9 @@ impl PortTable {
     /// release.
     pub fn set_link(&mut self, id: PortId, link: Link) -> Option<Link> {
         let port = self.slots.get_mut(id.0 as usize)?.as_mut()?;
+        self.bonds += usize::from(matches!(link, Link::Bond(_)));
         let old = std::mem::replace(&mut port.link, link);
+        self.bonds -= usize::from(matches!(old, Link::Bond(_)));
         Self::sync(&mut self.members, id, port);
         Some(old)
     }
@@ -339,6 +347,11 @@ impl PortTable {
 
     pub fn get_mut(&mut self, id: PortId) -> Option<&mut Port> {
         self.slots.get_mut(id.0 as usize)?.as_mut()
+    }
+
+    /// Whether any port is a bond.
+    pub fn has_bonds(&self) -> bool {
+        self.bonds > 0
     }
 
     /// The port named `name`, on any bridge.

@@ -211,7 +211,9 @@ fn bad_bonds_change_nothing() {
         assert!(e.message.contains(want), "{members:?} {settings:?}: {e}");
         assert_eq!(sw.db(), db);
     }
+    assert!(!sw.engine.ports.has_bonds(), "failed adds leave no bond behind");
     sw.add_bond("br0", "b0", &["m1", "m2"], &[]).unwrap();
+    assert!(sw.engine.ports.has_bonds());
     let e = sw.add_bond("br0", "b1", &["m2", "p1"], &[]).unwrap_err();
     assert!(e.message.contains("member of bond"), "{e}");
     let e = sw.call(super::add_port("br0", "m1", &[])).unwrap_err();
@@ -222,4 +224,13 @@ fn bad_bonds_change_nothing() {
     drop(sw);
     again.engine.restore(&db);
     assert_eq!(again.bond("b0").members.len(), 2);
+    // A key change re-creates the bond; deleting it leaves no bond ticking.
+    again.ok(set_port("b0", &["bond_updelay=100"]));
+    assert!(again.engine.ports.has_bonds());
+    again.ok(Request::DelPort {
+        bridge: None,
+        port: "b0".parse().unwrap(),
+        if_exists: false,
+    });
+    assert!(!again.engine.ports.has_bonds());
 }
