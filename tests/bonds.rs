@@ -16,17 +16,6 @@ use common::peers::Ovs;
 use common::*;
 use serde_json::Value;
 
-/// A veth pair between namespaces `a` and `b`, both ends up.
-fn cable(a: &Netns, b: &Netns) -> (String, String) {
-    let (da, db) = (unique("ca"), unique("cb"));
-    a.ip_ok(&[
-        "link", "add", "dev", &da, "type", "veth", "peer", "name", &db, "netns", &b.name,
-    ]);
-    a.ip_ok(&["link", "set", "dev", &da, "up"]);
-    b.ip_ok(&["link", "set", "dev", &db, "up"]);
-    (da, db)
-}
-
 /// switchd (bridge br0, bond `bond0` over two cables) facing an OVS bridge
 /// `ob` with a bond `ovsbond` over the other ends, one host behind each.
 struct Rig {
@@ -98,15 +87,6 @@ fn member<'a>(v: &'a Value, name: &str) -> &'a Value {
         .iter()
         .find(|m| m["member"] == name)
         .unwrap_or_else(|| panic!("no member {name} in {v}"))
-}
-
-fn converge(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    assert!(
-        poll_until(Duration::from_secs(secs), &mut f),
-        "{what} after {secs} s"
-    );
-    eprintln!("{what}: after {:.1} s", start.elapsed().as_secs_f64());
 }
 
 /// Pings `ip` `count` times every 20 ms from `ns`; returns (replies,

@@ -9,7 +9,7 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::peers::{KernelBridge, Ovs};
 use common::*;
@@ -19,18 +19,6 @@ use serde_json::Value;
 /// (2*(fd-1) >= max_age >= 2*(hello+1)).
 const FWD_DELAY: u32 = 4;
 const MAX_AGE: u32 = 6;
-
-/// A veth pair between namespaces `a` and `b`, both ends up; returns the
-/// names (in `a`, in `b`). Deleting either end (or namespace) cuts it.
-fn cable(a: &Netns, b: &Netns) -> (String, String) {
-    let (da, db) = (unique("ca"), unique("cb"));
-    a.ip_ok(&[
-        "link", "add", "dev", &da, "type", "veth", "peer", "name", &db, "netns", &b.name,
-    ]);
-    a.ip_ok(&["link", "set", "dev", &da, "up"]);
-    b.ip_ok(&["link", "set", "dev", &db, "up"]);
-    (da, db)
-}
 
 /// A switchd with bridge `br0` running RSTP with the test timers and
 /// `extra` bridge settings.
@@ -134,16 +122,6 @@ fn cut_root_port(sw: &Switchd, host: &Host, ip: &str) -> Duration {
     ping_gap(host, ip, 4, || {
         sw.ns.ip_ok(&["link", "del", "dev", &root_port]);
     })
-}
-
-/// Waits until `f` holds, up to `secs`; panics with `what` otherwise.
-fn converge(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    assert!(
-        poll_until(Duration::from_secs(secs), &mut f),
-        "{what} after {secs} s"
-    );
-    eprintln!("{what}: after {:.1} s", start.elapsed().as_secs_f64());
 }
 
 #[test]

@@ -818,6 +818,29 @@ pub fn underlay(a: &Netns, b: &Netns, a_ip: &str, b_ip: &str) -> (String, String
     (da, db)
 }
 
+/// A veth pair between namespaces `a` and `b`, both ends up; returns the
+/// names (in `a`, in `b`). Deleting either end (or namespace) cuts it.
+pub fn cable(a: &Netns, b: &Netns) -> (String, String) {
+    let (da, db) = (unique("ca"), unique("cb"));
+    a.ip_ok(&[
+        "link", "add", "dev", &da, "type", "veth", "peer", "name", &db, "netns", &b.name,
+    ]);
+    a.ip_ok(&["link", "set", "dev", &da, "up"]);
+    b.ip_ok(&["link", "set", "dev", &db, "up"]);
+    (da, db)
+}
+
+/// Waits until `f` holds, up to `secs`; panics with `what` otherwise, and
+/// prints how long it took (the figures the READMEs quote).
+pub fn converge(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    assert!(
+        poll_until(Duration::from_secs(secs), &mut f),
+        "{what} after {secs} s"
+    );
+    eprintln!("{what}: after {:.1} s", start.elapsed().as_secs_f64());
+}
+
 /// Parses `aa:bb:cc:dd:ee:ff`.
 pub fn parse_mac(s: &str) -> [u8; 6] {
     let mut out = [0u8; 6];
