@@ -234,3 +234,27 @@ fn bad_bonds_change_nothing() {
     });
     assert!(!again.engine.ports.has_bonds());
 }
+
+#[test]
+fn after_a_failover_learning_packets_announce_the_other_ports_macs() {
+    let mut sw = two_bonded_bridges(&[]);
+    // br0 learns h0's MAC (on h0), and floods it across the bond.
+    sw.send("h0", &[frame(BCAST, mac(7), 60)]);
+    sw.pump(50);
+    sw.net.take_sent("h1");
+    let active = sw.bond("b0").active_member.unwrap();
+    let peer = if active == "a1" { "c1" } else { "c2" };
+    sw.net.set_carrier(&active, false);
+    sw.net.set_carrier(peer, false);
+    sw.engine.probe_ports();
+    sw.run_ms(Instant::now(), 200);
+    // The RARP crossed the other cable and br1 flooded it to h1.
+    let rarps: Vec<_> = sw
+        .net
+        .take_sent("h1")
+        .into_iter()
+        .filter(|f| f[12..14] == [0x80, 0x35])
+        .collect();
+    assert_eq!(rarps.len(), 1, "one learning packet for h0's MAC");
+    assert_eq!(rarps[0][6..12], mac(7), "sent with h0's MAC as source");
+}
