@@ -258,3 +258,50 @@ fn after_a_failover_learning_packets_announce_the_other_ports_macs() {
     assert_eq!(rarps.len(), 1, "one learning packet for h0's MAC");
     assert_eq!(rarps[0][6..12], mac(7), "sent with h0's MAC as source");
 }
+
+#[test]
+fn a_bond_is_one_spanning_tree_port() {
+    // Two bonded bridges plus a third, plain cable between them: a loop
+    // that RSTP must break, with the bond taking part as one port.
+    let mut sw = two_bonded_bridges(&[]);
+    sw.net.add_pair("p0", "p1");
+    sw.ok(super::add_port("br0", "p0", &[]));
+    sw.ok(super::add_port("br1", "p1", &[]));
+    for (br, extra) in [("br0", "rstp_priority=4096"), ("br1", "rstp_priority=32768")] {
+        sw.ok(Request::SetBridge {
+            bridge: br.parse().unwrap(),
+            settings: vec!["rstp=true".parse().unwrap(), extra.parse().unwrap()],
+        });
+    }
+    for _ in 0..10 {
+        sw.engine.stp_tick();
+        sw.pump(50);
+    }
+    let info = match sw.ok(Request::RstpShow {
+        bridge: Some("br1".parse().unwrap()),
+    }) {
+        Reply::Rstp(mut i) => i.bridges.remove(0),
+        other => panic!("{other:?}"),
+    };
+    let role = |p: &str| {
+        info.ports
+            .iter()
+            .find(|x| x.port == p)
+            .map(|x| (x.role, x.state))
+            .unwrap()
+    };
+    let mut roles = [role("b1"), role("p1")];
+    roles.sort_by_key(|r| r.0 as u8);
+    assert_eq!(
+        roles,
+        [
+            (proto::RstpRole::Root, proto::RstpState::Forwarding),
+            (proto::RstpRole::Alternate, proto::RstpState::Discarding)
+        ],
+        "{info:?}"
+    );
+    sw.net.take_sent("h1");
+    sw.send("h0", &[frame(BCAST, mac(1), 60)]);
+    assert!(sw.pump(100) < 100, "the broadcast still circulates");
+    assert_eq!(sw.bcasts("h1"), 1);
+}
