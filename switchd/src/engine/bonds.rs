@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use mio::unix::SourceFd;
 use mio::{Interest, Token};
-use proto::{Error, ErrorKind, IfName, PortConfig};
+use proto::{BondConfig, Error, ErrorKind, IfName, PortConfig};
 
 use super::ports::Link;
 use super::{member_token, Engine};
@@ -35,29 +35,28 @@ const SLOW_PROTOCOLS: u16 = 0x8809;
 /// Whether a member may carry traffic before the up/down delays: its own
 /// state (open, carrier, LACP), or, with `lacp_fallback_ab=true` and no
 /// partner in sync, carrier alone (the bond works as active-backup).
-fn may_enable(config: &PortConfig, lacp: Option<&Lacp>, member: &Member) -> bool {
+fn may_enable(b: &BondConfig, lacp: Option<&Lacp>, member: &Member) -> bool {
     member.may_enable()
-        || (config.bond().lacp_fallback_ab
+        || (b.lacp_fallback_ab
             && lacp.is_some_and(|l| !l.negotiated())
             && member.io.is_some()
             && member.carrier)
 }
 
 /// What the bond is now: `lacp_status` of SPEC §8.
-pub(super) fn lacp_status(c: &PortConfig, lacp: Option<&Lacp>) -> proto::LacpStatus {
+pub(super) fn lacp_status(b: &BondConfig, lacp: Option<&Lacp>) -> proto::LacpStatus {
     match lacp {
         None => proto::LacpStatus::Off,
         Some(l) if l.negotiated() => proto::LacpStatus::Negotiated,
-        Some(_) if c.bond().lacp_fallback_ab => proto::LacpStatus::Fallback,
+        Some(_) if b.lacp_fallback_ab => proto::LacpStatus::Fallback,
         Some(_) => proto::LacpStatus::Configured,
     }
 }
 
 /// The bond's parameters: as configured, except that a bond falling back
 /// for want of an LACP partner works as active-backup.
-fn bond_params(c: &PortConfig, lacp: Option<&Lacp>) -> BondParams {
-    let b = c.bond();
-    let status = lacp_status(c, lacp);
+fn bond_params(b: &BondConfig, lacp: Option<&Lacp>) -> BondParams {
+    let status = lacp_status(b, lacp);
     BondParams {
         mode: match b.mode {
             _ if status == proto::LacpStatus::Fallback => bond::BondMode::ActiveBackup,
@@ -86,8 +85,8 @@ impl Engine {
         let Some(p) = self.ports.get(id) else {
             return Err(OpenError::NotADevice(proto::PortType::Bond));
         };
-        let config = p.config().clone();
-        let names: Vec<IfName> = config.members().to_vec();
+        let names: Vec<IfName> = p.config().members().to_vec();
+        let b = p.config().bond();
         let bridge_mac = self.bridges[p.bridge].mac;
         let mut members: Vec<Member> = names.into_iter().map(Member::new).collect();
         for (m, member) in members.iter_mut().enumerate() {
@@ -107,7 +106,6 @@ impl Engine {
                 Err(e) => tracing::warn!(member = %member.name, "bond member not opened: {e}"),
             }
         }
-        let b = config.bond();
         let active = match b.lacp {
             proto::LacpMode::Off => None,
             proto::LacpMode::Active => Some(true),
@@ -127,7 +125,7 @@ impl Engine {
             l
         });
         let now = self.now_ms(Instant::now());
-        let bond = Bond::new(bond_params(&config, lacp.as_ref()), members.len());
+        let bond = Bond::new(bond_params(&b, lacp.as_ref()), members.len());
         for m in &mut members {
             m.lacp_usable = lacp.is_none();
         }
@@ -139,7 +137,7 @@ impl Engine {
         }
         for (m, member) in port.members.iter().enumerate() {
             port.bond
-                .set_may_enable(m, may_enable(&config, port.lacp.as_ref(), member), now);
+                .set_may_enable(m, may_enable(&b, port.lacp.as_ref(), member), now);
         }
         Ok(Link::Bond(Box::new(port)))
     }
@@ -264,14 +262,14 @@ impl Engine {
     /// state changed.
     pub(super) fn bond_member_changed(&mut self, id: PortId, m: usize, now_ms: u64) {
         let Some(p) = self.ports.get_mut(id) else { return };
-        let config = p.config().clone();
+        let b = p.config().bond();
         let Some(port) = p.bond_mut() else { return };
         let Some(member) = port.members.get(m) else { return };
         let up = member.io.is_some() && member.carrier;
         if let Some(l) = port.lacp.as_mut() {
             l.set_carrier(m as u16 + 1, up);
         }
-        let may = may_enable(&config, port.lacp.as_ref(), member);
+        let may = may_enable(&b, port.lacp.as_ref(), member);
         port.bond.set_may_enable(m, may, now_ms);
         self.bond_apply_lacp(id, now_ms);
     }
@@ -283,14 +281,14 @@ impl Engine {
         loop {
             events.clear();
             let Some(p) = self.ports.get_mut(id) else { break };
-            let config = p.config().clone();
+            let b = p.config().bond();
             let Some(port) = p.bond_mut() else { break };
             let Some(l) = port.lacp.as_mut() else { break };
             l.drain_events(&mut events);
             if events.is_empty() {
                 break;
             }
-            let params = bond_params(&config, Some(l));
+            let params = bond_params(&b, Some(l));
             if params != port.bond.params() {
                 port.bond.set_params(params, now_ms);
             }
@@ -314,7 +312,7 @@ impl Engine {
             if let Some(port) = self.ports.get_mut(id).and_then(|p| p.bond_mut()) {
                 for m in 0..port.members.len() {
                     let member = &port.members[m];
-                    let may = may_enable(&config, port.lacp.as_ref(), member);
+                    let may = may_enable(&b, port.lacp.as_ref(), member);
                     port.bond.set_may_enable(m, may, now_ms);
                 }
             }
@@ -586,7 +584,7 @@ impl Engine {
                 bridge: self.bridges[p.bridge].name.to_string(),
                 bond_mode: b.mode,
                 lacp: b.lacp,
-                lacp_status: lacp_status(p.config(), port.lacp.as_ref()),
+                lacp_status: lacp_status(&p.config().bond(), port.lacp.as_ref()),
                 active_member: status.active.map(|m| port.members[m].name.to_string()),
                 next_rebalance_ms: status.next_rebalance_ms.unwrap_or(0),
                 members: port
@@ -630,7 +628,7 @@ impl Engine {
             };
             bonds.push(proto::LacpBondInfo {
                 bond: p.name.to_string(),
-                status: lacp_status(p.config(), Some(l)),
+                status: lacp_status(&p.config().bond(), Some(l)),
                 actor: sys(&st.actor),
                 partner: st.partner.as_ref().map(sys),
                 members: st
