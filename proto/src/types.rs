@@ -280,6 +280,42 @@ impl fmt::Display for Trunks {
     }
 }
 
+/// The command-line keywords of a plain enum, from one list: `ALL`,
+/// `as_str`, `FromStr` (any other word is refused with `$err`, which sees
+/// the word as `$w`) and `Display`.
+macro_rules! keywords {
+    ($t:ident { $($v:ident => $s:literal),+ $(,)? }, |$w:ident| $err:expr) => {
+        impl $t {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$t] = &[$($t::$v),+];
+
+            /// The name used on the command line and in output.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($t::$v => $s),+
+                }
+            }
+        }
+
+        impl FromStr for $t {
+            type Err = InvalidValue;
+            fn from_str($w: &str) -> Result<Self, Self::Err> {
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_str() == $w)
+                    .ok_or_else(|| invalid($err))
+            }
+        }
+
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 /// 802.1Q port mode, as Open vSwitch's `vlan_mode` (SPEC §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -294,38 +330,12 @@ pub enum VlanMode {
     NativeUntagged,
 }
 
-impl VlanMode {
-    /// The name used on the command line and in output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VlanMode::Access => "access",
-            VlanMode::Trunk => "trunk",
-            VlanMode::NativeTagged => "native-tagged",
-            VlanMode::NativeUntagged => "native-untagged",
-        }
-    }
-}
-
-impl FromStr for VlanMode {
-    type Err = InvalidValue;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "access" => Ok(VlanMode::Access),
-            "trunk" => Ok(VlanMode::Trunk),
-            "native-tagged" => Ok(VlanMode::NativeTagged),
-            "native-untagged" => Ok(VlanMode::NativeUntagged),
-            _ => Err(invalid(format!(
-                "vlan_mode {s:?} is not one of access, trunk, native-tagged, native-untagged"
-            ))),
-        }
-    }
-}
-
-impl fmt::Display for VlanMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+keywords!(VlanMode {
+    Access => "access",
+    Trunk => "trunk",
+    NativeTagged => "native-tagged",
+    NativeUntagged => "native-untagged",
+}, |s| format!("vlan_mode {s:?} is not one of access, trunk, native-tagged, native-untagged"));
 
 /// How a port moves frames (SPEC §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -349,20 +359,17 @@ pub enum PortType {
     Bond,
 }
 
-impl PortType {
-    /// The name used on the command line and in output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PortType::System => "system",
-            PortType::Tap => "tap",
-            PortType::Vxlan => "vxlan",
-            PortType::Gre => "gre",
-            PortType::Stream => "stream",
-            PortType::Dgram => "dgram",
-            PortType::Bond => "bond",
-        }
-    }
+keywords!(PortType {
+    System => "system",
+    Tap => "tap",
+    Vxlan => "vxlan",
+    Gre => "gre",
+    Stream => "stream",
+    Dgram => "dgram",
+    Bond => "bond",
+}, |s| format!("type {s:?} is not one of system, tap, vxlan, gre, stream, dgram, bond"));
 
+impl PortType {
     /// Whether this is a tunnel port (split horizon applies, SPEC §3).
     pub fn is_tunnel(self) -> bool {
         matches!(self, PortType::Vxlan | PortType::Gre)
@@ -371,30 +378,6 @@ impl PortType {
     /// Whether this is a bond (SPEC §8).
     pub fn is_bond(self) -> bool {
         self == PortType::Bond
-    }
-}
-
-impl FromStr for PortType {
-    type Err = InvalidValue;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "system" => Ok(PortType::System),
-            "tap" => Ok(PortType::Tap),
-            "vxlan" => Ok(PortType::Vxlan),
-            "gre" => Ok(PortType::Gre),
-            "stream" => Ok(PortType::Stream),
-            "dgram" => Ok(PortType::Dgram),
-            "bond" => Ok(PortType::Bond),
-            _ => Err(invalid(format!(
-                "type {s:?} is not one of system, tap, vxlan, gre, stream, dgram, bond"
-            ))),
-        }
-    }
-}
-
-impl fmt::Display for PortType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -554,40 +537,17 @@ pub enum BondMode {
     BalanceTcp,
 }
 
-impl BondMode {
-    /// The name used on the command line and in output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BondMode::ActiveBackup => "active-backup",
-            BondMode::BalanceSlb => "balance-slb",
-            BondMode::BalanceTcp => "balance-tcp",
-        }
-    }
+keywords!(BondMode {
+    ActiveBackup => "active-backup",
+    BalanceSlb => "balance-slb",
+    BalanceTcp => "balance-tcp",
+}, |s| format!("bond_mode: {s:?} is not active-backup, balance-slb or balance-tcp"));
 
+impl BondMode {
     /// Whether traffic is spread over hash buckets (OVS's
     /// `bond_is_balanced`): every mode but active-backup.
     pub fn is_balanced(self) -> bool {
         self != BondMode::ActiveBackup
-    }
-}
-
-impl FromStr for BondMode {
-    type Err = InvalidValue;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "active-backup" => Ok(BondMode::ActiveBackup),
-            "balance-slb" => Ok(BondMode::BalanceSlb),
-            "balance-tcp" => Ok(BondMode::BalanceTcp),
-            _ => Err(invalid(format!(
-                "bond_mode: {s:?} is not active-backup, balance-slb or balance-tcp"
-            ))),
-        }
-    }
-}
-
-impl fmt::Display for BondMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -604,37 +564,16 @@ pub enum LacpMode {
     Passive,
 }
 
-impl LacpMode {
-    /// The name used on the command line and in output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LacpMode::Off => "off",
-            LacpMode::Active => "active",
-            LacpMode::Passive => "passive",
-        }
-    }
+keywords!(LacpMode {
+    Off => "off",
+    Active => "active",
+    Passive => "passive",
+}, |s| format!("lacp: {s:?} is not off, active or passive"));
 
+impl LacpMode {
     /// Whether LACP runs (`active` or `passive`).
     pub fn is_on(self) -> bool {
         self != LacpMode::Off
-    }
-}
-
-impl FromStr for LacpMode {
-    type Err = InvalidValue;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "off" => Ok(LacpMode::Off),
-            "active" => Ok(LacpMode::Active),
-            "passive" => Ok(LacpMode::Passive),
-            _ => Err(invalid(format!("lacp: {s:?} is not off, active or passive"))),
-        }
-    }
-}
-
-impl fmt::Display for LacpMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -649,32 +588,10 @@ pub enum LacpTime {
     Fast,
 }
 
-impl LacpTime {
-    /// The name used on the command line and in output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LacpTime::Slow => "slow",
-            LacpTime::Fast => "fast",
-        }
-    }
-}
-
-impl FromStr for LacpTime {
-    type Err = InvalidValue;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "slow" => Ok(LacpTime::Slow),
-            "fast" => Ok(LacpTime::Fast),
-            _ => Err(invalid(format!("lacp_time: {s:?} is not slow or fast"))),
-        }
-    }
-}
-
-impl fmt::Display for LacpTime {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+keywords!(LacpTime {
+    Slow => "slow",
+    Fast => "fast",
+}, |s| format!("lacp_time: {s:?} is not slow or fast"));
 
 fn parse_kv(s: &str) -> Result<(&str, &str), InvalidValue> {
     s.split_once('=')
@@ -1874,6 +1791,30 @@ impl PortConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keywords_parse_print_and_serialize_alike() {
+        fn check<T>(all: &[T])
+        where
+            T: Copy + PartialEq + fmt::Debug + FromStr + fmt::Display + Serialize,
+            <T as FromStr>::Err: fmt::Debug,
+        {
+            for &v in all {
+                let word = v.to_string();
+                assert_eq!(word.parse::<T>().unwrap(), v);
+                assert_eq!(
+                    serde_json::to_value(v).unwrap(),
+                    word.as_str(),
+                    "serde name of {v:?}"
+                );
+            }
+        }
+        check(VlanMode::ALL);
+        check(PortType::ALL);
+        check(BondMode::ALL);
+        check(LacpMode::ALL);
+        check(LacpTime::ALL);
+    }
 
     #[test]
     fn ifname_accepts_and_rejects() {
