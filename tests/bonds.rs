@@ -8,8 +8,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::peers::Ovs;
@@ -89,41 +87,6 @@ fn member<'a>(v: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no member {name} in {v}"))
 }
 
-/// Pings `ip` `count` times every 20 ms from `ns`; returns (replies,
-/// duplicates, longest gap between replies), running `during` after 1 s.
-fn ping_run(ns: &Netns, ip: &str, secs: u32, during: impl FnOnce()) -> (usize, usize, Duration) {
-    let mut child = Command::new("ip")
-        .args([
-            "netns", "exec", &ns.name, "ping", "-D", "-n", "-i", "0.02", "-W", "1",
-        ])
-        .args(["-w", &secs.to_string(), ip])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start ping");
-    let stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let (mut times, mut dups) = (Vec::new(), 0);
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.contains("DUP!") {
-                dups += 1;
-            } else if line.contains("bytes from") {
-                if let Some(ts) = line.strip_prefix('[').and_then(|l| l.split(']').next()) {
-                    times.push(ts.parse::<f64>().unwrap());
-                }
-            }
-        }
-        (times, dups)
-    });
-    std::thread::sleep(Duration::from_secs(1));
-    during();
-    let _ = child.wait();
-    let (times, dups) = reader.join().unwrap();
-    let gap = times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
-    (times.len(), dups, Duration::from_secs_f64(gap))
-}
-
 fn negotiated(sw: &Switchd) -> bool {
     let l = lacp_show(sw);
     l["status"] == "negotiated"
@@ -186,7 +149,11 @@ fn lacp_negotiates_with_open_vswitch_and_traffic_uses_both_members() {
     );
     assert_eq!(l["partner"]["system_priority"], 65534);
     converge(10, "hosts ping", || r.hs.ping_once(HO_IP));
-    let (replies, dups, _) = ping_run(&r.hs.ns, HO_IP, 3, || {});
+    let PingSeries {
+        replies,
+        duplicates: dups,
+        ..
+    } = ping_series(&r.hs.ns, HO_IP, 20, 3, || {});
     assert!(replies > 50, "{replies} replies");
     assert_eq!(dups, 0, "duplicate replies");
     let before = [tx_bytes(&r.sw, &r.members[0]), tx_bytes(&r.sw, &r.members[1])];
@@ -219,7 +186,11 @@ fn active_backup_uses_one_member_and_fails_over_quickly() {
         idle_before,
         "the backup member sent nothing"
     );
-    let (replies, dups, gap) = ping_run(&r.hs.ns, HO_IP, 4, || {
+    let PingSeries {
+        replies,
+        duplicates: dups,
+        longest_gap: gap,
+    } = ping_series(&r.hs.ns, HO_IP, 20, 4, || {
         r.sw.ns.ip_ok(&["link", "del", "dev", &active]);
     });
     eprintln!("active-backup failover: longest ping gap {gap:?} ({replies} replies)");
@@ -235,7 +206,11 @@ fn balance_slb_without_lacp_pings_without_duplicates() {
     }
     let r = rig(&["bond_mode=balance-slb"], None);
     converge(15, "hosts ping over the SLB bond", || r.hs.ping_once(HO_IP));
-    let (replies, dups, _) = ping_run(&r.hs.ns, HO_IP, 3, || {});
+    let PingSeries {
+        replies,
+        duplicates: dups,
+        ..
+    } = ping_series(&r.hs.ns, HO_IP, 20, 3, || {});
     assert!(replies > 50);
     assert_eq!(dups, 0, "duplicate replies");
     // No ARP storm: the hosts' interfaces saw a bounded number of frames.

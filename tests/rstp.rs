@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::peers::{KernelBridge, Ovs};
@@ -55,50 +53,6 @@ fn role_state(sw: &Switchd, port: &str) -> (String, String) {
     )
 }
 
-/// Pings `ip` from `host` every 10 ms while `cut` runs after 1 s, for
-/// `secs` seconds in all; returns the longest time between two replies.
-fn ping_gap(host: &Host, ip: &str, secs: u32, cut: impl FnOnce()) -> Duration {
-    let mut child = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &host.ns.name,
-            "ping",
-            "-D",
-            "-n",
-            "-i",
-            "0.01",
-            "-W",
-            "1",
-        ])
-        .args(["-w", &secs.to_string(), ip])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start ping");
-    let stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut times = Vec::new();
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            // [1733212345.123456] 64 bytes from 10.0.0.2: icmp_seq=1 ttl=64 time=0.1 ms
-            if line.contains("bytes from") {
-                if let Some(ts) = line.strip_prefix('[').and_then(|l| l.split(']').next()) {
-                    times.push(ts.parse::<f64>().unwrap());
-                }
-            }
-        }
-        times
-    });
-    std::thread::sleep(Duration::from_secs(1));
-    cut();
-    let _ = child.wait();
-    let times = reader.join().unwrap();
-    assert!(times.len() > 10, "ping got {} replies", times.len());
-    let gap = times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
-    Duration::from_secs_f64(gap)
-}
-
 /// Waits until ports `p1` and `p2` of `sw` (its two cables to one other
 /// bridge) are one root/forwarding and one alternate/discarding, and `also`
 /// holds.
@@ -119,9 +73,11 @@ fn wait_root_and_alternate(sw: &Switchd, p1: &str, p2: &str, what: &str, also: i
 /// the longest gap between replies.
 fn cut_root_port(sw: &Switchd, host: &Host, ip: &str) -> Duration {
     let root_port = rstp_bridge(sw)["root_port"].as_str().unwrap().to_string();
-    ping_gap(host, ip, 4, || {
+    let series = ping_series(&host.ns, ip, 10, 4, || {
         sw.ns.ip_ok(&["link", "del", "dev", &root_port]);
-    })
+    });
+    assert!(series.replies > 10, "{series:?}");
+    series.longest_gap
 }
 
 #[test]

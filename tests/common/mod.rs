@@ -841,6 +841,59 @@ pub fn converge(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
     eprintln!("{what}: after {:.1} s", start.elapsed().as_secs_f64());
 }
 
+/// What [`ping_series`] saw.
+#[derive(Debug)]
+pub struct PingSeries {
+    /// Replies (duplicates not counted).
+    pub replies: usize,
+    /// Replies `ping` marked `DUP!`.
+    pub duplicates: usize,
+    /// The longest time between two replies: the outage a user saw.
+    pub longest_gap: Duration,
+}
+
+/// Pings `ip` from `ns` every `interval_ms` for `secs` seconds (with `-D`
+/// timestamps), running `during` after the first second; the failover
+/// meter of the RSTP and bond tests.
+pub fn ping_series(ns: &Netns, ip: &str, interval_ms: u32, secs: u32, during: impl FnOnce()) -> PingSeries {
+    let interval = format!("{:.3}", f64::from(interval_ms) / 1000.0);
+    let mut child = Command::new("ip")
+        .args([
+            "netns", "exec", &ns.name, "ping", "-D", "-n", "-i", &interval, "-W", "1",
+        ])
+        .args(["-w", &secs.to_string(), ip])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start ping");
+    let stdout = child.stdout.take().expect("ping's stdout");
+    let reader = std::thread::spawn(move || {
+        let (mut times, mut duplicates) = (Vec::new(), 0);
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            // [1733212345.123456] 64 bytes from 10.0.0.2: icmp_seq=1 ttl=64 time=0.1 ms
+            if line.contains("DUP!") {
+                duplicates += 1;
+            } else if line.contains("bytes from") {
+                if let Some(ts) = line.strip_prefix('[').and_then(|l| l.split(']').next()) {
+                    times.push(ts.parse::<f64>().expect("ping -D timestamp"));
+                }
+            }
+        }
+        (times, duplicates)
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    during();
+    let _ = child.wait();
+    let (times, duplicates) = reader.join().expect("ping reader");
+    let gap = times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+    PingSeries {
+        replies: times.len(),
+        duplicates,
+        longest_gap: Duration::from_secs_f64(gap),
+    }
+}
+
 /// Parses `aa:bb:cc:dd:ee:ff`.
 pub fn parse_mac(s: &str) -> [u8; 6] {
     let mut out = [0u8; 6];
