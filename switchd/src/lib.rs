@@ -21,6 +21,7 @@ mod control;
 pub mod daemon;
 mod engine;
 pub mod fdb;
+pub mod flow;
 pub mod lacp;
 pub mod offload;
 pub mod pipeline;

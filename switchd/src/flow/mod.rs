@@ -1,0 +1,17 @@
+//! Flow tables (SPEC §9): OpenFlow semantics with `ovs-ofctl` syntax.
+//!
+//! - [`key`]: the flow key and the field registry;
+//! - [`types`]: matches, actions, flows;
+//! - [`syntax`]: parse and print `ovs-ofctl` flow syntax;
+//! - [`classifier`]: tables of prioritized flows and their lookup, behind an
+//!   exact-match cache;
+//! - [`extract`]: a frame's header fields into a key;
+//! - [`commit`]: turning an edited key back into the bytes that leave.
+//!
+//! All pure: no sockets, no clock (times come in as arguments).
+
+pub mod key;
+pub mod types;
+
+pub use key::{Field, FlowKey, Prereq, KEY_WORDS, VLAN_CFI};
+pub use types::{Action, FlowFilter, FlowSpec, Match, NoNames, PortNames};
