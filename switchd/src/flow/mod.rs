@@ -10,8 +10,10 @@
 //!
 //! All pure: no sockets, no clock (times come in as arguments).
 
+pub mod extract;
 pub mod key;
 pub mod types;
 
+pub use extract::{extract, extract_into};
 pub use key::{Field, FlowKey, Prereq, KEY_WORDS, VLAN_CFI};
 pub use types::{Action, FlowFilter, FlowSpec, Match, NoNames, PortNames};
