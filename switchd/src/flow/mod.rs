@@ -5,15 +5,20 @@
 //! - [`syntax`]: parse and print `ovs-ofctl` flow syntax;
 //! - [`classifier`]: tables of prioritized flows and their lookup, behind an
 //!   exact-match cache;
+//! - [`cache`]: that cache (recent keys, reduced to the fields the rules
+//!   use, and their answers);
 //! - [`extract`]: a frame's header fields into a key;
 //! - [`commit`]: turning an edited key back into the bytes that leave.
 //!
 //! All pure: no sockets, no clock (times come in as arguments).
 
+pub mod cache;
+pub mod classifier;
 pub mod extract;
 pub mod key;
 pub mod types;
 
+pub use classifier::{Classifier, FlowId};
 pub use extract::{extract, extract_into};
 pub use key::{Field, FlowKey, Prereq, KEY_WORDS, VLAN_CFI};
 pub use types::{Action, FlowFilter, FlowSpec, Match, NoNames, PortNames};
