@@ -3,13 +3,14 @@
 //! table's rules look at, so that the packets of an established flow cost
 //! one hash and one compare instead of a probe per subtable.
 //!
-//! What a [`Classifier`](super::classifier::Classifier) hands in is already
-//! reduced: the key's words that some mask of the table uses, each ANDed
-//! with the union of the table's masks (so fields no rule looks at, such as
-//! TCP flags under rules on ports, do not split one flow into many
-//! entries), plus the table's *generation*. A table takes a new generation,
-//! unique over the classifier's life, at every insert, remove or clear;
-//! an entry whose generation is not the table's current one is dead. That
+//! A [`Classifier`](super::classifier::Classifier) hands in the packet's key
+//! with the table's `Layout`, the union of the table's masks. The cache
+//! hashes, stores and compares the key ANDed with that union, read in place
+//! (so fields no rule looks at, such as TCP flags under rules on ports, do
+//! not split one flow into many entries, and a hit copies nothing), plus
+//! the table's *generation*. A table takes a new generation, unique over
+//! the classifier's life, at every insert, remove or clear; an entry
+//! whose generation is not the table's current one is dead. That
 //! is the whole invalidation: O(1), nothing is cleared or walked. Since a
 //! generation names one version of one table, it also tells the tables
 //! apart; the table number only feeds the hash, so that two tables' keys
@@ -24,17 +25,73 @@
 //! answer, a flow or "no flow matches" (misses are cached too: a frame no
 //! rule matches costs as little as one that some rule does).
 //!
-//! Hashing is a folded 64×64→128-bit multiply per word (foldhash's core
-//! step) seeded per cache from a random state, so a sender cannot aim
-//! frames at one slot to push others out; no allocation, no lock.
+//! Hashing is an XOR, multiply and rotate per word, then one folded
+//! 64×64→128-bit multiply (foldhash's core step), seeded per cache from a
+//! random state so that a sender cannot aim frames at one slot to push
+//! others out; no allocation, no lock. A hit on a table whose rules read
+//! only the leading `LO` words (ports, IPv4 addresses, MACs, `in_port`)
+//! is about 100 instructions (measured with callgrind), against about 600
+//! for the whole NORMAL decision of a frame.
 
 use std::hash::BuildHasher;
 
-use super::classifier::FlowId;
-use super::key::KEY_WORDS;
+use super::classifier::{FlowId, Words};
+use super::key::{Field, FlowKey, KEY_WORDS};
 
 /// Slots in the cache (OVS's EMC has the same number). A power of two.
 pub const CACHE_ENTRIES: usize = 8192;
+
+/// How many leading words of a key the cache reads whole: words 0–4 hold
+/// `in_port`, `dl_type`, `vlan_tci`, `nw_proto`, `nw_tos`, both MACs,
+/// `nw_ttl`, `tcp_flags`, the IPv4 addresses and the L4 ports, what nearly
+/// every rule reads. Reading them at constant places, unrolled, costs less
+/// than an index per word; the rest (tunnel id, metadata, registers, IPv6
+/// and ARP addresses) go through a list of the ones the table uses.
+pub(crate) const LO: usize = 5;
+
+// The fields the layout counts on being in the leading words.
+const _: () = {
+    assert!((Field::TpDst.place().word as usize) < LO);
+    assert!((Field::NwDst.place().word as usize) < LO);
+    assert!((Field::DlSrc.place().word as usize) < LO);
+    assert!((Field::TunId.place().word as usize) >= LO);
+};
+
+/// What the cache reads of a key for one table: the union of the table's
+/// masks, as the first [`LO`] words whole and a list of the later words
+/// that are not zero.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Layout {
+    lo: [u64; LO],
+    hi: Words,
+}
+
+impl Layout {
+    /// The layout of a table whose masks' union is `union`.
+    pub(crate) fn of(union: &FlowKey) -> Layout {
+        let mut hi = *union;
+        hi.0[..LO].fill(0);
+        let mut lo = [0; LO];
+        lo.copy_from_slice(&union.0[..LO]);
+        Layout {
+            lo,
+            hi: Words::of(&hi),
+        }
+    }
+
+    /// Calls `f` with the key's words under the union, in the order the
+    /// cache stores them (at most [`KEY_WORDS`]). Two plain loops, not an
+    /// iterator chain: the first unrolls to constant offsets.
+    #[inline(always)]
+    fn each(&self, key: &FlowKey, mut f: impl FnMut(usize, u64)) {
+        for i in 0..LO {
+            f(i, key.0[i] & self.lo[i]);
+        }
+        for (j, w) in self.hi.iter(key).enumerate() {
+            f(LO + j, w);
+        }
+    }
+}
 
 /// One slot. `gen == 0` is never a table's generation, so a fresh slot is
 /// empty.
@@ -107,14 +164,14 @@ impl ExactCache {
         }
     }
 
-    /// The hash of a reduced key of table `table`.
+    /// The hash of `key` under `layout` (the union of table `table`'s
+    /// masks). Per word: an AND, an XOR, a multiply and a rotate (a short
+    /// chain; the final folded multiply spreads it over all 64 bits).
     #[inline]
-    pub fn hash(&self, table: u8, words: &[u64]) -> u64 {
-        let mut h = fold_mul(self.seed ^ u64::from(table), K);
-        for w in words {
-            h = fold_mul(h ^ w, K);
-        }
-        h
+    pub(crate) fn hash(&self, table: u8, layout: &Layout, key: &FlowKey) -> u64 {
+        let mut h = self.seed ^ u64::from(table);
+        layout.each(key, |_, w| h = (h ^ w).wrapping_mul(K).rotate_left(29));
+        fold_mul(h, K)
     }
 
     /// The two slots of `hash`: its low bits, and its high bits.
@@ -126,14 +183,21 @@ impl ExactCache {
         ]
     }
 
-    /// The cached answer for `words` (hashed to `hash`) in generation
-    /// `gen`: `Some(answer)` on a hit, `None` on a miss. Counts either.
+    /// The cached answer for `key` under `layout` (hashed to `hash`) in
+    /// generation `gen`: `Some(answer)` on a hit, `None` on a miss. Counts
+    /// either.
     #[inline]
-    pub fn get(&mut self, hash: u64, gen: u64, words: &[u64]) -> Option<Option<FlowId>> {
-        if !self.entries.is_empty() {
-            for i in Self::slots(hash) {
-                let e = &self.entries[i];
-                if e.hash == hash && e.gen == gen && same(&e.words, words) {
+    pub(crate) fn get(
+        &mut self,
+        hash: u64,
+        gen: u64,
+        layout: &Layout,
+        key: &FlowKey,
+    ) -> Option<Option<FlowId>> {
+        for i in Self::slots(hash) {
+            // `get`: the array is empty until the first fill.
+            if let Some(e) = self.entries.get(i) {
+                if e.hash == hash && e.gen == gen && e.holds(layout, key) {
                     self.hits += 1;
                     return Some(e.found.then_some(e.id));
                 }
@@ -143,17 +207,24 @@ impl ExactCache {
         None
     }
 
-    /// Records `answer` for `words` in generation `gen` (after a miss).
-    /// Takes an empty slot of the two if there is one, otherwise evicts
-    /// one chosen by a bit of the slots' hashes (pseudo-random, as OVS's
-    /// EMC: no per-slot use bits to maintain on hits).
-    pub fn put(&mut self, hash: u64, gen: u64, words: &[u64], answer: Option<FlowId>) {
+    /// Records `answer` for `key` under `layout` in generation `gen`
+    /// (after a miss). Takes an empty slot of the two if there is one,
+    /// otherwise evicts one chosen by the slots' hashes (pseudo-random, as
+    /// OVS's EMC: no per-slot use bits to maintain on hits).
+    pub(crate) fn put(
+        &mut self,
+        hash: u64,
+        gen: u64,
+        layout: &Layout,
+        key: &FlowKey,
+        answer: Option<FlowId>,
+    ) {
         if self.entries.is_empty() {
             self.entries = vec![EMPTY; CACHE_ENTRIES].into_boxed_slice();
         }
         let [a, b] = Self::slots(hash);
-        // After a miss neither slot holds these words in this generation,
-        // so there is no entry to update in place.
+        // After a miss neither slot holds this key in this generation, so
+        // there is no entry to update in place.
         let slot = if self.entries[a].gen == 0 {
             a
         } else if self.entries[b].gen == 0 || self.entries[a].hash < self.entries[b].hash {
@@ -166,7 +237,7 @@ impl ExactCache {
         e.gen = gen;
         e.id = answer.unwrap_or(0);
         e.found = answer.is_some();
-        e.words[..words.len()].copy_from_slice(words);
+        layout.each(key, |i, w| e.words[i] = w);
     }
 
     /// Lookups answered from the cache, and lookups that were not.
@@ -175,68 +246,102 @@ impl ExactCache {
     }
 }
 
-/// Whether the first `words.len()` words of `stored` are `words`. A plain
-/// loop: the slices are a few words long, shorter than a `memcmp` call.
-#[inline(always)]
-fn same(stored: &[u64; KEY_WORDS], words: &[u64]) -> bool {
-    stored.iter().zip(words).all(|(a, b)| a == b)
+impl Entry {
+    /// Whether the entry's words are `key` under `layout`. Without early
+    /// exit: the hashes already matched, so the words nearly always do, and
+    /// a straight OR of differences has no branch to mispredict.
+    #[inline(always)]
+    fn holds(&self, layout: &Layout, key: &FlowKey) -> bool {
+        let mut diff = 0;
+        layout.each(key, |i, w| diff |= self.words[i] ^ w);
+        diff == 0
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn hit_miss_and_generations() {
-        let mut c = ExactCache::new();
-        let w = [1u64, 2, 3];
-        let h = c.hash(0, &w);
-        assert_eq!(c.get(h, 1, &w), None);
-        assert!(c.entries.is_empty(), "no allocation before the first fill");
-        c.put(h, 1, &w, Some(7));
-        assert_eq!(c.get(h, 1, &w), Some(Some(7)));
-        // Another generation of the table: dead.
-        assert_eq!(c.get(h, 2, &w), None);
-        // Negative answers are cached too.
-        c.put(h, 2, &w, None);
-        assert_eq!(c.get(h, 2, &w), Some(None));
-        // Same hash, other words: no hit.
-        assert_eq!(c.get(h, 2, &[1, 2, 4]), None);
-        assert_eq!(c.stats(), (2, 3));
+    /// A table whose rules use words 0, 1 and 7 (all bits of 0 and 7, the
+    /// low byte of 1), and a key with those words.
+    fn used() -> Layout {
+        let mut m = FlowKey::ZERO;
+        m.0[0] = u64::MAX;
+        m.0[1] = 0xff;
+        m.0[7] = u64::MAX;
+        Layout::of(&m)
+    }
+
+    fn key(w: [u64; 3]) -> FlowKey {
+        let mut k = FlowKey::ZERO;
+        k.0[0] = w[0];
+        k.0[1] = w[1];
+        k.0[7] = w[2];
+        k
     }
 
     #[test]
-    fn tables_hash_apart() {
+    fn hit_miss_and_generations() {
+        let mut c = ExactCache::new();
+        let u = used();
+        let k = key([1, 2, 3]);
+        let h = c.hash(0, &u, &k);
+        assert_eq!(c.get(h, 1, &u, &k), None);
+        assert!(c.entries.is_empty(), "no allocation before the first fill");
+        c.put(h, 1, &u, &k, Some(7));
+        assert_eq!(c.get(h, 1, &u, &k), Some(Some(7)));
+        // Another generation of the table: dead.
+        assert_eq!(c.get(h, 2, &u, &k), None);
+        // Negative answers are cached too.
+        c.put(h, 2, &u, &k, None);
+        assert_eq!(c.get(h, 2, &u, &k), Some(None));
+        // Same hash, other words: no hit.
+        assert_eq!(c.get(h, 2, &u, &key([1, 2, 4])), None);
+        // Bits outside the used words and masks do not count.
+        let mut k2 = key([1, 0x4402, 3]);
+        k2.0[4] = 99;
+        k2.0[9] = 99;
+        assert_eq!(c.hash(0, &u, &k2), h);
+        assert_eq!(c.get(h, 2, &u, &k2), Some(None));
+        assert_eq!(c.stats(), (3, 3));
+    }
+
+    #[test]
+    fn tables_and_words_hash_apart() {
         let c = ExactCache::new();
-        assert_ne!(c.hash(0, &[5]), c.hash(1, &[5]));
-        assert_ne!(c.hash(0, &[5]), c.hash(0, &[6]));
-        assert_ne!(c.hash(0, &[]), c.hash(0, &[0]));
+        let u = used();
+        let k = key([5, 0, 0]);
+        assert_ne!(c.hash(0, &u, &k), c.hash(1, &u, &k));
+        assert_ne!(c.hash(0, &u, &k), c.hash(0, &u, &key([6, 0, 0])));
+        assert_ne!(c.hash(0, &u, &key([1, 2, 0])), c.hash(0, &u, &key([2, 1, 0])));
     }
 
     #[test]
     fn two_ways_keep_colliding_keys() {
         let mut c = ExactCache::new();
+        let u = used();
+        let (k1, k2, k3) = (key([1, 0, 0]), key([2, 0, 0]), key([3, 0, 0]));
         // h1 and h2 share their first slot (5): h2 goes to its second (7).
         // h3's two slots are 7 and 5: it evicts one of them.
         let (h1, h2, h3) = (5u64, 5 | (7 << 32), 7 | (5 << 32));
-        c.put(h1, 1, &[1], Some(1));
-        c.put(h2, 1, &[2], Some(2));
-        assert_eq!(c.get(h1, 1, &[1]), Some(Some(1)));
-        assert_eq!(c.get(h2, 1, &[2]), Some(Some(2)));
-        c.put(h3, 1, &[3], Some(3));
-        assert_eq!(c.get(h3, 1, &[3]), Some(Some(3)));
-        let left = [c.get(h1, 1, &[1]), c.get(h2, 1, &[2])];
+        c.put(h1, 1, &u, &k1, Some(1));
+        c.put(h2, 1, &u, &k2, Some(2));
+        assert_eq!(c.get(h1, 1, &u, &k1), Some(Some(1)));
+        assert_eq!(c.get(h2, 1, &u, &k2), Some(Some(2)));
+        c.put(h3, 1, &u, &k3, Some(3));
+        assert_eq!(c.get(h3, 1, &u, &k3), Some(Some(3)));
+        let left = [c.get(h1, 1, &u, &k1), c.get(h2, 1, &u, &k2)];
         assert_eq!(left.iter().filter(|a| a.is_some()).count(), 1, "{left:?}");
         // Many ordinary keys all stay (8192 slots, two each).
         let mut keys = Vec::new();
         for i in 0..256u64 {
-            let w = [i];
-            let h = c.hash(3, &w);
-            c.put(h, 9, &w, Some(i as u32));
-            keys.push((h, w));
+            let k = key([i, i, 0]);
+            let h = c.hash(3, &u, &k);
+            c.put(h, 9, &u, &k, Some(i as u32));
+            keys.push((h, k));
         }
-        for (h, w) in &keys {
-            assert_eq!(c.get(*h, 9, w), Some(Some(w[0] as u32)));
+        for (i, (h, k)) in keys.iter().enumerate() {
+            assert_eq!(c.get(*h, 9, &u, k), Some(Some(i as u32)));
         }
     }
 }

@@ -18,14 +18,14 @@
 //!   priority is below the best match found so far (at equal priority it
 //!   goes on: the smaller id may still be further down). With rules of
 //!   few shapes (the usual case) that is a handful of hash probes;
-//! - the union of the subtables' masks and the list of words it touches,
-//!   for the cache: a key reduced by that union gets the same answer as the
-//!   full key, since no rule looks anywhere else;
+//! - the union of the subtables' masks, as the cache's `Layout`: a key
+//!   reduced by that union gets the same answer as the full key, since no
+//!   rule looks anywhere else;
 //! - a generation, renewed on every change of the table, that kills the
 //!   table's cache entries at once.
 //!
-//! [`Classifier::lookup`] reduces the key, probes the cache, and on a miss
-//! searches the subtables and fills the cache. A table whose rules look at
+//! [`Classifier::lookup`] probes the cache with the key under the union,
+//! and on a miss searches the subtables and fills the cache. A table whose rules look at
 //! nothing (the bridge's default `priority=0,actions=NORMAL` alone) has one
 //! answer for every packet, kept aside: that lookup reads two fields and
 //! hashes nothing, so the default flow does not slow NORMAL switching.
@@ -36,7 +36,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
 
-use super::cache::ExactCache;
+use super::cache::{ExactCache, Layout};
 use super::key::{FlowKey, KEY_WORDS};
 use super::types::Match;
 
@@ -61,15 +61,19 @@ impl Rule {
 
 /// Word indexes and the mask's value in each, for the words a mask
 /// touches: enough to reduce a key to what the mask keeps in a few loads.
+/// The cache's [`Layout`] uses one for the words beyond the first few.
 #[derive(Debug, Clone, Copy)]
-struct Words {
-    n: usize,
-    idx: [u8; KEY_WORDS],
-    mask: [u64; KEY_WORDS],
+pub(crate) struct Words {
+    /// How many words the mask touches.
+    pub(crate) n: usize,
+    /// Their indexes in the key, ascending.
+    pub(crate) idx: [u8; KEY_WORDS],
+    /// The mask's value in each.
+    pub(crate) mask: [u64; KEY_WORDS],
 }
 
 impl Words {
-    fn of(mask: &FlowKey) -> Words {
+    pub(crate) fn of(mask: &FlowKey) -> Words {
         let mut w = Words {
             n: 0,
             idx: [0; KEY_WORDS],
@@ -85,14 +89,22 @@ impl Words {
         w
     }
 
+    /// `key`'s masked words, in order: what a subtable hashes and stores.
+    #[inline(always)]
+    pub(crate) fn iter<'a>(&'a self, key: &'a FlowKey) -> impl Iterator<Item = u64> + 'a {
+        self.idx[..self.n]
+            .iter()
+            .zip(&self.mask[..self.n])
+            .map(|(i, m)| key.0[usize::from(*i)] & m)
+    }
+
     /// Writes `key`'s masked words to `out` and returns them.
     #[inline(always)]
     fn reduce<'a>(&self, key: &FlowKey, out: &'a mut [u64; KEY_WORDS]) -> &'a [u64] {
-        let n = self.n;
-        for ((o, i), m) in out.iter_mut().zip(&self.idx[..n]).zip(&self.mask[..n]) {
-            *o = key.0[usize::from(*i)] & m;
+        for (o, w) in out.iter_mut().zip(self.iter(key)) {
+            *o = w;
         }
-        &out[..n]
+        &out[..self.n]
     }
 }
 
@@ -122,11 +134,11 @@ impl Subtable {
         }
     }
 
-    /// The best flow whose masked value equals `key`'s.
+    /// The best flow whose masked value equals `key`'s (`buf` is scratch
+    /// space, so that a search zeroes one buffer, not one per subtable).
     #[inline]
-    fn find(&self, key: &FlowKey) -> Option<Rule> {
-        let mut buf = [0u64; KEY_WORDS];
-        let words = self.words.reduce(key, &mut buf);
+    fn find(&self, key: &FlowKey, buf: &mut [u64; KEY_WORDS]) -> Option<Rule> {
+        let words = self.words.reduce(key, buf);
         self.map.get(words).and_then(|list| list.first().copied())
     }
 
@@ -183,10 +195,11 @@ struct Table {
     /// Sorted by `max_priority`, highest first.
     subtables: Vec<Subtable>,
     n_flows: usize,
-    /// The words the union of the masks touches, with the union's value.
-    used: Words,
-    /// When no rule looks at anything (`used.n == 0`): the answer for
-    /// every packet.
+    /// What the cache reads of a key: the union of the masks.
+    layout: Layout,
+    /// Whether some rule looks at some bit (the union is not zero).
+    reads_key: bool,
+    /// When no rule looks at anything: the answer for every packet.
     fixed: Option<FlowId>,
     /// This version of the table, for the cache (unique per classifier).
     gen: u64,
@@ -197,7 +210,8 @@ impl Table {
         Table {
             subtables: Vec::new(),
             n_flows: 0,
-            used: Words::of(&FlowKey::ZERO),
+            layout: Layout::of(&FlowKey::ZERO),
+            reads_key: false,
             fixed: None,
             gen,
         }
@@ -209,12 +223,14 @@ impl Table {
         // Stable sort of an almost sorted vector: linear in practice.
         self.subtables.sort_by_key(|s| Reverse(s.max_priority));
         let union = self.subtables.iter().fold(FlowKey::ZERO, |u, s| u.union(&s.mask));
-        self.used = Words::of(&union);
-        self.fixed = if self.used.n == 0 {
+        self.layout = Layout::of(&union);
+        self.reads_key = !union.is_zero();
+        self.fixed = if !self.reads_key {
             // Only the all-wildcard subtable can exist.
+            let mut buf = [0u64; KEY_WORDS];
             self.subtables
                 .first()
-                .and_then(|s| s.find(&FlowKey::ZERO))
+                .and_then(|s| s.find(&FlowKey::ZERO, &mut buf))
                 .map(|r| r.id)
         } else {
             None
@@ -230,6 +246,7 @@ impl Table {
     #[inline]
     fn lookup(&self, key: &FlowKey) -> Option<FlowId> {
         let mut best: Option<Rule> = None;
+        let mut buf = [0u64; KEY_WORDS];
         for s in &self.subtables {
             if let Some(b) = best {
                 // Sorted by max priority: nothing further can win.
@@ -237,7 +254,7 @@ impl Table {
                     break;
                 }
             }
-            if let Some(r) = s.find(key) {
+            if let Some(r) = s.find(key, &mut buf) {
                 if best.is_none_or(|b| r.beats(b)) {
                     best = Some(r);
                 }
@@ -329,20 +346,29 @@ impl Classifier {
 
     /// The highest-priority flow of `table` that matches `key` (ties go to
     /// the smallest id), through the exact-match cache.
+    ///
+    /// The hit path is kept small (it runs once per frame and table): the
+    /// cache hashes and compares the key's words in place under the table's
+    /// union of masks, and the search and fill of a miss are out of line.
     #[inline]
     pub fn lookup(&mut self, table: u8, key: &FlowKey) -> Option<FlowId> {
         let t = self.tables.get(usize::from(table))?;
-        if t.used.n == 0 {
+        if !t.reads_key {
             return t.fixed;
         }
-        let mut buf = [0u64; KEY_WORDS];
-        let words = t.used.reduce(key, &mut buf);
-        let hash = self.cache.hash(table, words);
-        if let Some(answer) = self.cache.get(hash, t.gen, words) {
-            return answer;
+        let hash = self.cache.hash(table, &t.layout, key);
+        match self.cache.get(hash, t.gen, &t.layout, key) {
+            Some(answer) => answer,
+            None => self.lookup_miss(table, hash, key),
         }
+    }
+
+    /// The search after a cache miss, and the cache's fill.
+    #[inline(never)]
+    fn lookup_miss(&mut self, table: u8, hash: u64, key: &FlowKey) -> Option<FlowId> {
+        let t = &self.tables[usize::from(table)];
         let answer = t.lookup(key);
-        self.cache.put(hash, t.gen, words, answer);
+        self.cache.put(hash, t.gen, &t.layout, key, answer);
         answer
     }
 

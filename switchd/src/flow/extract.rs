@@ -78,7 +78,7 @@ pub fn extract(frame: &[u8], in_port: u16, tun_id: u64) -> FlowKey {
 }
 
 /// [`extract`] into an existing key (overwritten entirely), for a caller
-/// that keeps one key per frame slot.
+/// that keeps one key per frame slot (no 152-byte copy on return).
 #[inline]
 pub fn extract_into(key: &mut FlowKey, frame: &[u8], in_port: u16, tun_id: u64) {
     *key = FlowKey::ZERO;
@@ -87,6 +87,13 @@ pub fn extract_into(key: &mut FlowKey, frame: &[u8], in_port: u16, tun_id: u64) 
     // `None` only means "stopped early"; what was found so far is kept.
     let _ = ethernet(key, frame);
 }
+
+// How the hot path stays short (a TCP/IPv4 frame is ~100 instructions):
+// each header is taken as a fixed-size array (`first_chunk`), so one
+// length check covers all its fields and the reads need no more checks;
+// fields are ORed into the zeroed key at constant places (one
+// read-modify-write instruction each); Ethernet, IPv4 and L4 inline into
+// `extract_into`, the rarer IPv6, ARP and ND stay out of line.
 
 /// ORs `value` into `field` of a key where the field is still 0. `field`
 /// is a constant at every call, so this inlines to one shift and OR.
@@ -99,52 +106,54 @@ fn put(key: &mut FlowKey, field: Field, value: u64) {
 
 /// Writes a 128-bit field (IPv6 addresses, ND target).
 #[inline(always)]
-fn put128(key: &mut FlowKey, field: Field, bytes: &[u8]) {
+fn put128(key: &mut FlowKey, field: Field, bytes: &[u8; 16]) {
     let p = field.place();
     debug_assert_eq!(p.bits, 128);
-    let mut b = [0u8; 16];
-    b.copy_from_slice(&bytes[..16]);
-    let v = u128::from_be_bytes(b);
+    let v = u128::from_be_bytes(*bytes);
     key.0[p.word as usize] = (v >> 64) as u64;
     key.0[p.word as usize + 1] = v as u64;
 }
 
+/// Big-endian reads at fixed offsets of a header already known to be
+/// long enough (`N` is the header's length; the offsets are constants).
 #[inline(always)]
-fn be16(d: &[u8], at: usize) -> Option<u16> {
-    let b = d.get(at..at + 2)?;
-    Some(u16::from_be_bytes([b[0], b[1]]))
+fn be16<const N: usize>(h: &[u8; N], at: usize) -> u16 {
+    u16::from_be_bytes([h[at], h[at + 1]])
 }
 
 #[inline(always)]
-fn be32(d: &[u8], at: usize) -> Option<u32> {
-    let b = d.get(at..at + 4)?;
-    Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+fn be32<const N: usize>(h: &[u8; N], at: usize) -> u32 {
+    u32::from_be_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]])
 }
 
 /// The MAC address at `at` as a 48-bit number.
 #[inline(always)]
-fn mac48(d: &[u8], at: usize) -> Option<u64> {
-    let b = d.get(at..at + 6)?;
-    Some(u64::from_be_bytes([0, 0, b[0], b[1], b[2], b[3], b[4], b[5]]))
+fn mac48<const N: usize>(h: &[u8; N], at: usize) -> u64 {
+    u64::from_be_bytes([0, 0, h[at], h[at + 1], h[at + 2], h[at + 3], h[at + 4], h[at + 5]])
 }
 
+/// The 16 bytes at `at` (an IPv6 address), within a checked header.
+#[inline(always)]
+fn addr16<const N: usize>(h: &[u8; N], at: usize) -> &[u8; 16] {
+    h[at..at + 16].try_into().expect("16 bytes")
+}
+
+#[inline(always)]
 fn ethernet(key: &mut FlowKey, frame: &[u8]) -> Option<()> {
     // OVS: no field at all (but the metadata) without a whole header.
-    if frame.len() < ETH_HEADER_LEN {
-        return None;
-    }
-    put(key, Field::DlDst, mac48(frame, 0)?);
-    put(key, Field::DlSrc, mac48(frame, 6)?);
+    let eth = frame.first_chunk::<ETH_HEADER_LEN>()?;
+    put(key, Field::DlDst, mac48(eth, 0));
+    put(key, Field::DlSrc, mac48(eth, 6));
 
     let mut at = 12;
-    let mut ethertype = be16(frame, at)?;
+    let mut ethertype = be16(eth, 12);
     // A tag counts only with the ethertype behind it (OVS's `parse_vlan`
     // wants 6 bytes); a cut tag leaves its TPID as `dl_type`.
     if is_tpid(ethertype) {
-        if let (Some(tci), Some(inner)) = (be16(frame, at + 2), be16(frame, at + VLAN_TAG_LEN)) {
-            put(key, Field::VlanTci, u64::from(tci | VLAN_CFI));
+        if let Some(tag) = frame.get(at + 2..).and_then(|d| d.first_chunk::<VLAN_TAG_LEN>()) {
+            put(key, Field::VlanTci, u64::from(be16(tag, 0) | VLAN_CFI));
             at += VLAN_TAG_LEN;
-            ethertype = inner;
+            ethertype = be16(tag, 2);
         }
     }
     at += 2;
@@ -177,56 +186,57 @@ fn ethernet(key: &mut FlowKey, frame: &[u8]) -> Option<()> {
     }
 }
 
+#[inline(always)]
 fn ipv4(key: &mut FlowKey, d: &[u8]) -> Option<()> {
     // OVS's checks: a 20-byte header, IHL ≥ 5, the header and the total
     // length within the frame; otherwise no L3 field at all.
     const MIN: usize = 20;
-    let first = *d.first()?;
-    if d.len() < MIN {
-        return None;
-    }
-    let ihl = usize::from(first & 0x0f) * 4;
-    let tot_len = usize::from(be16(d, 2)?);
+    let h = d.first_chunk::<MIN>()?;
+    let ihl = usize::from(h[0] & 0x0f) * 4;
+    let tot_len = usize::from(be16(h, 2));
     if ihl < MIN || d.len() < ihl || tot_len > d.len() || ihl > tot_len || d.len() - tot_len > 0xffff {
         return None;
     }
-    // Never read the Ethernet padding after the datagram.
-    let d = &d[..tot_len];
 
-    put(key, Field::NwSrc, u64::from(be32(d, 12)?));
-    put(key, Field::NwDst, u64::from(be32(d, 16)?));
-    put(key, Field::NwTos, u64::from(d[1]));
-    put(key, Field::NwTtl, u64::from(d[8]));
-    let proto = d[9];
+    // nw_src and nw_dst share a word: one OR.
+    debug_assert_eq!(Field::NwDst.place().shift, Field::NwSrc.place().shift + 32);
+    put(
+        key,
+        Field::NwSrc,
+        u64::from(be32(h, 12)) | u64::from(be32(h, 16)) << 32,
+    );
+    put(key, Field::NwTos, u64::from(h[1]));
+    put(key, Field::NwTtl, u64::from(h[8]));
+    let proto = h[9];
     put(key, Field::NwProto, u64::from(proto));
     // A fragment offset means a later fragment: no L4 header in it.
-    if be16(d, 6)? & 0x1fff != 0 {
+    if be16(h, 6) & 0x1fff != 0 {
         return None;
     }
-    l4(key, proto, d.get(ihl..)?)
+    // Never read the Ethernet padding after the datagram.
+    l4(key, proto, &d[ihl..tot_len])
 }
 
+#[inline(never)]
 fn ipv6(key: &mut FlowKey, d: &[u8]) -> Option<()> {
     const HDR: usize = 40;
-    if d.len() < HDR {
-        return None;
-    }
-    let plen = usize::from(be16(d, 4)?);
+    let h = d.first_chunk::<HDR>()?;
+    let plen = usize::from(be16(h, 4));
     let rest = &d[HDR..];
     if plen > rest.len() || rest.len() - plen > 0xffff {
         return None;
     }
     let rest = &rest[..plen];
 
-    put128(key, Field::Ipv6Src, d.get(8..24)?);
-    put128(key, Field::Ipv6Dst, d.get(24..40)?);
-    let tc_flow = be32(d, 0)?;
+    put128(key, Field::Ipv6Src, addr16(h, 8));
+    put128(key, Field::Ipv6Dst, addr16(h, 24));
+    let tc_flow = be32(h, 0);
     put(key, Field::Ipv6Label, u64::from(tc_flow & 0x000f_ffff));
 
     // As OVS, a cut extension header leaves the addresses and label only.
-    let (proto, rest, later) = ipv6_ext_headers(d[6], rest)?;
+    let (proto, rest, later) = ipv6_ext_headers(h[6], rest)?;
     put(key, Field::NwTos, u64::from((tc_flow >> 20) as u8));
-    put(key, Field::NwTtl, u64::from(d[7]));
+    put(key, Field::NwTtl, u64::from(h[7]));
     put(key, Field::NwProto, u64::from(proto));
     if later {
         return None;
@@ -240,24 +250,21 @@ fn ipv6(key: &mut FlowKey, d: &[u8]) -> Option<()> {
 /// header is cut. Each round consumes at least 8 bytes, so this ends.
 fn ipv6_ext_headers(mut proto: u8, mut rest: &[u8]) -> Option<(u8, &[u8], bool)> {
     loop {
-        let len = match proto {
-            IPPROTO_HOPOPTS | IPPROTO_ROUTING | IPPROTO_DSTOPTS => (usize::from(*rest.get(1)?) + 1) * 8,
-            IPPROTO_AH => (usize::from(*rest.get(1)?) + 2) * 4,
-            IPPROTO_FRAGMENT => 8,
-            _ => return Some((proto, rest, false)),
-        };
-        // Every extension header is at least 8 bytes (OVS checks that first).
-        if rest.len() < 8 {
-            return None;
+        if !matches!(
+            proto,
+            IPPROTO_HOPOPTS | IPPROTO_ROUTING | IPPROTO_DSTOPTS | IPPROTO_AH | IPPROTO_FRAGMENT
+        ) {
+            return Some((proto, rest, false));
         }
-        let next = rest[0];
-        let offlg = if proto == IPPROTO_FRAGMENT {
-            be16(rest, 2)?
-        } else {
-            0
+        // Every extension header is at least 8 bytes (OVS checks that first).
+        let h = rest.first_chunk::<8>()?;
+        let (len, offlg) = match proto {
+            IPPROTO_AH => ((usize::from(h[1]) + 2) * 4, 0),
+            IPPROTO_FRAGMENT => (8, be16(h, 2)),
+            _ => ((usize::from(h[1]) + 1) * 8, 0),
         };
+        proto = h[0];
         rest = rest.get(len..)?;
-        proto = next;
         // Offset bits (the top 13) set: a later fragment.
         if offlg & 0xfff8 != 0 {
             return Some((IPPROTO_FRAGMENT, rest, true));
@@ -267,27 +274,45 @@ fn ipv6_ext_headers(mut proto: u8, mut rest: &[u8]) -> Option<(u8, &[u8], bool)>
 
 /// The transport fields of `d`, whose protocol is `proto` (IPv4 or IPv6:
 /// OVS shares this step between the two).
+#[inline(always)]
 fn l4(key: &mut FlowKey, proto: u8, d: &[u8]) -> Option<()> {
-    let (src, dst) = match proto {
-        IPPROTO_TCP if d.len() >= 20 => {
-            put(key, Field::TcpFlags, u64::from(be16(d, 12)? & 0x0fff));
-            (be16(d, 0)?, be16(d, 2)?)
+    // tp_src and tp_dst share a word: one OR of both.
+    debug_assert_eq!(Field::TpDst.place().shift, Field::TpSrc.place().shift + 16);
+    let ports = match proto {
+        IPPROTO_TCP => {
+            let h = d.first_chunk::<20>()?;
+            put(key, Field::TcpFlags, u64::from(be16(h, 12) & 0x0fff));
+            u64::from(be16(h, 0)) | u64::from(be16(h, 2)) << 16
         }
-        IPPROTO_UDP if d.len() >= 8 => (be16(d, 0)?, be16(d, 2)?),
-        IPPROTO_SCTP if d.len() >= 12 => (be16(d, 0)?, be16(d, 2)?),
-        IPPROTO_ICMP | IPPROTO_IGMP if d.len() >= 8 => (u16::from(d[0]), u16::from(d[1])),
-        IPPROTO_ICMPV6 if d.len() >= 8 => {
-            let (ty, code) = (d[0], d[1]);
-            if code == 0 && (ty == ND_NEIGHBOR_SOLICIT || ty == ND_NEIGHBOR_ADVERT) {
-                nd(key, &d[8..]);
-            }
-            (u16::from(ty), u16::from(code))
+        IPPROTO_UDP => {
+            let h = d.first_chunk::<8>()?;
+            u64::from(be16(h, 0)) | u64::from(be16(h, 2)) << 16
         }
+        IPPROTO_SCTP => {
+            let h = d.first_chunk::<12>()?;
+            u64::from(be16(h, 0)) | u64::from(be16(h, 2)) << 16
+        }
+        IPPROTO_ICMP | IPPROTO_IGMP => {
+            let h = d.first_chunk::<8>()?;
+            u64::from(h[0]) | u64::from(h[1]) << 16
+        }
+        IPPROTO_ICMPV6 => icmpv6(key, d)?,
         _ => return None,
     };
-    put(key, Field::TpSrc, u64::from(src));
-    put(key, Field::TpDst, u64::from(dst));
+    put(key, Field::TpSrc, ports);
     Some(())
+}
+
+/// ICMPv6 type and code (as `tp_src`/`tp_dst` bits), and ND's fields for
+/// a neighbour solicitation or advertisement.
+#[inline(never)]
+fn icmpv6(key: &mut FlowKey, d: &[u8]) -> Option<u64> {
+    let h = d.first_chunk::<8>()?;
+    let (ty, code) = (h[0], h[1]);
+    if code == 0 && (ty == ND_NEIGHBOR_SOLICIT || ty == ND_NEIGHBOR_ADVERT) {
+        nd(key, &d[8..]);
+    }
+    Some(u64::from(ty) | u64::from(code) << 16)
 }
 
 /// The body of a neighbour solicitation/advertisement after its 8-byte
@@ -295,18 +320,17 @@ fn l4(key: &mut FlowKey, proto: u8, d: &[u8]) -> Option<()> {
 /// zero-length option ends the walk keeping what was found; a repeated
 /// link-layer address option voids the target and both addresses.
 fn nd(key: &mut FlowKey, d: &[u8]) {
-    let Some(target) = d.get(..16) else {
+    let Some(target) = d.first_chunk::<16>() else {
         return;
     };
     let (mut sll, mut tll) = (0u64, 0u64);
     let mut opts = &d[16..];
-    while opts.len() >= 8 {
-        let opt_len = usize::from(opts[1]) * 8;
+    while let Some(opt) = opts.first_chunk::<8>() {
+        let opt_len = usize::from(opt[1]) * 8;
         if opt_len == 0 || opt_len > opts.len() {
             break;
         }
-        let mac = mac48(opts, 2).unwrap_or(0);
-        let slot = match (opts[0], opt_len) {
+        let slot = match (opt[0], opt_len) {
             (ND_OPT_SOURCE_LINKADDR, 8) => Some(&mut sll),
             (ND_OPT_TARGET_LINKADDR, 8) => Some(&mut tll),
             _ => None,
@@ -315,7 +339,7 @@ fn nd(key: &mut FlowKey, d: &[u8]) {
             if *slot != 0 {
                 return;
             }
-            *slot = mac;
+            *slot = mac48(opt, 2);
         }
         opts = &opts[opt_len..];
     }
@@ -324,21 +348,22 @@ fn nd(key: &mut FlowKey, d: &[u8]) {
     put(key, Field::ArpTha, tll);
 }
 
+#[inline(never)]
 fn arp(key: &mut FlowKey, d: &[u8]) -> Option<()> {
     // Ethernet (1) / IPv4, 6-byte hardware and 4-byte protocol addresses.
-    let h = d.get(..28)?;
-    if be16(h, 0)? != 1 || be16(h, 2)? != ETH_TYPE_IPV4 || h[4] != 6 || h[5] != 4 {
+    let h = d.first_chunk::<28>()?;
+    if be16(h, 0) != 1 || be16(h, 2) != ETH_TYPE_IPV4 || h[4] != 6 || h[5] != 4 {
         return None;
     }
-    let op = be16(h, 6)?;
-    put(key, Field::ArpSpa, u64::from(be32(h, 14)?));
-    put(key, Field::ArpTpa, u64::from(be32(h, 24)?));
+    let op = be16(h, 6);
+    put(key, Field::ArpSpa, u64::from(be32(h, 14)));
+    put(key, Field::ArpTpa, u64::from(be32(h, 24)));
     // Only the lower 8 bits are matchable; a larger opcode is left out.
     if op <= 0xff {
         put(key, Field::ArpOp, u64::from(op));
     }
-    put(key, Field::ArpSha, mac48(h, 8)?);
-    put(key, Field::ArpTha, mac48(h, 18)?);
+    put(key, Field::ArpSha, mac48(h, 8));
+    put(key, Field::ArpTha, mac48(h, 18));
     Some(())
 }
 

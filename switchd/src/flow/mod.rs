@@ -7,7 +7,7 @@
 //!   exact-match cache;
 //! - [`cache`]: that cache (recent keys, reduced to the fields the rules
 //!   use, and their answers);
-//! - [`extract`]: a frame's header fields into a key;
+//! - [`mod@extract`]: a frame's header fields into a key;
 //! - [`commit`]: turning an edited key back into the bytes that leave.
 //!
 //! All pure: no sockets, no clock (times come in as arguments).
