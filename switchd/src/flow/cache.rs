@@ -25,8 +25,9 @@
 //! answer, a flow or "no flow matches" (misses are cached too: a frame no
 //! rule matches costs as little as one that some rule does).
 //!
-//! Hashing is an XOR, multiply and rotate per word, then one folded
-//! 64×64→128-bit multiply (foldhash's core step), seeded per cache from a
+//! Hashing is an XOR and an independent multiply per word, summed, then
+//! one folded 64×64→128-bit multiply (foldhash's core step), seeded per
+//! cache from a
 //! random state so that a sender cannot aim frames at one slot to push
 //! others out; no allocation, no lock. A hit on a table whose rules read
 //! only the leading `LO` words (ports, IPv4 addresses, MACs, `in_port`)
@@ -150,6 +151,24 @@ fn fold_mul(a: u64, b: u64) -> u64 {
 /// An odd constant with well-mixed bits (the 64-bit golden ratio).
 const K: u64 = 0x9e37_79b9_7f4a_7c15;
 
+/// One odd multiplier per stored word position, so that equal words in
+/// different places (or two words swapped) do not hash alike: splitmix64
+/// outputs, forced odd.
+const MULS: [u64; KEY_WORDS] = {
+    let mut m = [0u64; KEY_WORDS];
+    let mut x = K;
+    let mut i = 0;
+    while i < KEY_WORDS {
+        x = x.wrapping_add(K);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        m[i] = (z ^ (z >> 31)) | 1;
+        i += 1;
+    }
+    m
+};
+
 impl ExactCache {
     /// An empty cache with a random hash seed; allocates nothing yet.
     pub fn new() -> Self {
@@ -165,13 +184,19 @@ impl ExactCache {
     }
 
     /// The hash of `key` under `layout` (the union of table `table`'s
-    /// masks). Per word: an AND, an XOR, a multiply and a rotate (a short
-    /// chain; the final folded multiply spreads it over all 64 bits).
+    /// masks). Each word is XORed with the seed and multiplied by its own
+    /// odd constant, and the products are summed: the multiplies do not
+    /// wait for each other, so the hash costs about one multiply of
+    /// latency per lookup rather than one per word (a chained hash made
+    /// the hit twice as slow in time for the same instruction count). The
+    /// final folded multiply spreads the sum's high bits over the result.
     #[inline]
     pub(crate) fn hash(&self, table: u8, layout: &Layout, key: &FlowKey) -> u64 {
-        let mut h = self.seed ^ u64::from(table);
-        layout.each(key, |_, w| h = (h ^ w).wrapping_mul(K).rotate_left(29));
-        fold_mul(h, K)
+        let mut sum = self.seed ^ u64::from(table);
+        layout.each(key, |i, w| {
+            sum = sum.wrapping_add((w ^ self.seed).wrapping_mul(MULS[i]))
+        });
+        fold_mul(sum, K)
     }
 
     /// The two slots of `hash`: its low bits, and its high bits.
