@@ -11,6 +11,7 @@
 //! All pure: no sockets, no clock (times come in as arguments).
 
 pub mod key;
+pub mod syntax;
 pub mod types;
 
 pub use key::{Field, FlowKey, Prereq, KEY_WORDS, VLAN_CFI};
