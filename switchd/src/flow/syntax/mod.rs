@@ -38,7 +38,7 @@ mod print;
 mod tests;
 
 pub use parse::{parse_filter, parse_flow};
-pub use print::{format_actions, format_flow, format_match};
+pub use print::{format_actions, format_actions_in, format_flow, format_match};
 
 /// Why a flow, match or action list was refused. `Display` is one line that
 /// names the offending token and says what is wrong with it.

@@ -128,6 +128,40 @@ pub(super) fn load_name(f: Field) -> &'static str {
     }
 }
 
+/// The name `set_field` prints for `f`: the field's own name, except
+/// `vlan_pcp` for `dl_vlan_pcp` (same bits and meaning; OVS can encode only
+/// the OXM one in an OpenFlow 1.2+ set_field) and, when the match pins the
+/// transport protocol (`proto`), `tcp_src`/`udp_dst`/... for `tp_src`/
+/// `tp_dst` (OVS's `tp_src` is an alias of `tcp_src`, which a UDP flow
+/// cannot write).
+pub(super) fn set_field_name(f: Field, proto: Option<u8>) -> &'static str {
+    match (f, proto) {
+        (Field::VlanPcp, _) => "vlan_pcp",
+        (Field::TpSrc, Some(6)) => "tcp_src",
+        (Field::TpDst, Some(6)) => "tcp_dst",
+        (Field::TpSrc, Some(17)) => "udp_src",
+        (Field::TpDst, Some(17)) => "udp_dst",
+        (Field::TpSrc, Some(132)) => "sctp_src",
+        (Field::TpDst, Some(132)) => "sctp_dst",
+        _ => f.name(),
+    }
+}
+
+/// The name `load` prints for `f`, as [`load_name`] but with the
+/// protocol-specific NXM/OXM name of `tp_src`/`tp_dst` when the match pins
+/// the transport protocol (what `ovs-ofctl` prints).
+pub(super) fn load_name_in(f: Field, proto: Option<u8>) -> &'static str {
+    match (f, proto) {
+        (Field::TpSrc, Some(6)) => "NXM_OF_TCP_SRC",
+        (Field::TpDst, Some(6)) => "NXM_OF_TCP_DST",
+        (Field::TpSrc, Some(17)) => "NXM_OF_UDP_SRC",
+        (Field::TpDst, Some(17)) => "NXM_OF_UDP_DST",
+        (Field::TpSrc, Some(132)) => "OXM_OF_SCTP_SRC",
+        (Field::TpDst, Some(132)) => "OXM_OF_SCTP_DST",
+        _ => load_name(f),
+    }
+}
+
 /// Names `ovs-ofctl` accepts that [`Field::from_name`] does not know, and
 /// the protocol-specific port names (`tcp_dst` requires TCP in OVS, while
 /// switchd's `tp_dst` is any of TCP/UDP/SCTP). `Some(proto)`: the name

@@ -73,6 +73,14 @@ pub fn parse_flow(s: &str, names: &dyn PortNames) -> Result<FlowSpec, SyntaxErro
                     ));
                 }
                 spec.cookie = u64_value("cookie", t.value)?;
+                // All ones is OpenFlow's "no cookie" (OVS: keep the old one
+                // on modify), so a flow cannot have it.
+                if spec.cookie == u64::MAX {
+                    return Err(invalid(
+                        "cookie",
+                        format!("{} is reserved (OpenFlow's \"no cookie\")", t.value),
+                    ));
+                }
             }
             "idle_timeout" => spec.idle_timeout = u16_value("idle_timeout", t.value)?,
             "hard_timeout" => spec.hard_timeout = u16_value("hard_timeout", t.value)?,
@@ -496,6 +504,26 @@ impl MatchBuilder {
     /// The match, once every field's prerequisite is checked.
     pub fn finish(self) -> Result<Match, SyntaxError> {
         let m = &self.m;
+        // "Untagged" (CFI matched as 0) with VID/PCP bits matched non-zero
+        // matches no frame: an untagged frame's TCI is 0. ovs-ofctl keeps
+        // it over NXM and zeroes it over OpenFlow 1.0; refuse it instead.
+        let (tci, tci_mask) = (m.value_of(Field::VlanTci), m.mask_of(Field::VlanTci));
+        let cfi = u128::from(VLAN_CFI);
+        if tci_mask & cfi != 0 && tci & cfi == 0 && tci & tci_mask != 0 {
+            let what = self
+                .parts
+                .iter()
+                .rev()
+                .find(|p| p.writes.iter().any(|w| w.0 == Field::VlanTci))
+                .map_or("vlan_tci".to_string(), |p| p.text.clone());
+            return Err(invalid(
+                what,
+                format!(
+                    "matches no frame: without the tag bit 0x1000 (untagged) the rest of the TCI is 0, but this asks for 0x{:04x}/0x{:04x}",
+                    tci, tci_mask
+                ),
+            ));
+        }
         let icmp6 = satisfied(m, Prereq::Icmpv6);
         let arp = satisfied(m, Prereq::Arp);
         for part in &self.parts {

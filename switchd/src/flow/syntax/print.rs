@@ -11,8 +11,8 @@
 
 use super::lex::{self, fmt_hex, fmt_ipv4_masked, fmt_ipv6_masked, fmt_mac, fmt_port};
 use super::names::{self, Kind};
-use super::parse::TCP_FLAGS;
-use crate::flow::key::{Field, VLAN_CFI};
+use super::parse::{exact, satisfied, TCP_FLAGS};
+use crate::flow::key::{Field, Prereq, VLAN_CFI};
 use crate::flow::types::{ofport, Action, FlowSpec, Match, PortNames, DEFAULT_PRIORITY};
 
 /// The match in `ovs-ofctl`'s canonical form, without the priority:
@@ -267,8 +267,9 @@ fn fmt_value(f: Field, value: u128, mask: u128, names: &dyn PortNames) -> String
     }
 }
 
-/// One action as `ovs-ofctl` prints it.
-fn fmt_action(a: &Action, names: &dyn PortNames) -> String {
+/// One action as `ovs-ofctl` prints it; `proto` is the transport protocol
+/// the flow's match pins, if any (for the names of port writes).
+fn fmt_action(a: &Action, names: &dyn PortNames, proto: Option<u8>) -> String {
     match a {
         Action::Output(p) if *p <= ofport::MAX => format!("output:{}", fmt_port(*p, names)),
         Action::Output(p) => lex::RESERVED_PORTS
@@ -296,7 +297,7 @@ fn fmt_action(a: &Action, names: &dyn PortNames) -> String {
         Action::SetField { field, value, mask } => format!(
             "set_field:{}->{}",
             fmt_value(*field, *value, *mask, names),
-            field.name()
+            names::set_field_name(*field, proto)
         ),
         Action::Load {
             field,
@@ -304,7 +305,7 @@ fn fmt_action(a: &Action, names: &dyn PortNames) -> String {
             n_bits,
             value,
         } => {
-            let name = names::load_name(*field);
+            let name = names::load_name_in(*field, proto);
             let range = if u32::from(*start) == 0 && *n_bits == field.place().bits {
                 String::new()
             } else if *n_bits == 1 {
@@ -334,13 +335,31 @@ fn fmt_action(a: &Action, names: &dyn PortNames) -> String {
 }
 
 /// The actions as `ovs-ofctl` prints them, comma-separated; `drop` when
-/// there are none.
+/// there are none. Writes of `tp_src`/`tp_dst` print under those
+/// protocol-neutral names; [`format_actions_in`] knows the match and prints
+/// `tcp_src`, `udp_dst`, ... as `ovs-ofctl` (which would read `tp_src` as
+/// `tcp_src`) needs.
 pub fn format_actions(a: &[Action], names: &dyn PortNames) -> String {
+    fmt_actions(a, names, None)
+}
+
+/// [`format_actions`] for the actions of a flow matching `m`: the form to
+/// show next to the match (`dump-flows`), which `ovs-ofctl` also accepts.
+pub fn format_actions_in(a: &[Action], m: &Match, names: &dyn PortNames) -> String {
+    let proto = if satisfied(m, Prereq::L4) {
+        exact(m, Field::NwProto).map(|p| p as u8)
+    } else {
+        None
+    };
+    fmt_actions(a, names, proto)
+}
+
+fn fmt_actions(a: &[Action], names: &dyn PortNames, proto: Option<u8>) -> String {
     if a.is_empty() {
         return "drop".to_string();
     }
     a.iter()
-        .map(|a| fmt_action(a, names))
+        .map(|a| fmt_action(a, names, proto))
         .collect::<Vec<_>>()
         .join(",")
 }
@@ -372,7 +391,7 @@ pub fn format_flow(f: &FlowSpec, names: &dyn PortNames) -> String {
     if !m.is_empty() {
         head.push(m);
     }
-    let actions = format_actions(&f.actions, names);
+    let actions = format_actions_in(&f.actions, &f.matching, names);
     if head.is_empty() {
         format!("actions={actions}")
     } else {

@@ -115,7 +115,10 @@ fn flow_fields_in_any_order_and_whitespace() {
         format_flow(&f, &NoNames),
         "table=3,priority=0,cookie=0x1f,idle_timeout=10,hard_timeout=20,send_flow_rem,tcp,tp_dst=22 actions=output:2,NORMAL"
     );
-    assert_eq!(flow("cookie=18446744073709551615,actions=drop").cookie, u64::MAX);
+    assert_eq!(
+        flow("cookie=18446744073709551614,actions=drop").cookie,
+        u64::MAX - 1
+    );
     assert_eq!(flow("actions=").actions, vec![]);
     assert_eq!(format_flow(&flow("actions=drop"), &Names), "actions=drop");
 }
@@ -495,7 +498,7 @@ fn actions_print_as_ovs() {
     );
     canon(
         "dl_vlan=3,actions=set_field:10->dl_vlan,set_field:5->dl_vlan_pcp,strip_vlan",
-        "dl_vlan=3 actions=set_field:10->dl_vlan,set_field:5->dl_vlan_pcp,strip_vlan",
+        "dl_vlan=3 actions=set_field:10->dl_vlan,set_field:5->vlan_pcp,strip_vlan",
     );
     // A tag pushed by an earlier action counts.
     canon(
@@ -504,11 +507,34 @@ fn actions_print_as_ovs() {
     );
     canon(
         "actions=set_field:0x1005->vlan_tci,set_field:6->vlan_pcp",
-        "actions=set_field:0x1005->vlan_tci,set_field:6->dl_vlan_pcp",
+        "actions=set_field:0x1005->vlan_tci,set_field:6->vlan_pcp",
     );
     canon(
         "actions=meter:1,output:1,goto_table:1",
         "actions=meter:1,output:vm1,goto_table:1",
+    );
+}
+
+#[test]
+fn port_writes_print_the_protocol_of_the_match() {
+    // format_flow knows the match: ovs-ofctl reads tp_src as tcp_src, so a
+    // UDP flow's write must say udp_src.
+    canon(
+        "udp,actions=set_field:53->tp_src,load:1->tp_dst[0..3]",
+        "udp actions=set_field:53->udp_src,load:0x1->NXM_OF_UDP_DST[0..3]",
+    );
+    canon(
+        "sctp6,actions=set_field:1->tp_dst",
+        "sctp6 actions=set_field:1->sctp_dst",
+    );
+    let f = flow("tcp,actions=mod_tp_dst:1,set_field:2->tp_src");
+    assert_eq!(
+        format_actions(&f.actions, &Names),
+        "mod_tp_dst:1,set_field:2->tp_src"
+    );
+    assert_eq!(
+        format_actions_in(&f.actions, &f.matching, &Names),
+        "mod_tp_dst:1,set_field:2->tcp_src"
     );
 }
 
@@ -606,6 +632,7 @@ fn errors_name_the_token_and_the_reason() {
         ("cookie=0x1/0x1,actions=drop", "cookie: a mask only selects flows (del-flows, dump-flows, mod-flows); add-flow sets the cookie"),
         ("cookie=0x10000000000000000,actions=drop", "cookie: 0x10000000000000000 is out of range 0-0xffffffffffffffff"),
         ("send_flow_rem=1,actions=drop", "send_flow_rem: takes no value"),
+        ("cookie=0xffffffffffffffff,actions=drop", "cookie: 0xffffffffffffffff is reserved (OpenFlow's \"no cookie\")"),
         ("out_port=1,actions=drop", "out_port: only selects flows (del-flows, dump-flows, mod-flows)"),
         // Match values.
         ("tcp,tp_dst=70000,actions=drop", "tp_dst: 70000 is out of range 0-65535"),
@@ -644,6 +671,8 @@ fn errors_name_the_token_and_the_reason() {
         ("ip,dl_type=0x0806,actions=drop", "dl_type=0x0806: conflicts with \"ip\""),
         ("dl_vlan=0xffff,dl_vlan_pcp=3,actions=drop", "dl_vlan_pcp=3: conflicts with \"dl_vlan=0xffff\""),
         ("dl_vlan=5,vlan_tci=0x1006/0x1fff,actions=drop", "vlan_tci=0x1006/0x1fff: conflicts with \"dl_vlan=5\""),
+        ("vlan_tci=0x6092,actions=drop", "vlan_tci=0x6092: matches no frame: without the tag bit 0x1000 (untagged) the rest of the TCI is 0, but this asks for 0x6092/0xffff"),
+        ("vlan_tci=0/0x1000,dl_vlan_pcp=0,actions=drop", "dl_vlan_pcp=0: conflicts with \"vlan_tci=0/0x1000\""),
         // Prerequisites (stricter than ovs-ofctl, which drops the field).
         ("nw_src=1.2.3.4,actions=drop", "nw_src: requires IPv4 (add \"ip,\")"),
         ("ipv6,nw_src=1.2.3.4,actions=drop", "nw_src: requires IPv4 (add \"ip,\")"),
@@ -843,6 +872,8 @@ fn build_match(class: usize, raws: &[Raw]) -> Match {
                 0 => m.set(f, 0x1000 | (v & 0xfff), 0x1fff),
                 1 => m.set(f, 0x1000 | (v & 0xe000), 0xf000),
                 2 => m.set(f, 0x1000 | (v & 0xefff), 0xffff),
+                // Untagged (CFI matched 0) must have the rest 0.
+                _ if (r >> 2) & 0x1000 != 0 && v & 0x1000 == 0 => m.set(f, 0, r >> 2),
                 _ => m.set(f, v, r >> 2),
             },
             Field::NwTos => m.set(f, v, 0xfc),
@@ -1014,7 +1045,11 @@ fn arb_flow() -> impl Strategy<Value = FlowSpec> {
             FlowSpec {
                 table,
                 priority: if flags & 1 == 0 { 32768 } else { priority },
-                cookie: if flags & 2 == 0 { 0 } else { cookie },
+                cookie: if flags & 2 == 0 {
+                    0
+                } else {
+                    cookie.min(u64::MAX - 1)
+                },
                 idle_timeout: if flags & 4 == 0 { 0 } else { idle },
                 hard_timeout: if flags & 8 == 0 { 0 } else { hard },
                 send_flow_rem: flags & 16 != 0,
