@@ -16,6 +16,7 @@ pub mod cache;
 pub mod classifier;
 pub mod extract;
 pub mod key;
+pub mod syntax;
 pub mod types;
 
 pub use classifier::{Classifier, FlowId};
