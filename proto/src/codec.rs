@@ -462,6 +462,7 @@ mod tests {
                 },
                 ports: vec![PortInfo {
                     name: "p".into(),
+                    ofport: Some(3),
                     port_type: PortType::Tap,
                     config: PortConfig::default(),
                     vlan_mode: VlanMode::Trunk,

@@ -67,6 +67,10 @@ pub struct BridgeInfo {
 pub struct PortInfo {
     /// Port name.
     pub name: String,
+    /// OpenFlow port number (SPEC §9), 1–65279, stable across restarts.
+    /// `None` from a daemon that predates flow tables (then not written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ofport: Option<u16>,
     /// Port type.
     #[serde(rename = "type")]
     pub port_type: PortType,
@@ -988,6 +992,47 @@ pub(crate) mod tests {
             serde_json::from_value::<Reply>(v).unwrap(),
             Reply::Lacp(sample_lacp())
         );
+    }
+
+    #[test]
+    fn port_info_carries_its_ofport() {
+        let p = PortInfo {
+            name: "vm1".into(),
+            ofport: Some(3),
+            port_type: PortType::Tap,
+            config: PortConfig {
+                port_type: PortType::Tap,
+                ofport_request: Some(3),
+                ..Default::default()
+            },
+            vlan_mode: VlanMode::Trunk,
+            state: PortState::Up,
+            mtu: Some(1500),
+        };
+        let v = serde_json::to_value(&p).unwrap();
+        assert_eq!(
+            v,
+            json!({
+                "name": "vm1",
+                "ofport": 3,
+                "type": "tap",
+                "config": {"type": "tap", "ofport_request": 3},
+                "vlan_mode": "trunk",
+                "state": {"state": "up"},
+                "mtu": 1500,
+            })
+        );
+        assert_eq!(serde_json::from_value::<PortInfo>(v).unwrap(), p);
+        // a reply from a daemon that predates flow tables still decodes
+        let old: PortInfo = serde_json::from_value(json!({
+            "name": "vm1", "type": "system", "config": {"type": "system"},
+            "vlan_mode": "trunk", "state": {"state": "up"}
+        }))
+        .unwrap();
+        assert_eq!(old.ofport, None);
+        assert_eq!(old.config.ofport_request, None);
+        let unknown = PortInfo { ofport: None, ..p };
+        assert!(serde_json::to_value(&unknown).unwrap().get("ofport").is_none());
     }
 
     #[test]

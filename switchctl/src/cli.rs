@@ -48,6 +48,8 @@ Port keys (KEY=VALUE):
   vlan_mode=MODE   access | trunk | native-tagged | native-untagged;
                    default: access if tag is set, else trunk
   mtu=N            largest payload sent out of the port, 68-65535; default: the device's MTU
+  ofport_request=N only at add-port: the OpenFlow port number to give the port,
+                   1-65279; default: a free one (show prints the number in force)
   remote_ip=ADDR   vxlan, gre: IPv4 or IPv6 address of the tunnel peer (required)
   local_ip=ADDR    vxlan, gre: local tunnel address, same family as remote_ip (optional)
   key=N            vxlan: VNI 0-16777215 (default 0); gre: key 0-4294967295 (default: no key)
@@ -729,6 +731,54 @@ mod tests {
                     PortSetting::Persist(true),
                 ],
                 may_exist: false
+            }
+        );
+    }
+
+    #[test]
+    fn add_port_asks_for_an_ofport() {
+        assert_eq!(
+            req(&["add-port", "br0", "vm1", "ofport_request=5"]),
+            Request::AddPort {
+                bridge: name("br0"),
+                port: name("vm1"),
+                settings: vec![PortSetting::OfportRequest(5)],
+                may_exist: false
+            }
+        );
+        assert_eq!(
+            req(&["add-port", "br0", "vm1", "type=tap", "ofport_request=65279"]),
+            Request::AddPort {
+                bridge: name("br0"),
+                port: name("vm1"),
+                settings: vec![
+                    PortSetting::Type(PortType::Tap),
+                    PortSetting::OfportRequest(65279)
+                ],
+                may_exist: false
+            }
+        );
+        for (arg, reason) in [
+            ("ofport_request=0", "ofport_request: 0 is out of range 1-65279"),
+            (
+                "ofport_request=65280",
+                "ofport_request: 65280 is out of range 1-65279",
+            ),
+            (
+                "ofport_request=LOCAL",
+                "ofport_request: \"LOCAL\" is not a number",
+            ),
+        ] {
+            let (kind, msg) = refused(&["add-port", "br0", "vm1", arg]);
+            assert_eq!(kind, ErrorKind::ValueValidation, "{arg}");
+            assert!(msg.contains(reason), "{arg}: {msg}");
+        }
+        // set port sends it: whether a number can change is the daemon's call
+        assert_eq!(
+            req(&["set", "port", "vm1", "ofport_request=9"]),
+            Request::SetPort {
+                port: name("vm1"),
+                settings: vec![PortSetting::OfportRequest(9)],
             }
         );
     }
@@ -1461,6 +1511,9 @@ mod tests {
         assert!(add.contains(PORT_KEYS_HELP.lines().nth(1).unwrap()), "{add}");
         for needle in [
             format!("{MTU_MIN}-{MTU_MAX}"),
+            format!(
+                "the OpenFlow port number to give the port,\n                   {OFPORT_MIN}-{OFPORT_MAX};"
+            ),
             format!("0-{}", VlanId::MAX),
             format!("default {VXLAN_DEFAULT_PORT}"),
             format!("0000-{MODE_MAX:04o} (default {MODE_DEFAULT:04o})"),

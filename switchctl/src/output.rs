@@ -60,7 +60,10 @@ pub fn names_list(names: &[String]) -> String {
 }
 
 /// `show`: per bridge a header line, then an indented table of its ports.
-/// Bridges are separated by an empty line; no bridges print nothing.
+/// Bridges are separated by an empty line; no bridges print nothing. The
+/// OFPORT column, next to the name, is the port's OpenFlow number (what
+/// `ovs-ofctl show` lists as `3(vm1)`), `-` from a daemon without flow
+/// tables.
 pub fn show(bridges: &[BridgeInfo]) -> String {
     let mut out = String::new();
     for (i, b) in bridges.iter().enumerate() {
@@ -92,6 +95,7 @@ pub fn show(bridges: &[BridgeInfo]) -> String {
             .map(|p| {
                 vec![
                     p.name.clone(),
+                    p.ofport.map_or_else(|| "-".to_owned(), |n| n.to_string()),
                     p.port_type.to_string(),
                     vlan_summary(p),
                     p.mtu.map_or_else(|| "-".to_owned(), |m| m.to_string()),
@@ -105,6 +109,7 @@ pub fn show(bridges: &[BridgeInfo]) -> String {
             "  ",
             &[
                 ("PORT", L),
+                ("OFPORT", Align::Right),
                 ("TYPE", L),
                 ("VLAN", L),
                 ("MTU", Align::Right),
@@ -145,7 +150,8 @@ pub fn state_summary(s: &PortState) -> String {
 
 /// The type-specific settings of a port as `KEY=VALUE`s, in `--help` order:
 /// a bond's members and its mode in force first, then the other bond keys
-/// that are set, the tunnel and socket keys, and the spanning tree keys.
+/// that are set, `ofport_request`, the tunnel and socket keys, and the
+/// spanning tree keys.
 fn options_summary(p: &PortInfo) -> String {
     let c = &p.config;
     let mut opts = Vec::new();
@@ -159,6 +165,9 @@ fn options_summary(p: &PortInfo) -> String {
                 .filter(|s| !matches!(s, PortSetting::BondMode(_)))
                 .map(ToString::to_string),
         );
+    }
+    if let Some(n) = c.ofport_request {
+        opts.push(PortSetting::OfportRequest(n).to_string());
     }
     if let Some(a) = c.remote_ip {
         opts.push(format!("remote_ip={a}"));
@@ -589,11 +598,20 @@ mod tests {
         let config = PortConfig::from_settings(&settings).unwrap();
         PortInfo {
             name: name.into(),
+            ofport: None,
             port_type: config.port_type,
             vlan_mode: config.effective_vlan_mode(),
             config,
             state,
             mtu,
+        }
+    }
+
+    /// `p` as a daemon with flow tables reports it: with an OpenFlow number.
+    fn numbered(p: PortInfo, ofport: u16) -> PortInfo {
+        PortInfo {
+            ofport: Some(ofport),
+            ..p
         }
     }
 
@@ -635,13 +653,23 @@ mod tests {
                     ..Default::default()
                 },
                 ports: vec![
-                    port("eth1", &[], PortState::Up, Some(1500)),
-                    port(
-                        "vnet0",
-                        &["type=tap", "tag=10", "persist=true", "rstp_admin_edge=true"],
-                        down("no such device"),
-                        None,
+                    numbered(port("eth1", &[], PortState::Up, Some(1500)), 1),
+                    numbered(
+                        port(
+                            "vnet0",
+                            &[
+                                "type=tap",
+                                "tag=10",
+                                "persist=true",
+                                "rstp_admin_edge=true",
+                                "ofport_request=65279",
+                            ],
+                            down("no such device"),
+                            None,
+                        ),
+                        65279,
                     ),
+                    // from a daemon without OpenFlow numbers
                     port(
                         "vx0",
                         &[
@@ -679,10 +707,10 @@ mod tests {
         let expected = "\
 bridge br0: mac=02:5c:8e:11:22:33 mac_aging=300 mac_table_size=8192 mac_entries=3
   rstp=true rstp_priority=4096 rstp_max_age=20 rstp_forward_delay=15 rstp_transmit_hold_count=6 rstp_force_protocol_version=2
-  PORT   TYPE    VLAN            MTU  STATE                  OPTIONS
-  eth1   system  trunk all      1500  up
-  vnet0  tap     access tag=10     -  down (no such device)  persist=true rstp_admin_edge=true
-  vx0    vxlan   trunk all      1450  up                     remote_ip=192.0.2.7 key=42 rstp_enable=false rstp_path_cost=200000
+  PORT   OFPORT  TYPE    VLAN            MTU  STATE                  OPTIONS
+  eth1        1  system  trunk all      1500  up
+  vnet0   65279  tap     access tag=10     -  down (no such device)  ofport_request=65279 persist=true rstp_admin_edge=true
+  vx0         -  vxlan   trunk all      1450  up                     remote_ip=192.0.2.7 key=42 rstp_enable=false rstp_path_cost=200000
 
 bridge br1: mac_aging=60 mac_table_size=16 mac_entries=0
   (no ports)
@@ -793,13 +821,25 @@ drops by reason:
                 enabled: true,
                 ..Default::default()
             },
-            ports: vec![port(
-                "vnet0",
-                &["tag=10", "rstp_path_cost=2000"],
-                down("no such device"),
-                None,
-            )],
+            ports: vec![
+                numbered(
+                    port(
+                        "vnet0",
+                        &["tag=10", "rstp_path_cost=2000", "ofport_request=5"],
+                        down("no such device"),
+                        None,
+                    ),
+                    5,
+                ),
+                port("old", &[], PortState::Up, None),
+            ],
         }]));
+        // the number in force next to the name, the number asked for in the config
+        assert_eq!(v[0]["ports"][0]["ofport"], 5);
+        assert_eq!(v[0]["ports"][0]["config"]["ofport_request"], 5);
+        // neither is written when unknown or not asked for
+        assert!(v[0]["ports"][1].get("ofport").is_none());
+        assert!(v[0]["ports"][1]["config"].get("ofport_request").is_none());
         assert_eq!(v[0]["mac"], "02:00:00:00:00:01");
         assert_eq!(v[0]["rstp"], true);
         assert_eq!(v[0]["rstp_priority"], 32768);
@@ -1371,12 +1411,13 @@ member: eth5: defaulted detached
 
     #[test]
     fn show_prints_bond_members_mode_and_keys() {
-        let bond = |name: &str, members: &[&str], settings: &[&str]| {
+        let bond = |name: &str, ofport: u16, members: &[&str], settings: &[&str]| {
             let members: Vec<proto::IfName> = members.iter().map(|m| m.parse().unwrap()).collect();
             let settings: Vec<PortSetting> = settings.iter().map(|s| s.parse().unwrap()).collect();
             let config = PortConfig::for_bond(&name.parse().unwrap(), &members, &settings).unwrap();
             PortInfo {
                 name: name.into(),
+                ofport: Some(ofport),
                 port_type: config.port_type,
                 vlan_mode: config.effective_vlan_mode(),
                 config,
@@ -1392,9 +1433,10 @@ member: eth5: defaulted detached
             mac_entries: 0,
             rstp: RstpBridgeConfig::default(),
             ports: vec![
-                bond("bond0", &["eth1", "eth2"], &[]),
+                bond("bond0", 1, &["eth1", "eth2"], &[]),
                 bond(
                     "bond1",
+                    2,
                     &["eth3", "eth4", "eth5"],
                     &[
                         "tag=10",
@@ -1408,6 +1450,7 @@ member: eth5: defaulted detached
                 ),
                 bond(
                     "bond2",
+                    3,
                     &["eth6", "eth7"],
                     &["bond_mode=active-backup", "lacp_fallback_ab=true"],
                 ),
@@ -1415,10 +1458,10 @@ member: eth5: defaulted detached
         }];
         let expected = "\
 bridge br0: mac=02:00:00:00:00:01 mac_aging=300 mac_table_size=8192 mac_entries=0
-  PORT   TYPE  VLAN            MTU  STATE  OPTIONS
-  bond0  bond  trunk all      1500  up     members=eth1,eth2 bond_mode=active-backup
-  bond1  bond  access tag=10  1500  up     members=eth3,eth4,eth5 bond_mode=balance-tcp lacp=active lacp_time=fast bond_updelay=100 bond_rebalance_interval=0 rstp_path_cost=10000
-  bond2  bond  trunk all      1500  up     members=eth6,eth7 bond_mode=active-backup lacp_fallback_ab=true
+  PORT   OFPORT  TYPE  VLAN            MTU  STATE  OPTIONS
+  bond0       1  bond  trunk all      1500  up     members=eth1,eth2 bond_mode=active-backup
+  bond1       2  bond  access tag=10  1500  up     members=eth3,eth4,eth5 bond_mode=balance-tcp lacp=active lacp_time=fast bond_updelay=100 bond_rebalance_interval=0 rstp_path_cost=10000
+  bond2       3  bond  trunk all      1500  up     members=eth6,eth7 bond_mode=active-backup lacp_fallback_ab=true
 ";
         assert_eq!(show(&bridges), expected);
         // --json: the config as stored, members and set keys by their names

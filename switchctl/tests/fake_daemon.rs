@@ -302,6 +302,7 @@ fn json_output_shapes() {
         },
         ports: vec![PortInfo {
             name: "vnet0".into(),
+            ofport: Some(4),
             port_type: PortType::Tap,
             config,
             vlan_mode: VlanMode::Access,
@@ -641,7 +642,7 @@ fn bad_rstp_keys_are_refused_before_connecting() {
         ),
         (
             &["set", "port", "p1", "rstp_cost=1"],
-            "unknown port key \"rstp_cost\" (known: type, tag, trunks, vlan_mode, mtu, remote_ip, local_ip, key, dst_port, path, mode, persist, rstp_enable, rstp_port_priority, rstp_path_cost, rstp_admin_edge, rstp_auto_edge, bond_mode, lacp, lacp_time, lacp_fallback_ab, bond_updelay, bond_downdelay, bond_rebalance_interval)",
+            "unknown port key \"rstp_cost\" (known: type, tag, trunks, vlan_mode, mtu, ofport_request, remote_ip, local_ip, key, dst_port, path, mode, persist, rstp_enable, rstp_port_priority, rstp_path_cost, rstp_admin_edge, rstp_auto_edge, bond_mode, lacp, lacp_time, lacp_fallback_ab, bond_updelay, bond_downdelay, bond_rebalance_interval)",
         ),
         (&["rstp-show", "br0", "br1"], "unexpected argument 'br1'"),
     ] {

@@ -352,6 +352,8 @@ impl Engine {
                 .of_bridge(b)
                 .map(|(_, p)| PortInfo {
                     name: p.name.to_string(),
+                    // OpenFlow port numbers come with flow tables (SPEC §9).
+                    ofport: None,
                     port_type: p.config().port_type,
                     config: p.config().clone(),
                     vlan_mode: p.config().effective_vlan_mode(),
