@@ -468,6 +468,16 @@ pub const OFPORT_MIN: u16 = 1;
 /// Largest OpenFlow port number of a port: OpenFlow's `OFPP_MAX` (0xfeff);
 /// the numbers above it name reserved ports (`IN_PORT`, `NORMAL`, `LOCAL`...).
 pub const OFPORT_MAX: u16 = 0xfeff;
+/// Highest flow table a user can fill (SPEC §9, as OVS: 254 is internal).
+pub const FLOW_TABLE_MAX: u8 = 253;
+/// `table=255`: all tables, in `dump-flows` and `del-flows` (OpenFlow's `OFPTT_ALL`).
+pub const FLOW_TABLE_ALL: u8 = 255;
+/// A flow's priority when it gives none (OpenFlow's `OFP_DEFAULT_PRIORITY`);
+/// `dump-flows` leaves it out of the text.
+pub const FLOW_PRIORITY_DEFAULT: u16 = 32_768;
+/// Longest flow text of one request (a flow, a match, or a whole
+/// `add-flows`/`replace-flows` file): 16 MiB.
+pub const FLOW_TEXT_MAX: usize = 16 * 1024 * 1024;
 
 /// Default `rstp_priority` of a bridge (SPEC §7).
 pub const RSTP_PRIORITY_DEFAULT: u32 = 32_768;
