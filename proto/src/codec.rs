@@ -102,14 +102,20 @@ struct ReplyOut<'a> {
     body: ReplyBody<'a>,
 }
 
-/// Writes a request line.
-pub fn write_request<W: Write>(w: &mut W, req: &Request) -> io::Result<()> {
+/// A request line as [`write_request`] sends it, newline included; a
+/// client can compare its length with [`MAX_REQUEST_LEN`] before sending.
+pub fn encode_request(req: &Request) -> io::Result<Vec<u8>> {
     let mut line = serde_json::to_vec(&RequestOut {
         version: VERSION,
         request: req,
     })?;
     line.push(b'\n');
-    w.write_all(&line)?;
+    Ok(line)
+}
+
+/// Writes a request line.
+pub fn write_request<W: Write>(w: &mut W, req: &Request) -> io::Result<()> {
+    w.write_all(&encode_request(req)?)?;
     w.flush()
 }
 
