@@ -102,14 +102,20 @@ struct ReplyOut<'a> {
     body: ReplyBody<'a>,
 }
 
-/// Writes a request line.
-pub fn write_request<W: Write>(w: &mut W, req: &Request) -> io::Result<()> {
+/// A request line as [`write_request`] sends it, newline included; a
+/// client can compare its length with [`MAX_REQUEST_LEN`] before sending.
+pub fn encode_request(req: &Request) -> io::Result<Vec<u8>> {
     let mut line = serde_json::to_vec(&RequestOut {
         version: VERSION,
         request: req,
     })?;
     line.push(b'\n');
-    w.write_all(&line)?;
+    Ok(line)
+}
+
+/// Writes a request line.
+pub fn write_request<W: Write>(w: &mut W, req: &Request) -> io::Result<()> {
+    w.write_all(&encode_request(req)?)?;
     w.flush()
 }
 
@@ -407,6 +413,265 @@ mod tests {
         );
     }
 
+    /// Every flow request, with and without its optional parts.
+    fn flow_requests() -> Vec<Request> {
+        let flow = "priority=100,in_port=vm1,tcp,tp_dst=22,actions=drop";
+        // what add-flows sends: the file as it is, comments, a dump line,
+        // quotes and non-ASCII included
+        let text = "# ssh\npriority=100,in_port=vm1,tcp,tp_dst=22,actions=drop\n\n \
+                    cookie=0x0, duration=3.412s, table=0, n_packets=10, n_bytes=980, idle_age=1, \
+                    priority=0 actions=NORMAL\nnote:\"é\"\\\t\n";
+        vec![
+            Request::AddFlow {
+                bridge: name("br0"),
+                flow: flow.into(),
+            },
+            Request::AddFlows {
+                bridge: name("br0"),
+                text: text.into(),
+            },
+            Request::AddFlows {
+                bridge: name("br0"),
+                text: String::new(),
+            },
+            Request::ModFlows {
+                bridge: name("br0"),
+                flow: "in_port=vm1,actions=normal".into(),
+                strict: false,
+            },
+            Request::ModFlows {
+                bridge: name("br0"),
+                flow: "priority=100,in_port=vm1,actions=normal".into(),
+                strict: true,
+            },
+            Request::DelFlows {
+                bridge: name("br0"),
+                filter: None,
+                strict: false,
+            },
+            Request::DelFlows {
+                bridge: name("br0"),
+                filter: Some("cookie=0x10/0xf0,table=255".into()),
+                strict: true,
+            },
+            Request::ReplaceFlows {
+                bridge: name("br0"),
+                text: text.into(),
+            },
+            Request::DumpFlows {
+                bridge: name("br0"),
+                filter: None,
+                table: None,
+            },
+            Request::DumpFlows {
+                bridge: name("br0"),
+                filter: Some("tcp".into()),
+                table: Some(253),
+            },
+            Request::DumpFlows {
+                bridge: name("br0"),
+                filter: None,
+                table: Some(255),
+            },
+        ]
+    }
+
+    #[test]
+    fn flow_requests_round_trip_and_change_the_db() {
+        for req in flow_requests() {
+            let dump = matches!(req, Request::DumpFlows { .. });
+            assert_eq!(req.is_change(), !dump, "{req:?}");
+            round_trip(req);
+        }
+    }
+
+    #[test]
+    fn flow_wire_form() {
+        let wire = |req: &Request| {
+            let mut out = Vec::new();
+            write_request(&mut out, req).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let reqs = flow_requests();
+        assert_eq!(
+            wire(&reqs[0]),
+            "{\"version\":1,\"request\":{\"op\":\"add-flow\",\"bridge\":\"br0\",\
+             \"flow\":\"priority=100,in_port=vm1,tcp,tp_dst=22,actions=drop\"}}\n"
+        );
+        assert_eq!(
+            wire(&reqs[2]),
+            "{\"version\":1,\"request\":{\"op\":\"add-flows\",\"bridge\":\"br0\",\"text\":\"\"}}\n"
+        );
+        assert_eq!(
+            wire(&reqs[4]),
+            "{\"version\":1,\"request\":{\"op\":\"mod-flows\",\"bridge\":\"br0\",\
+             \"flow\":\"priority=100,in_port=vm1,actions=normal\",\"strict\":true}}\n"
+        );
+        // absent options are left out
+        assert_eq!(
+            wire(&reqs[5]),
+            "{\"version\":1,\"request\":{\"op\":\"del-flows\",\"bridge\":\"br0\",\"strict\":false}}\n"
+        );
+        assert_eq!(
+            wire(&reqs[6]),
+            "{\"version\":1,\"request\":{\"op\":\"del-flows\",\"bridge\":\"br0\",\
+             \"filter\":\"cookie=0x10/0xf0,table=255\",\"strict\":true}}\n"
+        );
+        assert!(wire(&reqs[7]).starts_with(
+            "{\"version\":1,\"request\":{\"op\":\"replace-flows\",\"bridge\":\"br0\",\"text\":\"# ssh\\n"
+        ));
+        assert_eq!(
+            wire(&reqs[8]),
+            "{\"version\":1,\"request\":{\"op\":\"dump-flows\",\"bridge\":\"br0\"}}\n"
+        );
+        assert_eq!(
+            wire(&reqs[9]),
+            "{\"version\":1,\"request\":{\"op\":\"dump-flows\",\"bridge\":\"br0\",\"filter\":\"tcp\",\"table\":253}}\n"
+        );
+        // and strict may be left out by a hand-written client
+        let req = decode_request(
+            br#"{"version":1,"request":{"op":"mod-flows","bridge":"br0","flow":"actions=drop"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            req,
+            Request::ModFlows {
+                bridge: name("br0"),
+                flow: "actions=drop".into(),
+                strict: false
+            }
+        );
+        let req = decode_request(br#"{"version":1,"request":{"op":"del-flows","bridge":"br0"}}"#).unwrap();
+        assert_eq!(
+            req,
+            Request::DelFlows {
+                bridge: name("br0"),
+                filter: None,
+                strict: false
+            }
+        );
+    }
+
+    #[test]
+    fn rejects_bad_flow_requests() {
+        let refused = |s: &str| decode_request(s.as_bytes()).unwrap_err();
+        // the flow text itself is the daemon's to judge; its shape is not
+        for bad in [
+            r#"{"version":1,"request":{"op":"add-flow","bridge":"br0"}}"#,
+            r#"{"version":1,"request":{"op":"add-flow","bridge":"br0","flow":7}}"#,
+            r#"{"version":1,"request":{"op":"add-flows","bridge":"br0"}}"#,
+            r#"{"version":1,"request":{"op":"add-flows","bridge":"b/0","text":""}}"#,
+            r#"{"version":1,"request":{"op":"del-flows","bridge":"br0","strict":"yes"}}"#,
+            r#"{"version":1,"request":{"op":"dump-flows","bridge":"br0","table":256}}"#,
+            r#"{"version":1,"request":{"op":"dump-flows","bridge":"br0","table":-1}}"#,
+            r#"{"version":1,"request":{"op":"dump-flow","bridge":"br0"}}"#,
+        ] {
+            assert_eq!(refused(bad).kind, ErrorKind::BadRequest, "{bad}");
+        }
+        let e = refused(r#"{"version":1,"request":{"op":"dump-flows","bridge":"br0","table":254}}"#);
+        assert_eq!(e.kind, ErrorKind::InvalidArgument);
+        assert_eq!(
+            e.message,
+            "table 254 does not exist (tables are 0-253; 255 means all tables)"
+        );
+        for t in [0u8, 1, 253, 255] {
+            assert!(crate::request::check_dump_table(t).is_ok(), "{t}");
+        }
+    }
+
+    #[test]
+    fn flow_text_limit() {
+        // validate() alone: the wire limit is far below 16 MiB today
+        let max = FLOW_TEXT_MAX;
+        let at = "x".repeat(max);
+        let over = "x".repeat(max + 1);
+        let bridge = || name("br0");
+        let too_long = |what: &str| {
+            format!(
+                "{what} is {} bytes long, the limit is 16777216 bytes (16 MiB)",
+                max + 1
+            )
+        };
+        for (req, what) in [
+            (
+                Request::AddFlows {
+                    bridge: bridge(),
+                    text: over.clone(),
+                },
+                "flow text",
+            ),
+            (
+                Request::ReplaceFlows {
+                    bridge: bridge(),
+                    text: over.clone(),
+                },
+                "flow text",
+            ),
+            (
+                Request::AddFlow {
+                    bridge: bridge(),
+                    flow: over.clone(),
+                },
+                "flow",
+            ),
+            (
+                Request::ModFlows {
+                    bridge: bridge(),
+                    flow: over.clone(),
+                    strict: true,
+                },
+                "flow",
+            ),
+            (
+                Request::DelFlows {
+                    bridge: bridge(),
+                    filter: Some(over.clone()),
+                    strict: false,
+                },
+                "match",
+            ),
+            (
+                Request::DumpFlows {
+                    bridge: bridge(),
+                    filter: Some(over.clone()),
+                    table: None,
+                },
+                "match",
+            ),
+        ] {
+            assert_eq!(req.validate().unwrap_err().0, too_long(what), "{what}");
+        }
+        assert!(Request::AddFlows {
+            bridge: bridge(),
+            text: at.clone()
+        }
+        .validate()
+        .is_ok());
+        assert!(Request::ReplaceFlows {
+            bridge: bridge(),
+            text: at
+        }
+        .validate()
+        .is_ok());
+        // the limit counts bytes, not characters
+        let wide = "é".repeat(max / 2 + 1);
+        assert!(Request::AddFlows {
+            bridge: bridge(),
+            text: wide
+        }
+        .validate()
+        .is_err());
+        // the message the daemon sends back
+        let e: Error = Request::AddFlow {
+            bridge: bridge(),
+            flow: over,
+        }
+        .validate()
+        .unwrap_err()
+        .into();
+        assert_eq!(e.kind, ErrorKind::InvalidArgument);
+    }
+
     #[test]
     fn rstp_show_wire_form() {
         let mut out = Vec::new();
@@ -450,6 +715,8 @@ mod tests {
             Ok(Reply::Bonds(BondShowInfo::default())),
             Ok(Reply::Lacp(crate::reply::tests::sample_lacp())),
             Ok(Reply::Lacp(LacpShowInfo::default())),
+            Ok(Reply::Flows(crate::reply::tests::sample_flows())),
+            Ok(Reply::Flows(FlowsInfo::default())),
             Ok(Reply::Show(vec![BridgeInfo {
                 name: "b".into(),
                 mac: MacAddr([2, 0, 0, 0, 0, 9]),
@@ -462,6 +729,7 @@ mod tests {
                 },
                 ports: vec![PortInfo {
                     name: "p".into(),
+                    ofport: Some(3),
                     port_type: PortType::Tap,
                     config: PortConfig::default(),
                     vlan_mode: VlanMode::Trunk,

@@ -17,9 +17,9 @@ pub mod types;
 
 pub use error::{Error, ErrorKind};
 pub use reply::{
-    BondInfo, BondMemberInfo, BondShowInfo, BridgeInfo, FdbEntry, LacpBondInfo, LacpMemberInfo, LacpShowInfo,
-    LacpState, LacpStatus, LacpSystem, PortInfo, PortState, PortStats, Reply, RstpBridgeInfo, RstpInfo,
-    RstpPortInfo, RstpProtocol, RstpRole, RstpState,
+    BondInfo, BondMemberInfo, BondShowInfo, BridgeInfo, FdbEntry, FlowInfo, FlowsInfo, LacpBondInfo,
+    LacpMemberInfo, LacpShowInfo, LacpState, LacpStatus, LacpSystem, PortInfo, PortState, PortStats, Reply,
+    RstpBridgeInfo, RstpInfo, RstpPortInfo, RstpProtocol, RstpRole, RstpState,
 };
 pub use request::Request;
 pub use types::{

@@ -3,6 +3,7 @@
 //! prints, so field names are part of the user-facing contract.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +37,8 @@ pub enum Reply {
     Bonds(BondShowInfo),
     /// `lacp-show`: LACP state per bond.
     Lacp(LacpShowInfo),
+    /// `dump-flows`: the flows that matched, with their counters.
+    Flows(FlowsInfo),
 }
 
 /// A bridge as `show` reports it.
@@ -67,6 +70,10 @@ pub struct BridgeInfo {
 pub struct PortInfo {
     /// Port name.
     pub name: String,
+    /// OpenFlow port number (SPEC §9), 1–65279, stable across restarts.
+    /// `None` from a daemon that predates flow tables (then not written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ofport: Option<u16>,
     /// Port type.
     #[serde(rename = "type")]
     pub port_type: PortType,
@@ -465,6 +472,105 @@ impl TryFrom<Vec<String>> for LacpState {
 impl From<LacpState> for Vec<String> {
     fn from(s: LacpState) -> Vec<String> {
         s.names().map(str::to_owned).collect()
+    }
+}
+
+/// `dump-flows` (SPEC §9, like `ovs-ofctl dump-flows`). Its JSON is the
+/// contract: `{"flows":[...]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct FlowsInfo {
+    /// The flows, in the order the daemon lists them.
+    pub flows: Vec<FlowInfo>,
+}
+
+/// One flow with its counters. The fields are in the SPEC's order, which is
+/// the order they are written in:
+/// `{"table":0,"priority":100,"cookie":"0x0","match":"tcp,in_port=vm1,tp_dst=22",
+/// "actions":"drop","n_packets":10,"n_bytes":980,"duration_s":3.412,
+/// "idle_age_s":1,"idle_timeout":0,"hard_timeout":0}`.
+///
+/// `match` and `actions` are the daemon's canonical text (it alone parses
+/// flows), in a form `add-flow` accepts again; `match` never contains the
+/// priority, which has its own field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowInfo {
+    /// Table, 0–253.
+    pub table: u8,
+    /// Priority, 0–65535 (default 32768).
+    pub priority: u16,
+    /// The flow's cookie, written as a hex string (`"0x0"`, `"0x1f"`) as
+    /// `ovs-ofctl` prints it: a JSON number cannot carry all 64 bits
+    /// exactly for every reader.
+    #[serde(with = "hex_u64")]
+    pub cookie: u64,
+    /// The match in canonical form, without the priority; empty when the
+    /// flow matches every packet.
+    #[serde(rename = "match")]
+    pub flow_match: String,
+    /// The actions in canonical form (`drop` when there are none).
+    pub actions: String,
+    /// Packets that matched.
+    pub n_packets: u64,
+    /// Bytes of the packets that matched.
+    pub n_bytes: u64,
+    /// Time since the flow was added, written as `duration_s`: seconds
+    /// with millisecond precision (`3.412`). A `Duration` rather than a
+    /// float so that replies compare exactly and print without rounding
+    /// surprises; what is below a millisecond is not sent.
+    #[serde(rename = "duration_s", with = "secs_ms")]
+    pub duration: Duration,
+    /// Whole seconds since a packet last matched (since it was added if
+    /// none did).
+    pub idle_age_s: u64,
+    /// `idle_timeout` in seconds; 0 = none.
+    pub idle_timeout: u16,
+    /// `hard_timeout` in seconds; 0 = none.
+    pub hard_timeout: u16,
+}
+
+/// Serde form of a cookie: `"0x"` and lowercase hex digits, as OVS prints
+/// cookies (`%#"PRIx64`, but `0x0` for zero).
+mod hex_u64 {
+    use serde::{de, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{v:#x}"))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        let text = String::deserialize(d)?;
+        text.strip_prefix("0x")
+            .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .and_then(|h| u64::from_str_radix(h, 16).ok())
+            .ok_or_else(|| de::Error::custom(format!("cookie {text:?} is not a 64-bit hex number like 0x1f")))
+    }
+}
+
+/// Serde form of a [`Duration`] as seconds with millisecond precision
+/// (`3.412`); any non-negative JSON number is accepted and rounded to the
+/// millisecond.
+mod secs_ms {
+    use std::time::Duration;
+
+    use serde::{de, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        // Milliseconds as f64 are exact up to 2^53 ms (285,000 years), and
+        // dividing by 1000 gives the double closest to the decimal, so
+        // serde_json prints exactly three decimals or fewer.
+        s.serialize_f64(d.as_millis() as f64 / 1000.0)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let secs = f64::deserialize(d)?;
+        let ms = (secs * 1000.0).round();
+        // `u64::MAX as f64` rounds up to 2^64, so `<` keeps the cast exact.
+        if !(0.0..(u64::MAX as f64)).contains(&ms) {
+            return Err(de::Error::custom(format!(
+                "duration_s {secs} is not a number of seconds (0 or more)"
+            )));
+        }
+        Ok(Duration::from_millis(ms as u64))
     }
 }
 
@@ -988,6 +1094,186 @@ pub(crate) mod tests {
             serde_json::from_value::<Reply>(v).unwrap(),
             Reply::Lacp(sample_lacp())
         );
+    }
+
+    /// The SPEC §9 example flow, and a second one with every field set.
+    pub(crate) fn sample_flows() -> FlowsInfo {
+        FlowsInfo {
+            flows: vec![
+                FlowInfo {
+                    table: 0,
+                    priority: 100,
+                    cookie: 0,
+                    flow_match: "tcp,in_port=vm1,tp_dst=22".into(),
+                    actions: "drop".into(),
+                    n_packets: 10,
+                    n_bytes: 980,
+                    duration: Duration::from_millis(3412),
+                    idle_age_s: 1,
+                    idle_timeout: 0,
+                    hard_timeout: 0,
+                },
+                FlowInfo {
+                    table: 253,
+                    priority: 32768,
+                    cookie: u64::MAX,
+                    flow_match: String::new(),
+                    actions: "NORMAL".into(),
+                    n_packets: u64::MAX,
+                    n_bytes: 0,
+                    duration: Duration::from_millis(86_400_000),
+                    idle_age_s: 86_400,
+                    idle_timeout: 65535,
+                    hard_timeout: 30,
+                },
+            ],
+        }
+    }
+
+    /// SPEC §9's JSON, byte for byte: field names, order, the cookie as a
+    /// hex string, the duration in seconds.
+    #[test]
+    fn flow_json_is_the_spec_text() {
+        let info = sample_flows();
+        let one = FlowsInfo {
+            flows: vec![info.flows[0].clone()],
+        };
+        assert_eq!(
+            serde_json::to_string(&one).unwrap(),
+            r#"{"flows":[{"table":0,"priority":100,"cookie":"0x0","match":"tcp,in_port=vm1,tp_dst=22","actions":"drop","n_packets":10,"n_bytes":980,"duration_s":3.412,"idle_age_s":1,"idle_timeout":0,"hard_timeout":0}]}"#
+        );
+        assert_eq!(
+            serde_json::to_value(&info.flows[1]).unwrap(),
+            json!({"table": 253, "priority": 32768, "cookie": "0xffffffffffffffff", "match": "",
+                   "actions": "NORMAL", "n_packets": u64::MAX, "n_bytes": 0, "duration_s": 86400.0,
+                   "idle_age_s": 86400, "idle_timeout": 65535, "hard_timeout": 30})
+        );
+        let text = serde_json::to_string(&info).unwrap();
+        assert_eq!(serde_json::from_str::<FlowsInfo>(&text).unwrap(), info);
+        assert_eq!(
+            serde_json::to_string(&FlowsInfo::default()).unwrap(),
+            r#"{"flows":[]}"#
+        );
+        let v = serde_json::to_value(Reply::Flows(info.clone())).unwrap();
+        assert_eq!(v["kind"], "flows");
+        assert_eq!(v["data"], serde_json::to_value(&info).unwrap());
+        assert_eq!(serde_json::from_value::<Reply>(v).unwrap(), Reply::Flows(info));
+    }
+
+    #[test]
+    fn flow_cookie_and_duration_forms() {
+        let with = |key: &str, value: serde_json::Value| {
+            let mut v = serde_json::to_value(&sample_flows().flows[0]).unwrap();
+            v[key] = value;
+            serde_json::from_value::<FlowInfo>(v)
+        };
+        for (text, cookie) in [
+            ("0x0", 0),
+            ("0x1f", 0x1f),
+            ("0xABCdef", 0xabcdef),
+            ("0x00ff", 0xff),
+        ] {
+            assert_eq!(with("cookie", json!(text)).unwrap().cookie, cookie, "{text}");
+        }
+        assert_eq!(
+            serde_json::to_value(FlowInfo {
+                cookie: 0xabcdef,
+                ..sample_flows().flows[0].clone()
+            })
+            .unwrap()["cookie"],
+            "0xabcdef"
+        );
+        // a number, decimal text, no digits, 65 bits, a sign: decode errors
+        for bad in [
+            json!(0),
+            json!("0"),
+            json!("31"),
+            json!("0x"),
+            json!("0x1_0"),
+            json!("0x10000000000000000"),
+            json!("-0x1"),
+            json!("0x-1"),
+        ] {
+            let e = with("cookie", bad.clone()).unwrap_err();
+            assert!(
+                bad.is_number() || e.to_string().contains("is not a 64-bit hex number like 0x1f"),
+                "{bad}: {e}"
+            );
+        }
+        // any JSON number of seconds, to the millisecond
+        for (secs, ms) in [
+            (json!(3), 3000),
+            (json!(3.412), 3412),
+            (json!(0.0004), 0),
+            (json!(0.0005), 1),
+            (json!(0), 0),
+        ] {
+            assert_eq!(
+                with("duration_s", secs.clone()).unwrap().duration,
+                Duration::from_millis(ms),
+                "{secs}"
+            );
+        }
+        for bad in [json!(-1), json!(-0.5), json!(1e300), json!("3.4")] {
+            assert!(with("duration_s", bad.clone()).is_err(), "{bad}");
+        }
+        // whole seconds are still written as a float, sub-milliseconds are not sent
+        let v = serde_json::to_value(FlowInfo {
+            duration: Duration::from_micros(2_000_999),
+            ..sample_flows().flows[0].clone()
+        })
+        .unwrap();
+        assert_eq!(v["duration_s"], json!(2.0));
+        // unknown fields are ignored, as in every reply, so a newer daemon
+        // may add some (OVS's hard_age, say)
+        let mut v = serde_json::to_value(&sample_flows().flows[0]).unwrap();
+        v["hard_age_s"] = json!(2);
+        assert!(serde_json::from_value::<FlowInfo>(v).is_ok());
+        // but a missing one is an error, not a guess
+        let mut v = serde_json::to_value(&sample_flows().flows[0]).unwrap();
+        v.as_object_mut().unwrap().remove("match");
+        assert!(serde_json::from_value::<FlowInfo>(v).is_err());
+    }
+
+    #[test]
+    fn port_info_carries_its_ofport() {
+        let p = PortInfo {
+            name: "vm1".into(),
+            ofport: Some(3),
+            port_type: PortType::Tap,
+            config: PortConfig {
+                port_type: PortType::Tap,
+                ofport_request: Some(3),
+                ..Default::default()
+            },
+            vlan_mode: VlanMode::Trunk,
+            state: PortState::Up,
+            mtu: Some(1500),
+        };
+        let v = serde_json::to_value(&p).unwrap();
+        assert_eq!(
+            v,
+            json!({
+                "name": "vm1",
+                "ofport": 3,
+                "type": "tap",
+                "config": {"type": "tap", "ofport_request": 3},
+                "vlan_mode": "trunk",
+                "state": {"state": "up"},
+                "mtu": 1500,
+            })
+        );
+        assert_eq!(serde_json::from_value::<PortInfo>(v).unwrap(), p);
+        // a reply from a daemon that predates flow tables still decodes
+        let old: PortInfo = serde_json::from_value(json!({
+            "name": "vm1", "type": "system", "config": {"type": "system"},
+            "vlan_mode": "trunk", "state": {"state": "up"}
+        }))
+        .unwrap();
+        assert_eq!(old.ofport, None);
+        assert_eq!(old.config.ofport_request, None);
+        let unknown = PortInfo { ofport: None, ..p };
+        assert!(serde_json::to_value(&unknown).unwrap().get("ofport").is_none());
     }
 
     #[test]

@@ -7,7 +7,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::types::{BridgeSetting, ClearKey, IfName, InvalidValue, PortConfig, PortSetting};
+use crate::types::{
+    BridgeSetting, ClearKey, IfName, InvalidValue, PortConfig, PortSetting, FLOW_TABLE_ALL, FLOW_TABLE_MAX,
+    FLOW_TEXT_MAX,
+};
 
 /// A control request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,6 +141,69 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         bond: Option<IfName>,
     },
+    // Flow tables (SPEC §9). Flows travel as the text the user typed: the
+    // daemon alone parses the `ovs-ofctl` syntax, so there is one parser and
+    // one set of error messages. Only the size is checked here.
+    /// Add one flow, or replace the actions (and reset the counters) of the
+    /// flow with the same match and priority (`ovs-ofctl add-flow`).
+    AddFlow {
+        /// Bridge name.
+        bridge: IfName,
+        /// The flow, e.g. `priority=100,in_port=vm1,tcp,tp_dst=22,actions=drop`.
+        flow: String,
+    },
+    /// Add the flows of a text, one per line; blank lines and `#` comments
+    /// are ignored, and the statistics fields of `dump-flows` lines too. All
+    /// or nothing: a bad line is refused as `line N: reason`.
+    AddFlows {
+        /// Bridge name.
+        bridge: IfName,
+        /// The whole text, as read from the file or stdin.
+        text: String,
+    },
+    /// Change the actions of the flows that `flow`'s match selects (all
+    /// flows it covers, or with `strict` only the one with exactly that
+    /// match and priority).
+    ModFlows {
+        /// Bridge name.
+        bridge: IfName,
+        /// Match and new actions, e.g. `in_port=vm1,actions=normal`.
+        flow: String,
+        /// `--strict`
+        #[serde(default)]
+        strict: bool,
+    },
+    /// Delete the flows a match selects; every flow if `filter` is absent.
+    DelFlows {
+        /// Bridge name.
+        bridge: IfName,
+        /// The match (may give `table=` and `cookie=V/MASK`); all flows if absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        filter: Option<String>,
+        /// `--strict`: only the flow with exactly this match and priority.
+        #[serde(default)]
+        strict: bool,
+    },
+    /// Make the flow tables exactly the flows of a text (as `add-flows`
+    /// reads it), atomically: on any error nothing changes.
+    ReplaceFlows {
+        /// Bridge name.
+        bridge: IfName,
+        /// The whole text, as read from the file or stdin.
+        text: String,
+    },
+    /// The flows a match selects, with their counters (`ovs-ofctl
+    /// dump-flows`).
+    DumpFlows {
+        /// Bridge name.
+        bridge: IfName,
+        /// The match; all flows if absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        filter: Option<String>,
+        /// `--table N`: only table N (0–253); 255 or absent means all tables.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        table: Option<u8>,
+    },
 }
 
 impl Request {
@@ -159,6 +225,19 @@ impl Request {
                 PortConfig::for_bond(bond, members, settings).map(drop)
             }
             Request::SetBridge { settings, .. } => settings.iter().try_for_each(BridgeSetting::validate),
+            Request::AddFlow { flow, .. } | Request::ModFlows { flow, .. } => check_flow_text("flow", flow),
+            Request::AddFlows { text, .. } | Request::ReplaceFlows { text, .. } => {
+                check_flow_text("flow text", text)
+            }
+            Request::DelFlows { filter, .. } => {
+                filter.as_deref().map_or(Ok(()), |m| check_flow_text("match", m))
+            }
+            Request::DumpFlows { filter, table, .. } => {
+                if let Some(m) = filter {
+                    check_flow_text("match", m)?;
+                }
+                table.map_or(Ok(()), check_dump_table)
+            }
             _ => Ok(()),
         }
     }
@@ -175,6 +254,36 @@ impl Request {
                 | Request::ClearPort { .. }
                 | Request::SetBridge { .. }
                 | Request::AddBond { .. }
+                // The db stores the flows added with switchctl (SPEC §9).
+                | Request::AddFlow { .. }
+                | Request::AddFlows { .. }
+                | Request::ModFlows { .. }
+                | Request::DelFlows { .. }
+                | Request::ReplaceFlows { .. }
         )
     }
+}
+
+/// Refuses a flow, match or flow file longer than [`FLOW_TEXT_MAX`], so a
+/// runaway file (or `/dev/zero`) cannot make the daemon buffer and parse
+/// without bound. `what` names the text in the message.
+pub fn check_flow_text(what: &str, text: &str) -> Result<(), InvalidValue> {
+    if text.len() > FLOW_TEXT_MAX {
+        return Err(InvalidValue(format!(
+            "{what} is {} bytes long, the limit is {FLOW_TEXT_MAX} bytes (16 MiB)",
+            text.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The table of `dump-flows --table N`: 0–253, or 255 for all tables (as
+/// OVS's `OFPTT_ALL`). 254 is not a table users have (OVS keeps it hidden).
+pub fn check_dump_table(table: u8) -> Result<(), InvalidValue> {
+    if table <= FLOW_TABLE_MAX || table == FLOW_TABLE_ALL {
+        return Ok(());
+    }
+    Err(InvalidValue(format!(
+        "table {table} does not exist (tables are 0-{FLOW_TABLE_MAX}; {FLOW_TABLE_ALL} means all tables)"
+    )))
 }

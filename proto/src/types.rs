@@ -463,6 +463,21 @@ pub const MTU_MIN: u32 = 68;
 pub const MTU_MAX: u32 = 65_535;
 /// Default VXLAN UDP port (IANA).
 pub const VXLAN_DEFAULT_PORT: u16 = 4789;
+/// Smallest OpenFlow port number of a port (`ofport`, `ofport_request`; SPEC §9).
+pub const OFPORT_MIN: u16 = 1;
+/// Largest OpenFlow port number of a port: OpenFlow's `OFPP_MAX` (0xfeff);
+/// the numbers above it name reserved ports (`IN_PORT`, `NORMAL`, `LOCAL`...).
+pub const OFPORT_MAX: u16 = 0xfeff;
+/// Highest flow table a user can fill (SPEC §9, as OVS: 254 is internal).
+pub const FLOW_TABLE_MAX: u8 = 253;
+/// `table=255`: all tables, in `dump-flows` and `del-flows` (OpenFlow's `OFPTT_ALL`).
+pub const FLOW_TABLE_ALL: u8 = 255;
+/// A flow's priority when it gives none (OpenFlow's `OFP_DEFAULT_PRIORITY`);
+/// `dump-flows` leaves it out of the text.
+pub const FLOW_PRIORITY_DEFAULT: u16 = 32_768;
+/// Longest flow text of one request (a flow, a match, or a whole
+/// `add-flows`/`replace-flows` file): 16 MiB.
+pub const FLOW_TEXT_MAX: usize = 16 * 1024 * 1024;
 
 /// Default `rstp_priority` of a bridge (SPEC §7).
 pub const RSTP_PRIORITY_DEFAULT: u32 = 32_768;
@@ -679,6 +694,12 @@ fn parse_rebalance(v: &str) -> Result<u32, InvalidValue> {
         .map_err(|_| invalid(format!("bond_rebalance_interval: {v:?} is not a number")))?;
     check_rebalance(n)?;
     Ok(n)
+}
+
+/// `ofport_request`: 1–65279 (0 is not a port, 65280 and up are OpenFlow's
+/// reserved ports), with the message of [`parse_num`].
+fn check_ofport(n: u16) -> Result<(), InvalidValue> {
+    check_num("ofport_request", n.into(), OFPORT_MIN.into(), OFPORT_MAX.into())
 }
 
 fn parse_ip(key: &str, v: &str) -> Result<IpAddr, InvalidValue> {
@@ -1132,6 +1153,9 @@ pub enum PortSetting {
     VlanMode(VlanMode),
     /// `mtu=N`: the largest frame payload (without Ethernet header) sent out of the port.
     Mtu(u32),
+    /// `ofport_request=N`, 1–65279: the OpenFlow port number the port asks
+    /// for (SPEC §9); without it the daemon picks a free one.
+    OfportRequest(u16),
     /// `remote_ip=A` (tunnels)
     RemoteIp(IpAddr),
     /// `local_ip=A` (tunnels)
@@ -1176,7 +1200,8 @@ pub enum PortSetting {
 }
 
 /// Keys `set port` and `add-port` accept, for error messages and `--help`.
-pub const PORT_KEYS: &str = "type, tag, trunks, vlan_mode, mtu, remote_ip, local_ip, key, dst_port, \
+pub const PORT_KEYS: &str =
+    "type, tag, trunks, vlan_mode, mtu, ofport_request, remote_ip, local_ip, key, dst_port, \
      path, mode, persist, rstp_enable, rstp_port_priority, rstp_path_cost, rstp_admin_edge, rstp_auto_edge, \
      bond_mode, lacp, lacp_time, lacp_fallback_ab, bond_updelay, bond_downdelay, bond_rebalance_interval";
 
@@ -1186,6 +1211,7 @@ impl PortSetting {
     pub fn validate(&self) -> Result<(), InvalidValue> {
         match self {
             PortSetting::Mtu(m) => parse_num("mtu", &m.to_string(), MTU_MIN, MTU_MAX).map(drop),
+            PortSetting::OfportRequest(n) => check_ofport(*n),
             PortSetting::DstPort(0) => Err(invalid("dst_port: 0 is out of range 1-65535")),
             PortSetting::Path(p) if p.as_os_str().is_empty() => Err(invalid("path: must not be empty")),
             PortSetting::Mode(m) => check_mode(*m),
@@ -1209,6 +1235,7 @@ impl PortSetting {
             PortSetting::Trunks(_) => "trunks",
             PortSetting::VlanMode(_) => "vlan_mode",
             PortSetting::Mtu(_) => "mtu",
+            PortSetting::OfportRequest(_) => "ofport_request",
             PortSetting::RemoteIp(_) => "remote_ip",
             PortSetting::LocalIp(_) => "local_ip",
             PortSetting::Key(_) => "key",
@@ -1259,6 +1286,7 @@ impl FromStr for PortSetting {
             "trunks" => PortSetting::Trunks(v.parse()?),
             "vlan_mode" => PortSetting::VlanMode(v.parse()?),
             "mtu" => PortSetting::Mtu(parse_num(k, v, MTU_MIN, MTU_MAX)?),
+            "ofport_request" => PortSetting::OfportRequest(parse_num(k, v, OFPORT_MIN, OFPORT_MAX)?),
             "remote_ip" => PortSetting::RemoteIp(parse_ip(k, v)?),
             "local_ip" => PortSetting::LocalIp(parse_ip(k, v)?),
             "key" => PortSetting::Key(parse_num(k, v, 0, u32::MAX)?),
@@ -1306,7 +1334,7 @@ impl fmt::Display for PortSetting {
             PortSetting::Trunks(t) => write!(f, "{k}={t}"),
             PortSetting::VlanMode(m) => write!(f, "{k}={m}"),
             PortSetting::RemoteIp(a) | PortSetting::LocalIp(a) => write!(f, "{k}={a}"),
-            PortSetting::DstPort(p) => write!(f, "{k}={p}"),
+            PortSetting::DstPort(p) | PortSetting::OfportRequest(p) => write!(f, "{k}={p}"),
             PortSetting::Path(p) => write!(f, "{k}={}", p.display()),
             PortSetting::Mode(m) => write!(f, "{k}={m:04o}"),
             PortSetting::Mtu(n)
@@ -1380,6 +1408,11 @@ pub struct PortConfig {
     /// Egress MTU override; `None` means the device's MTU.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mtu: Option<u32>,
+    /// The OpenFlow port number asked for (`ofport_request`); `None` lets
+    /// the daemon pick one. Skipped when unset, so dbs written before flow
+    /// tables load unchanged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ofport_request: Option<u16>,
     /// Tunnel peer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remote_ip: Option<IpAddr>,
@@ -1552,6 +1585,7 @@ impl PortConfig {
             PortSetting::Trunks(t) => self.trunks = Some(t),
             PortSetting::VlanMode(m) => self.vlan_mode = Some(m),
             PortSetting::Mtu(m) => self.mtu = Some(m),
+            PortSetting::OfportRequest(n) => self.ofport_request = Some(n),
             PortSetting::RemoteIp(a) => self.remote_ip = Some(a),
             PortSetting::LocalIp(a) => self.local_ip = Some(a),
             PortSetting::Key(k) => self.key = Some(k),
@@ -1678,6 +1712,9 @@ impl PortConfig {
     /// [`PortConfig::validate_port`] checks that too.
     pub fn validate(&self) -> Result<(), InvalidValue> {
         // Ranges of values that may come from the db rather than `FromStr`.
+        if let Some(n) = self.ofport_request {
+            check_ofport(n)?;
+        }
         self.rstp_settings().iter().try_for_each(PortSetting::validate)?;
         self.bond_settings().iter().try_for_each(PortSetting::validate)?;
         let has_trunks = self.trunks.as_ref().is_some_and(|t| !t.is_empty());
@@ -2393,6 +2430,7 @@ mod tests {
             "trunks=10,20,100-110",
             "vlan_mode=native-untagged",
             "mtu=1400",
+            "ofport_request=65279",
             "remote_ip=192.0.2.1",
             "local_ip=2001:db8::1",
             "key=5000",
@@ -2418,13 +2456,88 @@ mod tests {
             assert!(PORT_KEYS.split(", ").any(|k| k == s.key()), "{text}");
             assert_eq!(
                 s.is_bond(),
-                PORT_KEYS.split(", ").skip(17).any(|k| k == s.key()),
+                PORT_KEYS.split(", ").skip(18).any(|k| k == s.key()),
                 "{text}"
             );
             let j = serde_json::to_string(&s).unwrap();
             assert_eq!(serde_json::from_str::<PortSetting>(&j).unwrap(), s, "{j}");
         }
-        assert_eq!(PORT_KEYS.split(", ").count(), 24);
+        assert_eq!(PORT_KEYS.split(", ").count(), 25);
+    }
+
+    #[test]
+    fn ofport_request_range_everywhere() {
+        // typed
+        assert_eq!(
+            "ofport_request=1".parse::<PortSetting>().unwrap(),
+            PortSetting::OfportRequest(OFPORT_MIN)
+        );
+        assert_eq!(
+            "ofport_request=65279".parse::<PortSetting>().unwrap(),
+            PortSetting::OfportRequest(OFPORT_MAX)
+        );
+        for (bad, message) in [
+            ("ofport_request=0", "ofport_request: 0 is out of range 1-65279"),
+            // OFPP_IN_PORT and up are OpenFlow's reserved ports
+            (
+                "ofport_request=65280",
+                "ofport_request: 65280 is out of range 1-65279",
+            ),
+            (
+                "ofport_request=65535",
+                "ofport_request: 65535 is out of range 1-65279",
+            ),
+            (
+                "ofport_request=65536",
+                "ofport_request: \"65536\" is not a number",
+            ),
+            ("ofport_request=-1", "ofport_request: \"-1\" is not a number"),
+            ("ofport_request=", "ofport_request: \"\" is not a number"),
+        ] {
+            assert_eq!(bad.parse::<PortSetting>().unwrap_err().0, message, "{bad}");
+        }
+        // decoded from the wire: the same range, the same message
+        for (n, ok) in [
+            (0u16, false),
+            (1, true),
+            (65279, true),
+            (65280, false),
+            (u16::MAX, false),
+        ] {
+            let s: PortSetting = serde_json::from_str(&format!(r#"{{"ofport_request":{n}}}"#)).unwrap();
+            assert_eq!(s, PortSetting::OfportRequest(n));
+            assert_eq!(s.validate().is_ok(), ok, "{n}");
+        }
+        assert_eq!(
+            PortSetting::OfportRequest(0).validate().unwrap_err().0,
+            "ofport_request: 0 is out of range 1-65279"
+        );
+        // any port type may ask for a number
+        for t in [
+            "type=system",
+            "type=tap",
+            "type=vxlan,remote_ip=192.0.2.1",
+            "type=stream,path=/s",
+        ] {
+            let mut s: Vec<&str> = t.split(',').collect();
+            s.push("ofport_request=7");
+            assert_eq!(cfg(&s).unwrap().ofport_request, Some(7), "{t}");
+        }
+        // stored in the config, written only when set, checked when loaded
+        let c = cfg(&["ofport_request=5"]).unwrap();
+        assert_eq!(c.ofport_request, Some(5));
+        let j = serde_json::to_value(&c).unwrap();
+        assert_eq!(j, serde_json::json!({"type": "system", "ofport_request": 5}));
+        assert_eq!(serde_json::from_value::<PortConfig>(j).unwrap(), c);
+        // a db written before flow tables has no such key
+        let old: PortConfig = serde_json::from_str(r#"{"type":"tap","tag":10}"#).unwrap();
+        assert_eq!(old.ofport_request, None);
+        assert!(old.validate().is_ok());
+        let bad: PortConfig = serde_json::from_str(r#"{"ofport_request":65280}"#).unwrap();
+        assert_eq!(
+            bad.validate().unwrap_err().0,
+            "ofport_request: 65280 is out of range 1-65279"
+        );
     }
 
     #[test]

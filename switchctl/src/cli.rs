@@ -17,10 +17,13 @@ use std::time::Duration;
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, Subcommand};
+use proto::request::check_dump_table;
 use proto::types::BOND_MEMBERS_MIN;
 use proto::{
     BridgeSetting, ClearKey, IfName, InvalidValue, PortConfig, PortSetting, Request, RstpBridgeConfig,
 };
+
+use crate::input::TextSource;
 
 /// The bond keys with their ranges and defaults, shared by the port key help
 /// and `add-bond --help` (a macro so that `concat!` can splice it).
@@ -48,6 +51,8 @@ Port keys (KEY=VALUE):
   vlan_mode=MODE   access | trunk | native-tagged | native-untagged;
                    default: access if tag is set, else trunk
   mtu=N            largest payload sent out of the port, 68-65535; default: the device's MTU
+  ofport_request=N only at add-port: the OpenFlow port number to give the port,
+                   1-65279; default: a free one (show prints the number in force)
   remote_ip=ADDR   vxlan, gre: IPv4 or IPv6 address of the tunnel peer (required)
   local_ip=ADDR    vxlan, gre: local tunnel address, same family as remote_ip (optional)
   key=N            vxlan: VNI 0-16777215 (default 0); gre: key 0-4294967295 (default: no key)
@@ -154,6 +159,139 @@ With --json: {\"bridges\":[{\"bridge\",\"bridge_id\",\"root_id\",\"root_port\",
 \"path_cost\",\"port_id\",\"designated_bridge\",\"edge\",\"rx_bpdus\",\"tx_bpdus\",
 \"protocol\"}],\"fdb_flushes\"}]}";
 
+/// The flow syntax (SPEC §9), shared by the help of the commands that take
+/// flows (a macro so that `concat!` can splice it).
+macro_rules! flow_syntax_help {
+    () => {
+        "A flow is ovs-ofctl's syntax: comma-separated fields and match words, then
+actions=ACTION,... last. Quote it for the shell. switchd parses it and names
+what it refuses.
+
+Flow fields:
+  table=N            0-253 (default 0)
+  priority=N         0-65535 (default 32768); higher wins
+  cookie=V           64-bit number, e.g. 0x10 (default 0)
+  idle_timeout=SECS  remove after SECS without a matching packet (default 0: never)
+  hard_timeout=SECS  remove SECS after it was added (default 0: never)
+
+Match fields (each at most once; masks as /MASK or CIDR):
+  in_port (a port name or its ofport, see 'switchctl show'), dl_src, dl_dst,
+  dl_type, dl_vlan (0xffff: untagged), dl_vlan_pcp, vlan_tci, nw_src, nw_dst,
+  nw_proto, nw_tos, ip_dscp, nw_ttl, tp_src, tp_dst, tcp_flags, icmp_type,
+  icmp_code, arp_op, arp_spa, arp_tpa, arp_sha, arp_tha, ipv6_src, ipv6_dst,
+  ipv6_label, icmpv6_type, icmpv6_code, nd_target, tun_id, metadata, reg0-reg7
+  Shorthands: eth, ip, ipv6, icmp, icmp6, tcp, tcp6, udp, udp6, sctp, arp.
+  A field needs its protocol: tp_dst without tcp, udp or sctp is refused.
+
+Actions, applied in order:
+  output:PORT, PORT, normal, flood, all, in_port, drop, controller[:MAX_LEN],
+  mod_vlan_vid:V, mod_vlan_pcp:P, strip_vlan, push_vlan:0x8100, pop_vlan,
+  mod_dl_src:MAC, mod_dl_dst:MAC, mod_nw_src:IP, mod_nw_dst:IP, mod_nw_tos:TOS,
+  mod_tp_src:PORT, mod_tp_dst:PORT, dec_ttl, set_field:VALUE->FIELD,
+  load:VALUE->NXM_NX_REGn[], resubmit(,TABLE), goto_table:N, set_tunnel:VNI,
+  meter:N, note:..."
+    };
+}
+
+/// What `add-flow` takes; shown by `add-flow --help`.
+const ADD_FLOW_HELP: &str = concat!(
+    "\
+A flow with the same match and priority as one in the table replaces it: new
+actions, counters back to 0. A bridge starts with the one flow
+priority=0,actions=NORMAL (the learning switch).
+
+",
+    flow_syntax_help!(),
+    "
+
+Examples:
+  switchctl add-flow br0 \"priority=100,in_port=vm1,tcp,tp_dst=22,actions=drop\"
+  switchctl add-flow br0 \"priority=0,actions=NORMAL\"
+  switchctl add-flow br0 \"table=0,priority=200,ip,nw_dst=10.0.0.0/8,actions=mod_vlan_vid:10,output:eth1\"
+  switchctl add-flow br0 \"in_port=vm1,actions=resubmit(,1)\""
+);
+
+/// What `add-flows` reads; shown by `add-flows --help`.
+const ADD_FLOWS_HELP: &str = concat!(
+    "\
+FILE holds one flow per line, as add-flow takes it; '-' reads standard input.
+Blank lines and lines starting with # are ignored, and so are the statistics
+of dump-flows lines (duration, n_packets, n_bytes, idle_age, hard_age), so a
+dump can be fed back. A line switchd refuses is reported as 'line N: reason'
+and no flow of FILE is added. At most 16 MiB.
+
+",
+    flow_syntax_help!(),
+    "
+
+Examples:
+  switchctl add-flows br0 flows.txt
+  switchctl dump-flows br0 | switchctl add-flows br1 -"
+);
+
+/// What `mod-flows` does; shown by `mod-flows --help`.
+const MOD_FLOWS_HELP: &str = concat!(
+    "\
+Gives the actions of FLOW to every flow that FLOW's match selects (in every
+table unless FLOW has table=N); with --strict, only to the flow with exactly
+FLOW's match and priority.
+
+",
+    flow_syntax_help!(),
+    "
+
+Examples:
+  switchctl mod-flows br0 \"in_port=vm1,actions=normal\"
+  switchctl mod-flows br0 --strict \"priority=100,in_port=vm1,tcp,tp_dst=22,actions=output:vm2\""
+);
+
+/// What `del-flows` does; shown by `del-flows --help`.
+const DEL_FLOWS_HELP: &str = "\
+Without MATCH, every flow of every table goes, the default
+priority=0,actions=NORMAL too: the bridge then drops every frame until a flow
+is added. MATCH selects every flow whose match is at least as specific
+(table=N: one table, 255 = all; cookie=V/MASK: by cookie).
+With --strict, only the flow with exactly MATCH and its priority (default
+32768). Match fields: see 'switchctl add-flow --help'.
+
+Examples:
+  switchctl del-flows br0 \"in_port=vm1\"
+  switchctl del-flows br0 --strict \"priority=100,in_port=vm1,tcp,tp_dst=22\"
+  switchctl del-flows br0 \"cookie=0x10/0xff\"
+  switchctl del-flows br0";
+
+/// What `replace-flows` does; shown by `replace-flows --help`.
+const REPLACE_FLOWS_HELP: &str = "\
+Makes the flow tables exactly the flows of FILE, read as add-flows reads it
+('-': standard input), in one step: flows that are not in FILE are deleted,
+those of FILE added. If any line is refused ('line N: reason'), nothing changes.
+At most 16 MiB. Flow syntax: see 'switchctl add-flow --help'.
+
+Examples:
+  switchctl replace-flows br0 flows.txt
+  switchctl dump-flows br0 > saved.txt; ...; switchctl replace-flows br0 saved.txt";
+
+/// What `dump-flows` prints; shown by `dump-flows --help`.
+const DUMP_FLOWS_HELP: &str = "\
+Like 'ovs-ofctl dump-flows': one line per flow, e.g.
+ cookie=0x0, duration=3.412s, table=0, n_packets=10, n_bytes=980, idle_age=1, priority=100,tcp,in_port=vm1,tp_dst=22 actions=drop
+with idle_timeout= and hard_timeout= when they are set, and priority= left out
+when it is the default 32768. The match and actions are in the form add-flow
+takes, so the output can be fed to add-flows or replace-flows.
+
+MATCH selects flows as del-flows does (every flow whose match is at least as
+specific); --table N or table=N in MATCH: only table N (255: all tables).
+
+With --json: {\"flows\":[{\"table\",\"priority\",\"cookie\",\"match\",\"actions\",
+\"n_packets\",\"n_bytes\",\"duration_s\",\"idle_age_s\",\"idle_timeout\",
+\"hard_timeout\"}]}; cookie is a hex string (\"0x0\"), duration_s seconds to the
+millisecond, idle_age_s whole seconds since a packet last matched.
+
+Examples:
+  switchctl dump-flows br0
+  switchctl dump-flows br0 \"tcp,in_port=vm1\"
+  switchctl dump-flows br0 --table 1 --json";
+
 /// Keys `clear port` removes; shown by `clear --help` and `clear port --help`.
 const CLEAR_KEYS_HELP: &str = "\
 Keys (clear port):
@@ -168,7 +306,7 @@ Successful changes print nothing. On failure switchctl prints one line
 See 'switchctl add-port --help', 'switchctl add-bond --help',
 'switchctl set port --help' and 'switchctl set bridge --help' for every
 KEY=VALUE with its range and default (VLAN, tunnel, spanning tree and bond
-keys).";
+keys), and 'switchctl add-flow --help' for the flow syntax.";
 
 /// `switchctl` command line.
 #[derive(Debug, Parser)]
@@ -338,6 +476,86 @@ enum Command {
         #[arg(value_name = "BOND")]
         bond: Option<IfName>,
     },
+    /// Add a flow to a bridge's flow tables (or replace the one with the same match and priority)
+    #[command(after_help = ADD_FLOW_HELP)]
+    AddFlow {
+        /// Bridge name
+        #[arg(value_name = "BR")]
+        bridge: IfName,
+        /// The flow, e.g. "priority=100,in_port=vm1,tcp,tp_dst=22,actions=drop"
+        #[arg(value_name = "FLOW")]
+        flow: String,
+    },
+    /// Add the flows of FILE (one per line; '-' for standard input)
+    #[command(after_help = ADD_FLOWS_HELP)]
+    AddFlows {
+        /// Bridge name
+        #[arg(value_name = "BR")]
+        bridge: IfName,
+        /// File of flows, or '-' for standard input
+        #[arg(value_name = "FILE|-")]
+        file: PathBuf,
+    },
+    /// Change the actions of the flows FLOW's match selects
+    #[command(after_help = MOD_FLOWS_HELP)]
+    ModFlows {
+        /// Bridge name
+        #[arg(value_name = "BR")]
+        bridge: IfName,
+        /// Match and new actions, e.g. "in_port=vm1,actions=normal"
+        #[arg(value_name = "FLOW")]
+        flow: String,
+        /// Only the flow with exactly this match and priority
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Delete the flows MATCH selects (every flow without MATCH)
+    #[command(after_help = DEL_FLOWS_HELP)]
+    DelFlows {
+        /// Bridge name
+        #[arg(value_name = "BR")]
+        bridge: IfName,
+        /// Which flows, e.g. "in_port=vm1" (default: all)
+        #[arg(value_name = "MATCH")]
+        filter: Option<String>,
+        /// Only the flow with exactly this match and priority
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Make the flow tables exactly the flows of FILE, atomically ('-' for standard input)
+    #[command(after_help = REPLACE_FLOWS_HELP)]
+    ReplaceFlows {
+        /// Bridge name
+        #[arg(value_name = "BR")]
+        bridge: IfName,
+        /// File of flows, or '-' for standard input
+        #[arg(value_name = "FILE|-")]
+        file: PathBuf,
+    },
+    /// Show the flows of a bridge with their counters, as ovs-ofctl dump-flows
+    #[command(after_help = DUMP_FLOWS_HELP)]
+    DumpFlows {
+        /// Bridge name
+        #[arg(value_name = "BR")]
+        bridge: IfName,
+        /// Which flows, e.g. "tcp,in_port=vm1" (default: all)
+        #[arg(value_name = "MATCH")]
+        filter: Option<String>,
+        /// Only table N, 0-253 (255: all tables)
+        #[arg(long, value_name = "N", value_parser = flow_table)]
+        table: Option<u8>,
+    },
+}
+
+/// `--table N` of `dump-flows`: a table number, checked as the daemon does.
+fn flow_table(s: &str) -> Result<u8, InvalidValue> {
+    let n = s.parse().map_err(|_| {
+        InvalidValue(format!(
+            "table {s:?} is not a number (tables are 0-253; 255 means all tables)"
+        ))
+    })?;
+    check_dump_table(n)?;
+    Ok(n)
 }
 
 /// One word after `add-bond BR BOND`: a member device, or (having a `=`) a
@@ -412,6 +630,11 @@ pub struct Invocation {
     pub timeout: Option<Duration>,
     /// The request to send.
     pub request: Request,
+    /// `add-flows` / `replace-flows`: where the request's flow text is read
+    /// from (with [`crate::input::read_text`]) before it is sent; the text
+    /// is empty until then. Reading is left to the caller so that parsing
+    /// does no I/O.
+    pub text_source: Option<TextSource>,
 }
 
 /// Parses a full command line (including the program name) into an
@@ -438,6 +661,7 @@ impl Cli {
     ///
     /// A clap usage error naming the offending word or combination.
     pub fn into_invocation(self) -> Result<Invocation, clap::Error> {
+        let mut text_source = None;
         let request = match self.command {
             Command::AddBr { bridge, may_exist } => Request::AddBr { bridge, may_exist },
             Command::DelBr { bridge, if_exists } => Request::DelBr { bridge, if_exists },
@@ -516,6 +740,40 @@ impl Cli {
             Command::RstpShow { bridge } => Request::RstpShow { bridge },
             Command::BondShow { bond } => Request::BondShow { bond },
             Command::LacpShow { bond } => Request::LacpShow { bond },
+            Command::AddFlow { bridge, flow } => Request::AddFlow { bridge, flow },
+            Command::AddFlows { bridge, file } => {
+                text_source = Some(TextSource::from_arg(file));
+                Request::AddFlows {
+                    bridge,
+                    text: String::new(),
+                }
+            }
+            Command::ModFlows { bridge, flow, strict } => Request::ModFlows { bridge, flow, strict },
+            Command::DelFlows {
+                bridge,
+                filter,
+                strict,
+            } => Request::DelFlows {
+                bridge,
+                filter,
+                strict,
+            },
+            Command::ReplaceFlows { bridge, file } => {
+                text_source = Some(TextSource::from_arg(file));
+                Request::ReplaceFlows {
+                    bridge,
+                    text: String::new(),
+                }
+            }
+            Command::DumpFlows {
+                bridge,
+                filter,
+                table,
+            } => Request::DumpFlows {
+                bridge,
+                filter,
+                table,
+            },
         };
         // The value parsers already enforce every range; this is the same
         // check the daemon runs after decoding, kept so the two cannot drift.
@@ -527,6 +785,7 @@ impl Cli {
             json: self.json,
             timeout: (self.timeout > 0).then(|| Duration::from_secs(self.timeout)),
             request,
+            text_source,
         })
     }
 }
@@ -729,6 +988,54 @@ mod tests {
                     PortSetting::Persist(true),
                 ],
                 may_exist: false
+            }
+        );
+    }
+
+    #[test]
+    fn add_port_asks_for_an_ofport() {
+        assert_eq!(
+            req(&["add-port", "br0", "vm1", "ofport_request=5"]),
+            Request::AddPort {
+                bridge: name("br0"),
+                port: name("vm1"),
+                settings: vec![PortSetting::OfportRequest(5)],
+                may_exist: false
+            }
+        );
+        assert_eq!(
+            req(&["add-port", "br0", "vm1", "type=tap", "ofport_request=65279"]),
+            Request::AddPort {
+                bridge: name("br0"),
+                port: name("vm1"),
+                settings: vec![
+                    PortSetting::Type(PortType::Tap),
+                    PortSetting::OfportRequest(65279)
+                ],
+                may_exist: false
+            }
+        );
+        for (arg, reason) in [
+            ("ofport_request=0", "ofport_request: 0 is out of range 1-65279"),
+            (
+                "ofport_request=65280",
+                "ofport_request: 65280 is out of range 1-65279",
+            ),
+            (
+                "ofport_request=LOCAL",
+                "ofport_request: \"LOCAL\" is not a number",
+            ),
+        ] {
+            let (kind, msg) = refused(&["add-port", "br0", "vm1", arg]);
+            assert_eq!(kind, ErrorKind::ValueValidation, "{arg}");
+            assert!(msg.contains(reason), "{arg}: {msg}");
+        }
+        // set port sends it: whether a number can change is the daemon's call
+        assert_eq!(
+            req(&["set", "port", "vm1", "ofport_request=9"]),
+            Request::SetPort {
+                port: name("vm1"),
+                settings: vec![PortSetting::OfportRequest(9)],
             }
         );
     }
@@ -1418,6 +1725,217 @@ mod tests {
     }
 
     #[test]
+    fn flow_commands() {
+        let spec = "priority=100,in_port=vm1,tcp,tp_dst=22,actions=drop";
+        assert_eq!(
+            req(&["add-flow", "br0", spec]),
+            Request::AddFlow {
+                bridge: name("br0"),
+                flow: spec.into()
+            }
+        );
+        // a flow with spaces, as one shell word, goes as it is
+        assert_eq!(
+            req(&["add-flow", "br0", "priority=0 actions=NORMAL"]),
+            Request::AddFlow {
+                bridge: name("br0"),
+                flow: "priority=0 actions=NORMAL".into()
+            }
+        );
+        assert_eq!(
+            req(&["mod-flows", "br0", "in_port=vm1,actions=normal"]),
+            Request::ModFlows {
+                bridge: name("br0"),
+                flow: "in_port=vm1,actions=normal".into(),
+                strict: false
+            }
+        );
+        assert_eq!(
+            req(&["mod-flows", "--strict", "br0", spec]),
+            Request::ModFlows {
+                bridge: name("br0"),
+                flow: spec.into(),
+                strict: true
+            }
+        );
+        assert_eq!(
+            req(&["del-flows", "br0"]),
+            Request::DelFlows {
+                bridge: name("br0"),
+                filter: None,
+                strict: false
+            }
+        );
+        assert_eq!(
+            req(&[
+                "del-flows",
+                "br0",
+                "priority=100,in_port=vm1,tcp,tp_dst=22",
+                "--strict"
+            ]),
+            Request::DelFlows {
+                bridge: name("br0"),
+                filter: Some("priority=100,in_port=vm1,tcp,tp_dst=22".into()),
+                strict: true
+            }
+        );
+        assert_eq!(
+            req(&["dump-flows", "br0"]),
+            Request::DumpFlows {
+                bridge: name("br0"),
+                filter: None,
+                table: None
+            }
+        );
+        let inv = parse(&["dump-flows", "br0", "tcp,in_port=vm1", "--table", "253", "--json"]).unwrap();
+        assert!(inv.json);
+        assert_eq!(inv.text_source, None);
+        assert_eq!(
+            inv.request,
+            Request::DumpFlows {
+                bridge: name("br0"),
+                filter: Some("tcp,in_port=vm1".into()),
+                table: Some(253)
+            }
+        );
+        assert_eq!(
+            req(&["dump-flows", "--table=255", "br0"]),
+            Request::DumpFlows {
+                bridge: name("br0"),
+                filter: None,
+                table: Some(255)
+            }
+        );
+    }
+
+    #[test]
+    fn flow_files_are_named_not_read() {
+        // parsing does no I/O: the text is read by main from text_source
+        let inv = parse(&["add-flows", "br0", "/nonexistent/flows.txt"]).unwrap();
+        assert_eq!(
+            inv.request,
+            Request::AddFlows {
+                bridge: name("br0"),
+                text: String::new()
+            }
+        );
+        assert_eq!(
+            inv.text_source,
+            Some(TextSource::File("/nonexistent/flows.txt".into()))
+        );
+        let inv = parse(&["replace-flows", "br1", "-"]).unwrap();
+        assert_eq!(
+            inv.request,
+            Request::ReplaceFlows {
+                bridge: name("br1"),
+                text: String::new()
+            }
+        );
+        assert_eq!(inv.text_source, Some(TextSource::Stdin));
+        let inv = parse(&["--json", "add-flows", "br0", "-"]).unwrap();
+        assert_eq!(inv.text_source, Some(TextSource::Stdin));
+        // no other command has a text to read
+        for args in [
+            &["add-flow", "br0", "actions=drop"][..],
+            &["show"],
+            &["dump-flows", "br0"],
+        ] {
+            assert_eq!(parse(args).unwrap().text_source, None, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn bad_flow_command_lines() {
+        let cases: &[(&[&str], ErrorKind, &str)] = &[
+            (&["add-flow", "br0"], ErrorKind::MissingRequiredArgument, "<FLOW>"),
+            (&["add-flow"], ErrorKind::MissingRequiredArgument, "<BR>"),
+            (
+                &["add-flows", "br0"],
+                ErrorKind::MissingRequiredArgument,
+                "<FILE|->",
+            ),
+            (
+                &["replace-flows", "br0"],
+                ErrorKind::MissingRequiredArgument,
+                "<FILE|->",
+            ),
+            (
+                &["mod-flows", "br0"],
+                ErrorKind::MissingRequiredArgument,
+                "<FLOW>",
+            ),
+            (&["dump-flows"], ErrorKind::MissingRequiredArgument, "<BR>"),
+            (&["del-flows"], ErrorKind::MissingRequiredArgument, "<BR>"),
+            // the flow is one word: two are a mistake, not a concatenation
+            (
+                &["add-flow", "br0", "priority=1", "actions=drop"],
+                ErrorKind::UnknownArgument,
+                "unexpected argument 'actions=drop'",
+            ),
+            (
+                &["dump-flows", "br0", "tcp", "udp"],
+                ErrorKind::UnknownArgument,
+                "unexpected argument 'udp'",
+            ),
+            (
+                &["add-flows", "br0", "a.txt", "b.txt"],
+                ErrorKind::UnknownArgument,
+                "unexpected argument 'b.txt'",
+            ),
+            // --strict only where OVS has it
+            (
+                &["add-flow", "br0", "actions=drop", "--strict"],
+                ErrorKind::UnknownArgument,
+                "--strict",
+            ),
+            (
+                &["dump-flows", "br0", "--strict"],
+                ErrorKind::UnknownArgument,
+                "--strict",
+            ),
+            (
+                &["dump-flows", "br0", "--table", "254"],
+                ErrorKind::ValueValidation,
+                "table 254 does not exist (tables are 0-253; 255 means all tables)",
+            ),
+            (
+                &["dump-flows", "br0", "--table", "256"],
+                ErrorKind::ValueValidation,
+                "table \"256\" is not a number (tables are 0-253; 255 means all tables)",
+            ),
+            (
+                &["dump-flows", "br0", "--table", "all"],
+                ErrorKind::ValueValidation,
+                "table \"all\" is not a number",
+            ),
+            (
+                &["dump-flows", "br0", "--table"],
+                ErrorKind::InvalidValue,
+                "--table <N>",
+            ),
+            (
+                &["add-flow", "b/0", "actions=drop"],
+                ErrorKind::ValueValidation,
+                "name \"b/0\" contains '/'",
+            ),
+        ];
+        for (args, kind, reason) in cases {
+            let (k, msg) = refused(args);
+            assert_eq!(k, *kind, "{args:?}: {msg}");
+            assert!(msg.contains(reason), "{args:?}: {msg:?} lacks {reason:?}");
+        }
+        // a flow over 16 MiB is refused by the check the daemon runs too
+        let huge = "x".repeat(proto::types::FLOW_TEXT_MAX + 1);
+        let (kind, msg) = refused(&["add-flow", "br0", &huge]);
+        assert_eq!(kind, ErrorKind::ValueValidation);
+        assert!(
+            msg.contains("flow is 16777217 bytes long, the limit is 16777216 bytes (16 MiB)"),
+            "{}",
+            &msg[..200.min(msg.len())]
+        );
+    }
+
+    #[test]
     fn rejects_unknown_table() {
         let (kind, msg) = refused(&["set", "interface", "p", "tag=1"]);
         assert_eq!(kind, ErrorKind::InvalidSubcommand);
@@ -1461,6 +1979,9 @@ mod tests {
         assert!(add.contains(PORT_KEYS_HELP.lines().nth(1).unwrap()), "{add}");
         for needle in [
             format!("{MTU_MIN}-{MTU_MAX}"),
+            format!(
+                "the OpenFlow port number to give the port,\n                   {OFPORT_MIN}-{OFPORT_MAX};"
+            ),
             format!("0-{}", VlanId::MAX),
             format!("default {VXLAN_DEFAULT_PORT}"),
             format!("0000-{MODE_MAX:04o} (default {MODE_DEFAULT:04o})"),
@@ -1526,6 +2047,91 @@ mod tests {
         }
         let main = help(&[]);
         assert!(main.contains("rstp-show"), "{main}");
+        // flows: every command listed, the SPEC examples and the syntax in
+        // the help of the commands that take flows, the JSON of dump-flows
+        for cmd in [
+            "add-flow ",
+            "add-flows",
+            "mod-flows",
+            "del-flows",
+            "replace-flows",
+            "dump-flows",
+            "add-flow --help",
+        ] {
+            assert!(main.contains(cmd), "--help lacks {cmd}: {main}");
+        }
+        let spec_flow = "\"priority=100,in_port=vm1,tcp,tp_dst=22,actions=drop\"";
+        for (cmd, needles) in [
+            (
+                "add-flow",
+                &[
+                    "Usage: switchctl add-flow [OPTIONS] <BR> <FLOW>",
+                    spec_flow,
+                    "priority=0,actions=NORMAL",
+                    "table=N            0-253 (default 0)",
+                    "priority=N         0-65535 (default 32768)",
+                    "reg0-reg7",
+                    "resubmit(,TABLE)",
+                ][..],
+            ),
+            (
+                "add-flows",
+                &[
+                    "Usage: switchctl add-flows [OPTIONS] <BR> <FILE|->",
+                    "'-' reads standard input",
+                    "line N: reason",
+                    "16 MiB",
+                    "Blank lines and lines starting with # are ignored",
+                    "switchctl dump-flows br0 | switchctl add-flows br1 -",
+                    "Match fields",
+                ],
+            ),
+            (
+                "mod-flows",
+                &["Usage: switchctl mod-flows [OPTIONS] <BR> <FLOW>", "--strict", "Actions, applied in order"],
+            ),
+            (
+                "del-flows",
+                &["Usage: switchctl del-flows [OPTIONS] <BR> [MATCH]", "--strict", "cookie=V/MASK"],
+            ),
+            (
+                "replace-flows",
+                &["Usage: switchctl replace-flows [OPTIONS] <BR> <FILE|->", "nothing changes"],
+            ),
+            (
+                "dump-flows",
+                &[
+                    "Usage: switchctl dump-flows [OPTIONS] <BR> [MATCH]",
+                    "--table <N>",
+                    " cookie=0x0, duration=3.412s, table=0, n_packets=10, n_bytes=980, idle_age=1, priority=100,tcp,in_port=vm1,tp_dst=22 actions=drop",
+                ],
+            ),
+        ] {
+            let h = help(&[cmd]);
+            for needle in needles {
+                assert!(h.contains(needle), "{cmd} --help lacks {needle:?}: {h}");
+            }
+        }
+        let dump = help(&["dump-flows"]);
+        for field in [
+            "flows",
+            "table",
+            "priority",
+            "cookie",
+            "match",
+            "actions",
+            "n_packets",
+            "n_bytes",
+            "duration_s",
+            "idle_age_s",
+            "idle_timeout",
+            "hard_timeout",
+        ] {
+            assert!(
+                dump.contains(&format!("\"{field}\"")),
+                "dump-flows --help lacks {field}"
+            );
+        }
         for cmd in ["add-bond", "bond-show", "lacp-show", "add-bond --help"] {
             assert!(main.contains(cmd), "--help lacks {cmd}: {main}");
         }

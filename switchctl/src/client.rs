@@ -35,6 +35,14 @@ pub enum ClientError {
         /// The `--timeout` given.
         after: Duration,
     },
+    /// The encoded request is longer than the daemon reads in one message
+    /// (a big `add-flows` file); found before connecting.
+    RequestTooLarge {
+        /// The request line's length in bytes, newline excluded.
+        len: usize,
+        /// [`codec::MAX_REQUEST_LEN`].
+        limit: usize,
+    },
     /// Writing the request failed.
     Send(io::Error),
     /// Reading the reply failed.
@@ -73,6 +81,10 @@ impl fmt::Display for ClientError {
             ClientError::Timeout { after } => {
                 write!(f, "no reply from switchd within {} s", after.as_secs())
             }
+            ClientError::RequestTooLarge { len, limit } => write!(
+                f,
+                "the request is {len} bytes long once encoded, more than the {limit} bytes switchd reads in one message"
+            ),
             ClientError::Send(e) => write!(f, "cannot send the request to switchd: {}", io_reason(e)),
             ClientError::Receive(e) => write!(f, "cannot read the reply from switchd: {}", io_reason(e)),
             ClientError::Closed => f.write_str("switchd closed the connection without replying"),
@@ -95,7 +107,7 @@ impl std::error::Error for ClientError {
 
 /// An OS error's text without Rust's " (os error N)" suffix, which means
 /// nothing to a user reading `switchctl: ...`.
-fn io_reason(e: &io::Error) -> String {
+pub fn io_reason(e: &io::Error) -> String {
     let s = e.to_string();
     match (e.raw_os_error(), s.rfind(" (os error ")) {
         (Some(_), Some(i)) => s[..i].to_owned(),
@@ -115,12 +127,25 @@ pub fn call(
     req: &Request,
     timeout: Option<Duration>,
 ) -> Result<Result<Reply, proto::Error>, ClientError> {
+    // The daemon answers an over-long line with an error and hangs up,
+    // possibly while this side is still writing (then all the user would
+    // see is a broken pipe): say so before connecting instead.
+    let line = codec::encode_request(req).map_err(ClientError::Send)?;
+    let len = line.len() - 1;
+    if len > codec::MAX_REQUEST_LEN {
+        return Err(ClientError::RequestTooLarge {
+            len,
+            limit: codec::MAX_REQUEST_LEN,
+        });
+    }
     // An unrepresentable deadline (absurd --timeout) is the same as none.
     let deadline = timeout.and_then(|t| Instant::now().checked_add(t).map(|d| (d, t)));
     let stream = connect(socket, deadline)?;
     let mut conn = DeadlineStream { stream, deadline };
 
-    codec::write_request(&mut conn, req).map_err(|e| io_error(e, deadline, ClientError::Send))?;
+    conn.write_all(&line)
+        .and_then(|()| conn.flush())
+        .map_err(|e| io_error(e, deadline, ClientError::Send))?;
 
     let mut reader = BufReader::new(conn);
     let mut line = Vec::new();
@@ -246,6 +271,28 @@ mod tests {
             }
             .to_string(),
             "no reply from switchd within 30 s"
+        );
+    }
+
+    #[test]
+    fn oversized_request_is_refused_before_connecting() {
+        // no socket at this path: the size check comes first
+        let req = Request::AddFlows {
+            bridge: "br0".parse().unwrap(),
+            text: "x".repeat(codec::MAX_REQUEST_LEN),
+        };
+        let len = codec::encode_request(&req).unwrap().len() - 1;
+        let e = call(Path::new("/nonexistent/switchd.sock"), &req, None).unwrap_err();
+        assert!(
+            matches!(e, ClientError::RequestTooLarge { len: l, limit } if l == len && limit == codec::MAX_REQUEST_LEN),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "the request is {len} bytes long once encoded, more than the {} bytes switchd reads in one message",
+                codec::MAX_REQUEST_LEN
+            )
         );
     }
 

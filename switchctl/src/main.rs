@@ -8,6 +8,7 @@
 
 mod cli;
 mod client;
+mod input;
 mod output;
 
 use std::io::{self, Write};
@@ -18,7 +19,7 @@ fn main() -> ExitCode {
         Ok(i) => i,
         Err(e) => return usage_error(e),
     };
-    match run(&invocation) {
+    match run(invocation) {
         Ok(()) => ExitCode::SUCCESS,
         Err(reason) => {
             // One line whatever the daemon put in its message.
@@ -49,8 +50,19 @@ fn usage_error(e: clap::Error) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn run(inv: &cli::Invocation) -> Result<(), String> {
-    let reply = client::call(&inv.socket, &inv.request, inv.timeout)
+fn run(inv: cli::Invocation) -> Result<(), String> {
+    // add-flows / replace-flows: the file is read before connecting, so a
+    // missing file needs no daemon to be reported.
+    let request = match &inv.text_source {
+        Some(source) => {
+            let text = input::read_text(source, io::stdin().lock())?;
+            let request = input::with_text(inv.request, text);
+            request.validate().map_err(|e| e.to_string())?;
+            request
+        }
+        None => inv.request,
+    };
+    let reply = client::call(&inv.socket, &request, inv.timeout)
         .map_err(|e| e.to_string())?
         .map_err(|e| e.message)?;
     let text = if inv.json {

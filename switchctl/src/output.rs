@@ -8,10 +8,11 @@
 
 use std::fmt::Write as _;
 
+use proto::types::FLOW_PRIORITY_DEFAULT;
 use proto::{
-    BondInfo, BondShowInfo, BridgeId, BridgeInfo, FdbEntry, LacpBondInfo, LacpShowInfo, LacpState,
-    LacpSystem, PortInfo, PortSetting, PortState, PortStats, Reply, RstpBridgeInfo, RstpInfo, RstpProtocol,
-    RstpRole, RstpState, VlanMode,
+    BondInfo, BondShowInfo, BridgeId, BridgeInfo, FdbEntry, FlowInfo, FlowsInfo, LacpBondInfo, LacpShowInfo,
+    LacpState, LacpSystem, PortInfo, PortSetting, PortState, PortStats, Reply, RstpBridgeInfo, RstpInfo,
+    RstpProtocol, RstpRole, RstpState, VlanMode,
 };
 
 /// Human output for a reply; empty for a change (like `ovs-vsctl`) and for
@@ -26,13 +27,14 @@ pub fn human(reply: &Reply) -> String {
         Reply::Rstp(info) => rstp(info),
         Reply::Bonds(info) => bonds(info),
         Reply::Lacp(info) => lacp(info),
+        Reply::Flows(info) => flows(info),
     }
 }
 
 /// `--json` output for a reply: pretty JSON plus a newline. Changes give
 /// `{}`, lists an array, `fdb-flush` `{"removed": N}`, `rstp-show`
 /// `{"bridges": [...]}` (SPEC §7), `bond-show` and `lacp-show`
-/// `{"bonds": [...]}` (SPEC §8).
+/// `{"bonds": [...]}` (SPEC §8), `dump-flows` `{"flows": [...]}` (SPEC §9).
 ///
 /// # Errors
 ///
@@ -48,6 +50,14 @@ pub fn json(reply: &Reply) -> Result<String, serde_json::Error> {
         Reply::Rstp(info) => serde_json::to_value(info)?,
         Reply::Bonds(info) => serde_json::to_value(info)?,
         Reply::Lacp(info) => serde_json::to_value(info)?,
+        // Written straight from the struct: a `Value` map sorts its keys
+        // (serde_json without `preserve_order`), and a flow reads best in the
+        // SPEC's order, table and priority first, as dump-flows' text.
+        Reply::Flows(info) => {
+            let mut out = serde_json::to_string_pretty(info)?;
+            out.push('\n');
+            return Ok(out);
+        }
     };
     let mut out = serde_json::to_string_pretty(&value)?;
     out.push('\n');
@@ -60,7 +70,10 @@ pub fn names_list(names: &[String]) -> String {
 }
 
 /// `show`: per bridge a header line, then an indented table of its ports.
-/// Bridges are separated by an empty line; no bridges print nothing.
+/// Bridges are separated by an empty line; no bridges print nothing. The
+/// OFPORT column, next to the name, is the port's OpenFlow number (what
+/// `ovs-ofctl show` lists as `3(vm1)`), `-` from a daemon without flow
+/// tables.
 pub fn show(bridges: &[BridgeInfo]) -> String {
     let mut out = String::new();
     for (i, b) in bridges.iter().enumerate() {
@@ -92,6 +105,7 @@ pub fn show(bridges: &[BridgeInfo]) -> String {
             .map(|p| {
                 vec![
                     p.name.clone(),
+                    p.ofport.map_or_else(|| "-".to_owned(), |n| n.to_string()),
                     p.port_type.to_string(),
                     vlan_summary(p),
                     p.mtu.map_or_else(|| "-".to_owned(), |m| m.to_string()),
@@ -105,6 +119,7 @@ pub fn show(bridges: &[BridgeInfo]) -> String {
             "  ",
             &[
                 ("PORT", L),
+                ("OFPORT", Align::Right),
                 ("TYPE", L),
                 ("VLAN", L),
                 ("MTU", Align::Right),
@@ -145,7 +160,8 @@ pub fn state_summary(s: &PortState) -> String {
 
 /// The type-specific settings of a port as `KEY=VALUE`s, in `--help` order:
 /// a bond's members and its mode in force first, then the other bond keys
-/// that are set, the tunnel and socket keys, and the spanning tree keys.
+/// that are set, `ofport_request`, the tunnel and socket keys, and the
+/// spanning tree keys.
 fn options_summary(p: &PortInfo) -> String {
     let c = &p.config;
     let mut opts = Vec::new();
@@ -159,6 +175,9 @@ fn options_summary(p: &PortInfo) -> String {
                 .filter(|s| !matches!(s, PortSetting::BondMode(_)))
                 .map(ToString::to_string),
         );
+    }
+    if let Some(n) = c.ofport_request {
+        opts.push(PortSetting::OfportRequest(n).to_string());
     }
     if let Some(a) = c.remote_ip {
         opts.push(format!("remote_ip={a}"));
@@ -526,6 +545,79 @@ fn state_words(s: LacpState) -> String {
         .collect()
 }
 
+/// `dump-flows`: one line per flow, exactly as `ovs-ofctl dump-flows`
+/// prints them (each line starts with a space); no flows print nothing.
+pub fn flows(info: &FlowsInfo) -> String {
+    info.flows.iter().map(|f| format!("{}\n", flow_line(f))).collect()
+}
+
+/// One flow as OVS's `ofputil_flow_stats_format` writes it with statistics
+/// (lib/ofp-flow.c), after `ovs-ofctl`'s leading space:
+///
+/// ```text
+///  cookie=0x0, duration=3.412s, table=0, n_packets=10, n_bytes=980, idle_age=1, priority=100,tcp,in_port=vm1,tp_dst=22 actions=drop
+/// ```
+///
+/// - `cookie`, `duration`, `table`, `n_packets`, `n_bytes` always, each
+///   followed by `", "`;
+/// - `idle_timeout=N, ` and `hard_timeout=N, ` only when not 0 (permanent),
+///   before `idle_age=N, `, which is always there;
+/// - then `match_format`: `priority=N` unless it is the default 32768, and
+///   the match fields, joined by commas; a space after them unless both are
+///   empty (a catch-all flow at priority 32768 reads `idle_age=5, actions=...`);
+/// - `actions=` and the actions, `drop` for none.
+///
+/// The duration is `ofp_print_duration`'s: whole seconds, then `.` and three
+/// digits unless the milliseconds are 0 (`duration=5s`). OVS's `hard_age`,
+/// flags and importance are not in the reply (SPEC §9's JSON has no such
+/// fields), so they are never printed.
+pub fn flow_line(f: &FlowInfo) -> String {
+    let mut out = format!(
+        " cookie={:#x}, duration={}, table={}, n_packets={}, n_bytes={}, ",
+        f.cookie,
+        duration(f.duration),
+        f.table,
+        f.n_packets,
+        f.n_bytes
+    );
+    if f.idle_timeout != 0 {
+        let _ = write!(out, "idle_timeout={}, ", f.idle_timeout);
+    }
+    if f.hard_timeout != 0 {
+        let _ = write!(out, "hard_timeout={}, ", f.hard_timeout);
+    }
+    let _ = write!(out, "idle_age={}, ", f.idle_age_s);
+    let mut fields = Vec::with_capacity(2);
+    let priority = format!("priority={}", f.priority);
+    if f.priority != FLOW_PRIORITY_DEFAULT {
+        fields.push(priority.as_str());
+    }
+    // match_format() ends every field with ',' and chomps the last one; a
+    // canonical match from the daemon has none to chomp, but a stray one
+    // must not become ",," or ", actions".
+    let flow_match = f.flow_match.trim_end_matches(',');
+    if !flow_match.is_empty() {
+        fields.push(flow_match);
+    }
+    if !fields.is_empty() {
+        out.push_str(&fields.join(","));
+        out.push(' ');
+    }
+    out.push_str("actions=");
+    out.push_str(if f.actions.is_empty() { "drop" } else { &f.actions });
+    out
+}
+
+/// A flow's age as `ofp_print_duration` writes it from milliseconds:
+/// `3.412s`, `0.050s`, but `5s` for a whole number of seconds.
+fn duration(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    match (ms / 1000, ms % 1000) {
+        (s, 0) => format!("{s}s"),
+        (s, frac) => format!("{s}.{frac:03}s"),
+    }
+}
+
 /// Column alignment in [`table`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Align {
@@ -589,11 +681,20 @@ mod tests {
         let config = PortConfig::from_settings(&settings).unwrap();
         PortInfo {
             name: name.into(),
+            ofport: None,
             port_type: config.port_type,
             vlan_mode: config.effective_vlan_mode(),
             config,
             state,
             mtu,
+        }
+    }
+
+    /// `p` as a daemon with flow tables reports it: with an OpenFlow number.
+    fn numbered(p: PortInfo, ofport: u16) -> PortInfo {
+        PortInfo {
+            ofport: Some(ofport),
+            ..p
         }
     }
 
@@ -635,13 +736,23 @@ mod tests {
                     ..Default::default()
                 },
                 ports: vec![
-                    port("eth1", &[], PortState::Up, Some(1500)),
-                    port(
-                        "vnet0",
-                        &["type=tap", "tag=10", "persist=true", "rstp_admin_edge=true"],
-                        down("no such device"),
-                        None,
+                    numbered(port("eth1", &[], PortState::Up, Some(1500)), 1),
+                    numbered(
+                        port(
+                            "vnet0",
+                            &[
+                                "type=tap",
+                                "tag=10",
+                                "persist=true",
+                                "rstp_admin_edge=true",
+                                "ofport_request=65279",
+                            ],
+                            down("no such device"),
+                            None,
+                        ),
+                        65279,
                     ),
+                    // from a daemon without OpenFlow numbers
                     port(
                         "vx0",
                         &[
@@ -679,10 +790,10 @@ mod tests {
         let expected = "\
 bridge br0: mac=02:5c:8e:11:22:33 mac_aging=300 mac_table_size=8192 mac_entries=3
   rstp=true rstp_priority=4096 rstp_max_age=20 rstp_forward_delay=15 rstp_transmit_hold_count=6 rstp_force_protocol_version=2
-  PORT   TYPE    VLAN            MTU  STATE                  OPTIONS
-  eth1   system  trunk all      1500  up
-  vnet0  tap     access tag=10     -  down (no such device)  persist=true rstp_admin_edge=true
-  vx0    vxlan   trunk all      1450  up                     remote_ip=192.0.2.7 key=42 rstp_enable=false rstp_path_cost=200000
+  PORT   OFPORT  TYPE    VLAN            MTU  STATE                  OPTIONS
+  eth1        1  system  trunk all      1500  up
+  vnet0   65279  tap     access tag=10     -  down (no such device)  ofport_request=65279 persist=true rstp_admin_edge=true
+  vx0         -  vxlan   trunk all      1450  up                     remote_ip=192.0.2.7 key=42 rstp_enable=false rstp_path_cost=200000
 
 bridge br1: mac_aging=60 mac_table_size=16 mac_entries=0
   (no ports)
@@ -793,13 +904,25 @@ drops by reason:
                 enabled: true,
                 ..Default::default()
             },
-            ports: vec![port(
-                "vnet0",
-                &["tag=10", "rstp_path_cost=2000"],
-                down("no such device"),
-                None,
-            )],
+            ports: vec![
+                numbered(
+                    port(
+                        "vnet0",
+                        &["tag=10", "rstp_path_cost=2000", "ofport_request=5"],
+                        down("no such device"),
+                        None,
+                    ),
+                    5,
+                ),
+                port("old", &[], PortState::Up, None),
+            ],
         }]));
+        // the number in force next to the name, the number asked for in the config
+        assert_eq!(v[0]["ports"][0]["ofport"], 5);
+        assert_eq!(v[0]["ports"][0]["config"]["ofport_request"], 5);
+        // neither is written when unknown or not asked for
+        assert!(v[0]["ports"][1].get("ofport").is_none());
+        assert!(v[0]["ports"][1]["config"].get("ofport_request").is_none());
         assert_eq!(v[0]["mac"], "02:00:00:00:00:01");
         assert_eq!(v[0]["rstp"], true);
         assert_eq!(v[0]["rstp_priority"], 32768);
@@ -1371,12 +1494,13 @@ member: eth5: defaulted detached
 
     #[test]
     fn show_prints_bond_members_mode_and_keys() {
-        let bond = |name: &str, members: &[&str], settings: &[&str]| {
+        let bond = |name: &str, ofport: u16, members: &[&str], settings: &[&str]| {
             let members: Vec<proto::IfName> = members.iter().map(|m| m.parse().unwrap()).collect();
             let settings: Vec<PortSetting> = settings.iter().map(|s| s.parse().unwrap()).collect();
             let config = PortConfig::for_bond(&name.parse().unwrap(), &members, &settings).unwrap();
             PortInfo {
                 name: name.into(),
+                ofport: Some(ofport),
                 port_type: config.port_type,
                 vlan_mode: config.effective_vlan_mode(),
                 config,
@@ -1392,9 +1516,10 @@ member: eth5: defaulted detached
             mac_entries: 0,
             rstp: RstpBridgeConfig::default(),
             ports: vec![
-                bond("bond0", &["eth1", "eth2"], &[]),
+                bond("bond0", 1, &["eth1", "eth2"], &[]),
                 bond(
                     "bond1",
+                    2,
                     &["eth3", "eth4", "eth5"],
                     &[
                         "tag=10",
@@ -1408,6 +1533,7 @@ member: eth5: defaulted detached
                 ),
                 bond(
                     "bond2",
+                    3,
                     &["eth6", "eth7"],
                     &["bond_mode=active-backup", "lacp_fallback_ab=true"],
                 ),
@@ -1415,10 +1541,10 @@ member: eth5: defaulted detached
         }];
         let expected = "\
 bridge br0: mac=02:00:00:00:00:01 mac_aging=300 mac_table_size=8192 mac_entries=0
-  PORT   TYPE  VLAN            MTU  STATE  OPTIONS
-  bond0  bond  trunk all      1500  up     members=eth1,eth2 bond_mode=active-backup
-  bond1  bond  access tag=10  1500  up     members=eth3,eth4,eth5 bond_mode=balance-tcp lacp=active lacp_time=fast bond_updelay=100 bond_rebalance_interval=0 rstp_path_cost=10000
-  bond2  bond  trunk all      1500  up     members=eth6,eth7 bond_mode=active-backup lacp_fallback_ab=true
+  PORT   OFPORT  TYPE  VLAN            MTU  STATE  OPTIONS
+  bond0       1  bond  trunk all      1500  up     members=eth1,eth2 bond_mode=active-backup
+  bond1       2  bond  access tag=10  1500  up     members=eth3,eth4,eth5 bond_mode=balance-tcp lacp=active lacp_time=fast bond_updelay=100 bond_rebalance_interval=0 rstp_path_cost=10000
+  bond2       3  bond  trunk all      1500  up     members=eth6,eth7 bond_mode=active-backup lacp_fallback_ab=true
 ";
         assert_eq!(show(&bridges), expected);
         // --json: the config as stored, members and set keys by their names
@@ -1436,6 +1562,235 @@ bridge br0: mac=02:00:00:00:00:01 mac_aging=300 mac_table_size=8192 mac_entries=
         assert_eq!(
             v[0]["ports"][0]["config"]["members"],
             serde_json::json!(["eth1", "eth2"])
+        );
+    }
+}
+
+#[cfg(test)]
+mod flow_tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// The SPEC §9 example flow.
+    fn spec_flow() -> FlowInfo {
+        FlowInfo {
+            table: 0,
+            priority: 100,
+            cookie: 0,
+            flow_match: "tcp,in_port=vm1,tp_dst=22".into(),
+            actions: "drop".into(),
+            n_packets: 10,
+            n_bytes: 980,
+            duration: Duration::from_millis(3412),
+            idle_age_s: 1,
+            idle_timeout: 0,
+            hard_timeout: 0,
+        }
+    }
+
+    #[test]
+    fn dump_line_of_the_spec_example() {
+        assert_eq!(
+            flow_line(&spec_flow()),
+            " cookie=0x0, duration=3.412s, table=0, n_packets=10, n_bytes=980, idle_age=1, \
+             priority=100,tcp,in_port=vm1,tp_dst=22 actions=drop"
+        );
+    }
+
+    #[test]
+    fn dump_line_of_the_default_flow_has_priority_but_no_match() {
+        let f = FlowInfo {
+            priority: 0,
+            flow_match: String::new(),
+            actions: "NORMAL".into(),
+            n_packets: 0,
+            n_bytes: 0,
+            duration: Duration::from_millis(5250),
+            idle_age_s: 5,
+            ..spec_flow()
+        };
+        assert_eq!(
+            flow_line(&f),
+            " cookie=0x0, duration=5.250s, table=0, n_packets=0, n_bytes=0, idle_age=5, priority=0 actions=NORMAL"
+        );
+    }
+
+    #[test]
+    fn dump_line_leaves_out_the_default_priority() {
+        // OFP_DEFAULT_PRIORITY is not printed: the match comes first...
+        let f = FlowInfo {
+            priority: 32768,
+            flow_match: "in_port=vm1".into(),
+            actions: "output:vm2".into(),
+            ..spec_flow()
+        };
+        assert_eq!(
+            flow_line(&f),
+            " cookie=0x0, duration=3.412s, table=0, n_packets=10, n_bytes=980, idle_age=1, in_port=vm1 actions=output:vm2"
+        );
+        // ...and with no match either, actions follow the last ", " directly
+        let f = FlowInfo {
+            flow_match: String::new(),
+            ..f
+        };
+        assert_eq!(
+            flow_line(&f),
+            " cookie=0x0, duration=3.412s, table=0, n_packets=10, n_bytes=980, idle_age=1, actions=output:vm2"
+        );
+        // one off the default is printed
+        let f = FlowInfo { priority: 32767, ..f };
+        assert!(flow_line(&f).ends_with(", idle_age=1, priority=32767 actions=output:vm2"));
+    }
+
+    #[test]
+    fn dump_line_with_timeouts_cookie_and_table() {
+        let f = FlowInfo {
+            table: 3,
+            priority: 200,
+            cookie: 0x1f,
+            flow_match: "ip,nw_dst=10.0.0.0/8".into(),
+            actions: "dec_ttl,resubmit(,4)".into(),
+            n_packets: 2,
+            n_bytes: 120,
+            duration: Duration::from_millis(50),
+            idle_age_s: 0,
+            idle_timeout: 10,
+            hard_timeout: 60,
+        };
+        assert_eq!(
+            flow_line(&f),
+            " cookie=0x1f, duration=0.050s, table=3, n_packets=2, n_bytes=120, idle_timeout=10, \
+             hard_timeout=60, idle_age=0, priority=200,ip,nw_dst=10.0.0.0/8 actions=dec_ttl,resubmit(,4)"
+        );
+        // each timeout only when set, always before idle_age
+        let hard = FlowInfo {
+            idle_timeout: 0,
+            ..f.clone()
+        };
+        assert!(
+            flow_line(&hard).contains(", n_bytes=120, hard_timeout=60, idle_age=0, priority=200,"),
+            "{}",
+            flow_line(&hard)
+        );
+        let idle = FlowInfo { hard_timeout: 0, ..f };
+        assert!(
+            flow_line(&idle).contains(", n_bytes=120, idle_timeout=10, idle_age=0, priority=200,"),
+            "{}",
+            flow_line(&idle)
+        );
+        let max = FlowInfo {
+            cookie: u64::MAX,
+            table: 253,
+            priority: 65535,
+            idle_timeout: 65535,
+            hard_timeout: 0,
+            ..idle
+        };
+        assert!(
+            flow_line(&max).starts_with(" cookie=0xffffffffffffffff, duration=0.050s, table=253, "),
+            "{}",
+            flow_line(&max)
+        );
+        assert!(flow_line(&max).contains(", idle_timeout=65535, idle_age=0, priority=65535,ip,"));
+    }
+
+    #[test]
+    fn dump_line_duration_as_ofp_print_duration() {
+        for (ms, text) in [
+            (0, "0s"),
+            (1, "0.001s"),
+            (50, "0.050s"),
+            (999, "0.999s"),
+            (1000, "1s"),
+            (3412, "3.412s"),
+            (61_000, "61s"),
+            (86_400_001, "86400.001s"),
+        ] {
+            let f = FlowInfo {
+                duration: Duration::from_millis(ms),
+                ..spec_flow()
+            };
+            assert!(
+                flow_line(&f).contains(&format!(", duration={text}, table=")),
+                "{ms} ms: {}",
+                flow_line(&f)
+            );
+        }
+        // below a millisecond is not shown (nor sent)
+        assert_eq!(duration(Duration::from_micros(1_000_900)), "1s");
+        assert_eq!(duration(Duration::from_micros(2_345_678)), "2.345s");
+    }
+
+    #[test]
+    fn dump_line_says_drop_for_no_actions() {
+        let f = FlowInfo {
+            actions: String::new(),
+            ..spec_flow()
+        };
+        assert!(
+            flow_line(&f).ends_with(",tp_dst=22 actions=drop"),
+            "{}",
+            flow_line(&f)
+        );
+    }
+
+    #[test]
+    fn dump_flows_text_and_json() {
+        let second = FlowInfo {
+            table: 1,
+            priority: 0,
+            flow_match: String::new(),
+            actions: "NORMAL".into(),
+            ..spec_flow()
+        };
+        let info = FlowsInfo {
+            flows: vec![spec_flow(), second],
+        };
+        let text = human(&Reply::Flows(info.clone()));
+        assert_eq!(
+            text,
+            " cookie=0x0, duration=3.412s, table=0, n_packets=10, n_bytes=980, idle_age=1, priority=100,tcp,in_port=vm1,tp_dst=22 actions=drop\n \
+             cookie=0x0, duration=3.412s, table=1, n_packets=10, n_bytes=980, idle_age=1, priority=0 actions=NORMAL\n"
+        );
+        assert_eq!(human(&Reply::Flows(FlowsInfo::default())), "");
+        // --json: the SPEC object, with the SPEC's field order
+        let out = json(&Reply::Flows(FlowsInfo {
+            flows: vec![spec_flow()],
+        }))
+        .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"flows": [{"table": 0, "priority": 100, "cookie": "0x0",
+                "match": "tcp,in_port=vm1,tp_dst=22", "actions": "drop", "n_packets": 10,
+                "n_bytes": 980, "duration_s": 3.412, "idle_age_s": 1, "idle_timeout": 0,
+                "hard_timeout": 0}]})
+        );
+        let keys: Vec<&str> = out
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix('"')?.split('"').next())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "flows",
+                "table",
+                "priority",
+                "cookie",
+                "match",
+                "actions",
+                "n_packets",
+                "n_bytes",
+                "duration_s",
+                "idle_age_s",
+                "idle_timeout",
+                "hard_timeout"
+            ]
+        );
+        assert_eq!(
+            json(&Reply::Flows(FlowsInfo::default())).unwrap(),
+            "{\n  \"flows\": []\n}\n"
         );
     }
 }

@@ -4,6 +4,7 @@
 //! exit status, stdout and the one-line stderr contract of SPEC §5, timeouts,
 //! `--json` and `SWITCHD_SOCKET`. No root, no daemon needed.
 
+use std::fs::File;
 use std::io::{BufReader, ErrorKind};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
@@ -13,10 +14,11 @@ use std::time::{Duration, Instant};
 
 use proto::codec;
 use proto::{
-    BondInfo, BondMemberInfo, BondMode, BondShowInfo, BridgeInfo, BridgeSetting, FdbEntry, IfName,
-    LacpBondInfo, LacpMemberInfo, LacpMode, LacpShowInfo, LacpState, LacpStatus, LacpSystem, LacpTime,
-    MacAddr, PortConfig, PortInfo, PortSetting, PortState, PortType, Reply, Request, RstpBridgeConfig,
-    RstpBridgeInfo, RstpInfo, RstpPortId, RstpPortInfo, RstpProtocol, RstpRole, RstpState, VlanMode,
+    BondInfo, BondMemberInfo, BondMode, BondShowInfo, BridgeInfo, BridgeSetting, FdbEntry, FlowInfo,
+    FlowsInfo, IfName, LacpBondInfo, LacpMemberInfo, LacpMode, LacpShowInfo, LacpState, LacpStatus,
+    LacpSystem, LacpTime, MacAddr, PortConfig, PortInfo, PortSetting, PortState, PortType, Reply, Request,
+    RstpBridgeConfig, RstpBridgeInfo, RstpInfo, RstpPortId, RstpPortInfo, RstpProtocol, RstpRole, RstpState,
+    VlanMode,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_switchctl");
@@ -302,6 +304,7 @@ fn json_output_shapes() {
         },
         ports: vec![PortInfo {
             name: "vnet0".into(),
+            ofport: Some(4),
             port_type: PortType::Tap,
             config,
             vlan_mode: VlanMode::Access,
@@ -324,6 +327,19 @@ fn json_output_shapes() {
     assert_eq!(v[0]["mac"], "02:00:00:00:00:01");
     assert_eq!(v[0]["rstp"], true);
     assert_eq!(v[0]["rstp_priority"], 32768);
+    assert_eq!(v[0]["ports"][0]["ofport"], 4);
+    // and the text has it next to the name
+    let (run, _) = serve(&["show"], Behaviour::Answer(Ok(Reply::Show(show))));
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    assert!(
+        run.stdout()
+            .contains("\n  PORT   OFPORT  TYPE  VLAN           MTU  STATE")
+            && run
+                .stdout()
+                .contains("\n  vnet0       4  tap   access tag=10    -  down (no such device)\n"),
+        "{}",
+        run.stdout()
+    );
 }
 
 #[test]
@@ -641,7 +657,7 @@ fn bad_rstp_keys_are_refused_before_connecting() {
         ),
         (
             &["set", "port", "p1", "rstp_cost=1"],
-            "unknown port key \"rstp_cost\" (known: type, tag, trunks, vlan_mode, mtu, remote_ip, local_ip, key, dst_port, path, mode, persist, rstp_enable, rstp_port_priority, rstp_path_cost, rstp_admin_edge, rstp_auto_edge, bond_mode, lacp, lacp_time, lacp_fallback_ab, bond_updelay, bond_downdelay, bond_rebalance_interval)",
+            "unknown port key \"rstp_cost\" (known: type, tag, trunks, vlan_mode, mtu, ofport_request, remote_ip, local_ip, key, dst_port, path, mode, persist, rstp_enable, rstp_port_priority, rstp_path_cost, rstp_admin_edge, rstp_auto_edge, bond_mode, lacp, lacp_time, lacp_fallback_ab, bond_updelay, bond_downdelay, bond_rebalance_interval)",
         ),
         (&["rstp-show", "br0", "br1"], "unexpected argument 'br1'"),
     ] {
@@ -1035,4 +1051,330 @@ fn bad_bonds_are_refused_before_connecting() {
         assert_eq!(run.stdout(), "");
         assert_eq!(run.request, None, "{args:?} reached the daemon");
     }
+}
+
+/// The SPEC §9 example flow and the default one in table 1.
+fn flows_sample() -> FlowsInfo {
+    let spec = FlowInfo {
+        table: 0,
+        priority: 100,
+        cookie: 0,
+        flow_match: "tcp,in_port=vm1,tp_dst=22".into(),
+        actions: "drop".into(),
+        n_packets: 10,
+        n_bytes: 980,
+        duration: Duration::from_millis(3412),
+        idle_age_s: 1,
+        idle_timeout: 0,
+        hard_timeout: 0,
+    };
+    let default = FlowInfo {
+        table: 1,
+        priority: 0,
+        cookie: 0x2a,
+        flow_match: String::new(),
+        actions: "NORMAL".into(),
+        n_packets: 0,
+        n_bytes: 0,
+        duration: Duration::from_secs(5),
+        idle_age_s: 5,
+        idle_timeout: 0,
+        hard_timeout: 60,
+    };
+    FlowsInfo {
+        flows: vec![spec, default],
+    }
+}
+
+#[test]
+fn dump_flows_prints_ovs_ofctl_lines() {
+    let (run, _) = serve(
+        &["dump-flows", "br0", "tcp", "--table", "0"],
+        Behaviour::Answer(Ok(Reply::Flows(flows_sample()))),
+    );
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    assert_eq!(
+        run.stdout(),
+        " cookie=0x0, duration=3.412s, table=0, n_packets=10, n_bytes=980, idle_age=1, priority=100,tcp,in_port=vm1,tp_dst=22 actions=drop\n \
+         cookie=0x2a, duration=5s, table=1, n_packets=0, n_bytes=0, hard_timeout=60, idle_age=5, priority=0 actions=NORMAL\n"
+    );
+    assert_eq!(run.stderr(), "");
+    assert_eq!(
+        run.request,
+        Some(Request::DumpFlows {
+            bridge: name("br0"),
+            filter: Some("tcp".into()),
+            table: Some(0),
+        })
+    );
+    // no flows, no output (as ovs-ofctl)
+    let (run, _) = serve(
+        &["dump-flows", "br0"],
+        Behaviour::Answer(Ok(Reply::Flows(FlowsInfo::default()))),
+    );
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    assert_eq!(run.stdout(), "");
+}
+
+#[test]
+fn dump_flows_json_is_the_spec_object() {
+    let (run, _) = serve(
+        &["--json", "dump-flows", "br0"],
+        Behaviour::Answer(Ok(Reply::Flows(flows_sample()))),
+    );
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    let v: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(
+        v["flows"][0],
+        serde_json::json!({"table":0,"priority":100,"cookie":"0x0","match":"tcp,in_port=vm1,tp_dst=22",
+            "actions":"drop","n_packets":10,"n_bytes":980,"duration_s":3.412,"idle_age_s":1,
+            "idle_timeout":0,"hard_timeout":0})
+    );
+    assert_eq!(v["flows"][1]["cookie"], "0x2a");
+    assert_eq!(v["flows"][1]["duration_s"], 5.0);
+    assert_eq!(v["flows"][1]["match"], "");
+    // exactly proto's structure, so it decodes back
+    let back: FlowsInfo = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(back, flows_sample());
+}
+
+#[test]
+fn flow_changes_send_the_flow_and_print_nothing() {
+    let spec = "priority=100,in_port=vm1,tcp,tp_dst=22,actions=drop";
+    for (args, request) in [
+        (
+            &["add-flow", "br0", spec][..],
+            Request::AddFlow {
+                bridge: name("br0"),
+                flow: spec.into(),
+            },
+        ),
+        (
+            &["mod-flows", "br0", "--strict", spec],
+            Request::ModFlows {
+                bridge: name("br0"),
+                flow: spec.into(),
+                strict: true,
+            },
+        ),
+        (
+            &["del-flows", "br0"],
+            Request::DelFlows {
+                bridge: name("br0"),
+                filter: None,
+                strict: false,
+            },
+        ),
+        (
+            &["del-flows", "br0", "in_port=vm1"],
+            Request::DelFlows {
+                bridge: name("br0"),
+                filter: Some("in_port=vm1".into()),
+                strict: false,
+            },
+        ),
+    ] {
+        let (run, _) = serve(args, Behaviour::Answer(Ok(Reply::Done)));
+        assert_eq!(run.code(), Some(0), "{args:?}: {}", run.stderr());
+        assert_eq!(run.stdout(), "", "{args:?}");
+        assert_eq!(run.stderr(), "", "{args:?}");
+        assert_eq!(run.request, Some(request), "{args:?}");
+    }
+    let (run, _) = serve(
+        &["--json", "add-flow", "br0", spec],
+        Behaviour::Answer(Ok(Reply::Done)),
+    );
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    assert_eq!(run.stdout(), "{}\n");
+}
+
+#[test]
+fn add_flows_and_replace_flows_send_the_whole_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flows.txt");
+    // comments, blank lines and a dump line: switchd's to read, sent as they are
+    let text = "# web\npriority=100,in_port=vm1,tcp,tp_dst=22,actions=drop\n\n \
+                cookie=0x0, duration=3.412s, table=0, n_packets=10, n_bytes=980, idle_age=1, priority=0 actions=NORMAL\n";
+    std::fs::write(&path, text).unwrap();
+    let file = path.to_str().unwrap();
+    let (run, _) = serve(&["add-flows", "br0", file], Behaviour::Answer(Ok(Reply::Done)));
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    assert_eq!(run.stdout(), "");
+    assert_eq!(
+        run.request,
+        Some(Request::AddFlows {
+            bridge: name("br0"),
+            text: text.into(),
+        })
+    );
+    let (run, _) = serve(
+        &["replace-flows", "br0", file],
+        Behaviour::Answer(Ok(Reply::Done)),
+    );
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    assert_eq!(
+        run.request,
+        Some(Request::ReplaceFlows {
+            bridge: name("br0"),
+            text: text.into(),
+        })
+    );
+    // '-' is standard input
+    for op in ["add-flows", "replace-flows"] {
+        let sock_dir = tempfile::tempdir().unwrap();
+        let sock = sock_dir.path().join("switchd.sock");
+        let mut cmd = switchctl(&["--socket", sock.to_str().unwrap(), op, "br1", "-"]);
+        cmd.stdin(File::open(&path).unwrap());
+        let run = run_against(&sock, cmd, Behaviour::Answer(Ok(Reply::Done)));
+        assert_eq!(run.code(), Some(0), "{op}: {}", run.stderr());
+        let sent = match run.request {
+            Some(Request::AddFlows { bridge, text }) if op == "add-flows" => (bridge, text),
+            Some(Request::ReplaceFlows { bridge, text }) if op == "replace-flows" => (bridge, text),
+            other => panic!("{op} sent {other:?}"),
+        };
+        assert_eq!(sent, (name("br1"), text.to_owned()), "{op}");
+    }
+    // an empty file is an empty text (replace-flows: no flows at all)
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, "").unwrap();
+    let (run, _) = serve(
+        &["replace-flows", "br0", empty.to_str().unwrap()],
+        Behaviour::Answer(Ok(Reply::Done)),
+    );
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    assert_eq!(
+        run.request,
+        Some(Request::ReplaceFlows {
+            bridge: name("br0"),
+            text: String::new(),
+        })
+    );
+}
+
+#[test]
+fn flow_file_errors_name_the_path_without_connecting() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.txt");
+    let latin1 = dir.path().join("latin1.txt");
+    std::fs::write(&latin1, b"actions=drop\n# caf\xe9\n").unwrap();
+    for (args, expected) in [
+        (
+            vec!["add-flows", "br0", missing.to_str().unwrap()],
+            format!("cannot read {}: No such file or directory", missing.display()),
+        ),
+        (
+            vec!["replace-flows", "br0", missing.to_str().unwrap()],
+            format!("cannot read {}: No such file or directory", missing.display()),
+        ),
+        (
+            vec!["add-flows", "br0", dir.path().to_str().unwrap()],
+            format!("cannot read {}: Is a directory", dir.path().display()),
+        ),
+        (
+            vec!["add-flows", "br0", latin1.to_str().unwrap()],
+            format!("{}: line 2 is not UTF-8 text", latin1.display()),
+        ),
+    ] {
+        let (run, _) = serve(&args, Behaviour::Answer(Ok(Reply::Done)));
+        assert_one_error_line(&run, &expected);
+        assert_eq!(run.request, None, "{args:?} reached the daemon");
+    }
+}
+
+#[test]
+fn flow_refusals_are_one_line() {
+    // what switchd says about line 3 of a file, as it says it
+    let (run, _) = serve(
+        &["add-flows", "br0", "-"],
+        Behaviour::Answer(Err(proto::Error::new(
+            proto::ErrorKind::InvalidArgument,
+            "line 3: tp_dst needs tcp, udp or sctp",
+        ))),
+    );
+    assert_one_error_line(&run, "line 3: tp_dst needs tcp, udp or sctp");
+    assert_eq!(
+        run.request,
+        Some(Request::AddFlows {
+            bridge: name("br0"),
+            text: String::new(),
+        }),
+        "stdin is /dev/null here"
+    );
+    // a daemon without flow tables yet
+    let (run, _) = serve(
+        &["--json", "dump-flows", "br0"],
+        Behaviour::Answer(Err(proto::Error::new(
+            proto::ErrorKind::Unsupported,
+            "flow tables are not supported yet",
+        ))),
+    );
+    assert_one_error_line(&run, "flow tables are not supported yet");
+}
+
+#[test]
+fn bad_flow_command_lines_exit_2_without_connecting() {
+    for (args, reason) in [
+        (
+            &["add-flow", "br0"][..],
+            "the following required arguments were not provided",
+        ),
+        (
+            &["add-flow", "br0", "priority=1", "actions=drop"],
+            "unexpected argument 'actions=drop'",
+        ),
+        (
+            &["add-flows", "br0"],
+            "the following required arguments were not provided",
+        ),
+        (
+            &["del-flows", "br0", "tcp", "--table", "1"],
+            "unexpected argument '--table'",
+        ),
+        (
+            &["dump-flows", "br0", "--table", "254"],
+            "table 254 does not exist (tables are 0-253; 255 means all tables)",
+        ),
+        (
+            &["add-flow", "br0", "actions=drop", "--strict"],
+            "unexpected argument '--strict'",
+        ),
+    ] {
+        let (run, _) = serve(args, Behaviour::Answer(Ok(Reply::Done)));
+        assert_eq!(run.code(), Some(2), "{args:?}: {}", run.stderr());
+        let err = run.stderr();
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err:?}");
+        assert!(err.starts_with("switchctl: "), "{args:?}: {err:?}");
+        assert!(err.contains(reason), "{args:?}: {err:?} lacks {reason:?}");
+        assert_eq!(run.stdout(), "");
+        assert_eq!(run.request, None, "{args:?} reached the daemon");
+    }
+}
+
+#[test]
+fn add_flows_over_the_request_limit_is_refused_before_connecting() {
+    // Only while one request line is shorter than the 16 MiB a flow file
+    // may have; past that, the file read stops first (input.rs tests).
+    if codec::MAX_REQUEST_LEN >= proto::types::FLOW_TEXT_MAX {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.txt");
+    let line = "priority=100,in_port=vm1,tcp,tp_dst=22,actions=drop\n";
+    let text = line.repeat(codec::MAX_REQUEST_LEN / line.len() + 1);
+    std::fs::write(&path, &text).unwrap();
+    let (run, _) = serve(
+        &["add-flows", "br0", path.to_str().unwrap()],
+        Behaviour::Answer(Ok(Reply::Done)),
+    );
+    assert_eq!(run.code(), Some(1), "stderr: {}", run.stderr());
+    let err = run.stderr();
+    assert_eq!(err.lines().count(), 1, "{err:?}");
+    assert!(
+        err.contains(&format!(
+            "bytes long once encoded, more than the {} bytes switchd reads in one message",
+            codec::MAX_REQUEST_LEN
+        )),
+        "{err}"
+    );
+    assert_eq!(run.request, None);
 }

@@ -86,6 +86,17 @@ impl Engine {
             } => self.cmd_add_bond(&bridge, bond, &members, &settings, may_exist),
             Request::BondShow { bond } => self.bond_show(bond.as_ref()).map(Reply::Bonds),
             Request::LacpShow { bond } => self.lacp_show(bond.as_ref()).map(Reply::Lacp),
+            // Flow tables (SPEC §9): proto and switchctl know them, the engine not yet.
+            Request::AddFlow { .. }
+            | Request::AddFlows { .. }
+            | Request::ModFlows { .. }
+            | Request::DelFlows { .. }
+            | Request::ReplaceFlows { .. }
+            | Request::DumpFlows { .. } => Err(err(
+                ErrorKind::Unsupported,
+                "flow tables (add-flow, add-flows, mod-flows, del-flows, replace-flows, dump-flows) are not supported yet"
+                    .into(),
+            )),
             Request::PortStats { bridge } => {
                 let targets = self.bridge_selection(bridge.as_ref())?;
                 self.collect_queue_drops();
@@ -352,6 +363,8 @@ impl Engine {
                 .of_bridge(b)
                 .map(|(_, p)| PortInfo {
                     name: p.name.to_string(),
+                    // OpenFlow port numbers come with flow tables (SPEC §9).
+                    ofport: None,
                     port_type: p.config().port_type,
                     config: p.config().clone(),
                     vlan_mode: p.config().effective_vlan_mode(),
