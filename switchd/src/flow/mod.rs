@@ -10,6 +10,7 @@
 //!
 //! All pure: no sockets, no clock (times come in as arguments).
 
+pub mod commit;
 pub mod key;
 pub mod types;
 
