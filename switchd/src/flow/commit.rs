@@ -902,3 +902,1176 @@ fn arp(o: &mut [u8], l3: usize, cx: &mut Cx) -> Result<(), RewriteError> {
     Ok(())
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::RxBatch;
+    use crate::offload;
+    use crate::wire::vnet::{F_NEEDS_CSUM, GSO_TCPV4};
+    use etherparse::{
+        ArpHardwareId, ArpOperation, ArpPacket, EtherType, LinkExtSlice, LinkSlice, NetSlice, PacketBuilder,
+        SlicedPacket, TransportSlice,
+    };
+    use proptest::prelude::*;
+
+    const SRC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
+    const DST: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
+    const A4: [u8; 4] = [10, 0, 0, 1];
+    const B4: [u8; 4] = [10, 0, 0, 2];
+    const A6: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    const B6: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
+    const TARGET: [u8; 16] = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9];
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Kind {
+        Tcp4,
+        Udp4,
+        /// UDP/IPv4 with checksum 0 ("none").
+        Udp4NoCsum,
+        Icmp4,
+        Sctp4,
+        Tcp6,
+        Udp6,
+        Sctp6,
+        Icmp6,
+        /// A neighbour solicitation with source and target link-layer options.
+        Nd6,
+        Arp,
+        /// LLDP: an ethertype switchd knows nothing beyond.
+        Lldp,
+    }
+
+    const KINDS: [Kind; 12] = [
+        Kind::Tcp4,
+        Kind::Udp4,
+        Kind::Udp4NoCsum,
+        Kind::Icmp4,
+        Kind::Sctp4,
+        Kind::Tcp6,
+        Kind::Udp6,
+        Kind::Sctp6,
+        Kind::Icmp6,
+        Kind::Nd6,
+        Kind::Arp,
+        Kind::Lldp,
+    ];
+
+    /// The fields an action can change in a frame of `kind`.
+    fn fields(kind: Kind) -> &'static [Field] {
+        use Field as F;
+        match kind {
+            Kind::Tcp4 | Kind::Udp4 | Kind::Udp4NoCsum | Kind::Sctp4 => &[
+                F::DlSrc,
+                F::DlDst,
+                F::NwSrc,
+                F::NwDst,
+                F::NwTos,
+                F::NwTtl,
+                F::TpSrc,
+                F::TpDst,
+            ],
+            Kind::Icmp4 => &[
+                F::DlSrc,
+                F::DlDst,
+                F::NwSrc,
+                F::NwDst,
+                F::NwTos,
+                F::NwTtl,
+                F::IcmpType,
+                F::IcmpCode,
+            ],
+            Kind::Tcp6 | Kind::Udp6 | Kind::Sctp6 => &[
+                F::DlSrc,
+                F::DlDst,
+                F::Ipv6Src,
+                F::Ipv6Dst,
+                F::NwTos,
+                F::NwTtl,
+                F::Ipv6Label,
+                F::TpSrc,
+                F::TpDst,
+            ],
+            Kind::Icmp6 => &[
+                F::DlSrc,
+                F::DlDst,
+                F::Ipv6Src,
+                F::Ipv6Dst,
+                F::NwTos,
+                F::NwTtl,
+                F::Ipv6Label,
+                F::Icmpv6Type,
+                F::Icmpv6Code,
+            ],
+            Kind::Nd6 => &[
+                F::DlSrc,
+                F::DlDst,
+                F::Ipv6Src,
+                F::Ipv6Dst,
+                F::NwTos,
+                F::NwTtl,
+                F::Ipv6Label,
+                F::NdTarget,
+                F::ArpSha,
+                F::ArpTha,
+            ],
+            Kind::Arp => &[
+                F::DlSrc,
+                F::DlDst,
+                F::ArpOp,
+                F::ArpSpa,
+                F::ArpTpa,
+                F::ArpSha,
+                F::ArpTha,
+            ],
+            Kind::Lldp => &[F::DlSrc, F::DlDst],
+        }
+    }
+
+    /// A value for `field` that keeps the test's re-parse meaningful:
+    /// etherparse wants an ICMP timestamp (13/14) to be exactly 20 bytes,
+    /// and an ICMPv6 type 135/136 would make an echo an ND message.
+    fn sane(field: Field, v: u128) -> u128 {
+        let v = v & field.max();
+        match (field, v) {
+            (Field::IcmpType, 13 | 14) => 8,
+            (Field::Icmpv6Type, 135 | 136) => 128,
+            _ => v,
+        }
+    }
+
+    fn is_v6(kind: Kind) -> bool {
+        matches!(
+            kind,
+            Kind::Tcp6 | Kind::Udp6 | Kind::Sctp6 | Kind::Icmp6 | Kind::Nd6
+        )
+    }
+
+    /// One's-complement sum (RFC 1071), not folded: the test's own full
+    /// recomputation, independent of the incremental code.
+    fn sum(data: &[u8], mut acc: u32) -> u32 {
+        let mut chunks = data.chunks_exact(2);
+        for c in &mut chunks {
+            acc += u32::from(u16::from_be_bytes([c[0], c[1]]));
+        }
+        if let [last] = chunks.remainder() {
+            acc += u32::from(*last) << 8;
+        }
+        acc
+    }
+
+    fn fix_ipv4_checksum(f: &mut [u8], l3: usize) {
+        f[l3 + 10..l3 + 12].fill(0);
+        let ihl = usize::from(f[l3] & 0x0f) * 4;
+        let c = !fold(sum(&f[l3..l3 + ihl], 0));
+        f[l3 + 10..l3 + 12].copy_from_slice(&c.to_be_bytes());
+    }
+
+    fn fix_sctp_crc(f: &mut [u8], l4: usize) {
+        f[l4 + 8..l4 + 12].fill(0);
+        let c = crc32c(&f[l4..]);
+        f[l4 + 8..l4 + 12].copy_from_slice(&c.to_le_bytes());
+    }
+
+    fn nd_body() -> Vec<u8> {
+        let mut b = TARGET.to_vec();
+        b.extend_from_slice(&[1, 1, 0x02, 0, 0, 0, 0, 0x0a]); // source link-layer address
+        b.extend_from_slice(&[2, 1, 0x02, 0, 0, 0, 0, 0x0b]); // target link-layer address
+        b
+    }
+
+    /// An untagged frame of `kind` (IPv4 at 14 with no options, IPv6 at 14
+    /// with no extension headers) with correct checksums, a non-zero TOS /
+    /// traffic class and flow label.
+    fn build(kind: Kind, payload: &[u8]) -> Vec<u8> {
+        let eth = || PacketBuilder::ethernet2(SRC, DST);
+        let mut padded = payload.to_vec();
+        padded.resize(payload.len().max(4), 0x5a); // an SCTP common header is 12 bytes
+        let mut f = Vec::new();
+        match kind {
+            Kind::Tcp4 => eth()
+                .ipv4(A4, B4, 64)
+                .tcp(1000, 2000, 0x1000_0000, 65535)
+                .ack(7)
+                .write(&mut f, payload)
+                .unwrap(),
+            Kind::Udp4 | Kind::Udp4NoCsum => eth()
+                .ipv4(A4, B4, 64)
+                .udp(5000, 6000)
+                .write(&mut f, payload)
+                .unwrap(),
+            Kind::Sctp4 => eth()
+                .ipv4(A4, B4, 64)
+                .udp(5000, 6000)
+                .write(&mut f, &padded)
+                .unwrap(),
+            Kind::Icmp4 => eth()
+                .ipv4(A4, B4, 64)
+                .icmpv4_echo_request(7, 9)
+                .write(&mut f, payload)
+                .unwrap(),
+            Kind::Tcp6 => eth()
+                .ipv6(A6, B6, 64)
+                .tcp(1000, 2000, 5, 65535)
+                .write(&mut f, payload)
+                .unwrap(),
+            Kind::Udp6 => eth()
+                .ipv6(A6, B6, 64)
+                .udp(5000, 6000)
+                .write(&mut f, payload)
+                .unwrap(),
+            Kind::Sctp6 => eth()
+                .ipv6(A6, B6, 64)
+                .udp(5000, 6000)
+                .write(&mut f, &padded)
+                .unwrap(),
+            Kind::Icmp6 => eth()
+                .ipv6(A6, B6, 64)
+                .icmpv6_echo_request(7, 9)
+                .write(&mut f, payload)
+                .unwrap(),
+            Kind::Nd6 => eth()
+                .ipv6(A6, B6, 255)
+                .icmpv6_raw(135, 0, [0; 4])
+                .write(&mut f, &nd_body())
+                .unwrap(),
+            Kind::Arp => {
+                let pkt = ArpPacket::new(
+                    ArpHardwareId::ETHERNET,
+                    EtherType::IPV4,
+                    ArpOperation::REQUEST,
+                    &SRC,
+                    &A4,
+                    &[0; 6],
+                    &B4,
+                )
+                .unwrap();
+                PacketBuilder::ethernet2(SRC, [0xff; 6])
+                    .arp(pkt)
+                    .write(&mut f)
+                    .unwrap()
+            }
+            Kind::Lldp => {
+                f.extend_from_slice(&[0x01, 0x80, 0xc2, 0, 0, 0x0e]);
+                f.extend_from_slice(&SRC);
+                f.extend_from_slice(&[0x88, 0xcc]);
+                f.extend_from_slice(payload);
+            }
+        }
+        match kind {
+            Kind::Tcp4 | Kind::Udp4 | Kind::Udp4NoCsum | Kind::Sctp4 | Kind::Icmp4 => {
+                f[15] = 0xb9; // DSCP 46, ECN 1
+                f[18..20].copy_from_slice(&0x1234u16.to_be_bytes()); // IP id
+                if kind == Kind::Sctp4 {
+                    f[14 + 9] = IPPROTO_SCTP;
+                    fix_sctp_crc(&mut f, 34);
+                }
+                if kind == Kind::Udp4NoCsum {
+                    f[40..42].fill(0);
+                }
+                fix_ipv4_checksum(&mut f, 14);
+            }
+            k if is_v6(k) => {
+                // Traffic class 0xb8, flow label 0x12345 (not in any checksum).
+                f[14..18].copy_from_slice(&(6u32 << 28 | 0xb8 << 20 | 0x12345).to_be_bytes());
+                if k == Kind::Sctp6 {
+                    f[14 + 6] = IPPROTO_SCTP;
+                    fix_sctp_crc(&mut f, 54);
+                }
+            }
+            _ => {}
+        }
+        f
+    }
+
+    /// Puts a tag (TPID, TCI) after the MAC addresses.
+    fn tag(f: &[u8], tpid: u16, tci: u16) -> Vec<u8> {
+        let mut v = f[..12].to_vec();
+        v.extend_from_slice(&tpid.to_be_bytes());
+        v.extend_from_slice(&tci.to_be_bytes());
+        v.extend_from_slice(&f[12..]);
+        v
+    }
+
+    /// What Linux leaves in a frame with a partial checksum: the L4 field
+    /// holds the folded pseudo-header sum. Returns the virtio-net header.
+    fn make_partial(f: &mut [u8], l3: usize, l4: usize, csum_offset: usize, v6: bool) -> VnetHdr {
+        let sum = pseudo_sum(f, l3, l4, v6);
+        f[l4 + csum_offset..l4 + csum_offset + 2].copy_from_slice(&sum.to_be_bytes());
+        VnetHdr {
+            flags: F_NEEDS_CSUM,
+            csum_start: l4 as u16,
+            csum_offset: csum_offset as u16,
+            ..Default::default()
+        }
+    }
+
+    fn pseudo_sum(f: &[u8], l3: usize, l4: usize, v6: bool) -> u16 {
+        let l4_len = (f.len() - l4) as u32;
+        let (proto, addrs) = if v6 {
+            (f[l3 + 6], &f[l3 + 8..l3 + 40])
+        } else {
+            (f[l3 + 9], &f[l3 + 12..l3 + 20])
+        };
+        fold(sum(addrs, u32::from(proto) + (l4_len >> 16) + (l4_len & 0xffff)))
+    }
+
+    fn mac_val(m: [u8; 6]) -> u128 {
+        u128::from(u64::from_be_bytes([0, 0, m[0], m[1], m[2], m[3], m[4], m[5]]))
+    }
+
+    fn be32_val(b: &[u8]) -> u128 {
+        u128::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn be128_val(b: &[u8]) -> u128 {
+        u128::from_be_bytes(b[..16].try_into().unwrap())
+    }
+
+    /// The frame's key as `flow::extract` defines it, read with etherparse
+    /// (layers) and by hand (fields): independent of the code under test.
+    fn key_of(f: &[u8]) -> FlowKey {
+        let p = SlicedPacket::from_ethernet(f).expect("etherparse parses the frame");
+        let mut k = FlowKey::ZERO;
+        let Some(LinkSlice::Ethernet2(eth)) = &p.link else {
+            panic!("not Ethernet")
+        };
+        k.set(Field::DlDst, mac_val(eth.destination()));
+        k.set(Field::DlSrc, mac_val(eth.source()));
+        let mut dl_type = eth.ether_type().0;
+        if let Some(LinkExtSlice::Vlan(v)) = p.link_exts.first() {
+            let tci = u16::from(v.priority_code_point().value()) << 13 | v.vlan_identifier().value();
+            k.set(Field::VlanTci, u128::from(tci | VLAN_CFI));
+            dl_type = v.ether_type().0;
+        }
+        k.set(Field::DlType, u128::from(dl_type));
+        match &p.net {
+            Some(NetSlice::Ipv4(ip)) => {
+                let h = ip.header().slice();
+                k.set(Field::NwSrc, be32_val(&h[12..]));
+                k.set(Field::NwDst, be32_val(&h[16..]));
+                k.set(Field::NwTos, u128::from(h[1]));
+                k.set(Field::NwTtl, u128::from(h[8]));
+                k.set(Field::NwProto, u128::from(h[9]));
+                if u16::from_be_bytes([h[6], h[7]]) & 0x1fff == 0 {
+                    key_l4(&mut k, h[9], ip.payload().payload, false);
+                }
+            }
+            Some(NetSlice::Ipv6(ip)) => {
+                let h = ip.header();
+                k.set(Field::Ipv6Src, u128::from_be_bytes(h.source()));
+                k.set(Field::Ipv6Dst, u128::from_be_bytes(h.destination()));
+                k.set(Field::NwTos, u128::from(h.traffic_class()));
+                k.set(Field::Ipv6Label, u128::from(h.flow_label().value()));
+                k.set(Field::NwTtl, u128::from(h.hop_limit()));
+                let proto = ip.payload().ip_number.0;
+                k.set(Field::NwProto, u128::from(proto));
+                key_l4(&mut k, proto, ip.payload().payload, true);
+            }
+            Some(NetSlice::Arp(a)) => {
+                let h = a.slice();
+                let op = u16::from_be_bytes([h[6], h[7]]);
+                if op <= 0xff {
+                    k.set(Field::ArpOp, u128::from(op));
+                }
+                k.set(Field::ArpSha, mac_val(h[8..14].try_into().unwrap()));
+                k.set(Field::ArpSpa, be32_val(&h[14..]));
+                k.set(Field::ArpTha, mac_val(h[18..24].try_into().unwrap()));
+                k.set(Field::ArpTpa, be32_val(&h[24..]));
+            }
+            None => {}
+        }
+        k
+    }
+
+    fn key_l4(k: &mut FlowKey, proto: u8, d: &[u8], v6: bool) {
+        let ports = |k: &mut FlowKey| {
+            k.set(Field::TpSrc, u128::from(u16::from_be_bytes([d[0], d[1]])));
+            k.set(Field::TpDst, u128::from(u16::from_be_bytes([d[2], d[3]])));
+        };
+        match proto {
+            IPPROTO_TCP if d.len() >= 20 => {
+                ports(k);
+                k.set(
+                    Field::TcpFlags,
+                    u128::from(u16::from_be_bytes([d[12], d[13]]) & 0xfff),
+                );
+            }
+            IPPROTO_UDP if d.len() >= 8 => ports(k),
+            IPPROTO_SCTP if d.len() >= 12 => ports(k),
+            IPPROTO_ICMP if !v6 && d.len() >= 8 => {
+                k.set(Field::IcmpType, u128::from(d[0]));
+                k.set(Field::IcmpCode, u128::from(d[1]));
+            }
+            IPPROTO_ICMPV6 if v6 && d.len() >= 8 => {
+                k.set(Field::Icmpv6Type, u128::from(d[0]));
+                k.set(Field::Icmpv6Code, u128::from(d[1]));
+                if (d[0] == 135 || d[0] == 136) && d[1] == 0 && d.len() >= 24 {
+                    k.set(Field::NdTarget, be128_val(&d[8..]));
+                    let mut opts = &d[24..];
+                    let (mut sll, mut tll) = (false, false);
+                    while opts.len() >= 8 && opts[1] != 0 && usize::from(opts[1]) * 8 <= opts.len() {
+                        let mac = mac_val(opts[2..8].try_into().unwrap());
+                        match (opts[0], opts[1]) {
+                            (1, 1) if !sll => (sll, k.set(Field::ArpSha, mac)).1,
+                            (2, 1) if !tll => (tll, k.set(Field::ArpTha, mac)).1,
+                            _ => {}
+                        }
+                        sll |= opts[0] == 1 && opts[1] == 1;
+                        tll |= opts[0] == 2 && opts[1] == 1;
+                        opts = &opts[usize::from(opts[1]) * 8..];
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The fields of `k` a frame carries.
+    fn in_frame(k: &FlowKey) -> FlowKey {
+        let mut m = [0u64; KEY_WORDS];
+        for (m, n) in m.iter_mut().zip(&NOT_IN_FRAME) {
+            *m = !n;
+        }
+        k.masked(&FlowKey(m))
+    }
+
+    /// Every checksum of `f` is right: the IPv4 header's and TCP/UDP/ICMPv6
+    /// by etherparse, ICMPv4 and SCTP by the test's own recomputation.
+    fn assert_checksums(f: &[u8]) {
+        let p = SlicedPacket::from_ethernet(f).unwrap();
+        match (&p.net, &p.transport) {
+            (Some(NetSlice::Ipv4(ip)), t) => {
+                let h = ip.header();
+                assert_eq!(
+                    h.header_checksum(),
+                    h.to_header().calc_header_checksum(),
+                    "IPv4 header checksum"
+                );
+                let (src, dst) = (h.source(), h.destination());
+                let pl = ip.payload();
+                match t {
+                    Some(TransportSlice::Tcp(t)) => {
+                        assert_eq!(t.checksum(), t.calc_checksum_ipv4(src, dst).unwrap(), "TCP/IPv4")
+                    }
+                    Some(TransportSlice::Udp(u)) if u.checksum() != 0 => assert_eq!(
+                        u.checksum(),
+                        u.to_header()
+                            .calc_checksum_ipv4_raw(src, dst, u.payload())
+                            .unwrap(),
+                        "UDP/IPv4"
+                    ),
+                    Some(TransportSlice::Icmpv4(i)) => assert_eq!(fold(sum(i.slice(), 0)), 0xffff, "ICMPv4"),
+                    _ if pl.ip_number.0 == IPPROTO_SCTP && !pl.fragmented => sctp_ok(pl.payload),
+                    _ => {}
+                }
+            }
+            (Some(NetSlice::Ipv6(ip)), t) => {
+                let (src, dst) = (ip.header().source(), ip.header().destination());
+                let pl = ip.payload();
+                match t {
+                    Some(TransportSlice::Tcp(t)) => {
+                        assert_eq!(t.checksum(), t.calc_checksum_ipv6(src, dst).unwrap(), "TCP/IPv6")
+                    }
+                    Some(TransportSlice::Udp(u)) => assert_eq!(
+                        u.checksum(),
+                        u.to_header()
+                            .calc_checksum_ipv6_raw(src, dst, u.payload())
+                            .unwrap(),
+                        "UDP/IPv6"
+                    ),
+                    Some(TransportSlice::Icmpv6(i)) => assert!(i.is_checksum_valid(src, dst), "ICMPv6"),
+                    _ if pl.ip_number.0 == IPPROTO_SCTP => sctp_ok(pl.payload),
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn sctp_ok(d: &[u8]) {
+        let mut z = d.to_vec();
+        z[8..12].fill(0);
+        assert_eq!(d[8..12], crc32c(&z).to_le_bytes(), "SCTP CRC32c");
+    }
+
+    /// Runs [`rewrite`] into a fresh buffer; the new frame and header.
+    fn run(
+        frame: &[u8],
+        vnet: &VnetHdr,
+        base: &FlowKey,
+        cur: &FlowKey,
+    ) -> Result<(Vec<u8>, VnetHdr), RewriteError> {
+        let mut out = vec![0xee; HEADROOM + frame.len() + 4];
+        let (start, len, v) = rewrite(frame, vnet, base, cur, &mut out)?;
+        assert_eq!(start, HEADROOM);
+        Ok((out[start..start + len].to_vec(), v))
+    }
+
+    /// A value of `field` other than `old`.
+    fn other(field: Field, old: u128) -> u128 {
+        let v = sane(field, old ^ 0x5a5a_a5a5_0f0f_f0f0_3c3c_c3c3_1234_4321);
+        if v == old {
+            sane(field, old ^ 1)
+        } else {
+            v
+        }
+    }
+
+    #[test]
+    fn crc32c_check_value() {
+        // The CRC-32C check value (RFC 3720 B.4 and every CRC catalogue).
+        assert_eq!(crc32c(b"123456789"), 0xe306_9283);
+        assert_eq!(crc32c(&[0u8; 32]), 0x8a91_36aa); // RFC 3720 B.4: 32 zero bytes
+    }
+
+    /// Every field of every kind of frame, alone and all at once, untagged
+    /// and under either TPID: the re-parsed frame has the new values and
+    /// every checksum is right (and, checked by etherparse, equals a full
+    /// recomputation bit for bit).
+    #[test]
+    fn every_field_of_every_kind() {
+        let payload: Vec<u8> = (0..37u8).map(|i| i.wrapping_mul(29)).collect();
+        for kind in KINDS {
+            for tagging in [None, Some((0x8100, 0x2005)), Some((0x88a8, 0xf064))] {
+                let mut frame = build(kind, &payload);
+                if let Some((tpid, tci)) = tagging {
+                    frame = tag(&frame, tpid, tci);
+                }
+                assert_checksums(&frame);
+                let base = key_of(&frame);
+                let mut all = base;
+                for &f in fields(kind) {
+                    let mut cur = base;
+                    cur.set(f, other(f, base.get(f)));
+                    all.set(f, cur.get(f));
+                    let (out, _) = run(&frame, &VnetHdr::default(), &base, &cur).unwrap();
+                    assert_eq!(out.len(), frame.len());
+                    assert_eq!(key_of(&out), in_frame(&cur), "{kind:?} {tagging:x?} {f:?}");
+                    assert_checksums(&out);
+                    if kind == Kind::Udp4NoCsum {
+                        assert_eq!(
+                            out[out.len() - payload.len() - 2..][..2],
+                            [0, 0],
+                            "no checksum stays none"
+                        );
+                    }
+                }
+                let (out, _) = run(&frame, &VnetHdr::default(), &base, &all).unwrap();
+                assert_eq!(key_of(&out), in_frame(&all), "{kind:?} {tagging:x?} all");
+                assert_checksums(&out);
+            }
+        }
+    }
+
+    #[test]
+    fn vlan_push_pop_and_change() {
+        let frame = build(Kind::Tcp4, b"payload");
+        let base = key_of(&frame);
+        let none = VnetHdr::default();
+        // Push: 0x8100 and the TCI without CFI; the rest shifts by 4.
+        let mut cur = base;
+        cur.set(Field::VlanTci, u128::from(VLAN_CFI | 5 << 13 | 100));
+        let (out, _) = run(&frame, &none, &base, &cur).unwrap();
+        assert_eq!(out[12..16], [0x81, 0x00, 0xa0, 0x64]);
+        assert_eq!(out[16..], frame[12..]);
+        assert_eq!(key_of(&out), in_frame(&cur));
+        // Pop.
+        let tagged = tag(&frame, 0x8100, 0x3007); // DEI set on the wire
+        let tbase = key_of(&tagged);
+        assert_eq!(tbase.vlan_tci(), 0x3007); // CFI/DEI folded as extract does
+        let (out, _) = run(&tagged, &none, &tbase, &base).unwrap();
+        assert_eq!(out, frame);
+        // Change keeps an 802.1ad TPID.
+        let ad = tag(&frame, 0x88a8, 0x0064);
+        let adbase = key_of(&ad);
+        let mut cur = adbase;
+        cur.set(Field::VlanVid, 200);
+        let (out, _) = run(&ad, &none, &adbase, &cur).unwrap();
+        assert_eq!(out[12..16], [0x88, 0xa8, 0x00, 0xc8]);
+        assert_eq!(out[16..], ad[16..]);
+        // The same tag, unchanged: byte for byte, DEI included.
+        let mut cur = tbase;
+        cur.set(Field::NwTtl, 9);
+        let (out, _) = run(&tagged, &none, &tbase, &cur).unwrap();
+        assert_eq!(out[12..16], tagged[12..16]);
+    }
+
+    #[test]
+    fn qinq_only_the_outer_tag_is_the_key_s() {
+        // 802.1ad 100 outside, 802.1Q 200 inside; with one tag in the key
+        // the inner TPID is dl_type and everything after it is payload.
+        let frame = tag(&tag(&build(Kind::Udp4, b"x"), 0x8100, 200), 0x88a8, 100);
+        let mut base = FlowKey::ZERO;
+        base.set(Field::DlDst, mac_val(DST));
+        base.set(Field::DlSrc, mac_val(SRC));
+        base.set(Field::VlanTci, u128::from(VLAN_CFI | 100));
+        base.set(Field::DlType, 0x8100);
+        let none = VnetHdr::default();
+        let mut cur = base;
+        cur.set(Field::VlanVid, 300);
+        let (out, _) = run(&frame, &none, &base, &cur).unwrap();
+        assert_eq!(out[12..20], [0x88, 0xa8, 0x01, 0x2c, 0x81, 0x00, 0x00, 0xc8]);
+        assert_eq!(out[20..], frame[20..]);
+        let mut cur = base;
+        cur.set(Field::VlanTci, 0);
+        let (out, _) = run(&frame, &none, &base, &cur).unwrap();
+        assert_eq!(out[12..], frame[16..]);
+        let mut cur = base;
+        cur.set(Field::NwSrc, 1);
+        assert_eq!(
+            run(&frame, &none, &base, &cur).unwrap_err(),
+            RewriteError::Unwritable(Field::NwSrc)
+        );
+    }
+
+    #[test]
+    fn plan_says_what_it_takes() {
+        let frame = build(Kind::Tcp4, b"abc");
+        let base = key_of(&frame);
+        assert_eq!(plan(&frame, &base, &base), Plan::Same);
+        // Nothing the frame carries.
+        let mut cur = base;
+        for (f, v) in [
+            (Field::InPort, 7),
+            (Field::TunId, 99),
+            (Field::Metadata, 1),
+            (Field::Reg0, 5),
+            (Field::Reg7, 6),
+        ] {
+            cur.set(f, v);
+        }
+        assert_eq!(plan(&frame, &base, &cur), Plan::Same);
+        // A TCI without CFI is "untagged" whatever else it has.
+        cur.set(Field::VlanTci, 5);
+        assert_eq!(plan(&frame, &base, &cur), Plan::Same);
+        // Push.
+        cur.set(Field::VlanTci, u128::from(VLAN_CFI | 10));
+        assert_eq!(
+            plan(&frame, &base, &cur),
+            Plan::Vlan(Edit::push([0x81, 0, 0, 10]))
+        );
+        // Anything else: a rewrite.
+        cur.set(Field::DlSrc, 1);
+        assert_eq!(plan(&frame, &base, &cur), Plan::Rewrite);
+        for (f, v) in [(Field::NwTtl, 1), (Field::TpDst, 1), (Field::TcpFlags, 0x3f)] {
+            let mut cur = base;
+            cur.set(f, v);
+            assert_eq!(plan(&frame, &base, &cur), Plan::Rewrite, "{f:?}");
+        }
+
+        // Pop and change of a tagged frame; 802.1ad is kept.
+        for tpid in [0x8100u16, 0x88a8] {
+            let tagged = tag(&frame, tpid, 0x0064);
+            let tbase = key_of(&tagged);
+            let mut cur = tbase;
+            cur.set(Field::VlanTci, 0);
+            assert_eq!(plan(&tagged, &tbase, &cur), Plan::Vlan(Edit::POP));
+            cur.set(Field::VlanTci, u128::from(VLAN_CFI | 3 << 13 | 7));
+            let [t0, t1] = tpid.to_be_bytes();
+            assert_eq!(
+                plan(&tagged, &tbase, &cur),
+                Plan::Vlan(Edit::retag([t0, t1, 0x60, 7]))
+            );
+            // The edit gives what rewrite gives.
+            let Plan::Vlan(e) = plan(&tagged, &tbase, &cur) else {
+                unreachable!()
+            };
+            let (a, t, b) = e.pieces(&tagged);
+            let edited = [a, &t.unwrap()[..], b].concat();
+            assert_eq!(run(&tagged, &VnetHdr::default(), &tbase, &cur).unwrap().0, edited);
+        }
+        // A key that says "tagged" of an untagged frame: never an edit that
+        // would strip bytes that are not a tag; rewrite reports it.
+        let mut liar = base;
+        liar.set(Field::VlanTci, u128::from(VLAN_CFI | 1));
+        assert_eq!(plan(&frame, &liar, &base), Plan::Rewrite);
+        assert!(matches!(
+            run(&frame, &VnetHdr::default(), &liar, &base),
+            Err(RewriteError::Mismatch(_))
+        ));
+    }
+
+    #[test]
+    fn apply_vlan_cases() {
+        let t = |v: u16| VLAN_CFI | v;
+        assert_eq!(apply_vlan(0, 0, 0x8100), Edit::KEEP);
+        assert_eq!(apply_vlan(0, 0x0fff, 0x8100), Edit::KEEP); // no CFI: untagged
+        assert_eq!(apply_vlan(t(5), t(5), 0x88a8), Edit::KEEP);
+        assert_eq!(apply_vlan(0, t(5), 0x88a8), Edit::push([0x81, 0, 0, 5]));
+        assert_eq!(apply_vlan(t(5), 0, 0x88a8), Edit::POP);
+        assert_eq!(apply_vlan(t(5), t(6), 0x88a8), Edit::retag([0x88, 0xa8, 0, 6]));
+    }
+
+    #[test]
+    fn udp_checksum_none_and_zero() {
+        // UDP/IPv4 with no checksum stays without, whatever changes.
+        let frame = build(Kind::Udp4NoCsum, b"hello");
+        let base = key_of(&frame);
+        let mut cur = base;
+        cur.set(Field::NwSrc, 0xc0a8_0001);
+        cur.set(Field::TpDst, 53);
+        let (out, _) = run(&frame, &VnetHdr::default(), &base, &cur).unwrap();
+        assert_eq!(out[40..42], [0, 0]);
+
+        // A rewrite whose checksum comes out 0 sends 0xffff: pick the
+        // source port that makes the sum of everything else all ones.
+        for kind in [Kind::Udp4, Kind::Udp6] {
+            let frame = build(kind, b"zero sum");
+            let base = key_of(&frame);
+            let (l3, l4) = (14, if kind == Kind::Udp6 { 54 } else { 34 });
+            let mut f = frame.clone();
+            f[l4..l4 + 2].fill(0);
+            f[l4 + 6..l4 + 8].fill(0);
+            let rest = fold(sum(
+                &f[l4..],
+                u32::from(pseudo_sum(&f, l3, l4, kind == Kind::Udp6)),
+            ));
+            let port = 0xffff - rest;
+            let mut cur = base;
+            cur.set(Field::TpSrc, u128::from(port));
+            let (out, _) = run(&frame, &VnetHdr::default(), &base, &cur).unwrap();
+            assert_eq!(out[l4 + 6..l4 + 8], [0xff, 0xff], "{kind:?}");
+            assert_checksums(&out);
+        }
+    }
+
+    /// Partial checksums: the field holds the new pseudo-header sum exactly
+    /// as Linux would have written it, a port change leaves it alone, and
+    /// completing it in software gives a valid checksum.
+    #[test]
+    fn partial_checksums_follow_address_changes() {
+        for (kind, off) in [
+            (Kind::Tcp4, 16),
+            (Kind::Udp4, 6),
+            (Kind::Tcp6, 16),
+            (Kind::Udp6, 6),
+        ] {
+            let v6 = is_v6(kind);
+            let l4 = if v6 { 54 } else { 34 };
+            let mut frame = build(kind, &[7u8; 301]);
+            let vnet = make_partial(&mut frame, 14, l4, off, v6);
+            let base = key_of(&frame);
+
+            // Ports only: the partial field does not change.
+            let mut cur = base;
+            cur.set(Field::TpSrc, 1);
+            cur.set(Field::TpDst, 2);
+            let (out, _) = run(&frame, &vnet, &base, &cur).unwrap();
+            assert_eq!(
+                out[l4 + off..l4 + off + 2],
+                frame[l4 + off..l4 + off + 2],
+                "{kind:?}"
+            );
+
+            // Addresses, ports, TTL, TOS and a pushed tag.
+            let mut cur = base;
+            if v6 {
+                cur.set(Field::Ipv6Src, 0xfd00 << 112 | 0x1234);
+                cur.set(Field::Ipv6Dst, 0xfd00 << 112 | 0xabcd_ef01);
+            } else {
+                cur.set(Field::NwSrc, 0xc0a8_0a0b);
+                cur.set(Field::NwDst, 0xac10_fffe);
+            }
+            cur.set(Field::TpSrc, 4444);
+            cur.set(Field::NwTtl, 3);
+            cur.set(Field::NwTos, 0x10);
+            cur.set(Field::VlanTci, u128::from(VLAN_CFI | 42));
+            let (mut out, vout) = run(&frame, &vnet, &base, &cur).unwrap();
+            assert_eq!(vout.csum_start, vnet.csum_start + 4);
+            let (l3o, l4o) = (18, l4 + 4);
+            let want = pseudo_sum(&out, l3o, l4o, v6);
+            assert_eq!(
+                u16::from_be_bytes([out[l4o + off], out[l4o + off + 1]]),
+                want,
+                "{kind:?}"
+            );
+            assert_eq!(key_of(&out), in_frame(&cur));
+            offload::complete_checksum(&mut out, &vout).unwrap();
+            assert_checksums(&out);
+        }
+    }
+
+    /// A GSO super-frame rewritten, then segmented: every segment is a
+    /// valid packet with the new addresses and ports.
+    #[test]
+    fn gso_super_frame_rewritten_then_segmented() {
+        let mss = 1000;
+        let data: Vec<u8> = (0..3 * mss - 100).map(|i| (i * 13 + 1) as u8).collect();
+        let mut frame = build(Kind::Tcp4, &data);
+        let vnet = VnetHdr {
+            gso_type: GSO_TCPV4,
+            gso_size: mss as u16,
+            hdr_len: 54,
+            ..make_partial(&mut frame, 14, 34, 16, false)
+        };
+        let base = key_of(&frame);
+        let mut cur = base;
+        cur.set(Field::NwSrc, 0xc0a8_0101);
+        cur.set(Field::NwDst, 0xc0a8_0202);
+        cur.set(Field::TpDst, 8080);
+        cur.set(Field::NwTtl, 63);
+        cur.set(Field::DlDst, 0x0200_0000_00ff);
+        cur.set(Field::VlanTci, u128::from(VLAN_CFI | 7));
+        let (out, vout) = run(&frame, &vnet, &base, &cur).unwrap();
+        assert_eq!(
+            (vout.csum_start, vout.hdr_len, vout.gso_size),
+            (38, 58, mss as u16)
+        );
+        let mut segs = RxBatch::with_layout(8, 2048);
+        let (n, next) = offload::segment(&out, &vout, 0, &mut segs).unwrap();
+        assert_eq!((n, next), (3, None));
+        let mut seen = Vec::new();
+        for i in 0..n {
+            let seg = segs.frame(i);
+            assert_checksums(seg);
+            let k = key_of(seg);
+            for f in [
+                Field::NwSrc,
+                Field::NwDst,
+                Field::TpSrc,
+                Field::TpDst,
+                Field::NwTtl,
+                Field::DlDst,
+                Field::VlanTci,
+            ] {
+                assert_eq!(k.get(f), cur.get(f), "segment {i} {f:?}");
+            }
+            seen.extend_from_slice(&seg[18 + 20 + 20..]);
+        }
+        assert_eq!(seen, data);
+    }
+
+    #[test]
+    fn vnet_offsets_follow_a_popped_tag() {
+        let mut frame = tag(&build(Kind::Tcp6, &[1; 100]), 0x8100, 5);
+        let vnet = make_partial(&mut frame, 18, 58, 16, true);
+        let base = key_of(&frame);
+        let mut cur = base;
+        cur.set(Field::VlanTci, 0);
+        cur.set(Field::Ipv6Dst, 1);
+        let (mut out, vout) = run(&frame, &vnet, &base, &cur).unwrap();
+        assert_eq!((vout.csum_start, vout.csum_offset), (54, 16));
+        offload::complete_checksum(&mut out, &vout).unwrap();
+        assert_checksums(&out);
+    }
+
+    #[test]
+    fn ipv4_fragments() {
+        let frame = build(Kind::Tcp4, &[3u8; 40]);
+        let base = key_of(&frame);
+        // A first fragment (MF): the addresses update the TCP checksum of
+        // the datagram; here it is all in this piece, so clearing MF again
+        // gives a whole valid packet.
+        let mut first = frame.clone();
+        first[20] |= 0x20;
+        fix_ipv4_checksum(&mut first, 14);
+        let mut cur = base;
+        cur.set(Field::NwDst, 0x0808_0808);
+        let (mut out, _) = run(&first, &VnetHdr::default(), &base, &cur).unwrap();
+        out[20] &= !0x20;
+        fix_ipv4_checksum(&mut out, 14);
+        assert_checksums(&out);
+
+        // A later fragment: no L4 header, so port changes do not apply (as
+        // OVS) and an address change leaves the payload alone.
+        let mut later = frame.clone();
+        later[20..22].copy_from_slice(&0x0010u16.to_be_bytes());
+        fix_ipv4_checksum(&mut later, 14);
+        let mut lbase = key_of(&later);
+        assert_eq!(lbase.get(Field::TpSrc), 0);
+        lbase.set(Field::TcpFlags, 0);
+        let mut cur = lbase;
+        cur.set(Field::TpDst, 99);
+        cur.set(Field::NwSrc, 0x0101_0101);
+        let (out, _) = run(&later, &VnetHdr::default(), &lbase, &cur).unwrap();
+        assert_eq!(out[34..], later[34..]);
+        assert_eq!(out[26..30], [1, 1, 1, 1]);
+        assert_checksums(&out);
+    }
+
+    #[test]
+    fn ipv6_routing_header_keeps_the_pseudo_header_destination() {
+        // TCP/IPv6 behind a routing header with one segment left: the TCP
+        // checksum covers the final destination, which is not the one in
+        // the IPv6 header, so rewriting that one leaves the checksum alone.
+        let frame = build(Kind::Tcp6, b"routed");
+        let mut f = frame[..54].to_vec();
+        f.extend_from_slice(&[IPPROTO_TCP, 0, 4, 1, 0, 0, 0, 0]);
+        f.extend_from_slice(&frame[54..]);
+        f[20] = IPPROTO_ROUTING;
+        let plen = u16::from_be_bytes([f[18], f[19]]) + 8;
+        f[18..20].copy_from_slice(&plen.to_be_bytes());
+        let base = key_of(&f);
+        assert_eq!(base.nw_proto(), IPPROTO_TCP);
+        let csum = 62 + 16;
+        let mut cur = base;
+        cur.set(Field::Ipv6Dst, 7);
+        let (out, _) = run(&f, &VnetHdr::default(), &base, &cur).unwrap();
+        assert_eq!(out[csum..csum + 2], f[csum..csum + 2]);
+        cur.set(Field::Ipv6Src, 7);
+        let (out, _) = run(&f, &VnetHdr::default(), &base, &cur).unwrap();
+        assert_ne!(out[csum..csum + 2], f[csum..csum + 2]);
+    }
+
+    #[test]
+    fn sctp_crc() {
+        for kind in [Kind::Sctp4, Kind::Sctp6] {
+            let l4 = if kind == Kind::Sctp6 { 54 } else { 34 };
+            let frame = build(kind, b"sctp chunk data");
+            let base = key_of(&frame);
+            let mut cur = base;
+            cur.set(Field::TpSrc, 36412);
+            let (out, _) = run(&frame, &VnetHdr::default(), &base, &cur).unwrap();
+            assert_checksums(&out);
+            assert_eq!(key_of(&out), in_frame(&cur));
+            // A wrong CRC stays exactly as wrong: the switch does not
+            // vouch for bytes it did not check.
+            let mut bad = frame.clone();
+            bad[l4 + 8] ^= 0x40;
+            let (out, _) = run(&bad, &VnetHdr::default(), &base, &cur).unwrap();
+            let mut z = out[l4..].to_vec();
+            z[8..12].fill(0);
+            let right = crc32c(&z).to_le_bytes();
+            assert_eq!(out[l4 + 8] ^ right[0], 0x40);
+            assert_eq!(out[l4 + 9..l4 + 12], right[1..]);
+        }
+        // A first fragment: its CRC covers bytes in other fragments.
+        let mut frag = build(Kind::Sctp4, b"sctp chunk data");
+        frag[20] |= 0x20;
+        fix_ipv4_checksum(&mut frag, 14);
+        let base = key_of(&frag);
+        let mut cur = base;
+        cur.set(Field::TpDst, 1);
+        assert!(matches!(
+            run(&frag, &VnetHdr::default(), &base, &cur),
+            Err(RewriteError::Unsupported(_))
+        ));
+        // Partial: the CRC is computed later; only the ports change.
+        let frame = build(Kind::Sctp4, b"sctp chunk data");
+        let vnet = VnetHdr {
+            flags: F_NEEDS_CSUM,
+            csum_start: 34,
+            csum_offset: 8,
+            ..Default::default()
+        };
+        let (out, _) = run(&frame, &vnet, &base, &cur).unwrap();
+        assert_eq!(out[42..46], frame[42..46]);
+        assert_eq!(out[36..38], [0, 1]);
+    }
+
+    #[test]
+    fn errors() {
+        let none = VnetHdr::default();
+        let frame = build(Kind::Tcp4, b"data");
+        let base = key_of(&frame);
+        let mut cur = base;
+        cur.set(Field::TpDst, 1);
+
+        // Buffer: headroom plus the frame.
+        let mut small = vec![0; frame.len()];
+        let e = rewrite(&frame, &none, &base, &cur, &mut small).unwrap_err();
+        assert_eq!(
+            e,
+            RewriteError::BufferTooSmall {
+                need: frame.len() + HEADROOM,
+                have: frame.len()
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "output buffer of {} bytes is too small: the rewritten frame needs {}",
+                frame.len(),
+                frame.len() + HEADROOM
+            )
+        );
+
+        // The key has TCP ports; the frame's IP total length leaves 10
+        // bytes of TCP header.
+        let mut cut = frame[..14 + 30].to_vec();
+        cut[16..18].copy_from_slice(&30u16.to_be_bytes());
+        fix_ipv4_checksum(&mut cut, 14);
+        let e = run(&cut, &none, &base, &cur).unwrap_err();
+        assert_eq!(
+            e,
+            RewriteError::Truncated {
+                header: "TCP",
+                len: 44
+            }
+        );
+        assert!(e.to_string().contains("too short for its TCP header"), "{e}");
+        // An IPv4 total length beyond the frame; a frame cut in the IPv4
+        // header; a short frame altogether.
+        assert!(matches!(
+            run(&frame[..50], &none, &base, &cur),
+            Err(RewriteError::Mismatch(_))
+        ));
+        assert_eq!(
+            run(&frame[..20], &none, &base, &cur).unwrap_err(),
+            RewriteError::Truncated {
+                header: "IPv4",
+                len: 20
+            }
+        );
+        assert!(matches!(
+            run(&frame[..10], &none, &base, &cur),
+            Err(RewriteError::Truncated {
+                header: "Ethernet",
+                ..
+            })
+        ));
+        // nw_proto of the key is not the frame's.
+        let mut udp_key = base;
+        udp_key.set(Field::NwProto, 17);
+        let mut udp_cur = udp_key;
+        udp_cur.set(Field::TpDst, 1);
+        assert!(matches!(
+            run(&frame, &none, &udp_key, &udp_cur),
+            Err(RewriteError::Mismatch(_))
+        ));
+
+        // Fields with no place in the frame, or not settable.
+        for (kind, f, v) in [
+            (Kind::Tcp4, Field::Ipv6Src, 1),
+            (Kind::Tcp4, Field::DlType, 0x86dd),
+            (Kind::Tcp4, Field::NwProto, 17),
+            (Kind::Tcp4, Field::TcpFlags, 0x3f),
+            (Kind::Tcp4, Field::NdTarget, 1),
+            (Kind::Icmp4, Field::TpSrc, 0x108), // beyond ICMP's 8-bit type
+            (Kind::Lldp, Field::NwSrc, 1),
+            (Kind::Lldp, Field::TpDst, 1),
+            (Kind::Arp, Field::NwTtl, 1),
+            (Kind::Udp6, Field::NwSrc, 1),
+            (Kind::Icmp6, Field::NdTarget, 1), // an echo, not ND
+        ] {
+            let frame = build(kind, b"0123456789");
+            let base = key_of(&frame);
+            let mut cur = base;
+            cur.set(f, v);
+            let e = run(&frame, &none, &base, &cur).unwrap_err();
+            assert_eq!(e, RewriteError::Unwritable(f), "{kind:?} {f:?}");
+            assert!(e.to_string().contains(f.name()));
+        }
+
+        // Virtio-net offsets that do not fit the frame.
+        let mut cur = base;
+        cur.set(Field::NwSrc, 1);
+        for (start, offset) in [(20u16, 16u16), (34, 6)] {
+            let vnet = VnetHdr {
+                flags: F_NEEDS_CSUM,
+                csum_start: start,
+                csum_offset: offset,
+                ..Default::default()
+            };
+            assert!(matches!(
+                run(&frame, &vnet, &base, &cur),
+                Err(RewriteError::Offload(_))
+            ));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        /// A frame of a random kind, tag and payload, maybe partially
+        /// checksummed, with random changes to random fields.
+        #[test]
+        fn random_rewrites_are_right(
+            kind in prop::sample::select(KINDS.to_vec()),
+            tagging in prop::option::of((any::<bool>(), any::<u16>())),
+            payload in prop::collection::vec(any::<u8>(), 0..120),
+            partial: bool,
+            vlan in prop::option::of(prop::option::of(any::<u16>())),
+            changes in prop::collection::vec((any::<prop::sample::Index>(), any::<u128>()), 0..8),
+        ) {
+            let mut frame = build(kind, &payload);
+            let (mut l3, mut l4) = (14, if is_v6(kind) { 54 } else { 34 });
+            if let Some((ad, tci)) = tagging {
+                frame = tag(&frame, if ad { 0x88a8 } else { 0x8100 }, tci);
+                (l3, l4) = (l3 + 4, l4 + 4);
+            }
+            let off = match kind {
+                Kind::Tcp4 | Kind::Tcp6 => Some(16),
+                Kind::Udp4 | Kind::Udp6 => Some(6),
+                _ => None,
+            };
+            let vnet = match off {
+                Some(off) if partial => make_partial(&mut frame, l3, l4, off, is_v6(kind)),
+                _ => VnetHdr::default(),
+            };
+            let base = key_of(&frame);
+            let mut cur = base;
+            for (i, v) in changes {
+                let f = *i.get(fields(kind));
+                cur.set(f, sane(f, v));
+            }
+            match vlan {
+                Some(None) => cur.set(Field::VlanTci, 0),
+                Some(Some(tci)) => cur.set(Field::VlanTci, u128::from(tci | VLAN_CFI)),
+                None => {}
+            }
+
+            let (out, vout) = run(&frame, &vnet, &base, &cur).unwrap();
+            prop_assert_eq!(key_of(&out), in_frame(&cur));
+            let mut done = out.clone();
+            if vout.needs_csum() {
+                offload::complete_checksum(&mut done, &vout).unwrap();
+            }
+            assert_checksums(&done);
+            if kind == Kind::Udp4NoCsum {
+                let at = out.len() - payload.len() - 2;
+                prop_assert_eq!(&out[at..at + 2], &[0u8, 0][..]);
+            }
+            // What plan says agrees with what rewrite did.
+            match plan(&frame, &base, &cur) {
+                Plan::Same => prop_assert_eq!(&out, &frame),
+                Plan::Vlan(e) => {
+                    let (a, t, b) = e.pieces(&frame);
+                    let t: &[u8] = t.map_or(&[], |t| &t[..]);
+                    prop_assert_eq!(&out, &[a, t, b].concat());
+                    prop_assert_eq!(vout, vnet.for_edit(&e));
+                }
+                Plan::Rewrite => {}
+            }
+        }
+
+        /// Damaged frames (bytes overwritten, cut anywhere), keys that
+        /// need not match them, any virtio-net header: never a panic.
+        #[test]
+        fn never_panics(kind in prop::sample::select(KINDS.to_vec()),
+                        tagged: bool,
+                        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
+                        cut in any::<prop::sample::Index>(),
+                        flips in prop::collection::vec((0..KEY_WORDS, any::<u64>()), 0..6),
+                        vnet in (any::<u8>(), any::<u8>(), any::<u16>(), any::<u16>(), 0u16..200, 0u16..30)) {
+            let mut frame = build(kind, b"some payload bytes");
+            if tagged {
+                frame = tag(&frame, 0x8100, 9);
+            }
+            let base = key_of(&frame);
+            for (i, b) in edits {
+                let n = frame.len();
+                frame[i.index(n)] = b;
+            }
+            let frame = &frame[..cut.index(frame.len() + 1)];
+            let mut cur = base;
+            for (w, bits) in flips {
+                cur.0[w] ^= bits;
+            }
+            let vnet = VnetHdr {
+                flags: vnet.0,
+                gso_type: vnet.1,
+                hdr_len: vnet.2,
+                gso_size: vnet.3,
+                csum_start: vnet.4,
+                csum_offset: vnet.5,
+            };
+            let _ = plan(frame, &base, &cur);
+            let mut out = vec![0u8; HEADROOM + frame.len() + 4];
+            if let Ok((start, len, _)) = rewrite(frame, &vnet, &base, &cur, &mut out) {
+                prop_assert!(start + len <= out.len());
+                prop_assert!(len + 4 >= frame.len() && len <= frame.len() + 4);
+            }
+        }
+    }
+}
