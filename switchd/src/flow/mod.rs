@@ -14,6 +14,7 @@
 
 pub mod cache;
 pub mod classifier;
+pub mod commit;
 pub mod extract;
 pub mod key;
 pub mod syntax;
