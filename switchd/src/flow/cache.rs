@@ -36,8 +36,9 @@
 
 use std::hash::BuildHasher;
 
-use super::classifier::{FlowId, Words};
+use super::key::Words;
 use super::key::{Field, FlowKey, KEY_WORDS};
+use super::types::FlowId;
 
 /// Slots in the cache (OVS's EMC has the same number). A power of two.
 pub const CACHE_ENTRIES: usize = 8192;

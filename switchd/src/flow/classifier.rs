@@ -37,11 +37,10 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
 
 use super::cache::{ExactCache, Layout};
-use super::key::{FlowKey, KEY_WORDS};
+use super::key::{FlowKey, Words, KEY_WORDS};
 use super::types::Match;
 
-/// The caller's name for a flow (an index into its own flow store).
-pub type FlowId = u32;
+pub use super::types::FlowId;
 
 /// One flow in a subtable's list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,55 +55,6 @@ impl Rule {
     #[inline]
     fn beats(self, other: Rule) -> bool {
         self.priority > other.priority || (self.priority == other.priority && self.id < other.id)
-    }
-}
-
-/// Word indexes and the mask's value in each, for the words a mask
-/// touches: enough to reduce a key to what the mask keeps in a few loads.
-/// The cache's [`Layout`] uses one for the words beyond the first few.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Words {
-    /// How many words the mask touches.
-    pub(crate) n: usize,
-    /// Their indexes in the key, ascending.
-    pub(crate) idx: [u8; KEY_WORDS],
-    /// The mask's value in each.
-    pub(crate) mask: [u64; KEY_WORDS],
-}
-
-impl Words {
-    pub(crate) fn of(mask: &FlowKey) -> Words {
-        let mut w = Words {
-            n: 0,
-            idx: [0; KEY_WORDS],
-            mask: [0; KEY_WORDS],
-        };
-        for (i, m) in mask.0.iter().enumerate() {
-            if *m != 0 {
-                w.idx[w.n] = i as u8;
-                w.mask[w.n] = *m;
-                w.n += 1;
-            }
-        }
-        w
-    }
-
-    /// `key`'s masked words, in order: what a subtable hashes and stores.
-    #[inline(always)]
-    pub(crate) fn iter<'a>(&'a self, key: &'a FlowKey) -> impl Iterator<Item = u64> + 'a {
-        self.idx[..self.n]
-            .iter()
-            .zip(&self.mask[..self.n])
-            .map(|(i, m)| key.0[usize::from(*i)] & m)
-    }
-
-    /// Writes `key`'s masked words to `out` and returns them.
-    #[inline(always)]
-    fn reduce<'a>(&self, key: &FlowKey, out: &'a mut [u64; KEY_WORDS]) -> &'a [u64] {
-        for (o, w) in out.iter_mut().zip(self.iter(key)) {
-            *o = w;
-        }
-        &out[..self.n]
     }
 }
 

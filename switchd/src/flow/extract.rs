@@ -446,7 +446,7 @@ mod tests {
         }
         assert!(rest.is_zero(), "{rest:?}");
         // extract_into overwrites everything.
-        let mut k2 = FlowKey([u64::MAX; crate::flow::KEY_WORDS]);
+        let mut k2 = FlowKey([u64::MAX; super::super::key::KEY_WORDS]);
         extract_into(&mut k2, &f, 7, 0x55);
         assert_eq!(k2, k);
     }

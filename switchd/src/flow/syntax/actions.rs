@@ -27,10 +27,10 @@
 //! untagged frame does nothing. `goto_table` must be last and go to a later
 //! table, `meter` must be first, `drop` must be alone.
 
+use super::error::{invalid, SyntaxError};
 use super::lex::{self, Token, Tokens};
 use super::names;
-use super::parse::{exact, satisfied, value_masked};
-use super::{invalid, SyntaxError};
+use super::values::{exact, satisfied, value_masked};
 use crate::flow::key::{Field, Prereq, VLAN_CFI};
 use crate::flow::types::{ofport, Action, Match, PortNames, N_TABLES};
 

@@ -8,7 +8,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::{invalid, SyntaxError};
+use super::error::{invalid, SyntaxError};
 use crate::flow::types::{ofport, PortNames};
 
 /// One `key`, `key=value`, `key:value` or `key(value)` token.

@@ -37,48 +37,15 @@
 //! lists each case with its message.
 
 mod actions;
+mod error;
 mod lex;
 mod names;
 mod parse;
 mod print;
 #[cfg(test)]
 mod tests;
+mod values;
 
+pub use error::SyntaxError;
 pub use parse::{parse_filter, parse_flow};
 pub use print::{format_actions, format_actions_in, format_flow, format_match};
-
-/// Why a flow, match or action list was refused. `Display` is one line that
-/// names the offending token and says what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SyntaxError {
-    /// A `key` that is neither a match field, a flow field nor a shorthand.
-    #[error("unknown field \"{0}\"")]
-    UnknownField(String),
-    /// An action keyword that is not known (and is not a port either).
-    #[error("unknown action \"{0}\"")]
-    UnknownAction(String),
-    /// A field given twice (also under another of its names, e.g. `tp_dst`
-    /// and `tcp_dst`).
-    #[error("duplicate field \"{0}\"")]
-    Duplicate(String),
-    /// An `add-flow` line without `actions=`.
-    #[error("missing \"actions=\" (every flow needs actions; \"actions=drop\" drops)")]
-    MissingActions,
-    /// Anything else: `what` is the token (field or action name), `reason`
-    /// what is wrong with it.
-    #[error("{what}: {reason}")]
-    Invalid {
-        /// The offending token.
-        what: String,
-        /// What is wrong.
-        reason: String,
-    },
-}
-
-/// Shorthand for [`SyntaxError::Invalid`].
-fn invalid(what: impl Into<String>, reason: impl Into<String>) -> SyntaxError {
-    SyntaxError::Invalid {
-        what: what.into(),
-        reason: reason.into(),
-    }
-}

@@ -11,7 +11,7 @@
 
 use super::lex::{self, fmt_hex, fmt_ipv4_masked, fmt_ipv6_masked, fmt_mac, fmt_port};
 use super::names::{self, Kind};
-use super::parse::{exact, satisfied, TCP_FLAGS};
+use super::values::{exact, satisfied, TCP_FLAGS};
 use crate::flow::key::{Field, Prereq, VLAN_CFI};
 use crate::flow::types::{ofport, Action, FlowSpec, Match, PortNames, DEFAULT_PRIORITY};
 

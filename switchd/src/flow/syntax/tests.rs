@@ -946,7 +946,7 @@ fn gen_write(f: Field, v: u128, r: u128) -> Action {
 }
 
 fn build_actions(m: &Match, table: u8, raws: &[Raw]) -> Vec<Action> {
-    use super::parse::satisfied;
+    use super::values::satisfied;
     use crate::flow::key::Prereq;
     let mut tagged = m.mask_of(Field::VlanTci) & m.value_of(Field::VlanTci) & 0x1000 != 0;
     let mut out = Vec::new();
