@@ -234,7 +234,7 @@ fn malformed_protocol_input_gets_errors_and_daemon_keeps_forwarding() {
     // An oversized line: a too-large error, then the daemon hangs up.
     {
         let mut s = sw.connect();
-        let mut big = vec![b'a'; 64 * 1024 + 100];
+        let mut big = vec![b'a'; proto::codec::MAX_REQUEST_LEN + 100];
         big.push(b'\n');
         // The daemon may hang up before reading all of it.
         let _ = s.write_all(&big);
@@ -253,7 +253,7 @@ fn malformed_protocol_input_gets_errors_and_daemon_keeps_forwarding() {
         let mut s = sw.connect();
         let chunk = vec![b'{'; 16 * 1024];
         let mut sent = 0;
-        while sent < 1024 * 1024 {
+        while sent < proto::codec::MAX_REQUEST_LEN + 1024 * 1024 {
             if s.write_all(&chunk).is_err() {
                 break;
             }

@@ -17,8 +17,10 @@ use crate::request::Request;
 
 /// Protocol version; a peer with another version is refused.
 pub const VERSION: u32 = 1;
-/// Largest request line, in bytes (newline excluded).
-pub const MAX_REQUEST_LEN: usize = 64 * 1024;
+/// Largest request line, in bytes (newline excluded): a flow file of
+/// [`FLOW_TEXT_MAX`](crate::types::FLOW_TEXT_MAX) bytes, which JSON
+/// escaping (`\n`, `\"`) at most doubles, plus room for the rest.
+pub const MAX_REQUEST_LEN: usize = 2 * crate::types::FLOW_TEXT_MAX + 64 * 1024;
 /// Largest reply line: a full 1,000,000-entry MAC table fits.
 pub const MAX_REPLY_LEN: usize = 256 * 1024 * 1024;
 
@@ -581,14 +583,14 @@ mod tests {
 
     #[test]
     fn flow_text_limit() {
-        // validate() alone: the wire limit is far below 16 MiB today
+        // validate() alone, below the wire limit
         let max = FLOW_TEXT_MAX;
         let at = "x".repeat(max);
         let over = "x".repeat(max + 1);
         let bridge = || name("br0");
         let too_long = |what: &str| {
             format!(
-                "{what} is {} bytes long, the limit is 16777216 bytes (16 MiB)",
+                "{what} is {} bytes long, the limit is 4194304 bytes (4 MiB)",
                 max + 1
             )
         };

@@ -270,7 +270,7 @@ impl Request {
 pub fn check_flow_text(what: &str, text: &str) -> Result<(), InvalidValue> {
     if text.len() > FLOW_TEXT_MAX {
         return Err(InvalidValue(format!(
-            "{what} is {} bytes long, the limit is {FLOW_TEXT_MAX} bytes (16 MiB)",
+            "{what} is {} bytes long, the limit is {FLOW_TEXT_MAX} bytes (4 MiB)",
             text.len()
         )));
     }

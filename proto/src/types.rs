@@ -476,8 +476,8 @@ pub const FLOW_TABLE_ALL: u8 = 255;
 /// `dump-flows` leaves it out of the text.
 pub const FLOW_PRIORITY_DEFAULT: u16 = 32_768;
 /// Longest flow text of one request (a flow, a match, or a whole
-/// `add-flows`/`replace-flows` file): 16 MiB.
-pub const FLOW_TEXT_MAX: usize = 16 * 1024 * 1024;
+/// `add-flows`/`replace-flows` file): 4 MiB, some 40 000 flows.
+pub const FLOW_TEXT_MAX: usize = 4 * 1024 * 1024;
 
 /// Default `rstp_priority` of a bridge (SPEC §7).
 pub const RSTP_PRIORITY_DEFAULT: u32 = 32_768;

@@ -218,7 +218,7 @@ FILE holds one flow per line, as add-flow takes it; '-' reads standard input.
 Blank lines and lines starting with # are ignored, and so are the statistics
 of dump-flows lines (duration, n_packets, n_bytes, idle_age, hard_age), so a
 dump can be fed back. A line switchd refuses is reported as 'line N: reason'
-and no flow of FILE is added. At most 16 MiB.
+and no flow of FILE is added. At most 4 MiB.
 
 ",
     flow_syntax_help!(),
@@ -265,7 +265,7 @@ const REPLACE_FLOWS_HELP: &str = "\
 Makes the flow tables exactly the flows of FILE, read as add-flows reads it
 ('-': standard input), in one step: flows that are not in FILE are deleted,
 those of FILE added. If any line is refused ('line N: reason'), nothing changes.
-At most 16 MiB. Flow syntax: see 'switchctl add-flow --help'.
+At most 4 MiB. Flow syntax: see 'switchctl add-flow --help'.
 
 Examples:
   switchctl replace-flows br0 flows.txt
@@ -1924,12 +1924,12 @@ mod tests {
             assert_eq!(k, *kind, "{args:?}: {msg}");
             assert!(msg.contains(reason), "{args:?}: {msg:?} lacks {reason:?}");
         }
-        // a flow over 16 MiB is refused by the check the daemon runs too
+        // a flow over 4 MiB is refused by the check the daemon runs too
         let huge = "x".repeat(proto::types::FLOW_TEXT_MAX + 1);
         let (kind, msg) = refused(&["add-flow", "br0", &huge]);
         assert_eq!(kind, ErrorKind::ValueValidation);
         assert!(
-            msg.contains("flow is 16777217 bytes long, the limit is 16777216 bytes (16 MiB)"),
+            msg.contains("flow is 4194305 bytes long, the limit is 4194304 bytes (4 MiB)"),
             "{}",
             &msg[..200.min(msg.len())]
         );
@@ -2080,7 +2080,7 @@ mod tests {
                     "Usage: switchctl add-flows [OPTIONS] <BR> <FILE|->",
                     "'-' reads standard input",
                     "line N: reason",
-                    "16 MiB",
+                    "4 MiB",
                     "Blank lines and lines starting with # are ignored",
                     "switchctl dump-flows br0 | switchctl add-flows br1 -",
                     "Match fields",

@@ -64,7 +64,7 @@ pub fn read_text(source: &TextSource, stdin: impl Read) -> Result<String, String
     .map_err(cannot)?;
     if bytes.len() > FLOW_TEXT_MAX {
         return Err(format!(
-            "{name} is larger than {FLOW_TEXT_MAX} bytes (16 MiB), the most one request carries"
+            "{name} is larger than {FLOW_TEXT_MAX} bytes (4 MiB), the most one request carries"
         ));
     }
     String::from_utf8(bytes).map_err(|e| {
@@ -151,7 +151,7 @@ mod tests {
         let e = read_text(&TextSource::Stdin, io::repeat(b'x')).unwrap_err();
         assert_eq!(
             e,
-            "standard input is larger than 16777216 bytes (16 MiB), the most one request carries"
+            "standard input is larger than 4194304 bytes (4 MiB), the most one request carries"
         );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("latin1.txt");

@@ -1349,32 +1349,3 @@ fn bad_flow_command_lines_exit_2_without_connecting() {
         assert_eq!(run.request, None, "{args:?} reached the daemon");
     }
 }
-
-#[test]
-fn add_flows_over_the_request_limit_is_refused_before_connecting() {
-    // Only while one request line is shorter than the 16 MiB a flow file
-    // may have; past that, the file read stops first (input.rs tests).
-    if codec::MAX_REQUEST_LEN >= proto::types::FLOW_TEXT_MAX {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("big.txt");
-    let line = "priority=100,in_port=vm1,tcp,tp_dst=22,actions=drop\n";
-    let text = line.repeat(codec::MAX_REQUEST_LEN / line.len() + 1);
-    std::fs::write(&path, &text).unwrap();
-    let (run, _) = serve(
-        &["add-flows", "br0", path.to_str().unwrap()],
-        Behaviour::Answer(Ok(Reply::Done)),
-    );
-    assert_eq!(run.code(), Some(1), "stderr: {}", run.stderr());
-    let err = run.stderr();
-    assert_eq!(err.lines().count(), 1, "{err:?}");
-    assert!(
-        err.contains(&format!(
-            "bytes long once encoded, more than the {} bytes switchd reads in one message",
-            codec::MAX_REQUEST_LEN
-        )),
-        "{err}"
-    );
-    assert_eq!(run.request, None);
-}
