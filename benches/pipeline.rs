@@ -17,6 +17,16 @@
 //!   checksums (what a tunnel port or a port without offloads costs), and
 //!   `offload/complete_checksum_1500B`: finishing one partial checksum.
 //!
+//! - `flows/*` (SPEC §9): what a frame costs through the flow tables, to
+//!   compare with `forward/known_unicast_64B` (NORMAL as it was before flow
+//!   tables): `normal_only_64B` is the engine's path with only the default
+//!   flow (count the flow's hit, then NORMAL); `1000_flows_normal_64B` and
+//!   `1000_flows_output_64B` run a 64-byte TCP frame of an established flow
+//!   (a hit in the exact-match cache) through 1 000 flows of mixed wildcards
+//!   (key extraction, lookup, counters, actions) to NORMAL or to a fixed
+//!   port; `1000_flows_cache_miss_64B` is extraction plus a full classifier
+//!   lookup, what the first frame of a new flow pays.
+//!
 //! Run with `cargo bench --bench pipeline` (add `-- --quick` for a fast
 //! pass). Each benchmark measures for about 2 s.
 
@@ -27,6 +37,10 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use proto::{MacAddr, PortConfig, Trunks, VlanId, VlanMode};
 use switchd::batch::{Edit, RxBatch};
 use switchd::fdb::Fdb;
+use switchd::flow::exec::{self, Datapath, ToController};
+use switchd::flow::extract::extract;
+use switchd::flow::table::{FlowTable, Origin};
+use switchd::flow::{Action, Field, FlowKey, FlowSpec, Match};
 use switchd::offload;
 use switchd::pipeline::{self, Gate, PortSpec, Ports};
 use switchd::vlan::PortVlan;
@@ -57,6 +71,8 @@ fn ports(first: u32, n: u32) -> Ports {
                 tunnel: false,
                 gate: Gate::Forwarding,
                 mtu: 1500,
+                ofport: (i - first + 1) as u16,
+                tun_id: 0,
             })
             .collect::<Vec<_>>(),
     )
@@ -293,5 +309,172 @@ fn bench_offload(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_forward, bench_fdb, bench_vlan, bench_offload);
+/// A 64-byte TCP/IPv4 frame from `src` 10.1.2.3:40000 to `dst` 10.2.3.4:443.
+fn tcp_frame(dst: MacAddr, src: MacAddr) -> Vec<u8> {
+    let mut f = frame(dst, src, 64);
+    let ip = [
+        0x45, 0, 0, 50, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 1, 2, 3, 10, 2, 3, 4,
+    ];
+    f[14..34].copy_from_slice(&ip);
+    f[34..36].copy_from_slice(&40000u16.to_be_bytes());
+    f[36..38].copy_from_slice(&443u16.to_be_bytes());
+    f[46] = 0x50;
+    f[47] = 0x10; // ACK
+    f
+}
+
+/// 1 000 flows of five shapes (the kinds an ACL, a steering policy and a
+/// VLAN policy mix), plus the established flow the benchmark frame hits
+/// with `actions`.
+fn thousand_flows(actions: Vec<Action>) -> FlowTable {
+    let now = Instant::now();
+    let mut t = FlowTable::new();
+    let mut add = |priority: u16, m: Match, actions: Vec<Action>| {
+        let spec = FlowSpec {
+            priority,
+            matching: m,
+            actions,
+            ..FlowSpec::default()
+        };
+        t.add(spec, true, Origin::Local, now).expect("room for the flow");
+    };
+    let ip = |m: &mut Match| m.set_exact(Field::DlType, 0x0800);
+    for i in 0..999u32 {
+        let mut m = Match::ANY;
+        match i % 5 {
+            0 => {
+                ip(&mut m);
+                m.set_exact(Field::NwProto, 6);
+                m.set(Field::NwDst, u128::from(0x0a00_0000 | (i << 8)), 0xffff_ff00);
+                m.set_exact(Field::TpDst, u128::from(1000 + i));
+            }
+            1 => {
+                ip(&mut m);
+                m.set(Field::NwSrc, u128::from(0x0b00_0000 | (i << 16)), 0xffff_0000);
+            }
+            2 => m.set_exact(Field::DlDst, u128::from(0x0200_0000_0000u64 | u64::from(i))),
+            3 => {
+                m.set_exact(Field::InPort, u128::from(100 + i % 50));
+                m.set_exact(Field::VlanTci, u128::from(0x1000 | (i % 4000)));
+            }
+            _ => {
+                ip(&mut m);
+                m.set_exact(Field::NwProto, 17);
+                m.set_exact(Field::TpDst, u128::from(i));
+            }
+        }
+        add(100 + (i % 7) as u16 * 10, m, vec![Action::Output(3)]);
+    }
+    let mut m = Match::ANY;
+    ip(&mut m);
+    m.set_exact(Field::NwProto, 6);
+    m.set(Field::NwDst, 0x0a02_0300, 0xffff_ff00);
+    m.set_exact(Field::TpDst, 443);
+    add(500, m, actions);
+    t
+}
+
+/// The engine's flow datapath reduced to what costs CPU without sockets:
+/// NORMAL runs the pipeline, an output records the port.
+struct BenchPath<'a> {
+    fdb: &'a mut Fdb,
+    ports: &'a Ports,
+    frame: &'a [u8],
+    now: Instant,
+    sent: usize,
+}
+
+impl Datapath for BenchPath<'_> {
+    fn output(&mut self, port: u16, _: &FlowKey) {
+        self.sent += usize::from(port);
+    }
+    fn in_port(&mut self, _: &FlowKey) {}
+    fn normal(&mut self, _: &FlowKey) {
+        let mut sent = 0;
+        let _ = pipeline::forward(self.fdb, self.ports, 0, self.frame, self.now, |i, e| {
+            sent += i;
+            let _ = black_box(e);
+        });
+        self.sent += sent;
+    }
+    fn flood(&mut self, _: &FlowKey, _: bool) {}
+    fn controller(&mut self, _: &FlowKey, _: u16, _: ToController) {}
+    fn meter(&mut self, _: u32) -> bool {
+        true
+    }
+}
+
+fn bench_flows(c: &mut Criterion) {
+    let mut g = c.benchmark_group("flows");
+    g.measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500));
+    g.throughput(Throughput::Elements(1));
+    let (a, b) = (mac(1), mac(2));
+    let t0 = Instant::now();
+    let p = ports(0, 4);
+    let f = tcp_frame(b, a);
+
+    // Only the default flow: count its hit, then NORMAL.
+    {
+        let mut fdb = Fdb::new(8192, AGING);
+        fdb.learn(0, b, p[p.len() - 1].id, t0);
+        let mut table = FlowTable::with_default(t0);
+        let default = table
+            .default_only()
+            .expect("a new table has only the default flow");
+        g.bench_function("normal_only_64B", |bench| {
+            bench.iter(|| {
+                table.hit(default, f.len(), t0);
+                let mut sent = 0usize;
+                let r = pipeline::forward(&mut fdb, &p, 0, black_box(&f), t0, |i, e| {
+                    sent += i;
+                    let _ = black_box(e);
+                });
+                black_box((r, sent))
+            })
+        });
+    }
+
+    for (name, actions) in [
+        ("1000_flows_normal_64B", vec![Action::Normal]),
+        ("1000_flows_output_64B", vec![Action::Output(4)]),
+    ] {
+        let mut fdb = Fdb::new(8192, AGING);
+        fdb.learn(0, b, p[p.len() - 1].id, t0);
+        let mut table = thousand_flows(actions);
+        g.bench_function(name, |bench| {
+            bench.iter(|| {
+                let frame = black_box(&f[..]);
+                let mut key = extract(frame, 1, 0);
+                let mut dp = BenchPath {
+                    fdb: &mut fdb,
+                    ports: &p,
+                    frame,
+                    now: t0,
+                    sent: 0,
+                };
+                let r = exec::execute(&mut table, &mut key, frame.len(), t0, &mut dp);
+                black_box((r, dp.sent))
+            })
+        });
+    }
+
+    let table = thousand_flows(vec![Action::Normal]);
+    g.bench_function("1000_flows_cache_miss_64B", |bench| {
+        bench.iter(|| {
+            let key = extract(black_box(&f[..]), 1, 0);
+            black_box(table.lookup_uncached(0, &key))
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_forward,
+    bench_flows,
+    bench_fdb,
+    bench_vlan,
+    bench_offload
+);
 criterion_main!(benches);

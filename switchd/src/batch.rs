@@ -20,10 +20,18 @@ use crate::wire::vnet::{VnetHdr, VNET_HDR_LEN};
 /// Frames received per port per wake-up (the budget that keeps one busy
 /// port from starving the others; OVS uses the same 32).
 pub const BATCH: usize = 32;
-// The engine's `csum_slots: u32` is a bitmask with one bit per slot of a
-// batch (the frames whose checksum is still to be completed): a batch
-// larger than 32 slots would overflow it.
-const _: () = assert!(BATCH <= u32::BITS as usize);
+/// Slots after the received ones in which the engine builds frames that a
+/// flow rewrote (SPEC §9: `mod_nw_dst`, `dec_ttl`, ...), so that each
+/// output of a frame leaves with the edits made up to it while the
+/// received frame stays as it came for the other outputs. When they run
+/// out within one batch the engine sends what is queued and starts over.
+/// Untouched pages of the allocation are never mapped: a bridge without
+/// rewriting flows pays no memory for them.
+pub const COPY_SLOTS: usize = 32;
+// The engine's `csum_slots: u64` is a bitmask with one bit per slot of a
+// batch, copies included (the frames whose checksum is still to be
+// completed): more slots would overflow it.
+const _: () = assert!(BATCH + COPY_SLOTS <= u64::BITS as usize);
 /// Bytes free in front of each received frame, so a VLAN tag stripped by
 /// the kernel (AF_PACKET) can be put back without moving the payload.
 pub const HEADROOM: usize = 4;
@@ -52,6 +60,8 @@ pub struct FrameRef {
 pub struct RxBatch {
     buf: Vec<u8>,
     slot_len: usize,
+    /// Slots receive code fills (the rest are copy slots).
+    rx_slots: usize,
     frames: Vec<FrameRef>,
     vnet: Vec<[u8; VNET_HDR_LEN]>,
     count: usize,
@@ -73,9 +83,17 @@ impl Default for RxBatch {
 }
 
 impl RxBatch {
-    /// `BATCH` slots of `SLOT_LEN` bytes (about 2 MiB): the receive batch.
+    /// `BATCH` slots of `SLOT_LEN` bytes (about 2 MiB) to receive into,
+    /// then [`COPY_SLOTS`] more for rewritten copies: the receive batch.
     pub fn new() -> Self {
-        Self::with_layout(BATCH, SLOT_LEN)
+        let mut b = Self::with_layout(BATCH + COPY_SLOTS, SLOT_LEN);
+        b.rx_slots = BATCH;
+        b
+    }
+
+    /// The slots for rewritten copies (empty unless made by [`RxBatch::new`]).
+    pub fn copy_slots(&self) -> std::ops::Range<usize> {
+        self.rx_slots..self.frames.len()
     }
 
     /// `slots` slots of `slot_len` bytes each (at most 256 slots, since a
@@ -85,6 +103,7 @@ impl RxBatch {
         RxBatch {
             buf: vec![0; slots * slot_len],
             slot_len,
+            rx_slots: slots,
             frames: vec![FrameRef::default(); slots],
             vnet: vec![[0; VNET_HDR_LEN]; slots],
             count: 0,
@@ -96,12 +115,13 @@ impl RxBatch {
         self.frames.len()
     }
 
-    /// All slots, `SLOT_LEN` bytes each, for receive code to fill
-    /// (use `chunks_exact_mut(SLOT_LEN)`), and the per-slot virtio-net
-    /// headers. Only for the layout of [`RxBatch::new`].
+    /// The receive slots (not the copy slots), `SLOT_LEN` bytes each, for
+    /// receive code to fill (use `chunks_exact_mut(SLOT_LEN)`), and their
+    /// virtio-net headers. Only for the layout of [`RxBatch::new`].
     pub fn slots_mut(&mut self) -> (&mut [u8], &mut [[u8; VNET_HDR_LEN]]) {
         assert_eq!(self.slot_len, SLOT_LEN, "not a receive batch");
-        (&mut self.buf, &mut self.vnet)
+        let n = self.rx_slots;
+        (&mut self.buf[..n * SLOT_LEN], &mut self.vnet[..n])
     }
 
     /// Slot `i`, headroom included.
@@ -153,6 +173,19 @@ impl RxBatch {
         let f = self.frames[i];
         let base = i * self.slot_len + f.start;
         &mut self.buf[base..base + f.len]
+    }
+
+    /// Frame `src` to read and the whole of slot `dst` to write a copy
+    /// into (a flow's rewrite of the frame).
+    ///
+    /// # Panics
+    /// Unless `src < dst`.
+    pub fn frame_and_slot_mut(&mut self, src: usize, dst: usize) -> (&[u8], &mut [u8]) {
+        assert!(src < dst, "a copy goes to a later slot");
+        let f = self.frames[src];
+        let (head, tail) = self.buf.split_at_mut(dst * self.slot_len);
+        let base = src * self.slot_len + f.start;
+        (&head[base..base + f.len], &mut tail[..self.slot_len])
     }
 
     /// Where frame `i` lies in its slot.

@@ -95,6 +95,12 @@ pub struct BridgeConfig {
     /// Ports in the order they were added.
     #[serde(default)]
     pub ports: Vec<PortEntry>,
+    /// The flows added with switchctl, in `ovs-ofctl` syntax with port
+    /// numbers (SPEC §9); absent while the bridge has only its default
+    /// `priority=0,actions=NORMAL` flow, and in a db written before flow
+    /// tables existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flows: Option<Vec<String>>,
 }
 
 /// One stored port.
@@ -102,6 +108,10 @@ pub struct BridgeConfig {
 pub struct PortEntry {
     /// Port name.
     pub name: IfName,
+    /// OpenFlow port number (SPEC §9), kept across restarts. Absent in a
+    /// db written before ports had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ofport: Option<u16>,
     /// Its configuration.
     #[serde(flatten)]
     pub config: PortConfig,
@@ -134,6 +144,10 @@ impl Db {
                 p.config
                     .validate()
                     .map_err(|e| format!("port {:?}: {e}", p.name.as_str()))?;
+            }
+            for (n, f) in b.flows.iter().flatten().enumerate() {
+                crate::flow::syntax::parse_flow(f, &crate::flow::NoNames)
+                    .map_err(|e| format!("bridge {:?}: flow {}: {e}", b.name.as_str(), n + 1))?;
             }
         }
         Ok(())
@@ -212,8 +226,10 @@ mod tests {
                 mac_table_size: 100,
                 mac: Some(MacAddr([0x02, 0, 0, 0, 0, 1])),
                 rstp: RstpBridgeConfig::default(),
+                flows: None,
                 ports: vec![PortEntry {
                     name: "vnet0".parse().unwrap(),
+                    ofport: Some(1),
                     config: PortConfig::from_settings(&[
                         "type=tap".parse().unwrap(),
                         "tag=10".parse().unwrap(),

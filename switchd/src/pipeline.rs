@@ -50,6 +50,11 @@ pub struct PortSpec {
     /// Largest payload (bytes after the Ethernet header and any VLAN tag)
     /// the port sends.
     pub mtu: u32,
+    /// OpenFlow port number (SPEC §9), what flows call the port.
+    pub ofport: u16,
+    /// The VNI or GRE key of a tunnel port (the `tun_id` flows see on
+    /// frames it receives), 0 for other ports.
+    pub tun_id: u64,
 }
 
 /// What the data path may do with a port: nothing while it is down, and
@@ -104,6 +109,9 @@ pub struct Ports {
     specs: Vec<PortSpec>,
     /// `PortId.0` → index in `specs`; [`NOT_HERE`] for ids of other bridges.
     position: Vec<u32>,
+    /// OpenFlow port number → index in `specs` (numbers are handed out
+    /// lowest first, so this stays about as long as the bridge has ports).
+    by_ofport: Vec<u32>,
 }
 
 const NOT_HERE: u32 = u32::MAX;
@@ -117,6 +125,11 @@ impl Ports {
             self.position.resize(id + 1, NOT_HERE);
         }
         self.position[id] = idx as u32;
+        let of = usize::from(spec.ofport);
+        if self.by_ofport.len() <= of {
+            self.by_ofport.resize(of + 1, NOT_HERE);
+        }
+        self.by_ofport[of] = idx as u32;
         self.specs.push(spec);
         idx
     }
@@ -128,10 +141,19 @@ impl Ports {
     pub fn remove(&mut self, idx: usize) -> PortSpec {
         let spec = self.specs.remove(idx);
         self.position[spec.id.0 as usize] = NOT_HERE;
+        self.by_ofport[usize::from(spec.ofport)] = NOT_HERE;
         for (i, s) in self.specs.iter().enumerate().skip(idx) {
             self.position[s.id.0 as usize] = i as u32;
+            self.by_ofport[usize::from(s.ofport)] = i as u32;
         }
         spec
+    }
+
+    /// The index of the port with OpenFlow port number `ofport`.
+    #[inline]
+    pub fn index_of_ofport(&self, ofport: u16) -> Option<usize> {
+        let idx = *self.by_ofport.get(usize::from(ofport))? as usize;
+        (self.specs.get(idx)?.ofport == ofport).then_some(idx)
     }
 
     /// The index of the port with id `id`, if it is on this bridge.
@@ -376,6 +398,8 @@ mod tests {
             tunnel: false,
             gate: Gate::Forwarding,
             mtu: 1500,
+            ofport: id as u16 + 1,
+            tun_id: 0,
         }
     }
 

@@ -75,11 +75,21 @@ pub enum DropReason {
     /// member, a broadcast on a non-active SLB member, a frame whose source
     /// is learned on another port: SPEC §8).
     BondInactiveMember,
+    /// No flow of the bridge's flow tables matched the frame (SPEC §9).
+    NoFlowMatch,
+    /// `resubmit`/`goto_table` nested deeper than 64 (SPEC §9).
+    FlowRecursion,
+    /// `dec_ttl` on a TTL / hop limit of 0 or 1.
+    TtlExceeded,
+    /// A flow asked for something switchd cannot do to this frame:
+    /// `push_vlan` on a frame that already has a tag (switchd carries one
+    /// tag), or a rewrite the frame's headers do not allow.
+    FlowUnsupported,
 }
 
 impl DropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 25;
+    pub const COUNT: usize = 29;
 
     /// Every reason, in [`DropReason::index`] order.
     pub const ALL: [DropReason; Self::COUNT] = [
@@ -108,6 +118,10 @@ impl DropReason {
         DropReason::BadBpdu,
         DropReason::BadLacpdu,
         DropReason::BondInactiveMember,
+        DropReason::NoFlowMatch,
+        DropReason::FlowRecursion,
+        DropReason::TtlExceeded,
+        DropReason::FlowUnsupported,
     ];
 
     /// The stable kebab-case name shown to users (`port-stats`, JSON keys).
@@ -138,6 +152,10 @@ impl DropReason {
             DropReason::BadBpdu => "bad-bpdu",
             DropReason::BadLacpdu => "bad-lacpdu",
             DropReason::BondInactiveMember => "bond-inactive-member",
+            DropReason::NoFlowMatch => "no-flow-match",
+            DropReason::FlowRecursion => "flow-recursion",
+            DropReason::TtlExceeded => "ttl-exceeded",
+            DropReason::FlowUnsupported => "flow-unsupported",
         }
     }
 
@@ -286,6 +304,10 @@ mod tests {
             "bad-bpdu",
             "bad-lacpdu",
             "bond-inactive-member",
+            "no-flow-match",
+            "flow-recursion",
+            "ttl-exceeded",
+            "flow-unsupported",
         ];
         let got: Vec<&str> = DropReason::ALL.iter().map(|r| r.name()).collect();
         assert_eq!(got, expect);

@@ -526,7 +526,13 @@ impl Engine {
                 ));
             }
         }
-        if let Err(reason) = self.add_port(b, name.clone(), config) {
+        let ofport = self.ports.pick_ofport(b, config.ofport_request).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidArgument,
+                format!("cannot add bond {:?}: {e}", name.as_str()),
+            )
+        })?;
+        if let Err(reason) = self.add_port(b, name.clone(), config, ofport) {
             return Err(Error::new(
                 ErrorKind::Device,
                 format!("cannot add bond {:?}: {reason}", name.as_str()),

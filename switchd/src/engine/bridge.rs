@@ -2,12 +2,14 @@
 //! tree) and the table of bridges in stable slots. A leaf of the engine:
 //! it knows nothing of ports' I/O or of the engine loop.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use proto::{IfName, MacAddr, RstpBridgeConfig};
 
 use super::ports::BridgeKey;
 use crate::fdb::Fdb;
+use crate::flow::classifier::FlowId;
+use crate::flow::table::FlowTable;
 use crate::rstp::{self, Event, Rstp};
 use crate::stats::{DropReason, PortCounters};
 use crate::wire::bpdu;
@@ -24,6 +26,11 @@ pub(super) struct Bridge {
     pub rstp_config: RstpBridgeConfig,
     /// The running spanning tree, if `rstp_config.enabled`.
     pub stp: Option<BridgeStp>,
+    /// Flow tables 0-253 (SPEC §9).
+    pub flows: FlowTable,
+    /// The default flow's id while it is the only flow: the data path then
+    /// switches with NORMAL directly. Kept by [`Bridge::flows_changed`].
+    pub default_flow: Option<FlowId>,
 }
 
 impl Bridge {
@@ -39,7 +46,20 @@ impl Bridge {
             ),
             rstp_config: RstpBridgeConfig::default(),
             stp: None,
+            flows: FlowTable::with_default(Instant::now()),
+            default_flow: None,
         }
+        .with_flows_checked()
+    }
+
+    fn with_flows_checked(mut self) -> Bridge {
+        self.flows_changed();
+        self
+    }
+
+    /// To call after every change of `flows`.
+    pub fn flows_changed(&mut self) {
+        self.default_flow = self.flows.default_only();
     }
 
     pub fn set_mac_aging(&mut self, secs: u32) {

@@ -86,17 +86,20 @@ impl Engine {
             } => self.cmd_add_bond(&bridge, bond, &members, &settings, may_exist),
             Request::BondShow { bond } => self.bond_show(bond.as_ref()).map(Reply::Bonds),
             Request::LacpShow { bond } => self.lacp_show(bond.as_ref()).map(Reply::Lacp),
-            // Flow tables (SPEC §9): proto and switchctl know them, the engine not yet.
-            Request::AddFlow { .. }
-            | Request::AddFlows { .. }
-            | Request::ModFlows { .. }
-            | Request::DelFlows { .. }
-            | Request::ReplaceFlows { .. }
-            | Request::DumpFlows { .. } => Err(err(
-                ErrorKind::Unsupported,
-                "flow tables (add-flow, add-flows, mod-flows, del-flows, replace-flows, dump-flows) are not supported yet"
-                    .into(),
-            )),
+            Request::AddFlow { bridge, flow } => self.cmd_add_flow(&bridge, &flow),
+            Request::AddFlows { bridge, text } => self.cmd_add_flows(&bridge, &text),
+            Request::ModFlows { bridge, flow, strict } => self.cmd_mod_flows(&bridge, &flow, strict),
+            Request::DelFlows {
+                bridge,
+                filter,
+                strict,
+            } => self.cmd_del_flows(&bridge, filter.as_deref(), strict),
+            Request::ReplaceFlows { bridge, text } => self.cmd_replace_flows(&bridge, &text),
+            Request::DumpFlows {
+                bridge,
+                filter,
+                table,
+            } => self.cmd_dump_flows(&bridge, filter.as_deref(), table),
             Request::PortStats { bridge } => {
                 let targets = self.bridge_selection(bridge.as_ref())?;
                 self.collect_queue_drops();
@@ -231,7 +234,13 @@ impl Engine {
                 ));
             }
         }
-        if let Err(reason) = self.add_port(b, name.clone(), config) {
+        let ofport = self.ports.pick_ofport(b, config.ofport_request).map_err(|e| {
+            err(
+                ErrorKind::InvalidArgument,
+                format!("cannot add port {:?}: {e}", name.as_str()),
+            )
+        })?;
+        if let Err(reason) = self.add_port(b, name.clone(), config, ofport) {
             let why = match reason {
                 DownReason::NoSuchDevice => format!("no such device {:?}", name.as_str()),
                 other => other.to_string(),
@@ -363,8 +372,7 @@ impl Engine {
                 .of_bridge(b)
                 .map(|(_, p)| PortInfo {
                     name: p.name.to_string(),
-                    // OpenFlow port numbers come with flow tables (SPEC §9).
-                    ofport: None,
+                    ofport: Some(p.ofport),
                     port_type: p.config().port_type,
                     config: p.config().clone(),
                     vlan_mode: p.config().effective_vlan_mode(),

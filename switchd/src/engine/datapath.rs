@@ -8,8 +8,11 @@
 
 use std::time::Instant;
 
+use super::flowpath::{self, FlowPath};
 use super::ports::{DownReason, Port};
 use super::Engine;
+use crate::batch::COPY_SLOTS;
+use crate::flow::FlowKey;
 use crate::offload;
 use crate::pipeline;
 use crate::port::tunnel::Endpoint;
@@ -70,9 +73,16 @@ impl Engine {
     }
 
     /// Runs frame `slot` of the batch, received on port `id`, through the
-    /// pipeline of the port's bridge and queues it on its egress ports.
+    /// pipeline of the port's bridge and queues it on its egress ports:
+    /// straight through NORMAL when the bridge's flow tables hold only the
+    /// default flow (whose counters it keeps), else through the tables
+    /// ([`flowpath::run`]).
     #[inline]
     pub(super) fn forward_frame(&mut self, id: PortId, slot: usize, now: Instant) {
+        if self.copies_used > COPY_SLOTS / 2 {
+            // Leave every frame of the batch at least half the copy slots.
+            self.flush_tx();
+        }
         let Engine {
             ports,
             bridges,
@@ -80,48 +90,63 @@ impl Engine {
             dirty,
             csum_slots,
             stp_pending,
+            copies_used,
             ..
         } = self;
-        let frame = batch.frame(slot);
-        let vnet = batch.vnet(slot);
-        // A GSO super-frame leaves as segments: MTUs are checked against those.
-        let wire_len = offload::wire_len(frame, &vnet);
         let Some(port) = ports.get_mut(id) else {
             return;
         };
+        let len = batch.frame(slot).len();
         port.counters.rx_packets += 1;
-        port.counters.rx_bytes += frame.len() as u64;
+        port.counters.rx_bytes += len as u64;
         let b = port.bridge;
         let (specs, mut slots) = ports.split(b);
         let Some(in_idx) = specs.index_of(id) else {
             return;
         };
-        let fdb = &mut bridges[b].fdb;
-        let verdict = pipeline::forward_sized(fdb, specs, in_idx, frame, wire_len, now, |out_idx, res| {
-            let out = specs[out_idx].id;
-            let Some(p) = slots.get_mut(out) else { return };
-            match res {
-                Ok(edit) => {
-                    if p.tx.is_empty() {
-                        dirty.push(out);
-                    }
-                    // A partial checksum is finished once, in place, before
-                    // anything is sent; GSO frames are segmented per port.
-                    if vnet.needs_csum() && !vnet.is_gso() && !p.offloads() {
-                        *csum_slots |= 1 << slot;
-                    }
-                    p.tx.push(TxEntry::new(slot as u8, edit));
-                }
-                Err(reason) => p.counters.count_drop(reason),
-            }
-        });
+        let bridge = &mut bridges[b];
+        let verdict = if let Some(default) = bridge.default_flow {
+            bridge.flows.hit(default, len, now);
+            let frame = batch.frame(slot);
+            let vnet = batch.vnet(slot);
+            // A GSO super-frame leaves as segments: MTUs are checked against those.
+            let wire_len = offload::wire_len(frame, &vnet);
+            pipeline::forward_sized(
+                &mut bridge.fdb,
+                specs,
+                in_idx,
+                frame,
+                wire_len,
+                now,
+                |out_idx, res| {
+                    flowpath::queue(&mut slots, dirty, csum_slots, specs[out_idx].id, slot, &vnet, res);
+                },
+            )
+        } else {
+            let mut fp = FlowPath {
+                specs,
+                slots: &mut slots,
+                fdb: &mut bridge.fdb,
+                batch,
+                dirty,
+                csum_slots,
+                copies: copies_used,
+                in_idx,
+                slot,
+                now,
+                base: FlowKey::ZERO,
+                last_copy: None,
+                refused: None,
+            };
+            flowpath::run(&mut bridge.flows, &mut fp)
+        };
         if let Err(reason) = verdict {
             let Some(p) = slots.get_mut(id) else { return };
             // BPDUs are refused by the pipeline as reserved; a bridge that
             // runs RSTP takes them from here.
             if reason == DropReason::ReservedDestination {
-                if let Some(stp) = bridges[b].stp.as_mut() {
-                    if stp.receive(id, frame, &mut p.counters) {
+                if let Some(stp) = bridge.stp.as_mut() {
+                    if stp.receive(id, batch.frame(slot), &mut p.counters) {
                         if !stp_pending.contains(&b) {
                             stp_pending.push(b);
                         }
@@ -143,6 +168,7 @@ impl Engine {
     /// segmented into `segments` and sent segment by segment, in order.
     pub(super) fn flush_tx(&mut self) {
         self.finish_checksums();
+        self.copies_used = 0;
         let Engine {
             ports,
             endpoints,
@@ -215,7 +241,8 @@ impl Engine {
     }
 
     /// Finishes, in place, the partial checksums of the frames that a port
-    /// without offloads will send ([`offload::complete_checksum`]).
+    /// without offloads will send ([`offload::complete_checksum`]), copy
+    /// slots included.
     fn finish_checksums(&mut self) {
         let mut slots = std::mem::take(&mut self.csum_slots);
         while slots != 0 {

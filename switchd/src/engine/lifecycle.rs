@@ -16,6 +16,7 @@ use proto::{IfName, MacAddr, PortConfig, PortType};
 use super::ports::{BridgeKey, DownReason, Link};
 use super::{Bridge, Engine, ENDPOINT_TOKEN_BASE};
 use crate::config::{BridgeConfig, Db, PortEntry, DB_VERSION};
+use crate::flow::types::ofport;
 use crate::port::sys::OpenError;
 use crate::port::tunnel::{self, Endpoint, EndpointKey, TunnelId, TunnelLink};
 use crate::PortId;
@@ -321,11 +322,13 @@ impl Engine {
                     mac_table_size: self.bridges[b].mac_table_size,
                     mac: Some(self.bridges[b].mac),
                     rstp: self.bridges[b].rstp_config,
+                    flows: self.flows_to_db(b),
                     ports: self
                         .ports
                         .of_bridge(b)
                         .map(|(_, p)| PortEntry {
                             name: p.name.clone(),
+                            ofport: Some(p.ofport),
                             config: p.config().clone(),
                         })
                         .collect(),
@@ -351,7 +354,14 @@ impl Engine {
             // discarding (SPEC §7).
             self.stp_configure(key);
             for p in &b.ports {
-                let id = self.ports.insert(key, p.name.clone(), p.config.clone());
+                // The stored number; a db written before ports had one, or
+                // one that clashes (only by hand-editing), gets the lowest
+                // free number.
+                let ofport = match p.ofport.map(|n| self.ports.pick_ofport(key, Some(n))) {
+                    Some(Ok(n)) => n,
+                    _ => self.ports.pick_ofport(key, None).unwrap_or(ofport::MAX),
+                };
+                let id = self.ports.insert(key, p.name.clone(), p.config.clone(), ofport);
                 self.stp_add_port(id);
                 while !self.attach(id) {
                     let reason = self.ports.get(id).and_then(|p| p.down_reason());
@@ -366,6 +376,10 @@ impl Engine {
                     }
                     break;
                 }
+            }
+            // Validated with the db; an error here would be a bug.
+            if let Err(e) = self.flows_from_db(key, b.flows.as_deref()) {
+                tracing::error!(bridge = %b.name, "flows not restored: {e}");
             }
         }
     }
@@ -387,8 +401,9 @@ impl Engine {
         b: BridgeKey,
         name: IfName,
         config: PortConfig,
+        ofport: u16,
     ) -> Result<PortId, DownReason> {
-        let id = self.ports.insert(b, name, config);
+        let id = self.ports.insert(b, name, config, ofport);
         // Into the spanning tree first: a new port starts discarding, so a
         // new loop never forwards a frame (SPEC §7).
         self.stp_add_port(id);

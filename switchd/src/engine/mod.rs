@@ -29,6 +29,8 @@ mod bonds;
 mod bridge;
 mod command;
 mod datapath;
+mod flowpath;
+mod flows;
 mod lifecycle;
 mod ports;
 mod stp;
@@ -167,7 +169,9 @@ struct Engine {
     /// Slots of the batch with a partial checksum that a port without
     /// offloads will send: finished in place before anything is sent (one
     /// bit per slot: `batch::BATCH` is tied to its width at compile time).
-    csum_slots: u32,
+    csum_slots: u64,
+    /// Copy slots of the batch used so far (frames rewritten by flows).
+    copies_used: usize,
     /// Scratch list of entries for one send call.
     scratch: Vec<TxEntry>,
     /// Ports with entries queued in the current batch.
@@ -211,6 +215,7 @@ impl Engine {
             batch: RxBatch::new(),
             segments: RxBatch::with_layout(SEGMENT_SLOTS, SEGMENT_LEN),
             csum_slots: 0,
+            copies_used: 0,
             scratch: Vec::with_capacity(SEGMENT_SLOTS),
             dirty: Vec::with_capacity(64),
             ready: Vec::with_capacity(64),
@@ -384,6 +389,7 @@ impl Engine {
         if now >= self.next_probe {
             self.next_probe = now + PROBE_INTERVAL;
             self.collect_queue_drops();
+            self.expire_flows(now);
             self.probe_ports();
             self.log_endpoint_drops();
         }

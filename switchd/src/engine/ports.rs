@@ -105,6 +105,9 @@ pub(super) enum Link {
 pub(super) struct Port {
     pub name: IfName,
     pub bridge: BridgeKey,
+    /// OpenFlow port number, unique on the bridge, fixed while the port
+    /// exists and stored in the db (SPEC §9).
+    pub ofport: u16,
     /// Private: changed only through [`PortTable::set_config`], which keeps
     /// the pipeline's VLAN rules and MTU in step.
     config: PortConfig,
@@ -226,6 +229,12 @@ impl Port {
             tunnel: self.config.port_type.is_tunnel(),
             gate: if self.is_up() { self.stp } else { Gate::Down },
             mtu: self.mtu(),
+            ofport: self.ofport,
+            tun_id: if self.config.port_type.is_tunnel() {
+                self.config.key.map_or(0, u64::from)
+            } else {
+                0
+            },
         }
     }
 }
@@ -256,8 +265,25 @@ impl PortTable {
         &self.members[b]
     }
 
-    /// Adds a port, down ([`DownReason::NotAttached`]), to bridge `b`.
-    pub fn insert(&mut self, b: BridgeKey, name: IfName, config: PortConfig) -> PortId {
+    /// The OpenFlow port number a new port of bridge `b` gets: `request`
+    /// if given (an error naming the holder if another port of the bridge
+    /// has it), else the lowest free one (as OVS).
+    pub fn pick_ofport(&self, b: BridgeKey, request: Option<u16>) -> Result<u16, String> {
+        let used = |n: u16| self.of_bridge(b).find(|(_, p)| p.ofport == n);
+        match request {
+            Some(n) => match used(n) {
+                Some((_, p)) => Err(format!("ofport {n} is already used by port {}", p.name)),
+                None => Ok(n),
+            },
+            None => (1..=crate::flow::types::ofport::MAX)
+                .find(|n| used(*n).is_none())
+                .ok_or_else(|| "no free OpenFlow port number on the bridge".to_string()),
+        }
+    }
+
+    /// Adds a port, down ([`DownReason::NotAttached`]), to bridge `b`,
+    /// with OpenFlow port number `ofport` ([`PortTable::pick_ofport`]).
+    pub fn insert(&mut self, b: BridgeKey, name: IfName, config: PortConfig, ofport: u16) -> PortId {
         let slot = match self.slots.iter().position(Option::is_none) {
             Some(free) => free,
             None => {
@@ -269,6 +295,7 @@ impl PortTable {
         let port = Port {
             name,
             bridge: b,
+            ofport,
             config,
             link: Link::Down(DownReason::NotAttached),
             stp: Gate::Forwarding,
@@ -423,7 +450,10 @@ mod tests {
         t.add_bridge(1);
         let ids = ports
             .iter()
-            .map(|(n, b)| t.insert(*b, name(n), PortConfig::default()))
+            .map(|(n, b)| {
+                let of = t.pick_ofport(*b, None).unwrap();
+                t.insert(*b, name(n), PortConfig::default(), of)
+            })
             .collect();
         (t, ids)
     }
@@ -448,7 +478,7 @@ mod tests {
         assert_eq!(t.members(0).index_of(ids[1]), Some(0));
         assert_eq!(t.members(0).index_of(ids[2]), Some(1));
         assert_eq!(t.members(0).index_of(ids[0]), None);
-        let d = t.insert(0, name("d"), PortConfig::default());
+        let d = t.insert(0, name("d"), PortConfig::default(), 9);
         assert_eq!(d, ids[0], "the free slot is reused");
         assert_eq!(t.members(0).index_of(d), Some(2));
         assert!(t.remove(PortId(99)).is_none());

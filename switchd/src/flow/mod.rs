@@ -2,6 +2,8 @@
 //!
 //! - [`key`]: the flow key and the field registry;
 //! - [`types`]: matches, actions, flows;
+//! - [`table`]: one bridge's tables: add, modify, delete, expire, counters;
+//! - [`exec`]: running a frame's key through the tables' actions;
 //! - [`syntax`]: parse and print `ovs-ofctl` flow syntax;
 //! - [`classifier`]: tables of prioritized flows and their lookup, behind an
 //!   exact-match cache;
@@ -15,9 +17,11 @@
 pub mod cache;
 pub mod classifier;
 pub mod commit;
+pub mod exec;
 pub mod extract;
 pub mod key;
 pub mod syntax;
+pub mod table;
 pub mod types;
 
 pub use classifier::{Classifier, FlowId};

@@ -5,6 +5,9 @@
 
 use super::key::{Field, FlowKey};
 
+/// A flow's index in its bridge's tables (stable while the flow exists).
+pub type FlowId = u32;
+
 /// Default priority of a flow (OpenFlow's `OFP_DEFAULT_PRIORITY`).
 pub const DEFAULT_PRIORITY: u16 = 32768;
 /// Tables a bridge has: 0–253 (OVS; 254 and 255 are reserved).
