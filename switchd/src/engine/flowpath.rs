@@ -14,12 +14,14 @@
 
 use std::time::Instant;
 
+use proto::MacAddr;
+
 use super::ports::Slots;
 use crate::batch::{Edit, RxBatch};
 use crate::fdb::Fdb;
 use crate::flow::commit::{self, Plan};
 use crate::flow::exec::{self, Datapath, ToController};
-use crate::flow::extract::extract;
+use crate::flow::extract::extract_into;
 use crate::flow::table::FlowTable;
 use crate::flow::{FlowKey, VLAN_CFI};
 use crate::offload;
@@ -91,8 +93,12 @@ pub(super) struct FlowPath<'a, 'b> {
 /// BPDU or other link-local frame, which the caller hands to spanning tree.
 pub(super) fn run(flows: &mut FlowTable, fp: &mut FlowPath<'_, '_>) -> Result<(), DropReason> {
     let frame = fp.batch.frame(fp.slot);
-    let meta = wire::parse(frame)?;
-    if wire::is_reserved(&meta.dst) {
+    // NORMAL parses the frame itself; here only the length and the
+    // destination matter (a truncated tag is extract's to leave unparsed).
+    let Some(dst) = frame.first_chunk::<6>().filter(|_| frame.len() >= ETH_HEADER_LEN) else {
+        return Err(DropReason::Runt);
+    };
+    if wire::is_reserved(&MacAddr(*dst)) {
         return Err(DropReason::ReservedDestination);
     }
     let in_port = &fp.specs[fp.in_idx];
@@ -102,8 +108,8 @@ pub(super) fn run(flows: &mut FlowTable, fp: &mut FlowPath<'_, '_>) -> Result<()
         _ => return Err(DropReason::StpDiscarding),
     }
     let len = frame.len();
-    let mut key = extract(frame, in_port.ofport, in_port.tun_id);
-    fp.base = key;
+    extract_into(&mut fp.base, frame, in_port.ofport, in_port.tun_id);
+    let mut key = fp.base;
     exec::execute(flows, &mut key, len, fp.now, fp)?;
     fp.refused.map_or(Ok(()), Err)
 }

@@ -273,10 +273,10 @@ fn flow_info(e: &Entry, names: &Names, now: Instant) -> FlowInfo {
         cookie: s.cookie,
         flow_match: format_match(&s.matching, names),
         actions: format_actions_in(&s.actions, &s.matching, names),
-        n_packets: e.n_packets,
-        n_bytes: e.n_bytes,
+        n_packets: e.n_packets(),
+        n_bytes: e.n_bytes(),
         duration: age,
-        idle_age_s: now.saturating_duration_since(e.used).as_secs(),
+        idle_age_s: now.saturating_duration_since(e.used()).as_secs(),
         idle_timeout: s.idle_timeout,
         hard_timeout: s.hard_timeout,
     }

@@ -8,13 +8,13 @@
 //! key, and the engine turns the difference between the key as received
 //! and the key at an output into bytes ([`super::commit`]), as Open
 //! vSwitch commits datapath actions from the flow and its base flow. Pure
-//! and allocation-free (only a `note` action's bytes would allocate, and
-//! they are skipped, not copied).
+//! and allocation-free: the flow's action list is read in place.
 
 use std::time::Instant;
 
+use super::classifier::Classifier;
 use super::key::{Field, FlowKey, VLAN_CFI};
-use super::table::FlowTable;
+use super::table::{FlowTable, Flows};
 use super::types::{ofport, Action};
 use crate::stats::DropReason;
 
@@ -70,14 +70,16 @@ pub fn execute(
     now: Instant,
     dp: &mut impl Datapath,
 ) -> Result<(), DropReason> {
-    let id = table.lookup(0, key).ok_or(DropReason::NoFlowMatch)?;
-    run(table, id, 0, key, len, now, dp, 0)
+    let (cls, flows) = table.split();
+    let id = cls.lookup(0, key).ok_or(DropReason::NoFlowMatch)?;
+    run(cls, flows, id, 0, key, len, now, dp, 0)
 }
 
 /// Runs flow `id` (found in table `current`) at nesting `depth`.
 #[allow(clippy::too_many_arguments)]
 fn run(
-    table: &mut FlowTable,
+    cls: &mut Classifier,
+    flows: Flows<'_>,
     id: u32,
     current: u8,
     key: &mut FlowKey,
@@ -89,24 +91,13 @@ fn run(
     if depth >= MAX_DEPTH {
         return Err(DropReason::FlowRecursion);
     }
-    if table.hit(id, len, now).is_none() {
+    // The list stays borrowed from the flows while the classifier (its
+    // cache) is used mutably for a resubmit: they are separate fields.
+    let Some(actions) = flows.hit(id, len, now) else {
         return Ok(());
-    }
-    let mut i = 0;
-    loop {
-        // Take one action at a time: a resubmit needs the table mutably, so
-        // the list cannot stay borrowed. Cloning any action but `note`
-        // (skipped) copies plain values and allocates nothing.
-        let action = match table.get(id).and_then(|e| e.spec.actions.get(i)) {
-            None => return Ok(()),
-            Some(Action::Note(_)) => {
-                i += 1;
-                continue;
-            }
-            Some(a) => a.clone(),
-        };
-        i += 1;
-        match action {
+    };
+    for action in actions {
+        match *action {
             Action::Output(port) => match port {
                 ofport::IN_PORT => dp.in_port(key),
                 ofport::NORMAL => dp.normal(key),
@@ -187,20 +178,18 @@ fn run(
                     key.set(Field::InPort, p.into());
                 }
                 let t = t.unwrap_or(current);
-                let found = table.lookup(t, key);
-                if let Some(next) = found {
-                    let r = run(table, next, t, key, len, now, dp, depth + 1);
-                    key.set(Field::InPort, saved);
-                    r?;
-                } else {
-                    key.set(Field::InPort, saved);
-                }
+                let r = match cls.lookup(t, key) {
+                    Some(next) => run(cls, flows, next, t, key, len, now, dp, depth + 1),
+                    None => Ok(()),
+                };
+                key.set(Field::InPort, saved);
+                r?;
             }
             Action::GotoTable(t) => {
                 // The last instruction of the list: the frame continues in
                 // table `t` and this flow's actions are done.
-                return match table.lookup(t, key) {
-                    Some(next) => run(table, next, t, key, len, now, dp, depth + 1),
+                return match cls.lookup(t, key) {
+                    Some(next) => run(cls, flows, next, t, key, len, now, dp, depth + 1),
                     None => Ok(()),
                 };
             }
@@ -213,6 +202,7 @@ fn run(
             Action::Note(_) => {}
         }
     }
+    Ok(())
 }
 
 fn mac_value(mac: [u8; 6]) -> u128 {

@@ -7,6 +7,7 @@
 //! calls [`FlowTable::lookup`] and [`FlowTable::hit`] per frame; everything
 //! else runs on commands and on the one-second timer.
 
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use super::classifier::{Classifier, FlowId};
@@ -27,18 +28,21 @@ pub enum Origin {
 }
 
 /// A flow with its statistics.
+///
+/// The per-frame statistics are `Cell`s so that a frame's run through the
+/// actions can count a hit while it holds the flow's action list borrowed
+/// (see [`FlowTable::split`]): no copy of the list, no second lookup per
+/// action. The engine's thread alone owns the tables, so nothing here
+/// needs to be shared.
 #[derive(Debug, Clone)]
 pub struct Entry {
     /// The flow.
     pub spec: FlowSpec,
-    /// Frames that matched it.
-    pub n_packets: u64,
-    /// Bytes of those frames.
-    pub n_bytes: u64,
+    n_packets: Cell<u64>,
+    n_bytes: Cell<u64>,
     /// When it was added (or replaced with counters reset).
     pub created: Instant,
-    /// When it last matched a frame (or was added).
-    pub used: Instant,
+    used: Cell<Instant>,
     /// When its timeouts count from (a modification restarts them, as OVS).
     pub modified: Instant,
     /// Who added it.
@@ -46,13 +50,53 @@ pub struct Entry {
 }
 
 impl Entry {
+    fn new(spec: FlowSpec, origin: Origin, now: Instant) -> Entry {
+        Entry {
+            spec,
+            n_packets: Cell::new(0),
+            n_bytes: Cell::new(0),
+            created: now,
+            used: Cell::new(now),
+            modified: now,
+            origin,
+        }
+    }
+
+    /// Frames that matched it.
+    pub fn n_packets(&self) -> u64 {
+        self.n_packets.get()
+    }
+
+    /// Bytes of those frames.
+    pub fn n_bytes(&self) -> u64 {
+        self.n_bytes.get()
+    }
+
+    /// When it last matched a frame (or was added or changed).
+    pub fn used(&self) -> Instant {
+        self.used.get()
+    }
+
+    /// Counts a frame of `bytes` at `now`.
+    #[inline]
+    pub fn hit(&self, bytes: usize, now: Instant) {
+        self.n_packets.set(self.n_packets.get() + 1);
+        self.n_bytes.set(self.n_bytes.get() + bytes as u64);
+        self.used.set(now);
+    }
+
+    fn reset_counts(&self) {
+        self.n_packets.set(0);
+        self.n_bytes.set(0);
+    }
+
     /// Whether one of its timeouts has passed at `now`.
     pub fn expired(&self, now: Instant) -> Option<RemovedReason> {
         let s = &self.spec;
         if s.hard_timeout != 0 && now >= self.modified + Duration::from_secs(s.hard_timeout.into()) {
             return Some(RemovedReason::HardTimeout);
         }
-        if s.idle_timeout != 0 && now >= self.used + Duration::from_secs(s.idle_timeout.into()) {
+        if s.idle_timeout != 0 && now >= self.used.get() + Duration::from_secs(s.idle_timeout.into()) {
             return Some(RemovedReason::IdleTimeout);
         }
         None
@@ -171,11 +215,10 @@ impl FlowTable {
                 .expect("classifier and entries agree");
             e.spec = spec;
             e.modified = now;
-            e.used = now;
+            e.used.set(now);
             e.origin = origin;
             if reset_counts {
-                e.n_packets = 0;
-                e.n_bytes = 0;
+                e.reset_counts();
                 e.created = now;
             }
             return Ok(id);
@@ -183,15 +226,7 @@ impl FlowTable {
         if self.len >= MAX_FLOWS {
             return Err(TableError::Full);
         }
-        let entry = Entry {
-            spec,
-            n_packets: 0,
-            n_bytes: 0,
-            created: now,
-            used: now,
-            modified: now,
-            origin,
-        };
+        let entry = Entry::new(spec, origin, now);
         let id = match self.free.pop() {
             Some(id) => id,
             None => {
@@ -250,8 +285,7 @@ impl FlowTable {
                 e.spec.actions = actions.to_vec();
                 e.modified = now;
                 if reset_counts {
-                    e.n_packets = 0;
-                    e.n_bytes = 0;
+                    e.reset_counts();
                 }
             }
         }
@@ -311,14 +345,19 @@ impl FlowTable {
         self.cls.lookup_uncached(table, key)
     }
 
-    /// Counts a frame of `bytes` on flow `id` and returns its actions.
+    /// Counts a frame of `bytes` on flow `id`.
     #[inline]
-    pub fn hit(&mut self, id: FlowId, bytes: usize, now: Instant) -> Option<&[Action]> {
-        let e = self.entries.get_mut(id as usize)?.as_mut()?;
-        e.n_packets += 1;
-        e.n_bytes += bytes as u64;
-        e.used = now;
-        Some(&e.spec.actions)
+    pub fn hit(&self, id: FlowId, bytes: usize, now: Instant) {
+        if let Some(Some(e)) = self.entries.get(id as usize) {
+            e.hit(bytes, now);
+        }
+    }
+
+    /// The classifier, to look frames up, and the flows, to count hits and
+    /// read actions, at once (a frame's run through the actions needs both).
+    #[inline]
+    pub fn split(&mut self) -> (&mut Classifier, Flows<'_>) {
+        (&mut self.cls, Flows(&self.entries))
     }
 
     /// Flow `id`.
@@ -366,6 +405,21 @@ impl FlowTable {
     /// Cache hits and misses of the classifier.
     pub fn cache_stats(&self) -> (u64, u64) {
         self.cls.cache_stats()
+    }
+}
+
+/// The flows of a [`FlowTable`], read-only but for their statistics
+/// ([`FlowTable::split`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Flows<'a>(&'a [Option<Entry>]);
+
+impl<'a> Flows<'a> {
+    /// Counts a frame of `bytes` on flow `id` and returns its actions.
+    #[inline]
+    pub fn hit(self, id: FlowId, bytes: usize, now: Instant) -> Option<&'a [Action]> {
+        let e = self.0.get(id as usize)?.as_ref()?;
+        e.hit(bytes, now);
+        Some(&e.spec.actions)
     }
 }
 

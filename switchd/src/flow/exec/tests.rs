@@ -162,7 +162,7 @@ fn resubmit_continues_with_a_replaced_in_port_then_restores_it() {
     let hits: Vec<u64> = t
         .dump(&FlowFilter::default())
         .iter()
-        .map(|e| e.n_packets)
+        .map(|e| e.n_packets())
         .collect();
     assert_eq!(hits, [1, 1, 0], "both flows passed through are counted");
 }
@@ -206,7 +206,7 @@ fn a_resubmit_loop_stops_at_the_depth_limit() {
         key(1),
     );
     assert_eq!(r, Err(DropReason::FlowRecursion));
-    assert_eq!(t.dump(&FlowFilter::default())[0].n_packets, MAX_DEPTH as u64);
+    assert_eq!(t.dump(&FlowFilter::default())[0].n_packets(), MAX_DEPTH as u64);
 }
 
 #[test]
