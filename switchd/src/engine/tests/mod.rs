@@ -9,6 +9,7 @@ use mio::Poll;
 use proto::{BridgeInfo, BridgeSetting, Error, ErrorKind, PortState, Reply, Request};
 
 mod bonds;
+mod flows;
 mod stp;
 
 use super::Engine;
