@@ -57,6 +57,24 @@ pub struct PortSpec {
     pub tun_id: u64,
 }
 
+impl PortSpec {
+    /// Whether a frame of `frame_len` bytes, edited by `edit` and leaving
+    /// tagged or not, fits the port's MTU. A device carries an 802.1Q tag
+    /// on top of its MTU (Linux's `is_skb_forwardable`, 802.3's 1522-byte
+    /// tagged frame); a tunnel's underlay has to carry the tag inside its
+    /// payload, so there it counts.
+    #[inline]
+    pub fn fits(&self, edit: &Edit, leaves_tagged: bool, frame_len: usize) -> bool {
+        let header = ETH_HEADER_LEN
+            + if leaves_tagged && !self.tunnel {
+                VLAN_TAG_LEN
+            } else {
+                0
+            };
+        edit.out_len(frame_len).saturating_sub(header) <= self.mtu as usize
+    }
+}
+
 /// What the data path may do with a port: nothing while it is down, and
 /// otherwise what its spanning-tree state allows (802.1D-2004 §17.4 /
 /// SPEC §7): only a forwarding port forwards, a learning port learns, a
@@ -300,17 +318,7 @@ pub fn egress(
         return None;
     }
     let edit = out.vlan.egress_edit(v.vlan, v.meta.tag)?;
-    // A device carries an 802.1Q tag on top of its MTU (Linux's
-    // `is_skb_forwardable`, 802.3's 1522-byte tagged frame); a tunnel's
-    // underlay has to carry the tag inside its payload, so there it counts.
-    let header = ETH_HEADER_LEN
-        + if PortVlan::leaves_tagged(&edit, v.meta.tag) && !out.tunnel {
-            VLAN_TAG_LEN
-        } else {
-            0
-        };
-    let payload = edit.out_len(frame_len).saturating_sub(header);
-    if payload > out.mtu as usize {
+    if !out.fits(&edit, PortVlan::leaves_tagged(&edit, v.meta.tag), frame_len) {
         return Some(Err(DropReason::TooBig));
     }
     Some(Ok(edit))

@@ -35,7 +35,7 @@ pub(super) struct Bridge {
 
 impl Bridge {
     pub fn new(name: IfName, mac: MacAddr) -> Bridge {
-        Bridge {
+        let mut bridge = Bridge {
             mac,
             name,
             mac_aging: proto::types::MAC_AGING_DEFAULT,
@@ -48,13 +48,9 @@ impl Bridge {
             stp: None,
             flows: FlowTable::with_default(Instant::now()),
             default_flow: None,
-        }
-        .with_flows_checked()
-    }
-
-    fn with_flows_checked(mut self) -> Bridge {
-        self.flows_changed();
-        self
+        };
+        bridge.flows_changed();
+        bridge
     }
 
     /// To call after every change of `flows`.

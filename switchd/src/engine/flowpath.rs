@@ -29,7 +29,7 @@ use crate::pipeline::{self, Gate, Ports};
 use crate::port::TxEntry;
 use crate::stats::DropReason;
 use crate::wire::vnet::VnetHdr;
-use crate::wire::{self, ETH_HEADER_LEN, VLAN_TAG_LEN};
+use crate::wire::{self, ETH_HEADER_LEN};
 use crate::PortId;
 
 /// Queues slot `slot` of the batch (with virtio-net header `vnet`) on the
@@ -173,15 +173,11 @@ impl FlowPath<'_, '_> {
         };
         let frame = self.batch.frame(slot);
         let vnet = self.batch.vnet(slot);
-        // A device carries an 802.1Q tag on top of its MTU, a tunnel's
-        // underlay does not (as `pipeline::egress`).
         let tagged = key.vlan_tci() & VLAN_CFI != 0;
-        let header = ETH_HEADER_LEN + if tagged && !out.tunnel { VLAN_TAG_LEN } else { 0 };
-        let wire_len = offload::wire_len(frame, &vnet);
-        let res = if edit.out_len(wire_len).saturating_sub(header) > out.mtu as usize {
-            Err(DropReason::TooBig)
-        } else {
+        let res = if out.fits(&edit, tagged, offload::wire_len(frame, &vnet)) {
             Ok(edit)
+        } else {
+            Err(DropReason::TooBig)
         };
         queue(self.slots, self.dirty, self.csum_slots, out.id, slot, &vnet, res);
     }

@@ -8,6 +8,7 @@
 //! A port's removal leaves flows naming its number in place (as OVS): they
 //! output nowhere until a port gets that number again.
 
+use std::collections::HashSet;
 use std::time::Instant;
 
 use proto::{Error, ErrorKind, FlowInfo, FlowsInfo, IfName, Reply};
@@ -153,18 +154,20 @@ impl Engine {
         }
         let now = Instant::now();
         let bridge = &mut self.bridges[b];
+        // Hashed both ways: a file of tens of thousands of flows must not
+        // cost a comparison of every pair.
+        let wanted_set: HashSet<&FlowSpec> = wanted.iter().collect();
         let stale: Vec<_> = bridge
             .flows
             .iter()
-            .filter(|(_, e)| !wanted.contains(&e.spec))
+            .filter(|(_, e)| !wanted_set.contains(&e.spec))
             .map(|(id, _)| id)
             .collect();
         for id in stale {
             bridge.flows.remove(id);
         }
         for spec in wanted {
-            let same = bridge.flows.iter().any(|(_, e)| e.spec == spec);
-            if !same {
+            if bridge.flows.find(&spec).is_none() {
                 bridge
                     .flows
                     .add(spec, true, Origin::Local, now)

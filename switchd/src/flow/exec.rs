@@ -23,7 +23,6 @@ pub const MAX_DEPTH: usize = 64;
 
 const ETH_IPV4: u16 = 0x0800;
 const ETH_IPV6: u16 = 0x86dd;
-const ETH_ARP: u16 = 0x0806;
 
 /// Why a frame goes to a controller (OpenFlow's PACKET_IN reasons).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,22 +216,13 @@ fn is_ip(key: &FlowKey) -> bool {
 /// the packet actually has it"): a flow's prerequisites were checked when
 /// it was added, but a resubmit or an earlier edit can lead elsewhere.
 fn set_if(key: &mut FlowKey, field: Field, value: u128, mask: u128) {
-    use super::key::Prereq;
-    let dl = key.dl_type();
-    let proto = key.nw_proto();
-    let l4 = matches!(proto, 6 | 17 | 132);
-    let ok = match field.prereq() {
-        Prereq::None => !matches!(field, Field::VlanVid | Field::VlanPcp) || key.vlan_tci() & VLAN_CFI != 0,
-        Prereq::Ipv4 => dl == ETH_IPV4,
-        Prereq::Ipv6 => dl == ETH_IPV6,
-        Prereq::Ip => is_ip(key),
-        Prereq::Arp => dl == ETH_ARP,
-        Prereq::L4 => is_ip(key) && l4,
-        Prereq::Tcp => is_ip(key) && proto == 6,
-        Prereq::Icmp => dl == ETH_IPV4 && proto == 1,
-        Prereq::Icmpv6 | Prereq::Nd => dl == ETH_IPV6 && proto == 58,
-    };
-    if ok {
+    let tag_ok = !matches!(field, Field::VlanVid | Field::VlanPcp) || key.vlan_tci() & VLAN_CFI != 0;
+    let ok = field.prereq().holds(
+        Some(key.dl_type()),
+        Some(key.nw_proto()),
+        Some(key.get(Field::Icmpv6Type) as u8),
+    );
+    if tag_ok && ok {
         key.set_masked(field, value, mask);
     }
 }

@@ -75,6 +75,31 @@ pub enum Prereq {
     Nd,
 }
 
+impl Prereq {
+    /// Whether a packet with this ethertype, IP protocol and ICMPv6 type
+    /// meets the prerequisite; `None` is "not known" (a match that leaves
+    /// the field wildcarded guarantees nothing about it). The parser asks
+    /// it of a match's exact values, the action code of a packet's key.
+    pub fn holds(self, dl_type: Option<u16>, nw_proto: Option<u8>, icmpv6_type: Option<u8>) -> bool {
+        let ip4 = dl_type == Some(0x0800);
+        let ip6 = dl_type == Some(0x86dd);
+        let ip = ip4 || ip6;
+        match self {
+            Prereq::None => true,
+            Prereq::Ipv4 => ip4,
+            Prereq::Ipv6 => ip6,
+            Prereq::Ip => ip,
+            // RARP is parsed as ARP (as OVS).
+            Prereq::Arp => matches!(dl_type, Some(0x0806) | Some(0x8035)),
+            Prereq::L4 => ip && matches!(nw_proto, Some(6) | Some(17) | Some(132)),
+            Prereq::Tcp => ip && nw_proto == Some(6),
+            Prereq::Icmp => ip4 && nw_proto == Some(1),
+            Prereq::Icmpv6 => ip6 && nw_proto == Some(58),
+            Prereq::Nd => ip6 && nw_proto == Some(58) && matches!(icmpv6_type, Some(135) | Some(136)),
+        }
+    }
+}
+
 macro_rules! fields {
     ($( $(#[$doc:meta])* $var:ident = $name:literal, $word:literal, $shift:literal, $bits:literal, $prereq:ident, $writable:literal; )*) => {
         /// A match or set field (OVS names).

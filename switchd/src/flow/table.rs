@@ -140,8 +140,6 @@ pub struct FlowTable {
     free: Vec<FlowId>,
     cls: Classifier,
     len: usize,
-    /// Bumped by every change, so users of cached lookups can tell.
-    generation: u64,
 }
 
 impl Default for FlowTable {
@@ -158,7 +156,6 @@ impl FlowTable {
             free: Vec::new(),
             cls: Classifier::new(),
             len: 0,
-            generation: 0,
         }
     }
 
@@ -177,11 +174,6 @@ impl FlowTable {
     /// Whether there are no flows.
     pub fn is_empty(&self) -> bool {
         self.len == 0
-    }
-
-    /// Changes so far (every add, modify, delete and expiry bumps it).
-    pub fn generation(&self) -> u64 {
-        self.generation
     }
 
     /// If the tables hold exactly the default flow, its id: the engine then
@@ -208,7 +200,6 @@ impl FlowTable {
         if spec.table >= N_TABLES {
             return Err(TableError::BadTable(spec.table));
         }
-        self.generation += 1;
         if let Some(id) = self.cls.find_exact(spec.table, spec.priority, &spec.matching) {
             let e = self.entries[id as usize]
                 .as_mut()
@@ -277,9 +268,6 @@ impl FlowTable {
         now: Instant,
     ) -> usize {
         let ids = self.select(filter, strict);
-        if !ids.is_empty() {
-            self.generation += 1;
-        }
         for id in &ids {
             if let Some(e) = self.entries[*id as usize].as_mut() {
                 e.spec.actions = actions.to_vec();
@@ -298,12 +286,6 @@ impl FlowTable {
         ids.into_iter().filter_map(|id| self.remove(id)).collect()
     }
 
-    /// Removes every flow.
-    pub fn clear(&mut self) -> Vec<Entry> {
-        let ids: Vec<FlowId> = self.iter().map(|(id, _)| id).collect();
-        ids.into_iter().filter_map(|id| self.remove(id)).collect()
-    }
-
     /// Removes flow `id`.
     pub fn remove(&mut self, id: FlowId) -> Option<Entry> {
         let e = self.entries.get_mut(id as usize)?.take()?;
@@ -311,7 +293,6 @@ impl FlowTable {
             .remove(e.spec.table, e.spec.priority, &e.spec.matching, id);
         self.free.push(id);
         self.len -= 1;
-        self.generation += 1;
         Some(e)
     }
 
@@ -326,8 +307,8 @@ impl FlowTable {
             .collect()
     }
 
-    /// The earliest time a timeout can fire, if any flow has one (so the
-    /// engine need not scan the flows every second when none does).
+    /// Whether any flow has a timeout (so the engine need not scan the
+    /// flows every second when none does).
     pub fn has_timeouts(&self) -> bool {
         self.iter()
             .any(|(_, e)| e.spec.idle_timeout != 0 || e.spec.hard_timeout != 0)
@@ -392,19 +373,10 @@ impl FlowTable {
         v.into_iter().map(|(_, e)| e).collect()
     }
 
-    /// Whether any flow uses the `meter` action with meter `id`.
-    pub fn uses_meter(&self, id: u32) -> bool {
-        self.iter().any(|(_, e)| {
-            e.spec
-                .actions
-                .iter()
-                .any(|a| matches!(a, Action::Meter(m) if *m == id))
-        })
-    }
-
-    /// Cache hits and misses of the classifier.
-    pub fn cache_stats(&self) -> (u64, u64) {
-        self.cls.cache_stats()
+    /// The flow with exactly `spec` (table, priority, match and the rest).
+    pub fn find(&self, spec: &FlowSpec) -> Option<FlowId> {
+        let id = self.cls.find_exact(spec.table, spec.priority, &spec.matching)?;
+        (self.get(id)?.spec == *spec).then_some(id)
     }
 }
 

@@ -187,7 +187,7 @@ pub enum Action {
 }
 
 /// One flow as the user gives it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FlowSpec {
     /// Table 0–253.
     pub table: u8,

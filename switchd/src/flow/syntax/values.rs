@@ -17,25 +17,11 @@ pub(super) fn exact(m: &Match, f: Field) -> Option<u128> {
 
 /// Whether a match on `m` guarantees prerequisite `p`.
 pub(super) fn satisfied(m: &Match, p: Prereq) -> bool {
-    let dl = exact(m, Field::DlType);
-    let proto = exact(m, Field::NwProto);
-    let ip4 = dl == Some(0x0800);
-    let ip6 = dl == Some(0x86dd);
-    let ip = ip4 || ip6;
-    match p {
-        Prereq::None => true,
-        Prereq::Ipv4 => ip4,
-        Prereq::Ipv6 => ip6,
-        Prereq::Ip => ip,
-        Prereq::Arp => dl == Some(0x0806) || dl == Some(0x8035),
-        Prereq::L4 => ip && matches!(proto, Some(6) | Some(17) | Some(132)),
-        Prereq::Tcp => ip && proto == Some(6),
-        Prereq::Icmp => ip4 && proto == Some(1),
-        Prereq::Icmpv6 => ip6 && proto == Some(58),
-        Prereq::Nd => {
-            ip6 && proto == Some(58) && matches!(exact(m, Field::Icmpv6Type), Some(135) | Some(136))
-        }
-    }
+    p.holds(
+        exact(m, Field::DlType).map(|v| v as u16),
+        exact(m, Field::NwProto).map(|v| v as u8),
+        exact(m, Field::Icmpv6Type).map(|v| v as u8),
+    )
 }
 
 /// TCP flag names by bit, as OVS's `packet_tcp_flag_to_string`.
