@@ -24,6 +24,7 @@ pub mod fdb;
 pub mod flow;
 pub mod lacp;
 pub mod offload;
+pub mod openflow;
 pub mod pipeline;
 mod port;
 mod rstp;

@@ -19,6 +19,7 @@ pub mod classifier;
 pub mod commit;
 pub mod exec;
 pub mod extract;
+pub mod group;
 pub mod key;
 pub mod syntax;
 pub mod table;
