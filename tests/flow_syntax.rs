@@ -332,6 +332,8 @@ const VALID: &[&str] = &[
     "actions=note:01.02.03",
     "actions=note:0102030405060708",
     "actions=note:",
+    "actions=group:5",
+    "actions=output:1,group:0,group:4294967040,output:2",
 ];
 
 /// Valid flows that need OpenFlow 1.3 (see [`Of::Of13`]).
@@ -341,6 +343,7 @@ const VALID_OF13: &[&str] = &[
     "dl_vlan=5,actions=strip_vlan",
     "actions=meter:1,output:2",
     "actions=goto_table:1",
+    "actions=group:5,goto_table:1",
     "table=5,actions=output:1,goto_table:7",
     "actions=meter:5,resubmit(,2),goto_table:3",
     "ip,actions=set_field:10.0.0.0/255.0.0.0->nw_src",
@@ -396,6 +399,7 @@ const INVALID: &[&str] = &[
     "actions=goto_table:2,output:1",
     "actions=output:1,meter:1",
     "actions=meter:0",
+    "actions=group",
     "actions=set_tunnel:0x10000000000000000",
 ];
 
@@ -441,6 +445,8 @@ const STRICTER: &[(&str, &str)] = &[
     ("actions=push_vlan:0x88a8", "push_vlan: 0x88a8 is not supported (only 0x8100)"),
     ("actions=controller(reason=no_match)", "controller: \"reason\" is not supported (only max_len)"),
     ("actions=dec_ttl(1,2)", "dec_ttl: takes no argument"),
+    // Reserved group ids (OFPG_ALL, OFPG_ANY): ovs-ofctl takes any 32 bits.
+    ("actions=group:4294967295", "group: 4294967295 is out of range 0-4294967040"),
     ("actions=strip_vlan:1", "strip_vlan: takes no argument"),
     ("send_flow_rem=1,actions=drop", "send_flow_rem: takes no value"),
     // A TCI that no frame has: ovs-ofctl keeps it (NXM) or zeroes it (OF1.0).

@@ -22,6 +22,7 @@ use crate::fdb::Fdb;
 use crate::flow::commit::{self, Plan};
 use crate::flow::exec::{self, Datapath, ToController};
 use crate::flow::extract::extract_into;
+use crate::flow::group::GroupTable;
 use crate::flow::table::FlowTable;
 use crate::flow::{FlowKey, VLAN_CFI};
 use crate::offload;
@@ -110,7 +111,9 @@ pub(super) fn run(flows: &mut FlowTable, fp: &mut FlowPath<'_, '_>) -> Result<()
     let len = frame.len();
     extract_into(&mut fp.base, frame, in_port.ofport, in_port.tun_id);
     let mut key = fp.base;
-    exec::execute(flows, &mut key, len, fp.now, fp)?;
+    // No groups on bridges yet (GROUP_MOD is the engine's to come): an
+    // empty table, which allocates nothing.
+    exec::execute(flows, &GroupTable::new(), &mut key, len, fp.now, fp)?;
     fp.refused.map_or(Ok(()), Err)
 }
 
@@ -243,7 +246,7 @@ impl Datapath for FlowPath<'_, '_> {
         }
     }
 
-    fn controller(&mut self, _key: &FlowKey, _max_len: u16, _reason: ToController) {
+    fn controller(&mut self, _key: &FlowKey, _max_len: u16, _reason: ToController, _table: u8, _cookie: u64) {
         // No OpenFlow controller connection exists yet: as Open vSwitch
         // without a controller, the frame is not sent anywhere for it.
     }

@@ -1,7 +1,8 @@
 //! One bridge's flow tables as OpenFlow defines their changes: the flows
 //! with their counters and ages, indexed by the [`Classifier`], and the
 //! add / modify / delete / expire operations of `ovs-ofctl` and OpenFlow's
-//! FLOW_MOD (strict and non-strict selection, cookies, `out_port`).
+//! FLOW_MOD (strict and non-strict selection, cookies, `out_port`,
+//! `out_group`).
 //!
 //! Pure: times come in as arguments. The engine owns one per bridge and
 //! calls [`FlowTable::lookup`] and [`FlowTable::hit`] per frame; everything
@@ -108,6 +109,15 @@ impl Entry {
             .actions
             .iter()
             .any(|a| matches!(a, Action::Output(p) if *p == port))
+    }
+
+    /// Whether any action is `group:G` (for `out_group`, and a group's
+    /// `ref_count`).
+    pub fn outputs_to_group(&self, group: u32) -> bool {
+        self.spec
+            .actions
+            .iter()
+            .any(|a| matches!(a, Action::Group(g) if *g == group))
     }
 }
 
@@ -235,7 +245,7 @@ impl FlowTable {
     /// The flows `filter` selects: with `strict`, the one flow with exactly
     /// its match and priority (in its table, or in every table); without,
     /// every flow whose match is within the filter's (OpenFlow's non-strict
-    /// rule); both narrowed by cookie and `out_port`.
+    /// rule); both narrowed by cookie, `out_port` and `out_group`.
     pub fn select(&self, filter: &FlowFilter, strict: bool) -> Vec<FlowId> {
         let mut ids: Vec<FlowId> = self
             .iter()
@@ -244,6 +254,7 @@ impl FlowTable {
                 (filter.table == ALL_TABLES || s.table == filter.table)
                     && (s.cookie & filter.cookie_mask) == (filter.cookie & filter.cookie_mask)
                     && filter.out_port.is_none_or(|p| e.outputs_to(p))
+                    && filter.out_group.is_none_or(|g| e.outputs_to_group(g))
                     && if strict {
                         s.priority == filter.priority && s.matching == filter.matching
                     } else {
@@ -386,12 +397,13 @@ impl FlowTable {
 pub struct Flows<'a>(&'a [Option<Entry>]);
 
 impl<'a> Flows<'a> {
-    /// Counts a frame of `bytes` on flow `id` and returns its actions.
+    /// Counts a frame of `bytes` on flow `id` and returns the flow (its
+    /// actions, and its table and cookie for a PACKET_IN).
     #[inline]
-    pub fn hit(self, id: FlowId, bytes: usize, now: Instant) -> Option<&'a [Action]> {
+    pub fn hit(self, id: FlowId, bytes: usize, now: Instant) -> Option<&'a FlowSpec> {
         let e = self.0.get(id as usize)?.as_ref()?;
         e.hit(bytes, now);
-        Some(&e.spec.actions)
+        Some(&e.spec)
     }
 }
 

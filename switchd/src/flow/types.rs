@@ -182,6 +182,8 @@ pub enum Action {
     SetTunnel(u64),
     /// `meter:N` (SPEC §12).
     Meter(u32),
+    /// `group:N`: the group's buckets (SPEC §10).
+    Group(u32),
     /// `note:HEX...` (bytes; does nothing).
     Note(Vec<u8>),
 }
@@ -224,7 +226,8 @@ impl Default for FlowSpec {
 
 /// The selection of `del-flows`, `mod-flows` and `dump-flows`: a match,
 /// an optional table, priority (for `--strict`), a cookie under a mask,
-/// and `out_port` (flows that output to that port).
+/// `out_port` (flows that output to that port) and `out_group` (flows that
+/// use that group).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlowFilter {
     /// Table, or [`ALL_TABLES`].
@@ -239,6 +242,8 @@ pub struct FlowFilter {
     pub cookie_mask: u64,
     /// `out_port=P`: only flows with an output to `P`.
     pub out_port: Option<u16>,
+    /// `out_group=G`: only flows with a `group:G` action.
+    pub out_group: Option<u32>,
 }
 
 impl Default for FlowFilter {
@@ -250,6 +255,7 @@ impl Default for FlowFilter {
             cookie: 0,
             cookie_mask: 0,
             out_port: None,
+            out_group: None,
         }
     }
 }

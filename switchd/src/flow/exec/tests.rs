@@ -1,10 +1,12 @@
 //! The action interpreter on a recording datapath: outputs see the edits
 //! made before them, resubmit and goto_table, the depth limit, dec_ttl,
-//! and the counters of every flow a frame passes through.
+//! the counters of every flow a frame passes through, and groups (each
+//! bucket on its own copy of the key, select's weighted choice, chains).
 
 use std::time::Instant;
 
 use super::*;
+use crate::flow::group::Bucket;
 use crate::flow::table::Origin;
 use crate::flow::types::{FlowFilter, FlowSpec, Match};
 
@@ -14,7 +16,7 @@ enum Call {
     InPort,
     Normal(u16),
     Flood(bool),
-    Controller(ToController),
+    Controller(ToController, u8, u64),
 }
 
 /// Records each call with the VLAN TCI the key had then.
@@ -34,8 +36,8 @@ impl Datapath for Rec {
     fn flood(&mut self, _: &FlowKey, all: bool) {
         self.0.push(Call::Flood(all));
     }
-    fn controller(&mut self, _: &FlowKey, _: u16, reason: ToController) {
-        self.0.push(Call::Controller(reason));
+    fn controller(&mut self, _: &FlowKey, _: u16, reason: ToController, table: u8, cookie: u64) {
+        self.0.push(Call::Controller(reason, table, cookie));
     }
     fn meter(&mut self, _: u32) -> bool {
         true
@@ -67,15 +69,28 @@ fn key(port: u16) -> FlowKey {
     k
 }
 
-fn run_with(flows: Vec<FlowSpec>, mut k: FlowKey) -> (Result<(), DropReason>, Rec, FlowKey, FlowTable) {
-    let now = Instant::now();
+fn run_with(flows: Vec<FlowSpec>, k: FlowKey) -> (Result<(), DropReason>, Rec, FlowKey, FlowTable) {
+    let (r, rec, k, t, _) = run_groups(flows, GroupTable::new(), k);
+    (r, rec, k, t)
+}
+
+fn table_of(flows: Vec<FlowSpec>) -> FlowTable {
     let mut t = FlowTable::new();
     for f in flows {
-        t.add(f, true, Origin::Local, now).unwrap();
+        t.add(f, true, Origin::Local, Instant::now()).unwrap();
     }
+    t
+}
+
+fn run_groups(
+    flows: Vec<FlowSpec>,
+    groups: GroupTable,
+    mut k: FlowKey,
+) -> (Result<(), DropReason>, Rec, FlowKey, FlowTable, GroupTable) {
+    let mut t = table_of(flows);
     let mut rec = Rec::default();
-    let r = execute(&mut t, &mut k, 100, now, &mut rec);
-    (r, rec, k, t)
+    let r = execute(&mut t, &groups, &mut k, 100, Instant::now(), &mut rec);
+    (r, rec, k, t, groups)
 }
 
 #[test]
@@ -219,7 +234,7 @@ fn dec_ttl_decrements_and_drops_at_one() {
     one.set(Field::NwTtl, 1);
     let (r, rec, _, _) = run_with(flows(), one);
     assert_eq!(r, Err(DropReason::TtlExceeded));
-    assert_eq!(rec.0, [Call::Controller(ToController::InvalidTtl)]);
+    assert_eq!(rec.0, [Call::Controller(ToController::InvalidTtl, 0, 0)]);
     // Not IP: nothing to decrement.
     let mut arp = key(1);
     arp.set(Field::DlType, 0x0806);
@@ -286,4 +301,246 @@ fn push_vlan_on_a_tagged_frame_is_refused() {
     );
     assert_eq!(r, Ok(()));
     assert_eq!(rec.0, [Call::Output(2, VLAN_CFI)]);
+}
+
+fn bucket(weight: u16, actions: Vec<Action>) -> Bucket {
+    Bucket {
+        weight,
+        watch_port: None,
+        watch_group: None,
+        actions,
+    }
+}
+
+fn groups_of(list: Vec<(u32, GroupType, Vec<Bucket>)>) -> GroupTable {
+    let mut g = GroupTable::new();
+    for (id, t, buckets) in list {
+        g.add(id, t, buckets, Instant::now()).unwrap();
+    }
+    g
+}
+
+#[test]
+fn an_all_group_runs_every_bucket_on_its_own_copy_of_the_key() {
+    let groups = groups_of(vec![(
+        1,
+        GroupType::All,
+        vec![
+            bucket(0, vec![Action::ModVlanVid(10), Action::Output(2)]),
+            bucket(0, vec![Action::Output(3)]),
+            bucket(0, vec![Action::StripVlan, Action::Output(4)]),
+        ],
+    )]);
+    let (r, rec, k, _, groups) = run_groups(
+        vec![flow(
+            0,
+            1,
+            Match::ANY,
+            vec![Action::ModVlanVid(5), Action::Group(1), Action::Output(9)],
+        )],
+        groups,
+        key(1),
+    );
+    assert_eq!(r, Ok(()));
+    // Bucket 1's tag 10 reaches neither bucket 2 nor the flow's own output
+    // after the group; bucket 3's strip does not either.
+    assert_eq!(
+        rec.0,
+        [
+            Call::Output(2, VLAN_CFI | 10),
+            Call::Output(3, VLAN_CFI | 5),
+            Call::Output(4, 0),
+            Call::Output(9, VLAN_CFI | 5),
+        ]
+    );
+    assert_eq!(k.vlan_tci(), VLAN_CFI | 5);
+    let g = groups.get(1).unwrap();
+    assert_eq!((g.n_packets(), g.n_bytes()), (1, 100));
+    assert_eq!(g.bucket_counts().collect::<Vec<_>>(), [(1, 100); 3]);
+}
+
+#[test]
+fn an_indirect_group_runs_its_bucket_on_a_copy() {
+    let groups = groups_of(vec![(
+        7,
+        GroupType::Indirect,
+        vec![bucket(
+            0,
+            vec![Action::ModDlDst([2, 0, 0, 0, 0, 1]), Action::Output(2)],
+        )],
+    )]);
+    let (r, rec, k, _, groups) = run_groups(
+        vec![flow(0, 1, Match::ANY, vec![Action::Group(7), Action::Output(3)])],
+        groups,
+        key(1),
+    );
+    assert_eq!(r, Ok(()));
+    assert_eq!(rec.0, [Call::Output(2, 0), Call::Output(3, 0)]);
+    assert_eq!(k.get(Field::DlDst), 0, "the bucket's edit stays in the bucket");
+    assert_eq!(groups.get(7).unwrap().bucket_counts().next(), Some((1, 100)));
+}
+
+/// A UDP key of connection number `i` (addresses and ports vary).
+fn conn(i: u32) -> FlowKey {
+    let mut k = key(1);
+    k.set(Field::NwSrc, u128::from(0x0a00_0000 | i));
+    k.set(Field::NwDst, 0x0a01_0001);
+    k.set(Field::TpSrc, u128::from(1024 + i % 50_000));
+    k.set(Field::TpDst, 53);
+    k
+}
+
+#[test]
+fn a_select_group_spreads_connections_by_weight_and_keeps_each_on_its_bucket() {
+    let groups = groups_of(vec![(
+        1,
+        GroupType::Select,
+        vec![
+            bucket(1, vec![Action::Output(2)]),
+            bucket(3, vec![Action::Output(3)]),
+            bucket(0, vec![Action::Output(4)]),
+        ],
+    )]);
+    let mut t = table_of(vec![flow(0, 1, Match::ANY, vec![Action::Group(1)])]);
+    let now = Instant::now();
+    let out = |t: &mut FlowTable, k: FlowKey| {
+        let mut rec = Rec::default();
+        let mut k = k;
+        execute(t, &groups, &mut k, 100, now, &mut rec).unwrap();
+        assert_eq!(rec.0.len(), 1, "exactly one bucket");
+        match rec.0[0] {
+            Call::Output(p, _) => p,
+            ref c => panic!("{c:?}"),
+        }
+    };
+    let mut n = [0u32; 5];
+    for i in 0..1000 {
+        n[usize::from(out(&mut t, conn(i)))] += 1;
+    }
+    // 250 / 750 expected; the hash is fixed, so the counts are too (the
+    // bounds only leave room for a change of hash).
+    assert!((200..=300).contains(&n[2]) && n[2] + n[3] == 1000, "{n:?}");
+    assert_eq!(n[4], 0, "weight 0 is never chosen");
+    let counts: Vec<(u64, u64)> = groups.get(1).unwrap().bucket_counts().collect();
+    assert_eq!(counts[0].0, u64::from(n[2]));
+    assert_eq!(counts[1].0, u64::from(n[3]));
+    assert_eq!(counts[2], (0, 0));
+    // Same connection, same bucket: again, and in the other direction.
+    for i in 0..50 {
+        let k = conn(i);
+        let first = out(&mut t, k);
+        assert_eq!(out(&mut t, k), first);
+        let mut back = k;
+        back.set(Field::NwSrc, k.get(Field::NwDst));
+        back.set(Field::NwDst, k.get(Field::NwSrc));
+        back.set(Field::TpSrc, k.get(Field::TpDst));
+        back.set(Field::TpDst, k.get(Field::TpSrc));
+        back.set(Field::InPort, 7);
+        assert_eq!(out(&mut t, back), first, "connection {i} reversed");
+    }
+}
+
+#[test]
+fn a_select_group_with_no_weight_and_a_deleted_group_do_nothing() {
+    let mut groups = groups_of(vec![
+        (1, GroupType::Select, vec![bucket(0, vec![Action::Output(2)])]),
+        (2, GroupType::All, vec![bucket(0, vec![Action::Output(3)])]),
+    ]);
+    groups.delete(Some(2));
+    let (r, rec, _, _, groups) = run_groups(
+        vec![flow(
+            0,
+            1,
+            Match::ANY,
+            vec![Action::Group(1), Action::Group(2), Action::Output(5)],
+        )],
+        groups,
+        key(1),
+    );
+    assert_eq!(r, Ok(()));
+    assert_eq!(rec.0, [Call::Output(5, 0)]);
+    assert_eq!(
+        groups.get(1).unwrap().n_packets(),
+        1,
+        "the group counts the frame"
+    );
+}
+
+#[test]
+fn a_bucket_sends_to_the_controller_with_the_table_and_cookie_of_the_flow() {
+    let groups = groups_of(vec![(
+        1,
+        GroupType::Indirect,
+        vec![bucket(0, vec![Action::Controller { max_len: 128 }])],
+    )]);
+    let mut used = flow(3, 1, Match::ANY, vec![Action::Group(1)]);
+    used.cookie = 0xab;
+    let (r, rec, _, _, _) = run_groups(
+        vec![
+            flow(
+                0,
+                1,
+                Match::ANY,
+                vec![Action::Resubmit {
+                    port: None,
+                    table: Some(3),
+                }],
+            ),
+            used,
+        ],
+        groups,
+        key(1),
+    );
+    assert_eq!(r, Ok(()));
+    assert_eq!(rec.0, [Call::Controller(ToController::Action, 3, 0xab)]);
+}
+
+#[test]
+fn chains_of_groups_run_and_stop_at_the_depth_limit() {
+    // group:i -> group:i+1 ... -> output:2.
+    let chain = |n: u32| {
+        let mut g = GroupTable::new();
+        for i in (0..n).rev() {
+            let a = if i + 1 == n {
+                Action::Output(2)
+            } else {
+                Action::Group(i + 1)
+            };
+            g.add(i, GroupType::All, vec![bucket(0, vec![a])], Instant::now())
+                .unwrap();
+        }
+        g
+    };
+    let flows = || vec![flow(0, 1, Match::ANY, vec![Action::Group(0)])];
+    let (r, rec, _, _, _) = run_groups(flows(), chain(10), key(1));
+    assert_eq!(r, Ok(()));
+    assert_eq!(rec.0, [Call::Output(2, 0)]);
+    let (r, rec, _, _, _) = run_groups(flows(), chain(MAX_DEPTH as u32), key(1));
+    assert_eq!(r, Err(DropReason::FlowRecursion));
+    assert!(rec.0.is_empty());
+    // A loop the group table cannot see: a bucket resubmits to the table
+    // whose flow uses the group.
+    let groups = groups_of(vec![(
+        1,
+        GroupType::All,
+        vec![bucket(
+            0,
+            vec![Action::Resubmit {
+                port: None,
+                table: Some(0),
+            }],
+        )],
+    )]);
+    let (r, _, _, t, groups) = run_groups(flows_with_group(1), groups, key(1));
+    assert_eq!(r, Err(DropReason::FlowRecursion));
+    // Flows at depths 0, 2, ..., 62; the group at 1, 3, ..., 63.
+    assert_eq!(
+        t.dump(&FlowFilter::default())[0].n_packets(),
+        MAX_DEPTH as u64 / 2
+    );
+    assert_eq!(groups.get(1).unwrap().n_packets(), MAX_DEPTH as u64 / 2);
+}
+
+fn flows_with_group(g: u32) -> Vec<FlowSpec> {
+    vec![flow(0, 1, Match::ANY, vec![Action::Group(g)])]
 }

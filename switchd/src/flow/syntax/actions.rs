@@ -31,6 +31,7 @@ use super::error::{invalid, SyntaxError};
 use super::lex::{self, Token, Tokens};
 use super::names;
 use super::values::{exact, satisfied, value_masked};
+use crate::flow::group::MAX_GROUP_ID;
 use crate::flow::key::{Field, Prereq, VLAN_CFI};
 use crate::flow::types::{ofport, Action, Match, PortNames, N_TABLES};
 
@@ -192,6 +193,9 @@ fn one(key: &str, t: &Token, names: &dyn PortNames, table: u8) -> Result<Action,
         }
         "set_tunnel" | "set_tunnel64" => Action::SetTunnel(num(t.key, arg(t)?, u128::from(u64::MAX))? as u64),
         "meter" => Action::Meter(lex::number_in(t.key, arg(t)?, 1, METER_MAX)? as u32),
+        // Any id a group can have; ovs-ofctl takes every 32-bit value, but
+        // those above OFPG_MAX name no group.
+        "group" => Action::Group(num(t.key, arg(t)?, u128::from(MAX_GROUP_ID))? as u32),
         "note" => note(t)?,
         _ => {
             // A bare port: a number or a port name.

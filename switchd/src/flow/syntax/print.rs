@@ -327,6 +327,7 @@ fn fmt_action(a: &Action, names: &dyn PortNames, proto: Option<u8>) -> String {
         Action::SetTunnel(v) if *v > u64::from(u32::MAX) => format!("set_tunnel64:{v:#x}"),
         Action::SetTunnel(v) => format!("set_tunnel:{}", fmt_hex(u128::from(*v))),
         Action::Meter(n) => format!("meter:{n}"),
+        Action::Group(n) => format!("group:{n}"),
         Action::Note(bytes) => {
             let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
             format!("note:{}", hex.join("."))

@@ -436,6 +436,9 @@ fn actions_print_as_ovs() {
         ("set_tunnel:0x100000000", "set_tunnel64:0x100000000"),
         ("set_tunnel:0", "set_tunnel:0"),
         ("meter:3", "meter:3"),
+        ("group:5", "group:5"),
+        ("group:0x10", "group:16"),
+        ("group:4294967040", "group:4294967040"),
         ("note:01.02", "note:01.02"),
         ("note:0102ab", "note:01.02.ab"),
         ("note:", "note:"),
@@ -721,6 +724,8 @@ fn errors_name_the_token_and_the_reason() {
         ("actions=goto_table:2,output:1", "goto_table: must be the last action"),
         ("actions=output:1,meter:1", "meter: must be the first action (OpenFlow meters a packet before its actions)"),
         ("actions=meter:0", "meter: 0 is out of range 1-4294901760"),
+        ("actions=group", "group: missing argument (group:VALUE)"),
+        ("actions=group:4294967041", "group: 4294967041 is out of range 0-4294967040"),
         ("actions=note:1", "note: \"1\" is not hex bytes (like 01.ab.ff)"),
         ("actions=note:0g", "note: \"0g\" is not hex bytes (like 01.ab.ff)"),
         ("actions=set_tunnel:0x10000000000000000", "set_tunnel: 0x10000000000000000 is out of range 0-0xffffffffffffffff"),
@@ -1007,6 +1012,7 @@ fn build_actions(m: &Match, table: u8, raws: &[Raw]) -> Vec<Action> {
                 continue;
             }
             28 => Action::Note(v.to_be_bytes()[..(r % 17) as usize].to_vec()),
+            29 => Action::Group((v % (u128::from(crate::flow::group::MAX_GROUP_ID) + 1)) as u32),
             _ => continue,
         };
         match a {
