@@ -301,6 +301,124 @@ mod tests {
             port: name("bond0"),
             settings: vec!["bond_mode=balance-slb".parse().unwrap()],
         });
+        round_trip(Request::SetBridge {
+            bridge: name("b"),
+            settings: vec![
+                "fail_mode=secure".parse().unwrap(),
+                "protocols=OpenFlow10".parse().unwrap(),
+                "datapath_id=0000020000000001".parse().unwrap(),
+            ],
+        });
+        round_trip(Request::SetController {
+            bridge: name("br0"),
+            targets: vec![
+                "tcp:[::1]".parse().unwrap(),
+                "unix:/run/c.sock".parse().unwrap(),
+                "ptcp:".parse().unwrap(),
+                "punix:/run/switchd/br0.ctl".parse().unwrap(),
+            ],
+        });
+        round_trip(Request::DelController { bridge: name("br0") });
+        round_trip(Request::GetController { bridge: None });
+        round_trip(Request::GetController {
+            bridge: Some(name("br0")),
+        });
+    }
+
+    #[test]
+    fn controller_wire_form() {
+        let line = |req: &Request| String::from_utf8(encode_request(req).unwrap()).unwrap();
+        let set = Request::SetController {
+            bridge: name("br0"),
+            targets: vec!["tcp:127.0.0.1".parse().unwrap(), "ptcp:6633".parse().unwrap()],
+        };
+        assert_eq!(
+            line(&set),
+            "{\"version\":1,\"request\":{\"op\":\"set-controller\",\"bridge\":\"br0\",\
+             \"targets\":[\"tcp:127.0.0.1:6653\",\"ptcp:6633:127.0.0.1\"]}}\n"
+        );
+        assert_eq!(
+            line(&Request::DelController { bridge: name("br0") }),
+            "{\"version\":1,\"request\":{\"op\":\"del-controller\",\"bridge\":\"br0\"}}\n"
+        );
+        assert_eq!(
+            line(&Request::GetController { bridge: None }),
+            "{\"version\":1,\"request\":{\"op\":\"get-controller\"}}\n"
+        );
+        assert_eq!(
+            line(&Request::SetBridge {
+                bridge: name("br0"),
+                settings: vec![
+                    "fail_mode=secure".parse().unwrap(),
+                    "protocols=OpenFlow10,OpenFlow13".parse().unwrap(),
+                    "datapath_id=00000000000000ff".parse().unwrap(),
+                ],
+            }),
+            "{\"version\":1,\"request\":{\"op\":\"set-bridge\",\"bridge\":\"br0\",\"settings\":\
+             [{\"fail_mode\":\"secure\"},{\"protocols\":[\"OpenFlow13\",\"OpenFlow10\"]},\
+             {\"datapath_id\":\"00000000000000ff\"}]}}\n"
+        );
+        // a target the user wrote short is decoded with its defaults
+        let req = decode_request(
+            br#"{"version":1,"request":{"op":"set-controller","bridge":"br0","targets":["ptcp:"]}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            req,
+            Request::SetController {
+                bridge: name("br0"),
+                targets: vec!["ptcp:6653:127.0.0.1".parse().unwrap()],
+            }
+        );
+        assert!(req.is_change());
+        assert!(Request::DelController { bridge: name("br0") }.is_change());
+        assert!(!Request::GetController { bridge: None }.is_change());
+    }
+
+    #[test]
+    fn rejects_bad_controller_requests() {
+        let refused = |s: &str| decode_request(s.as_bytes()).unwrap_err();
+        let set = |targets: &str| {
+            format!(
+                r#"{{"version":1,"request":{{"op":"set-controller","bridge":"br0","targets":[{targets}]}}}}"#
+            )
+        };
+        let e = refused(&set(""));
+        assert_eq!(e.kind, ErrorKind::InvalidArgument);
+        assert_eq!(
+            e.message,
+            "set-controller needs at least one target (del-controller removes them all)"
+        );
+        let e = refused(&set(r#""tcp:10.0.0.1","tcp:10.0.0.1:6653""#));
+        assert_eq!(e.kind, ErrorKind::InvalidArgument);
+        assert_eq!(
+            e.message,
+            "controller target \"tcp:10.0.0.1:6653\" is given twice"
+        );
+        let nine: Vec<String> = (1..=9).map(|p| format!("\"tcp:10.0.0.1:{p}\"")).collect();
+        let e = refused(&set(&nine.join(",")));
+        assert_eq!(e.kind, ErrorKind::InvalidArgument);
+        assert_eq!(e.message, "a bridge has at most 8 controller targets, got 9");
+        // a bad target does not decode, and says why
+        let e = refused(&set(r#""tcp:ctl.example.com""#));
+        assert_eq!(e.kind, ErrorKind::BadRequest);
+        assert!(
+            e.message
+                .contains("invalid controller target \"tcp:ctl.example.com\": \"ctl.example.com\" is not"),
+            "{}",
+            e.message
+        );
+        let e = refused(r#"{"version":1,"request":{"op":"set-controller","bridge":"br0"}}"#);
+        assert_eq!(e.kind, ErrorKind::BadRequest);
+        let e = refused(
+            r#"{"version":1,"request":{"op":"set-bridge","bridge":"b","settings":[{"datapath_id":"0"}]}}"#,
+        );
+        assert_eq!(e.kind, ErrorKind::BadRequest);
+        assert!(e.message.contains("has 1 hex digits"), "{}", e.message);
+        let e = refused(
+            r#"{"version":1,"request":{"op":"set-bridge","bridge":"b","settings":[{"protocols":[]}]}}"#,
+        );
+        assert!(e.message.contains("at least one version"), "{}", e.message);
     }
 
     #[test]
@@ -719,6 +837,8 @@ mod tests {
             Ok(Reply::Lacp(LacpShowInfo::default())),
             Ok(Reply::Flows(crate::reply::tests::sample_flows())),
             Ok(Reply::Flows(FlowsInfo::default())),
+            Ok(Reply::Controllers(crate::reply::tests::sample_controllers())),
+            Ok(Reply::Controllers(ControllersInfo::default())),
             Ok(Reply::Show(vec![BridgeInfo {
                 name: "b".into(),
                 mac: MacAddr([2, 0, 0, 0, 0, 9]),
@@ -729,6 +849,12 @@ mod tests {
                     enabled: true,
                     ..Default::default()
                 },
+                fail_mode: FailMode::Secure,
+                protocols: "OpenFlow13".parse().unwrap(),
+                datapath_id: Some(DatapathId::from_mac(MacAddr([2, 0, 0, 0, 0, 9]))),
+                controllers: crate::reply::tests::sample_controllers().bridges[0]
+                    .controllers
+                    .clone(),
                 ports: vec![PortInfo {
                     name: "p".into(),
                     ofport: Some(3),

@@ -17,15 +17,16 @@ pub mod types;
 
 pub use error::{Error, ErrorKind};
 pub use reply::{
-    BondInfo, BondMemberInfo, BondShowInfo, BridgeInfo, FdbEntry, FlowInfo, FlowsInfo, LacpBondInfo,
-    LacpMemberInfo, LacpShowInfo, LacpState, LacpStatus, LacpSystem, PortInfo, PortState, PortStats, Reply,
-    RstpBridgeInfo, RstpInfo, RstpPortInfo, RstpProtocol, RstpRole, RstpState,
+    BondInfo, BondMemberInfo, BondShowInfo, BridgeControllers, BridgeInfo, ControllerInfo, ControllerRole,
+    ControllerState, ControllersInfo, FdbEntry, FlowInfo, FlowsInfo, LacpBondInfo, LacpMemberInfo,
+    LacpShowInfo, LacpState, LacpStatus, LacpSystem, PortInfo, PortState, PortStats, Reply, RstpBridgeInfo,
+    RstpInfo, RstpPortInfo, RstpProtocol, RstpRole, RstpState,
 };
 pub use request::Request;
 pub use types::{
-    BondConfig, BondMode, BridgeId, BridgeSetting, ClearKey, IfName, InvalidValue, LacpMode, LacpTime,
-    MacAddr, PortConfig, PortSetting, PortType, RstpBridgeConfig, RstpPortConfig, RstpPortId, Trunks, VlanId,
-    VlanMode,
+    BondConfig, BondMode, BridgeId, BridgeSetting, ClearKey, ControllerTarget, DatapathId, FailMode, IfName,
+    InvalidValue, LacpMode, LacpTime, MacAddr, OfVersion, OfVersions, PortConfig, PortSetting, PortType,
+    RstpBridgeConfig, RstpPortConfig, RstpPortId, Trunks, VlanId, VlanMode,
 };
 
 /// Default control socket path.

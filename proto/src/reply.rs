@@ -8,8 +8,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::types::{
-    BondMode, BridgeId, InvalidValue, LacpMode, MacAddr, PortConfig, PortType, RstpBridgeConfig, RstpPortId,
-    VlanMode,
+    BondMode, BridgeId, DatapathId, FailMode, InvalidValue, LacpMode, MacAddr, OfVersion, OfVersions,
+    PortConfig, PortType, RstpBridgeConfig, RstpPortId, VlanMode,
 };
 
 /// A successful reply.
@@ -39,6 +39,8 @@ pub enum Reply {
     Lacp(LacpShowInfo),
     /// `dump-flows`: the flows that matched, with their counters.
     Flows(FlowsInfo),
+    /// `get-controller`: the controller targets of bridges, with their state.
+    Controllers(ControllersInfo),
 }
 
 /// A bridge as `show` reports it.
@@ -61,6 +63,23 @@ pub struct BridgeInfo {
     /// next to `mac_aging` (defaults when absent).
     #[serde(flatten)]
     pub rstp: RstpBridgeConfig,
+    /// `fail_mode` (SPEC §10); the default from a daemon that predates
+    /// OpenFlow controllers.
+    #[serde(default)]
+    pub fail_mode: FailMode,
+    /// `protocols`: the OpenFlow versions offered to controllers; the
+    /// default (both) from a daemon that predates them.
+    #[serde(default)]
+    pub protocols: OfVersions,
+    /// The datapath id in force: `datapath_id` if set, else the one derived
+    /// from the bridge MAC. `None` from a daemon that predates OpenFlow
+    /// controllers (then not written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datapath_id: Option<DatapathId>,
+    /// The controller targets with their state, as `get-controller` reports
+    /// them; empty without controllers (and from an older daemon).
+    #[serde(default)]
+    pub controllers: Vec<ControllerInfo>,
     /// Ports in the order they were added.
     pub ports: Vec<PortInfo>,
 }
@@ -526,6 +545,99 @@ pub struct FlowInfo {
     pub idle_timeout: u16,
     /// `hard_timeout` in seconds; 0 = none.
     pub hard_timeout: u16,
+}
+
+/// `get-controller` (SPEC §10). Its JSON is the contract:
+/// `{"bridges":[{"bridge":"br0","fail_mode":"standalone","controllers":[{"target":"tcp:127.0.0.1:6653",
+/// "state":"connected","role":"equal","version":"OpenFlow13","last_error":null}]}]}`,
+/// fields in that order.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ControllersInfo {
+    /// One entry per bridge asked about, in creation order.
+    pub bridges: Vec<BridgeControllers>,
+}
+
+/// The controllers of one bridge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BridgeControllers {
+    /// Bridge name.
+    pub bridge: String,
+    /// `fail_mode` in force.
+    pub fail_mode: FailMode,
+    /// One entry per target, in the order `set-controller` gave them; empty
+    /// for a bridge without controllers.
+    pub controllers: Vec<ControllerInfo>,
+}
+
+/// One controller target and where its connection stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControllerInfo {
+    /// The target in canonical form (`tcp:127.0.0.1:6653`,
+    /// `ptcp:6653:127.0.0.1`; see `ControllerTarget`).
+    pub target: String,
+    /// Where the connection stands.
+    pub state: ControllerState,
+    /// The role the controller took (`equal` until it asks for another).
+    pub role: ControllerRole,
+    /// The OpenFlow version negotiated with the controller; `null` before
+    /// (or without) a connection.
+    pub version: Option<OfVersion>,
+    /// Why the last connection attempt failed or the last connection
+    /// ended, e.g. `"Connection refused"`; `null` if nothing failed yet.
+    pub last_error: Option<String>,
+}
+
+/// Where a controller target's connection stands (SPEC §10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ControllerState {
+    /// A connection is up (for a passive target: one was accepted).
+    Connected,
+    /// An active target's connection attempt is under way (TCP handshake
+    /// or OpenFlow HELLO).
+    Connecting,
+    /// A passive target waits for controllers to connect.
+    Listening,
+    /// An active target waits before trying again (1 s, doubling to 8 s).
+    Backoff,
+}
+
+impl ControllerState {
+    /// The name used in JSON and text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ControllerState::Connected => "connected",
+            ControllerState::Connecting => "connecting",
+            ControllerState::Listening => "listening",
+            ControllerState::Backoff => "backoff",
+        }
+    }
+}
+
+/// A controller's role (OpenFlow 1.3.5 §6.3.5), as `get-controller`
+/// reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ControllerRole {
+    /// Full access and every asynchronous message: every controller's role
+    /// until it asks for another.
+    #[default]
+    Equal,
+    /// Full access; the other controllers of the bridge are slaves.
+    Master,
+    /// Read-only; no packet-ins.
+    Slave,
+}
+
+impl ControllerRole {
+    /// The name used in JSON and text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ControllerRole::Equal => "equal",
+            ControllerRole::Master => "master",
+            ControllerRole::Slave => "slave",
+        }
+    }
 }
 
 /// Serde form of a cookie: `"0x"` and lowercase hex digits, as OVS prints
@@ -1289,6 +1401,10 @@ pub(crate) mod tests {
                 priority: 4096,
                 ..Default::default()
             },
+            fail_mode: FailMode::Standalone,
+            protocols: OfVersions::default(),
+            datapath_id: Some(DatapathId::from_mac(MacAddr([2, 0x5c, 0, 0, 0, 1]))),
+            controllers: vec![],
             ports: vec![],
         };
         let v = serde_json::to_value(&b).unwrap();
@@ -1306,16 +1422,146 @@ pub(crate) mod tests {
                 "rstp_forward_delay": 15,
                 "rstp_transmit_hold_count": 6,
                 "rstp_force_protocol_version": 2,
+                "fail_mode": "standalone",
+                "protocols": ["OpenFlow13", "OpenFlow10"],
+                "datapath_id": "0000025c00000001",
+                "controllers": [],
                 "ports": [],
             })
         );
         assert_eq!(serde_json::from_value::<BridgeInfo>(v).unwrap(), b);
-        // a reply from a daemon that predates RSTP still decodes
+        // a reply from a daemon that predates RSTP and OpenFlow still decodes
         let old: BridgeInfo = serde_json::from_value(json!({
             "name": "br0", "mac_aging": 300, "mac_table_size": 8192, "mac_entries": 0, "ports": []
         }))
         .unwrap();
         assert!(old.mac.is_zero());
         assert_eq!(old.rstp, RstpBridgeConfig::default());
+        assert_eq!(old.fail_mode, FailMode::Standalone);
+        assert_eq!(old.protocols, OfVersions::ALL);
+        assert_eq!(old.datapath_id, None);
+        assert!(old.controllers.is_empty());
+        let unknown = BridgeInfo {
+            datapath_id: None,
+            ..b
+        };
+        assert!(serde_json::to_value(&unknown)
+            .unwrap()
+            .get("datapath_id")
+            .is_none());
+    }
+
+    /// Two bridges: br0 with a connected controller and a listener, br1
+    /// (secure) with one that cannot be reached.
+    pub(crate) fn sample_controllers() -> ControllersInfo {
+        ControllersInfo {
+            bridges: vec![
+                BridgeControllers {
+                    bridge: "br0".into(),
+                    fail_mode: FailMode::Standalone,
+                    controllers: vec![
+                        ControllerInfo {
+                            target: "tcp:127.0.0.1:6653".into(),
+                            state: ControllerState::Connected,
+                            role: ControllerRole::Equal,
+                            version: Some(OfVersion::OpenFlow13),
+                            last_error: None,
+                        },
+                        ControllerInfo {
+                            target: "ptcp:6633:127.0.0.1".into(),
+                            state: ControllerState::Listening,
+                            role: ControllerRole::Equal,
+                            version: None,
+                            last_error: None,
+                        },
+                    ],
+                },
+                BridgeControllers {
+                    bridge: "br1".into(),
+                    fail_mode: FailMode::Secure,
+                    controllers: vec![ControllerInfo {
+                        target: "tcp:[2001:db8::1]:6653".into(),
+                        state: ControllerState::Backoff,
+                        role: ControllerRole::Master,
+                        version: Some(OfVersion::OpenFlow10),
+                        last_error: Some("Connection refused".into()),
+                    }],
+                },
+            ],
+        }
+    }
+
+    /// SPEC §10's `get-controller` JSON, byte for byte: its example, then
+    /// every state, role and version.
+    #[test]
+    fn controllers_json_is_the_spec_text() {
+        let one = ControllersInfo {
+            bridges: vec![BridgeControllers {
+                controllers: vec![sample_controllers().bridges[0].controllers[0].clone()],
+                ..sample_controllers().bridges[0].clone()
+            }],
+        };
+        assert_eq!(
+            serde_json::to_string(&one).unwrap(),
+            r#"{"bridges":[{"bridge":"br0","fail_mode":"standalone","controllers":[{"target":"tcp:127.0.0.1:6653","state":"connected","role":"equal","version":"OpenFlow13","last_error":null}]}]}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&sample_controllers()).unwrap(),
+            concat!(
+                r#"{"bridges":[{"bridge":"br0","fail_mode":"standalone","controllers":["#,
+                r#"{"target":"tcp:127.0.0.1:6653","state":"connected","role":"equal","version":"OpenFlow13","last_error":null},"#,
+                r#"{"target":"ptcp:6633:127.0.0.1","state":"listening","role":"equal","version":null,"last_error":null}]},"#,
+                r#"{"bridge":"br1","fail_mode":"secure","controllers":["#,
+                r#"{"target":"tcp:[2001:db8::1]:6653","state":"backoff","role":"master","version":"OpenFlow10","last_error":"Connection refused"}]}]}"#,
+            )
+        );
+        let text = serde_json::to_string(&sample_controllers()).unwrap();
+        assert_eq!(
+            serde_json::from_str::<ControllersInfo>(&text).unwrap(),
+            sample_controllers()
+        );
+        assert_eq!(
+            serde_json::to_string(&ControllersInfo::default()).unwrap(),
+            r#"{"bridges":[]}"#
+        );
+        for (s, name) in [
+            (ControllerState::Connected, "connected"),
+            (ControllerState::Connecting, "connecting"),
+            (ControllerState::Listening, "listening"),
+            (ControllerState::Backoff, "backoff"),
+        ] {
+            assert_eq!(s.as_str(), name);
+            assert_eq!(serde_json::to_value(s).unwrap(), name);
+        }
+        for (r, name) in [
+            (ControllerRole::Equal, "equal"),
+            (ControllerRole::Master, "master"),
+            (ControllerRole::Slave, "slave"),
+        ] {
+            assert_eq!(r.as_str(), name);
+            assert_eq!(serde_json::to_value(r).unwrap(), name);
+        }
+        assert_eq!(ControllerRole::default(), ControllerRole::Equal);
+        // a state, role or version not in the SPEC is a decode error
+        for (field, value) in [
+            ("state", json!("up")),
+            ("role", json!("primary")),
+            ("version", json!("OpenFlow12")),
+            ("version", json!(4)),
+        ] {
+            let mut bad = serde_json::to_value(sample_controllers()).unwrap();
+            bad["bridges"][0]["controllers"][0][field] = value.clone();
+            assert!(
+                serde_json::from_value::<ControllersInfo>(bad).is_err(),
+                "{field}: {value}"
+            );
+        }
+        let v = serde_json::to_value(Reply::Controllers(sample_controllers())).unwrap();
+        assert_eq!(v["kind"], "controllers");
+        assert_eq!(v["data"], serde_json::to_value(sample_controllers()).unwrap());
+        assert_eq!(
+            serde_json::from_value::<Reply>(v).unwrap(),
+            Reply::Controllers(sample_controllers())
+        );
     }
 }

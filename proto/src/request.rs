@@ -8,8 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::types::{
-    BridgeSetting, ClearKey, IfName, InvalidValue, PortConfig, PortSetting, FLOW_TABLE_ALL, FLOW_TABLE_MAX,
-    FLOW_TEXT_MAX,
+    BridgeSetting, ClearKey, ControllerTarget, IfName, InvalidValue, PortConfig, PortSetting, FLOW_TABLE_ALL,
+    FLOW_TABLE_MAX, FLOW_TEXT_MAX,
 };
 
 /// A control request.
@@ -204,6 +204,28 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         table: Option<u8>,
     },
+    // OpenFlow controllers (SPEC §10), as `ovs-vsctl`'s commands of the
+    // same names.
+    /// Make `targets` the bridge's controller targets, replacing any it had:
+    /// 1–8 distinct targets ([`ControllerTarget::check_set`]).
+    SetController {
+        /// Bridge name.
+        bridge: IfName,
+        /// The targets, in the order given.
+        targets: Vec<ControllerTarget>,
+    },
+    /// Remove every controller target of a bridge (none is not an error).
+    DelController {
+        /// Bridge name.
+        bridge: IfName,
+    },
+    /// The controller targets of one bridge, or of every bridge, with the
+    /// state of each.
+    GetController {
+        /// Bridge name; all bridges if absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bridge: Option<IfName>,
+    },
 }
 
 impl Request {
@@ -225,6 +247,14 @@ impl Request {
                 PortConfig::for_bond(bond, members, settings).map(drop)
             }
             Request::SetBridge { settings, .. } => settings.iter().try_for_each(BridgeSetting::validate),
+            Request::SetController { targets, .. } => {
+                if targets.is_empty() {
+                    return Err(InvalidValue(
+                        "set-controller needs at least one target (del-controller removes them all)".into(),
+                    ));
+                }
+                ControllerTarget::check_set(targets)
+            }
             Request::AddFlow { flow, .. } | Request::ModFlows { flow, .. } => check_flow_text("flow", flow),
             Request::AddFlows { text, .. } | Request::ReplaceFlows { text, .. } => {
                 check_flow_text("flow text", text)
@@ -260,6 +290,8 @@ impl Request {
                 | Request::ModFlows { .. }
                 | Request::DelFlows { .. }
                 | Request::ReplaceFlows { .. }
+                | Request::SetController { .. }
+                | Request::DelController { .. }
         )
     }
 }

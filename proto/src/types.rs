@@ -781,6 +781,466 @@ mod octal_mode {
     }
 }
 
+// OpenFlow controllers (SPEC §10): where a bridge finds its controllers,
+// what it does without them, which versions it speaks and what it calls
+// itself. Parsed here like every other value a user types, so `switchctl`
+// and the daemon refuse the same targets with the same words.
+
+/// The OpenFlow port (IANA) of a `tcp:` or `ptcp:` target that gives none.
+pub const OPENFLOW_PORT: u16 = 6653;
+/// Most controller targets one bridge has (`set-controller BR TARGET...`).
+pub const CONTROLLER_TARGETS_MAX: usize = 8;
+/// Longest socket path of a `unix:` or `punix:` target, in bytes: a Unix
+/// socket address holds 108 bytes, the terminating NUL included.
+pub const UNIX_PATH_MAX: usize = 107;
+/// The forms of a controller target, for messages and `--help`.
+pub const CONTROLLER_TARGET_FORMS: &str = "tcp:IP[:PORT], unix:PATH, ptcp:[PORT][:IP], punix:PATH";
+
+/// Where a bridge finds an OpenFlow controller, written as `ovs-vsctl
+/// set-controller` writes it (SPEC §10).
+///
+/// Active targets (`tcp:`, `unix:`) are connected to, passive ones
+/// (`ptcp:`, `punix:`) listen for controllers to connect. Parsing fills in
+/// the defaults (port 6653; a passive TCP target listens on 127.0.0.1
+/// only, where OVS would listen on every address: a switch should not
+/// accept controllers from the network unless told to), so two spellings
+/// of one target are equal and [`fmt::Display`] gives the one canonical
+/// form: `tcp:127.0.0.1:6653`, `tcp:[::1]:6653`, `ptcp:6653:127.0.0.1`,
+/// `unix:/run/ctl.sock`. Host names are not resolved: an address is
+/// needed, IPv6 in brackets as OVS has it. Serialized as that string.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum ControllerTarget {
+    /// `tcp:IP[:PORT]`: connect to a controller over TCP.
+    Tcp {
+        /// The controller's address (unicast).
+        ip: IpAddr,
+        /// Its port, 1–65535 (default 6653).
+        port: u16,
+    },
+    /// `unix:PATH`: connect to a controller's Unix stream socket.
+    Unix(PathBuf),
+    /// `ptcp:[PORT][:IP]`: accept controllers on a TCP port.
+    Ptcp {
+        /// The port to listen on, 1–65535 (default 6653).
+        port: u16,
+        /// The address to listen on (default 127.0.0.1).
+        ip: IpAddr,
+    },
+    /// `punix:PATH`: accept controllers on a Unix stream socket, which is
+    /// created with mode 0600.
+    Punix(PathBuf),
+}
+
+impl ControllerTarget {
+    /// Whether the target listens (`ptcp:`, `punix:`) rather than connects.
+    pub fn is_passive(&self) -> bool {
+        matches!(self, ControllerTarget::Ptcp { .. } | ControllerTarget::Punix(_))
+    }
+
+    /// Checks a bridge's set of targets, as `set-controller` gives it or the
+    /// db stores it: at most [`CONTROLLER_TARGETS_MAX`], none twice (after
+    /// the defaults are filled in, so `tcp:127.0.0.1` and
+    /// `tcp:127.0.0.1:6653` are the same target). An empty set is fine
+    /// here: it is a bridge without controllers.
+    pub fn check_set(targets: &[ControllerTarget]) -> Result<(), InvalidValue> {
+        if targets.len() > CONTROLLER_TARGETS_MAX {
+            return Err(invalid(format!(
+                "a bridge has at most {CONTROLLER_TARGETS_MAX} controller targets, got {}",
+                targets.len()
+            )));
+        }
+        let mut seen = BTreeSet::new();
+        if let Some(dup) = targets.iter().find(|t| !seen.insert(*t)) {
+            return Err(invalid(format!("controller target \"{dup}\" is given twice")));
+        }
+        Ok(())
+    }
+}
+
+/// `[PORT]` of a target: empty for the default, else 1–65535.
+fn parse_target_port(p: &str) -> Result<u16, String> {
+    if p.is_empty() {
+        return Ok(OPENFLOW_PORT);
+    }
+    match p.parse::<u16>() {
+        Ok(n) if n > 0 && p.bytes().all(|b| b.is_ascii_digit()) => Ok(n),
+        _ => Err(format!("port {p:?} is not a number in 1-65535")),
+    }
+}
+
+/// An address of a target, IPv6 possibly in brackets (taken off here);
+/// `example` shows where IPv6 goes in this kind of target.
+fn parse_target_ip(s: &str, example: &str) -> Result<IpAddr, String> {
+    let inner = match s.strip_prefix('[') {
+        Some(rest) => rest
+            .strip_suffix(']')
+            .ok_or_else(|| format!("{s:?} lacks its closing ']'"))?,
+        None => s,
+    };
+    inner.parse().map_err(|_| {
+        format!(
+            "{inner:?} is not an IPv4 or IPv6 address (host names are not resolved; \
+             IPv6 goes in brackets: {example})"
+        )
+    })
+}
+
+/// `IP[:PORT]` of a `tcp:` target.
+fn parse_tcp_target(rest: &str) -> Result<ControllerTarget, String> {
+    let (host, port) = if rest.starts_with('[') {
+        let end = rest
+            .find(']')
+            .ok_or_else(|| format!("{rest:?} lacks its closing ']'"))?;
+        let (host, after) = rest.split_at(end + 1);
+        match after {
+            "" => (host, ""),
+            _ => match after.strip_prefix(':') {
+                Some(port) => (host, port),
+                None => return Err(format!("{after:?} after the address is not :PORT")),
+            },
+        }
+    } else if rest.matches(':').count() > 1 {
+        return Err(format!(
+            "an IPv6 address goes in brackets, as in tcp:[::1]:{OPENFLOW_PORT}"
+        ));
+    } else {
+        rest.split_once(':').unwrap_or((rest, ""))
+    };
+    if host.is_empty() {
+        return Err("tcp needs the controller's address (tcp:IP[:PORT])".into());
+    }
+    let ip = parse_target_ip(host, "tcp:[::1]:6653")?;
+    if ip.is_unspecified() || ip.is_multicast() {
+        return Err(format!("cannot connect to {ip}, which is not a unicast address"));
+    }
+    let port = parse_target_port(port)?;
+    Ok(ControllerTarget::Tcp { ip, port })
+}
+
+/// `[PORT][:IP]` of a `ptcp:` target.
+fn parse_ptcp_target(rest: &str) -> Result<ControllerTarget, String> {
+    if rest.starts_with('[') {
+        return Err(format!(
+            "the port comes first: ptcp:[PORT][:IP], as in ptcp:{OPENFLOW_PORT}:[::1]"
+        ));
+    }
+    let (port, host) = rest.split_once(':').unwrap_or((rest, ""));
+    let port = parse_target_port(port)?;
+    let ip = if host.is_empty() {
+        IpAddr::from([127, 0, 0, 1])
+    } else {
+        parse_target_ip(host, "ptcp:6653:[::1]")?
+    };
+    if ip.is_multicast() {
+        return Err(format!("cannot listen on {ip}, which is a multicast address"));
+    }
+    Ok(ControllerTarget::Ptcp { port, ip })
+}
+
+/// `PATH` of a `unix:` or `punix:` target: absolute (the daemon's working
+/// directory is not the user's), short enough for a socket address.
+fn parse_target_path(method: &str, rest: &str) -> Result<PathBuf, String> {
+    if rest.is_empty() {
+        return Err(format!("{method} needs a socket path ({method}:PATH)"));
+    }
+    if rest.contains('\0') {
+        return Err("the socket path contains a NUL byte".into());
+    }
+    if !rest.starts_with('/') {
+        return Err(format!(
+            "socket path {rest:?} is not absolute (switchd does not run in this directory)"
+        ));
+    }
+    if rest.len() > UNIX_PATH_MAX {
+        return Err(format!(
+            "socket path is {} bytes long, the limit is {UNIX_PATH_MAX}",
+            rest.len()
+        ));
+    }
+    Ok(PathBuf::from(rest))
+}
+
+impl FromStr for ControllerTarget {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = |why: String| invalid(format!("invalid controller target {s:?}: {why}"));
+        let Some((method, rest)) = s.split_once(':') else {
+            return Err(bad(format!("not of the form {CONTROLLER_TARGET_FORMS}")));
+        };
+        match method {
+            "tcp" => parse_tcp_target(rest),
+            "ptcp" => parse_ptcp_target(rest),
+            "unix" => parse_target_path(method, rest).map(ControllerTarget::Unix),
+            "punix" => parse_target_path(method, rest).map(ControllerTarget::Punix),
+            "ssl" | "pssl" => Err(format!(
+                "{method} is not supported (known: tcp, unix, ptcp, punix)"
+            )),
+            _ => Err(format!(
+                "unknown connection method {method:?} (known: tcp, unix, ptcp, punix)"
+            )),
+        }
+        .map_err(bad)
+    }
+}
+
+impl TryFrom<String> for ControllerTarget {
+    type Error = InvalidValue;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<ControllerTarget> for String {
+    fn from(t: ControllerTarget) -> String {
+        t.to_string()
+    }
+}
+
+impl fmt::Display for ControllerTarget {
+    /// The canonical form, every default written out; `FromStr` reads it back.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ControllerTarget::Tcp {
+                ip: IpAddr::V6(ip),
+                port,
+            } => write!(f, "tcp:[{ip}]:{port}"),
+            ControllerTarget::Tcp { ip, port } => write!(f, "tcp:{ip}:{port}"),
+            ControllerTarget::Ptcp {
+                port,
+                ip: IpAddr::V6(ip),
+            } => write!(f, "ptcp:{port}:[{ip}]"),
+            ControllerTarget::Ptcp { port, ip } => write!(f, "ptcp:{port}:{ip}"),
+            ControllerTarget::Unix(p) => write!(f, "unix:{}", p.display()),
+            ControllerTarget::Punix(p) => write!(f, "punix:{}", p.display()),
+        }
+    }
+}
+
+/// What a bridge with controllers does when it hears from none of them
+/// (`fail_mode`, SPEC §10; OVS's `fail_mode` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailMode {
+    /// After 15 s without a message from any controller, a hidden flow of
+    /// the highest priority sends everything to NORMAL, until a controller
+    /// is heard from again (the flow table is kept meanwhile).
+    #[default]
+    Standalone,
+    /// The flow table stays in charge whatever happens to the controllers.
+    Secure,
+}
+
+keywords!(FailMode {
+    Standalone => "standalone",
+    Secure => "secure",
+}, |s| format!("fail_mode: {s:?} is not standalone or secure"));
+
+/// An OpenFlow version switchd speaks, named as OVS's `protocols` column
+/// names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum OfVersion {
+    /// OpenFlow 1.3 (wire version 0x04).
+    OpenFlow13,
+    /// OpenFlow 1.0 (wire version 0x01).
+    OpenFlow10,
+}
+
+// Listed newest first: the order of preference, and of `protocols=` output.
+keywords!(OfVersion {
+    OpenFlow13 => "OpenFlow13",
+    OpenFlow10 => "OpenFlow10",
+}, |s| format!("protocols: {s:?} is not supported (supported: OpenFlow10, OpenFlow13)"));
+
+impl OfVersion {
+    /// The version number in an OpenFlow header (`ofp_header.version`).
+    pub fn wire(self) -> u8 {
+        match self {
+            OfVersion::OpenFlow10 => 0x01,
+            OfVersion::OpenFlow13 => 0x04,
+        }
+    }
+
+    /// The version of a header's version number, if switchd speaks it.
+    pub fn from_wire(v: u8) -> Option<OfVersion> {
+        OfVersion::ALL.iter().copied().find(|o| o.wire() == v)
+    }
+}
+
+/// The OpenFlow versions a bridge offers its controllers (`protocols=`,
+/// SPEC §10): a non-empty set, by default both. Typed as a comma list in
+/// any order (`OpenFlow10,OpenFlow13`), written newest first
+/// (`OpenFlow13,OpenFlow10`); in JSON an array of the names in that order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "Vec<String>", into = "Vec<String>")]
+pub struct OfVersions(u32);
+
+impl OfVersions {
+    /// Every version switchd speaks: the default.
+    pub const ALL: OfVersions = OfVersions((1 << 0x01) | (1 << 0x04));
+
+    /// The set as a HELLO version bitmap (OpenFlow 1.3.5 §7.5.1.1: bit n
+    /// set = wire version n accepted).
+    pub fn bitmap(self) -> u32 {
+        self.0
+    }
+
+    /// Whether `v` is in the set.
+    pub fn contains(self, v: OfVersion) -> bool {
+        self.0 & (1 << v.wire()) != 0
+    }
+
+    /// The versions in the set, newest first.
+    pub fn iter(self) -> impl Iterator<Item = OfVersion> {
+        OfVersion::ALL.iter().copied().filter(move |v| self.contains(*v))
+    }
+
+    /// The set of `versions`; `None` if that is empty.
+    pub fn new(versions: impl IntoIterator<Item = OfVersion>) -> Option<OfVersions> {
+        let bits = versions.into_iter().fold(0, |bits, v| bits | (1 << v.wire()));
+        (bits != 0).then_some(OfVersions(bits))
+    }
+}
+
+impl Default for OfVersions {
+    fn default() -> Self {
+        OfVersions::ALL
+    }
+}
+
+/// What `protocols=` with no version says.
+const PROTOCOLS_EMPTY: &str = "protocols: at least one version is needed (supported: OpenFlow10, OpenFlow13)";
+
+impl FromStr for OfVersions {
+    type Err = InvalidValue;
+    /// A comma list of version names in any order; a name given twice
+    /// counts once (a set, as OVS's column).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim().is_empty() {
+            return Err(invalid(PROTOCOLS_EMPTY));
+        }
+        let versions = s
+            .split(',')
+            .map(|item| match item.trim() {
+                "" => Err(invalid(format!("protocols: empty item in {s:?}"))),
+                name => name.parse::<OfVersion>(),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        OfVersions::new(versions).ok_or_else(|| invalid(PROTOCOLS_EMPTY))
+    }
+}
+
+impl TryFrom<Vec<String>> for OfVersions {
+    type Error = InvalidValue;
+    fn try_from(names: Vec<String>) -> Result<Self, Self::Error> {
+        let versions = names
+            .iter()
+            .map(|n| n.parse::<OfVersion>())
+            .collect::<Result<Vec<_>, _>>()?;
+        OfVersions::new(versions).ok_or_else(|| invalid(PROTOCOLS_EMPTY))
+    }
+}
+
+impl From<OfVersions> for Vec<String> {
+    fn from(v: OfVersions) -> Vec<String> {
+        v.iter().map(|v| v.as_str().to_owned()).collect()
+    }
+}
+
+impl fmt::Display for OfVersions {
+    /// `OpenFlow13,OpenFlow10`: newest first, as `FromStr` reads it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, v) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            f.write_str(v.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+/// A bridge's OpenFlow datapath id (`datapath_id=`, SPEC §10): 64 bits,
+/// written as exactly 16 hex digits without `0x` (`0000020000000001`), as
+/// OVS's `other-config:datapath-id` takes it and `ovs-ofctl show` prints
+/// it. Zero is refused, as OVS ignores it (it means "none" there). A
+/// bridge without one uses [`DatapathId::from_mac`] of its MAC address.
+/// Serialized as the 16-digit string, which a JSON number could not carry
+/// exactly for every reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DatapathId(u64);
+
+impl DatapathId {
+    /// The id, refusing 0.
+    pub fn new(id: u64) -> Result<DatapathId, InvalidValue> {
+        if id == 0 {
+            return Err(invalid(
+                "datapath_id: 0000000000000000 is not allowed (zero means no datapath id)",
+            ));
+        }
+        Ok(DatapathId(id))
+    }
+
+    /// The default id of a bridge: its MAC address in the low 48 bits, as
+    /// OVS derives it (`eth_addr_to_uint64`). Zero only for an all-zero MAC,
+    /// which a bridge does not have.
+    pub fn from_mac(mac: MacAddr) -> DatapathId {
+        DatapathId(mac.0.iter().fold(0u64, |id, b| (id << 8) | u64::from(*b)))
+    }
+
+    /// The 64-bit value.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl FromStr for DatapathId {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let example = "like 0000020000000001";
+        if s.starts_with("0x") || s.starts_with("0X") {
+            return Err(invalid(format!(
+                "datapath_id: {s:?} must be 16 hex digits without 0x, {example}"
+            )));
+        }
+        if let Some(c) = s.chars().find(|c| !c.is_ascii_hexdigit()) {
+            return Err(invalid(format!(
+                "datapath_id: {s:?} contains {c:?}, which is not a hex digit"
+            )));
+        }
+        if s.len() != 16 {
+            return Err(invalid(format!(
+                "datapath_id: {s:?} has {} hex digits, it needs exactly 16, {example}",
+                s.len()
+            )));
+        }
+        let id = u64::from_str_radix(s, 16)
+            .map_err(|_| invalid(format!("datapath_id: {s:?} is not 16 hex digits, {example}")))?;
+        DatapathId::new(id)
+    }
+}
+
+impl TryFrom<String> for DatapathId {
+    type Error = InvalidValue;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<DatapathId> for String {
+    fn from(d: DatapathId) -> String {
+        d.to_string()
+    }
+}
+
+impl fmt::Display for DatapathId {
+    /// 16 lowercase hex digits, leading zeros kept.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
 /// One `KEY=VALUE` setting of a bridge (`set bridge BR ...`).
 ///
 /// The `rstp*` settings are applied to a bridge's [`RstpBridgeConfig`] with
@@ -805,11 +1265,21 @@ pub enum BridgeSetting {
     RstpTransmitHoldCount(u32),
     /// `rstp_force_protocol_version=0|2`: 0 sends 802.1D STP BPDUs only (default 2).
     RstpForceProtocolVersion(u32),
+    /// `fail_mode=standalone|secure`: what the bridge does when it hears
+    /// from no controller (default standalone; SPEC §10).
+    FailMode(FailMode),
+    /// `protocols=OpenFlow13[,OpenFlow10]`: the OpenFlow versions offered
+    /// to controllers (default both).
+    Protocols(OfVersions),
+    /// `datapath_id=HEX16`: the bridge's OpenFlow datapath id (default:
+    /// from the bridge MAC, [`DatapathId::from_mac`]).
+    DatapathId(DatapathId),
 }
 
 /// Keys `set bridge` accepts, for error messages and `--help`.
 pub const BRIDGE_KEYS: &str = "mac_aging, mac_table_size, rstp, rstp_priority, rstp_max_age, \
-     rstp_forward_delay, rstp_transmit_hold_count, rstp_force_protocol_version";
+     rstp_forward_delay, rstp_transmit_hold_count, rstp_force_protocol_version, fail_mode, protocols, \
+     datapath_id";
 
 impl BridgeSetting {
     /// Checks the range (also used after decoding from the wire). How
@@ -830,6 +1300,9 @@ impl BridgeSetting {
                 check_num(k, v, RSTP_TRANSMIT_HOLD_COUNT_MIN, RSTP_TRANSMIT_HOLD_COUNT_MAX)
             }
             BridgeSetting::RstpForceProtocolVersion(v) => check_force_version(v),
+            // Their types refuse bad values while decoding.
+            BridgeSetting::FailMode(_) | BridgeSetting::Protocols(_) => Ok(()),
+            BridgeSetting::DatapathId(d) => DatapathId::new(d.get()).map(drop),
         }
     }
 
@@ -844,7 +1317,19 @@ impl BridgeSetting {
             BridgeSetting::RstpForwardDelay(_) => "rstp_forward_delay",
             BridgeSetting::RstpTransmitHoldCount(_) => "rstp_transmit_hold_count",
             BridgeSetting::RstpForceProtocolVersion(_) => "rstp_force_protocol_version",
+            BridgeSetting::FailMode(_) => "fail_mode",
+            BridgeSetting::Protocols(_) => "protocols",
+            BridgeSetting::DatapathId(_) => "datapath_id",
         }
+    }
+
+    /// Whether this is one of the OpenFlow settings (`fail_mode`,
+    /// `protocols`, `datapath_id`; SPEC §10).
+    pub fn is_openflow(&self) -> bool {
+        matches!(
+            self,
+            BridgeSetting::FailMode(_) | BridgeSetting::Protocols(_) | BridgeSetting::DatapathId(_)
+        )
     }
 
     /// Whether this is one of the spanning tree settings (`rstp*`), which
@@ -891,6 +1376,9 @@ impl FromStr for BridgeSetting {
                 RSTP_TRANSMIT_HOLD_COUNT_MAX,
             )?),
             "rstp_force_protocol_version" => BridgeSetting::RstpForceProtocolVersion(parse_force_version(v)?),
+            "fail_mode" => BridgeSetting::FailMode(v.parse()?),
+            "protocols" => BridgeSetting::Protocols(v.parse()?),
+            "datapath_id" => BridgeSetting::DatapathId(v.parse()?),
             // Open vSwitch spells the bridge's switch `rstp_enable`; here
             // that is the port key, so say which one is meant.
             "rstp_enable" | "stp_enable" => {
@@ -920,6 +1408,9 @@ impl fmt::Display for BridgeSetting {
             | BridgeSetting::RstpForwardDelay(v)
             | BridgeSetting::RstpTransmitHoldCount(v)
             | BridgeSetting::RstpForceProtocolVersion(v) => write!(f, "{k}={v}"),
+            BridgeSetting::FailMode(m) => write!(f, "{k}={m}"),
+            BridgeSetting::Protocols(p) => write!(f, "{k}={p}"),
+            BridgeSetting::DatapathId(d) => write!(f, "{k}={d}"),
         }
     }
 }
@@ -1851,6 +2342,8 @@ mod tests {
         check(BondMode::ALL);
         check(LacpMode::ALL);
         check(LacpTime::ALL);
+        check(FailMode::ALL);
+        check(OfVersion::ALL);
     }
 
     #[test]
@@ -2069,6 +2562,9 @@ mod tests {
             "rstp_forward_delay=20",
             "rstp_transmit_hold_count=3",
             "rstp_force_protocol_version=0",
+            "fail_mode=secure",
+            "protocols=OpenFlow13",
+            "datapath_id=00000a0b0c0d0e0f",
         ];
         let keys: Vec<&str> = BRIDGE_KEYS.split(", ").collect();
         assert_eq!(keys.len(), all.len());
@@ -2077,6 +2573,10 @@ mod tests {
             assert_eq!(s.to_string(), *text);
             assert_eq!(s.key(), key);
             assert_eq!(s.is_rstp(), key.starts_with("rstp"));
+            assert_eq!(
+                s.is_openflow(),
+                ["fail_mode", "protocols", "datapath_id"].contains(&key)
+            );
             s.validate().unwrap();
             let j = serde_json::to_string(&s).unwrap();
             assert_eq!(serde_json::from_str::<BridgeSetting>(&j).unwrap(), s);
@@ -2119,6 +2619,346 @@ mod tests {
             bad(BridgeSetting::MacAging(0)),
             "mac_aging: 0 is out of range 1-86400"
         );
+    }
+
+    #[test]
+    fn controller_targets_parse_with_defaults_and_print_canonically() {
+        for (text, canonical) in [
+            ("tcp:127.0.0.1", "tcp:127.0.0.1:6653"),
+            ("tcp:127.0.0.1:6653", "tcp:127.0.0.1:6653"),
+            ("tcp:192.0.2.1:6633", "tcp:192.0.2.1:6633"),
+            ("tcp:192.0.2.1:", "tcp:192.0.2.1:6653"),
+            ("tcp:[::1]", "tcp:[::1]:6653"),
+            ("tcp:[::1]:6653", "tcp:[::1]:6653"),
+            ("tcp:[2001:db8::0001]:1", "tcp:[2001:db8::1]:1"),
+            ("tcp:[192.0.2.1]:65535", "tcp:192.0.2.1:65535"),
+            ("unix:/run/ctl.sock", "unix:/run/ctl.sock"),
+            ("ptcp:", "ptcp:6653:127.0.0.1"),
+            ("ptcp:6653", "ptcp:6653:127.0.0.1"),
+            ("ptcp:6633:0.0.0.0", "ptcp:6633:0.0.0.0"),
+            ("ptcp::192.0.2.1", "ptcp:6653:192.0.2.1"),
+            ("ptcp:6653:[::]", "ptcp:6653:[::]"),
+            ("ptcp:6653:::1", "ptcp:6653:[::1]"),
+            ("punix:/run/switchd/br0.ctl", "punix:/run/switchd/br0.ctl"),
+        ] {
+            let t: ControllerTarget = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(t.to_string(), canonical, "{text}");
+            // the canonical form reads back as the same target
+            assert_eq!(canonical.parse::<ControllerTarget>().unwrap(), t);
+            // serde is the canonical string, through the same FromStr
+            let j = serde_json::to_string(&t).unwrap();
+            assert_eq!(j, format!("\"{canonical}\""));
+            assert_eq!(serde_json::from_str::<ControllerTarget>(&j).unwrap(), t);
+            assert_eq!(t.is_passive(), text.starts_with('p'), "{text}");
+        }
+        let t: ControllerTarget = "tcp:10.0.0.1".parse().unwrap();
+        assert_eq!(
+            t,
+            ControllerTarget::Tcp {
+                ip: "10.0.0.1".parse().unwrap(),
+                port: OPENFLOW_PORT
+            }
+        );
+        assert_eq!(
+            "ptcp:".parse::<ControllerTarget>().unwrap(),
+            ControllerTarget::Ptcp {
+                port: 6653,
+                ip: IpAddr::from([127, 0, 0, 1])
+            }
+        );
+        assert_eq!(
+            "punix:/a".parse::<ControllerTarget>().unwrap(),
+            ControllerTarget::Punix("/a".into())
+        );
+        let longest = format!("unix:/{}", "a".repeat(UNIX_PATH_MAX - 1));
+        assert!(longest.parse::<ControllerTarget>().is_ok());
+    }
+
+    #[test]
+    fn controller_targets_refused_with_reason() {
+        let long = format!("punix:/{}", "a".repeat(UNIX_PATH_MAX));
+        let cases: &[(&str, &str)] = &[
+            (
+                "",
+                "not of the form tcp:IP[:PORT], unix:PATH, ptcp:[PORT][:IP], punix:PATH",
+            ),
+            (
+                "127.0.0.1",
+                "not of the form tcp:IP[:PORT], unix:PATH, ptcp:[PORT][:IP], punix:PATH",
+            ),
+            (
+                "udp:1.2.3.4",
+                "unknown connection method \"udp\" (known: tcp, unix, ptcp, punix)",
+            ),
+            (
+                "TCP:1.2.3.4",
+                "unknown connection method \"TCP\" (known: tcp, unix, ptcp, punix)",
+            ),
+            (
+                "ssl:1.2.3.4",
+                "ssl is not supported (known: tcp, unix, ptcp, punix)",
+            ),
+            ("pssl:", "pssl is not supported (known: tcp, unix, ptcp, punix)"),
+            ("tcp:", "tcp needs the controller's address (tcp:IP[:PORT])"),
+            ("tcp::6653", "tcp needs the controller's address (tcp:IP[:PORT])"),
+            (
+                "tcp:ctl.example.com",
+                "\"ctl.example.com\" is not an IPv4 or IPv6 address (host names are not resolved; \
+                 IPv6 goes in brackets: tcp:[::1]:6653)",
+            ),
+            ("tcp:1.2.3", "\"1.2.3\" is not an IPv4 or IPv6 address"),
+            (
+                "tcp:::1",
+                "an IPv6 address goes in brackets, as in tcp:[::1]:6653",
+            ),
+            (
+                "tcp:::1:6653",
+                "an IPv6 address goes in brackets, as in tcp:[::1]:6653",
+            ),
+            ("tcp:[::1", "\"[::1\" lacks its closing ']'"),
+            ("tcp:[::1]6653", "\"6653\" after the address is not :PORT"),
+            ("tcp:[]:1", "\"\" is not an IPv4 or IPv6 address"),
+            ("tcp:1.2.3.4:0", "port \"0\" is not a number in 1-65535"),
+            ("tcp:1.2.3.4:65536", "port \"65536\" is not a number in 1-65535"),
+            ("tcp:1.2.3.4:+1", "port \"+1\" is not a number in 1-65535"),
+            ("tcp:1.2.3.4:x", "port \"x\" is not a number in 1-65535"),
+            (
+                "tcp:0.0.0.0",
+                "cannot connect to 0.0.0.0, which is not a unicast address",
+            ),
+            (
+                "tcp:[::]:1",
+                "cannot connect to ::, which is not a unicast address",
+            ),
+            (
+                "tcp:224.0.0.1",
+                "cannot connect to 224.0.0.1, which is not a unicast address",
+            ),
+            ("ptcp:0", "port \"0\" is not a number in 1-65535"),
+            ("ptcp:x:1.2.3.4", "port \"x\" is not a number in 1-65535"),
+            (
+                "ptcp:[::1]",
+                "the port comes first: ptcp:[PORT][:IP], as in ptcp:6653:[::1]",
+            ),
+            (
+                "ptcp:6653:localhost",
+                "\"localhost\" is not an IPv4 or IPv6 address (host names are not resolved; \
+                 IPv6 goes in brackets: ptcp:6653:[::1])",
+            ),
+            ("ptcp:6653:[::1", "\"[::1\" lacks its closing ']'"),
+            (
+                "ptcp:6653:239.1.1.1",
+                "cannot listen on 239.1.1.1, which is a multicast address",
+            ),
+            ("unix:", "unix needs a socket path (unix:PATH)"),
+            ("punix:", "punix needs a socket path (punix:PATH)"),
+            (
+                "unix:ctl.sock",
+                "socket path \"ctl.sock\" is not absolute (switchd does not run in this directory)",
+            ),
+            ("punix:/a\0b", "the socket path contains a NUL byte"),
+            (&long, "socket path is 108 bytes long, the limit is 107"),
+        ];
+        for (text, reason) in cases {
+            let e = text.parse::<ControllerTarget>().unwrap_err().0;
+            let expected = format!("invalid controller target {text:?}: ");
+            assert!(e.starts_with(&expected), "{text:?}: {e}");
+            assert!(e.contains(reason), "{text:?}: {e:?} lacks {reason:?}");
+            // serde refuses the same with the same words
+            let j = serde_json::to_string(text).unwrap();
+            let se = serde_json::from_str::<ControllerTarget>(&j)
+                .unwrap_err()
+                .to_string();
+            assert!(se.contains(reason), "{se}");
+        }
+        // the whole message of one
+        assert_eq!(
+            "tcp:1.2.3.4:0".parse::<ControllerTarget>().unwrap_err().0,
+            "invalid controller target \"tcp:1.2.3.4:0\": port \"0\" is not a number in 1-65535"
+        );
+    }
+
+    #[test]
+    fn controller_target_sets() {
+        let t = |s: &str| s.parse::<ControllerTarget>().unwrap();
+        ControllerTarget::check_set(&[]).unwrap();
+        ControllerTarget::check_set(&[t("tcp:1.2.3.4"), t("ptcp:"), t("unix:/a"), t("punix:/a")]).unwrap();
+        // two spellings of one target are one target
+        assert_eq!(
+            ControllerTarget::check_set(&[t("tcp:1.2.3.4"), t("ptcp:"), t("tcp:1.2.3.4:6653")])
+                .unwrap_err()
+                .0,
+            "controller target \"tcp:1.2.3.4:6653\" is given twice"
+        );
+        assert_eq!(
+            ControllerTarget::check_set(&[t("ptcp:6653"), t("ptcp::127.0.0.1")])
+                .unwrap_err()
+                .0,
+            "controller target \"ptcp:6653:127.0.0.1\" is given twice"
+        );
+        let eight: Vec<ControllerTarget> = (1..=8).map(|p| t(&format!("tcp:10.0.0.1:{p}"))).collect();
+        ControllerTarget::check_set(&eight).unwrap();
+        let nine: Vec<ControllerTarget> = (1..=9).map(|p| t(&format!("tcp:10.0.0.1:{p}"))).collect();
+        assert_eq!(
+            ControllerTarget::check_set(&nine).unwrap_err().0,
+            "a bridge has at most 8 controller targets, got 9"
+        );
+    }
+
+    #[test]
+    fn fail_mode_words() {
+        assert_eq!(FailMode::default(), FailMode::Standalone);
+        assert_eq!("secure".parse::<FailMode>().unwrap(), FailMode::Secure);
+        assert_eq!(
+            "open".parse::<FailMode>().unwrap_err().0,
+            "fail_mode: \"open\" is not standalone or secure"
+        );
+        assert_eq!(
+            "fail_mode=Secure".parse::<BridgeSetting>().unwrap_err().0,
+            "fail_mode: \"Secure\" is not standalone or secure"
+        );
+        assert_eq!(
+            serde_json::to_string(&BridgeSetting::FailMode(FailMode::Secure)).unwrap(),
+            r#"{"fail_mode":"secure"}"#
+        );
+        assert!(serde_json::from_str::<BridgeSetting>(r#"{"fail_mode":"open"}"#).is_err());
+    }
+
+    #[test]
+    fn of_versions_parse_in_any_order_and_print_newest_first() {
+        let both = OfVersions::ALL;
+        assert_eq!(OfVersions::default(), both);
+        assert_eq!(both.to_string(), "OpenFlow13,OpenFlow10");
+        assert_eq!(both.bitmap(), 0b1_0010);
+        for text in [
+            "OpenFlow13,OpenFlow10",
+            "OpenFlow10,OpenFlow13",
+            " OpenFlow10 , OpenFlow13 ",
+            "OpenFlow13,OpenFlow10,OpenFlow13",
+        ] {
+            assert_eq!(text.parse::<OfVersions>().unwrap(), both, "{text}");
+        }
+        let v13: OfVersions = "OpenFlow13".parse().unwrap();
+        assert_eq!(v13.to_string(), "OpenFlow13");
+        assert_eq!(v13.bitmap(), 1 << 4);
+        assert!(v13.contains(OfVersion::OpenFlow13) && !v13.contains(OfVersion::OpenFlow10));
+        let v10: OfVersions = "OpenFlow10".parse().unwrap();
+        assert_eq!(v10.bitmap(), 1 << 1);
+        assert_eq!(v10.iter().collect::<Vec<_>>(), [OfVersion::OpenFlow10]);
+        assert_eq!(
+            both.iter().collect::<Vec<_>>(),
+            [OfVersion::OpenFlow13, OfVersion::OpenFlow10]
+        );
+        assert_eq!(OfVersions::new([]), None);
+        assert_eq!(OfVersion::OpenFlow13.wire(), 4);
+        assert_eq!(OfVersion::OpenFlow10.wire(), 1);
+        assert_eq!(OfVersion::from_wire(4), Some(OfVersion::OpenFlow13));
+        assert_eq!(OfVersion::from_wire(1), Some(OfVersion::OpenFlow10));
+        assert_eq!(OfVersion::from_wire(5), None);
+        for (text, reason) in [
+            (
+                "",
+                "protocols: at least one version is needed (supported: OpenFlow10, OpenFlow13)",
+            ),
+            (
+                " ",
+                "protocols: at least one version is needed (supported: OpenFlow10, OpenFlow13)",
+            ),
+            ("OpenFlow13,", "protocols: empty item in \"OpenFlow13,\""),
+            (
+                "OpenFlow12",
+                "protocols: \"OpenFlow12\" is not supported (supported: OpenFlow10, OpenFlow13)",
+            ),
+            (
+                "OpenFlow13,OF10",
+                "protocols: \"OF10\" is not supported (supported: OpenFlow10, OpenFlow13)",
+            ),
+            (
+                "openflow13",
+                "protocols: \"openflow13\" is not supported (supported: OpenFlow10, OpenFlow13)",
+            ),
+        ] {
+            assert_eq!(text.parse::<OfVersions>().unwrap_err().0, reason, "{text:?}");
+            let setting = format!("protocols={text}");
+            assert_eq!(setting.parse::<BridgeSetting>().unwrap_err().0, reason);
+        }
+        // JSON: an array of the names, newest first; decoded in any order
+        assert_eq!(
+            serde_json::to_string(&both).unwrap(),
+            r#"["OpenFlow13","OpenFlow10"]"#
+        );
+        assert_eq!(
+            serde_json::from_str::<OfVersions>(r#"["OpenFlow10","OpenFlow13"]"#).unwrap(),
+            both
+        );
+        assert_eq!(
+            serde_json::to_string(&BridgeSetting::Protocols(v13)).unwrap(),
+            r#"{"protocols":["OpenFlow13"]}"#
+        );
+        for bad in [r#"[]"#, r#"["OpenFlow11"]"#, r#""OpenFlow13""#] {
+            assert!(serde_json::from_str::<OfVersions>(bad).is_err(), "{bad}");
+        }
+        let e = serde_json::from_str::<OfVersions>("[]").unwrap_err().to_string();
+        assert!(e.contains("at least one version is needed"), "{e}");
+    }
+
+    #[test]
+    fn datapath_ids() {
+        let d: DatapathId = "00000a0b0c0d0e0f".parse().unwrap();
+        assert_eq!(d.get(), 0x0a0b_0c0d_0e0f);
+        assert_eq!(d.to_string(), "00000a0b0c0d0e0f");
+        let d: DatapathId = "FFFFFFFFFFFFFFFF".parse().unwrap();
+        assert_eq!(d.get(), u64::MAX);
+        assert_eq!(d.to_string(), "ffffffffffffffff");
+        assert_eq!(
+            DatapathId::from_mac(MacAddr([0x02, 0x5c, 0x8e, 0x11, 0x22, 0x33])).to_string(),
+            "0000025c8e112233"
+        );
+        assert_eq!(DatapathId::new(7).unwrap().get(), 7);
+        for (text, reason) in [
+            (
+                "0x0000000000000001",
+                "datapath_id: \"0x0000000000000001\" must be 16 hex digits without 0x, like 0000020000000001",
+            ),
+            (
+                "1",
+                "datapath_id: \"1\" has 1 hex digits, it needs exactly 16, like 0000020000000001",
+            ),
+            (
+                "00000000000000001",
+                "datapath_id: \"00000000000000001\" has 17 hex digits, it needs exactly 16, like 0000020000000001",
+            ),
+            (
+                "",
+                "datapath_id: \"\" has 0 hex digits, it needs exactly 16, like 0000020000000001",
+            ),
+            (
+                "000000000000000g",
+                "datapath_id: \"000000000000000g\" contains 'g', which is not a hex digit",
+            ),
+            (
+                "0000:0000:0000:01",
+                "datapath_id: \"0000:0000:0000:01\" contains ':', which is not a hex digit",
+            ),
+            (
+                "0000000000000000",
+                "datapath_id: 0000000000000000 is not allowed (zero means no datapath id)",
+            ),
+        ] {
+            assert_eq!(text.parse::<DatapathId>().unwrap_err().0, reason, "{text:?}");
+            let setting = format!("datapath_id={text}");
+            assert_eq!(setting.parse::<BridgeSetting>().unwrap_err().0, reason);
+            let j = serde_json::to_string(text).unwrap();
+            let e = serde_json::from_str::<DatapathId>(&j).unwrap_err().to_string();
+            assert!(e.contains(reason), "{e}");
+        }
+        assert!(DatapathId::new(0).is_err());
+        // JSON: the 16-digit string, not a number
+        assert_eq!(
+            serde_json::to_string(&BridgeSetting::DatapathId("0000020000000001".parse().unwrap())).unwrap(),
+            r#"{"datapath_id":"0000020000000001"}"#
+        );
+        assert!(serde_json::from_str::<DatapathId>("1").is_err());
     }
 
     #[test]

@@ -20,7 +20,8 @@ use clap::{CommandFactory, Parser, Subcommand};
 use proto::request::check_dump_table;
 use proto::types::BOND_MEMBERS_MIN;
 use proto::{
-    BridgeSetting, ClearKey, IfName, InvalidValue, PortConfig, PortSetting, Request, RstpBridgeConfig,
+    BridgeSetting, ClearKey, ControllerTarget, IfName, InvalidValue, PortConfig, PortSetting, Request,
+    RstpBridgeConfig,
 };
 
 use crate::input::TextSource;
@@ -142,7 +143,53 @@ Spanning tree (RSTP, 802.1D-2004; hello time fixed at 2 s):
   rstp_force_protocol_version=V    0 = send 802.1D STP BPDUs only, 2 = RSTP (default 2)
 
 The timers must satisfy 2*(rstp_forward_delay-1) >= rstp_max_age >= 2*(2+1);
-values given in one command are checked together.";
+values given in one command are checked together.
+
+OpenFlow (controllers: see 'switchctl set-controller --help'):
+  fail_mode=MODE      standalone (default): after 15 s without a message from any
+                      controller, forward as a learning switch (NORMAL) until one
+                      is heard again, the flow table kept; secure: never
+  protocols=LIST      OpenFlow versions offered to controllers, comma-separated in
+                      any order: OpenFlow13, OpenFlow10 (default OpenFlow13,OpenFlow10)
+  datapath_id=HEX16   exactly 16 hex digits, not all zero, e.g. 0000020000000001
+                      (default: from the bridge MAC; show prints the one in force)";
+
+/// The controller targets; shown by `set-controller --help`.
+const SET_CONTROLLER_HELP: &str = "\
+Targets (1-8, each once; they replace the bridge's previous targets):
+  tcp:IP[:PORT]      connect to a controller; PORT 1-65535 (default 6653);
+                     IPv6 in brackets: tcp:[::1]:6653; addresses, not host names
+  unix:PATH          connect to a controller's Unix socket (an absolute path)
+  ptcp:[PORT][:IP]   accept controllers on TCP PORT (default 6653) at address IP
+                     (default 127.0.0.1; ptcp:6653:0.0.0.0 for every address)
+  punix:PATH         accept controllers on a Unix socket, created with mode 0600
+
+Active targets (tcp:, unix:) are connected to and, after a failure or a lost
+connection, tried again after 1 s, doubling to 8 s. A controller that sends
+nothing for 5 s gets an echo request; without an answer 5 s later it is
+disconnected. With fail_mode=standalone (the default) a bridge that hears from
+no controller for 15 s forwards as a learning switch (NORMAL) until one is
+heard again; with fail_mode=secure its flow table stays in charge (see
+'switchctl set bridge --help'). OpenFlow 1.3 and 1.0 are spoken (protocols=).
+
+Examples:
+  switchctl set-controller br0 tcp:127.0.0.1:6653
+  switchctl set-controller br0 tcp:192.0.2.10 ptcp:6653
+  switchctl set-controller br0 punix:/run/switchd/br0.ctl
+  switchctl get-controller br0";
+
+/// What `get-controller` prints; shown by `get-controller --help`.
+const GET_CONTROLLER_HELP: &str = "\
+One line per target, in the order set-controller gave them: the target in
+full (tcp:127.0.0.1:6653), its state (connected, connecting, listening,
+backoff), role=equal|master|slave and, once a version was negotiated,
+version=OpenFlow13|OpenFlow10; then 'last_error: REASON' when a connection
+failed. Without BR: per bridge a line 'bridge BR: fail_mode=MODE' with its
+targets indented under it.
+
+With --json: {\"bridges\":[{\"bridge\",\"fail_mode\",\"controllers\":[{\"target\",
+\"state\",\"role\",\"version\",\"last_error\"}]}]}; version and last_error are
+null when there is none.";
 
 /// What `rstp-show` prints; shown by `rstp-show --help`.
 const RSTP_SHOW_HELP: &str = "\
@@ -305,8 +352,11 @@ Successful changes print nothing. On failure switchctl prints one line
 'switchctl: <reason>' on stderr and exits with status 1 (2 for usage errors).
 See 'switchctl add-port --help', 'switchctl add-bond --help',
 'switchctl set port --help' and 'switchctl set bridge --help' for every
-KEY=VALUE with its range and default (VLAN, tunnel, spanning tree and bond
-keys), and 'switchctl add-flow --help' for the flow syntax.";
+KEY=VALUE with its range and default (VLAN, tunnel, spanning tree, bond and
+OpenFlow keys), and 'switchctl add-flow --help' for the flow syntax.
+Controller targets (set-controller, 'switchctl set-controller --help'):
+tcp:IP[:PORT], unix:PATH, ptcp:[PORT][:IP], punix:PATH; PORT defaults to
+6653, the IP of ptcp: to 127.0.0.1.";
 
 /// `switchctl` command line.
 #[derive(Debug, Parser)]
@@ -545,6 +595,29 @@ enum Command {
         #[arg(long, value_name = "N", value_parser = flow_table)]
         table: Option<u8>,
     },
+    /// Make TARGETs the OpenFlow controllers of a bridge, replacing any it had
+    #[command(after_help = SET_CONTROLLER_HELP)]
+    SetController {
+        /// Bridge name
+        #[arg(value_name = "BR")]
+        bridge: IfName,
+        /// tcp:IP[:PORT], unix:PATH, ptcp:[PORT][:IP] or punix:PATH; see below
+        #[arg(value_name = "TARGET", required = true)]
+        targets: Vec<ControllerTarget>,
+    },
+    /// Remove every OpenFlow controller of a bridge
+    DelController {
+        /// Bridge name
+        #[arg(value_name = "BR")]
+        bridge: IfName,
+    },
+    /// Show the OpenFlow controllers of a bridge with their state (connected, role, version)
+    #[command(after_help = GET_CONTROLLER_HELP)]
+    GetController {
+        /// Bridge name (default: every bridge)
+        #[arg(value_name = "BR")]
+        bridge: Option<IfName>,
+    },
 }
 
 /// `--table N` of `dump-flows`: a table number, checked as the daemon does.
@@ -774,6 +847,19 @@ impl Cli {
                 filter,
                 table,
             },
+            Command::SetController { bridge, targets } => {
+                // Duplicates and the count do not depend on the daemon.
+                ControllerTarget::check_set(&targets).map_err(|e| {
+                    usage_error(
+                        &["set-controller"],
+                        ErrorKind::ValueValidation,
+                        format!("set-controller {bridge}: {e}"),
+                    )
+                })?;
+                Request::SetController { bridge, targets }
+            }
+            Command::DelController { bridge } => Request::DelController { bridge },
+            Command::GetController { bridge } => Request::GetController { bridge },
         };
         // The value parsers already enforce every range; this is the same
         // check the daemon runs after decoding, kept so the two cannot drift.
@@ -2245,6 +2331,241 @@ mod tests {
         }
         assert!(main.contains("SWITCHD_SOCKET"), "{main}");
         assert!(main.contains(proto::DEFAULT_SOCKET), "{main}");
+    }
+
+    #[test]
+    fn controller_commands() {
+        let target = |s: &str| s.parse::<ControllerTarget>().unwrap();
+        assert_eq!(
+            req(&["set-controller", "br0", "tcp:127.0.0.1"]),
+            Request::SetController {
+                bridge: name("br0"),
+                targets: vec![target("tcp:127.0.0.1:6653")],
+            }
+        );
+        assert_eq!(
+            req(&[
+                "set-controller",
+                "br0",
+                "tcp:[::1]:6633",
+                "unix:/run/c.sock",
+                "ptcp:",
+                "punix:/run/switchd/br0.ctl"
+            ]),
+            Request::SetController {
+                bridge: name("br0"),
+                targets: vec![
+                    target("tcp:[::1]:6633"),
+                    target("unix:/run/c.sock"),
+                    target("ptcp:6653:127.0.0.1"),
+                    target("punix:/run/switchd/br0.ctl"),
+                ],
+            }
+        );
+        assert_eq!(
+            req(&["del-controller", "br0"]),
+            Request::DelController { bridge: name("br0") }
+        );
+        assert_eq!(
+            req(&["get-controller", "br0"]),
+            Request::GetController {
+                bridge: Some(name("br0"))
+            }
+        );
+        assert_eq!(req(&["get-controller"]), Request::GetController { bridge: None });
+        assert!(parse(&["--json", "get-controller"]).unwrap().json);
+        assert_eq!(
+            req(&[
+                "set",
+                "bridge",
+                "br0",
+                "fail_mode=secure",
+                "protocols=OpenFlow10,OpenFlow13",
+                "datapath_id=0000020000000001"
+            ]),
+            Request::SetBridge {
+                bridge: name("br0"),
+                settings: vec![
+                    BridgeSetting::FailMode(proto::FailMode::Secure),
+                    BridgeSetting::Protocols(proto::OfVersions::ALL),
+                    BridgeSetting::DatapathId("0000020000000001".parse().unwrap()),
+                ],
+            }
+        );
+    }
+
+    #[test]
+    fn bad_controller_command_lines() {
+        let cases: &[(&[&str], ErrorKind, &str)] = &[
+            (
+                &["set-controller", "br0"],
+                ErrorKind::MissingRequiredArgument,
+                "<TARGET>...",
+            ),
+            (
+                &["set-controller", "br0", "ctl:1"],
+                ErrorKind::ValueValidation,
+                "invalid controller target \"ctl:1\": unknown connection method \"ctl\"",
+            ),
+            (
+                &["set-controller", "br0", "tcp:localhost"],
+                ErrorKind::ValueValidation,
+                "\"localhost\" is not an IPv4 or IPv6 address (host names are not resolved",
+            ),
+            (
+                &["set-controller", "br0", "tcp:::1"],
+                ErrorKind::ValueValidation,
+                "an IPv6 address goes in brackets, as in tcp:[::1]:6653",
+            ),
+            (
+                &["set-controller", "br0", "ptcp:0"],
+                ErrorKind::ValueValidation,
+                "port \"0\" is not a number in 1-65535",
+            ),
+            (
+                &["set-controller", "br0", "punix:ctl"],
+                ErrorKind::ValueValidation,
+                "socket path \"ctl\" is not absolute",
+            ),
+            (
+                &["set-controller", "br0", "tcp:10.0.0.1", "tcp:10.0.0.1:6653"],
+                ErrorKind::ValueValidation,
+                "set-controller br0: controller target \"tcp:10.0.0.1:6653\" is given twice",
+            ),
+            (&["del-controller"], ErrorKind::MissingRequiredArgument, "<BR>"),
+            (
+                &["get-controller", "br0", "br1"],
+                ErrorKind::UnknownArgument,
+                "br1",
+            ),
+            (
+                &["set", "bridge", "br0", "fail_mode=open"],
+                ErrorKind::ValueValidation,
+                "fail_mode: \"open\" is not standalone or secure",
+            ),
+            (
+                &["set", "bridge", "br0", "protocols=OpenFlow14"],
+                ErrorKind::ValueValidation,
+                "protocols: \"OpenFlow14\" is not supported (supported: OpenFlow10, OpenFlow13)",
+            ),
+            (
+                &["set", "bridge", "br0", "protocols="],
+                ErrorKind::ValueValidation,
+                "protocols: at least one version is needed",
+            ),
+            (
+                &["set", "bridge", "br0", "datapath_id=0x1"],
+                ErrorKind::ValueValidation,
+                "datapath_id: \"0x1\" must be 16 hex digits without 0x",
+            ),
+            (
+                &["set", "bridge", "br0", "datapath_id=12"],
+                ErrorKind::ValueValidation,
+                "datapath_id: \"12\" has 2 hex digits, it needs exactly 16",
+            ),
+            (
+                &["set", "bridge", "br0", "datapath_id=0000000000000000"],
+                ErrorKind::ValueValidation,
+                "datapath_id: 0000000000000000 is not allowed",
+            ),
+            (
+                &["set", "bridge", "br0", "controller=tcp:1.2.3.4"],
+                ErrorKind::ValueValidation,
+                "unknown bridge key \"controller\" (known: mac_aging,",
+            ),
+        ];
+        for (args, kind, reason) in cases {
+            let (k, msg) = refused(args);
+            assert_eq!(k, *kind, "{args:?}: {msg}");
+            assert!(msg.contains(reason), "{args:?}: {msg:?} lacks {reason:?}");
+        }
+        let nine: Vec<String> = (1..=9).map(|p| format!("tcp:10.0.0.1:{p}")).collect();
+        let mut args = vec!["set-controller", "br0"];
+        args.extend(nine.iter().map(String::as_str));
+        let (k, msg) = refused(&args);
+        assert_eq!(k, ErrorKind::ValueValidation);
+        assert!(
+            msg.contains("set-controller br0: a bridge has at most 8 controller targets, got 9"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn help_lists_controller_targets_and_openflow_keys() {
+        let help = |path: &[&str]| {
+            let mut cmd = Cli::command();
+            cmd.build();
+            let mut c = &mut cmd;
+            for p in path {
+                c = c.find_subcommand_mut(p).unwrap();
+            }
+            c.render_long_help().to_string()
+        };
+        let main = help(&[]);
+        for needle in [
+            "set-controller",
+            "del-controller",
+            "get-controller",
+            proto::types::CONTROLLER_TARGET_FORMS,
+        ] {
+            assert!(main.contains(needle), "--help lacks {needle}: {main}");
+        }
+        let set = help(&["set-controller"]);
+        for needle in [
+            "Usage: switchctl set-controller [OPTIONS] <BR> <TARGET>...",
+            "tcp:IP[:PORT]      connect",
+            "unix:PATH          connect",
+            "ptcp:[PORT][:IP]   accept",
+            "punix:PATH         accept",
+            "(default 6653)",
+            "tcp:[::1]:6653",
+            "default 127.0.0.1",
+            "mode 0600",
+            "1 s, doubling to 8 s",
+            "15 s",
+            "fail_mode=secure",
+        ] {
+            assert!(
+                set.contains(needle),
+                "set-controller --help lacks {needle:?}: {set}"
+            );
+        }
+        assert!(set.contains(&format!("1-{}", proto::types::CONTROLLER_TARGETS_MAX)));
+        let get = help(&["get-controller"]);
+        for field in [
+            "bridges",
+            "bridge",
+            "fail_mode",
+            "controllers",
+            "target",
+            "state",
+            "role",
+            "version",
+            "last_error",
+        ] {
+            assert!(
+                get.contains(&format!("\"{field}\"")),
+                "get-controller --help lacks {field}"
+            );
+        }
+        for state in ["connected", "connecting", "listening", "backoff"] {
+            assert!(get.contains(state), "get-controller --help lacks {state}");
+        }
+        let bridge = help(&["set", "bridge"]);
+        for needle in [
+            "  fail_mode=MODE      standalone (default)",
+            "secure: never",
+            "  protocols=LIST",
+            "(default OpenFlow13,OpenFlow10)",
+            "  datapath_id=HEX16   exactly 16 hex digits",
+            "from the bridge MAC",
+        ] {
+            assert!(
+                bridge.contains(needle),
+                "set bridge --help lacks {needle:?}: {bridge}"
+            );
+        }
+        assert_eq!(proto::OfVersions::default().to_string(), "OpenFlow13,OpenFlow10");
     }
 
     #[test]

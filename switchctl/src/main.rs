@@ -68,7 +68,7 @@ fn run(inv: cli::Invocation) -> Result<(), String> {
     let text = if inv.json {
         output::json(&reply).map_err(|e| format!("cannot encode the reply as JSON: {e}"))?
     } else {
-        output::human(&reply)
+        output::human_for(&request, &reply)
     };
     let mut stdout = io::stdout().lock();
     match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {

@@ -10,9 +10,9 @@ use std::fmt::Write as _;
 
 use proto::types::FLOW_PRIORITY_DEFAULT;
 use proto::{
-    BondInfo, BondShowInfo, BridgeId, BridgeInfo, FdbEntry, FlowInfo, FlowsInfo, LacpBondInfo, LacpShowInfo,
-    LacpState, LacpSystem, PortInfo, PortSetting, PortState, PortStats, Reply, RstpBridgeInfo, RstpInfo,
-    RstpProtocol, RstpRole, RstpState, VlanMode,
+    BondInfo, BondShowInfo, BridgeId, BridgeInfo, ControllerInfo, ControllerState, ControllersInfo, FdbEntry,
+    FlowInfo, FlowsInfo, LacpBondInfo, LacpShowInfo, LacpState, LacpSystem, PortInfo, PortSetting, PortState,
+    PortStats, Reply, Request, RstpBridgeInfo, RstpInfo, RstpProtocol, RstpRole, RstpState, VlanMode,
 };
 
 /// Human output for a reply; empty for a change (like `ovs-vsctl`) and for
@@ -28,13 +28,26 @@ pub fn human(reply: &Reply) -> String {
         Reply::Bonds(info) => bonds(info),
         Reply::Lacp(info) => lacp(info),
         Reply::Flows(info) => flows(info),
+        Reply::Controllers(info) => controllers(info),
+    }
+}
+
+/// Human output for the reply to `request`: [`human`], except that
+/// `get-controller` without a bridge groups the targets under a line per
+/// bridge ([`controllers_by_bridge`]); with a bridge it prints just that
+/// bridge's targets, as `ovs-vsctl get-controller BR` does.
+pub fn human_for(request: &Request, reply: &Reply) -> String {
+    match (request, reply) {
+        (Request::GetController { bridge: None }, Reply::Controllers(info)) => controllers_by_bridge(info),
+        _ => human(reply),
     }
 }
 
 /// `--json` output for a reply: pretty JSON plus a newline. Changes give
 /// `{}`, lists an array, `fdb-flush` `{"removed": N}`, `rstp-show`
 /// `{"bridges": [...]}` (SPEC §7), `bond-show` and `lacp-show`
-/// `{"bonds": [...]}` (SPEC §8), `dump-flows` `{"flows": [...]}` (SPEC §9).
+/// `{"bonds": [...]}` (SPEC §8), `dump-flows` `{"flows": [...]}` (SPEC §9),
+/// `get-controller` `{"bridges": [...]}` (SPEC §10).
 ///
 /// # Errors
 ///
@@ -54,6 +67,13 @@ pub fn json(reply: &Reply) -> Result<String, serde_json::Error> {
         // (serde_json without `preserve_order`), and a flow reads best in the
         // SPEC's order, table and priority first, as dump-flows' text.
         Reply::Flows(info) => {
+            let mut out = serde_json::to_string_pretty(info)?;
+            out.push('\n');
+            return Ok(out);
+        }
+        // Likewise in the SPEC's order: target, state, role, version,
+        // last_error.
+        Reply::Controllers(info) => {
             let mut out = serde_json::to_string_pretty(info)?;
             out.push('\n');
             return Ok(out);
@@ -95,6 +115,17 @@ pub fn show(bridges: &[BridgeInfo]) -> String {
             let settings: Vec<String> = b.rstp.settings().iter().map(ToString::to_string).collect();
             let _ = writeln!(out, "  {}", settings.join(" "));
         }
+        // A daemon that predates OpenFlow controllers sends no datapath id.
+        if let Some(dpid) = b.datapath_id {
+            let _ = writeln!(
+                out,
+                "  datapath_id={dpid} fail_mode={} protocols={}",
+                b.fail_mode, b.protocols
+            );
+        }
+        for c in &b.controllers {
+            show_controller(&mut out, c);
+        }
         if b.ports.is_empty() {
             out.push_str("  (no ports)\n");
             continue;
@@ -130,6 +161,80 @@ pub fn show(bridges: &[BridgeInfo]) -> String {
         ));
     }
     out
+}
+
+/// A controller in `show`, as `ovs-vsctl show` has it: `Controller
+/// "TARGET"`, then `is_connected: true` when it is, else the state, and
+/// the last error if there is one.
+fn show_controller(out: &mut String, c: &ControllerInfo) {
+    let _ = writeln!(out, "  Controller \"{}\"", c.target);
+    match c.state {
+        ControllerState::Connected => out.push_str("    is_connected: true\n"),
+        state => {
+            let _ = writeln!(out, "    state: {}", state.as_str());
+        }
+    }
+    if let Some(e) = &c.last_error {
+        let _ = writeln!(out, "    last_error: {}", one_line(e));
+    }
+}
+
+/// `get-controller BR`: one line per target, `TARGET STATE role=ROLE` and
+/// `version=V` once a version was negotiated, with `  last_error: REASON`
+/// under it when a connection failed. The target comes first, as the
+/// whole line of `ovs-vsctl get-controller`. The targets of every bridge
+/// in the reply, in order; nothing without targets.
+pub fn controllers(info: &ControllersInfo) -> String {
+    let mut out = String::new();
+    for b in &info.bridges {
+        for c in &b.controllers {
+            controller_lines(&mut out, "", c);
+        }
+    }
+    out
+}
+
+/// `get-controller` without a bridge: per bridge `bridge BR:
+/// fail_mode=MODE` and its targets indented as [`controllers`] prints them
+/// (`(no controllers)` if none); bridges separated by an empty line, as in
+/// `show`.
+pub fn controllers_by_bridge(info: &ControllersInfo) -> String {
+    let mut out = String::new();
+    for (i, b) in info.bridges.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let _ = writeln!(out, "bridge {}: fail_mode={}", b.bridge, b.fail_mode);
+        if b.controllers.is_empty() {
+            out.push_str("  (no controllers)\n");
+        }
+        for c in &b.controllers {
+            controller_lines(&mut out, "  ", c);
+        }
+    }
+    out
+}
+
+fn controller_lines(out: &mut String, indent: &str, c: &ControllerInfo) {
+    let _ = write!(
+        out,
+        "{indent}{} {} role={}",
+        c.target,
+        c.state.as_str(),
+        c.role.as_str()
+    );
+    if let Some(v) = c.version {
+        let _ = write!(out, " version={v}");
+    }
+    out.push('\n');
+    if let Some(e) = &c.last_error {
+        let _ = writeln!(out, "{indent}  last_error: {}", one_line(e));
+    }
+}
+
+/// A message from the daemon on one line, whatever it contains.
+fn one_line(s: &str) -> String {
+    s.replace(['\n', '\r'], " ")
 }
 
 /// The VLAN column of `show`: the effective mode with what it uses, e.g.
@@ -674,7 +779,178 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use proto::{MacAddr, PortConfig, PortSetting, PortType, RstpBridgeConfig};
+    use proto::{
+        BridgeControllers, ControllerRole, DatapathId, FailMode, MacAddr, OfVersion, OfVersions, PortConfig,
+        PortSetting, PortType, RstpBridgeConfig,
+    };
+
+    /// br0 (standalone) with a connected controller and a listener, br1
+    /// (secure) with one it cannot reach, br2 without controllers.
+    fn sample_controllers() -> ControllersInfo {
+        let c = |target: &str, state, role, version, last_error: Option<&str>| ControllerInfo {
+            target: target.into(),
+            state,
+            role,
+            version,
+            last_error: last_error.map(Into::into),
+        };
+        ControllersInfo {
+            bridges: vec![
+                BridgeControllers {
+                    bridge: "br0".into(),
+                    fail_mode: FailMode::Standalone,
+                    controllers: vec![
+                        c(
+                            "tcp:127.0.0.1:6653",
+                            ControllerState::Connected,
+                            ControllerRole::Equal,
+                            Some(OfVersion::OpenFlow13),
+                            None,
+                        ),
+                        c(
+                            "ptcp:6633:127.0.0.1",
+                            ControllerState::Listening,
+                            ControllerRole::Equal,
+                            None,
+                            None,
+                        ),
+                        c(
+                            "tcp:[2001:db8::1]:6653",
+                            ControllerState::Backoff,
+                            ControllerRole::Equal,
+                            None,
+                            Some("Connection refused"),
+                        ),
+                    ],
+                },
+                BridgeControllers {
+                    bridge: "br1".into(),
+                    fail_mode: FailMode::Secure,
+                    controllers: vec![c(
+                        "tcp:[2001:db8::1]:6653",
+                        ControllerState::Backoff,
+                        ControllerRole::Master,
+                        Some(OfVersion::OpenFlow10),
+                        Some("Connection refused"),
+                    )],
+                },
+                BridgeControllers {
+                    bridge: "br2".into(),
+                    fail_mode: FailMode::Standalone,
+                    controllers: vec![],
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn get_controller_lines_target_first() {
+        let info = sample_controllers();
+        let one = ControllersInfo {
+            bridges: vec![info.bridges[0].clone()],
+        };
+        let expected = "\
+tcp:127.0.0.1:6653 connected role=equal version=OpenFlow13
+ptcp:6633:127.0.0.1 listening role=equal
+tcp:[2001:db8::1]:6653 backoff role=equal
+  last_error: Connection refused
+";
+        assert_eq!(controllers(&one), expected);
+        let by_bridge = Request::GetController {
+            bridge: Some("br0".parse().unwrap()),
+        };
+        assert_eq!(human_for(&by_bridge, &Reply::Controllers(one.clone())), expected);
+        assert_eq!(human(&Reply::Controllers(one)), expected);
+        // a bridge without controllers prints nothing, as ovs-vsctl
+        let none = ControllersInfo {
+            bridges: vec![info.bridges[2].clone()],
+        };
+        assert_eq!(controllers(&none), "");
+        // without BR: grouped per bridge
+        let expected = "\
+bridge br0: fail_mode=standalone
+  tcp:127.0.0.1:6653 connected role=equal version=OpenFlow13
+  ptcp:6633:127.0.0.1 listening role=equal
+  tcp:[2001:db8::1]:6653 backoff role=equal
+    last_error: Connection refused
+
+bridge br1: fail_mode=secure
+  tcp:[2001:db8::1]:6653 backoff role=master version=OpenFlow10
+    last_error: Connection refused
+
+bridge br2: fail_mode=standalone
+  (no controllers)
+";
+        assert_eq!(controllers_by_bridge(&info), expected);
+        let all = Request::GetController { bridge: None };
+        assert_eq!(human_for(&all, &Reply::Controllers(info.clone())), expected);
+        assert_eq!(controllers_by_bridge(&ControllersInfo::default()), "");
+        // other replies print as human() prints them
+        assert_eq!(human_for(&all, &Reply::Done), "");
+        assert_eq!(
+            human_for(&Request::ListBr, &Reply::Names(vec!["br0".into()])),
+            "br0\n"
+        );
+        // a message from the daemon stays on its line
+        let mut odd = info.bridges[1].clone();
+        odd.controllers[0].last_error = Some("a\nb".into());
+        assert_eq!(
+            controllers(&ControllersInfo { bridges: vec![odd] }),
+            "tcp:[2001:db8::1]:6653 backoff role=master version=OpenFlow10\n  last_error: a b\n"
+        );
+    }
+
+    #[test]
+    fn get_controller_json_is_the_spec_text() {
+        let info = ControllersInfo {
+            bridges: vec![BridgeControllers {
+                controllers: vec![sample_controllers().bridges[0].controllers[0].clone()],
+                ..sample_controllers().bridges[0].clone()
+            }],
+        };
+        let out = json(&Reply::Controllers(info.clone())).unwrap();
+        // pretty, in the SPEC's field order
+        assert_eq!(
+            out,
+            r#"{
+  "bridges": [
+    {
+      "bridge": "br0",
+      "fail_mode": "standalone",
+      "controllers": [
+        {
+          "target": "tcp:127.0.0.1:6653",
+          "state": "connected",
+          "role": "equal",
+          "version": "OpenFlow13",
+          "last_error": null
+        }
+      ]
+    }
+  ]
+}
+"#
+        );
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            serde_json::to_string(&v).unwrap(),
+            serde_json::to_string(&serde_json::json!({"bridges": [{"bridge": "br0", "controllers": [
+                {"last_error": null, "role": "equal", "state": "connected",
+                 "target": "tcp:127.0.0.1:6653", "version": "OpenFlow13"}], "fail_mode": "standalone"}]}))
+            .unwrap()
+        );
+        assert_eq!(
+            serde_json::from_str::<ControllersInfo>(
+                &json(&Reply::Controllers(sample_controllers())).unwrap()
+            )
+            .unwrap(),
+            sample_controllers()
+        );
+        assert_eq!(
+            json(&Reply::Controllers(ControllersInfo::default())).unwrap(),
+            "{\n  \"bridges\": []\n}\n"
+        );
+    }
 
     fn port(name: &str, settings: &[&str], state: PortState, mtu: Option<u32>) -> PortInfo {
         let settings: Vec<PortSetting> = settings.iter().map(|s| s.parse().unwrap()).collect();
@@ -735,6 +1011,10 @@ mod tests {
                     priority: 4096,
                     ..Default::default()
                 },
+                fail_mode: FailMode::Secure,
+                protocols: "OpenFlow13".parse().unwrap(),
+                datapath_id: Some(DatapathId::from_mac(MacAddr([2, 0x5c, 0x8e, 0x11, 0x22, 0x33]))),
+                controllers: sample_controllers().bridges[0].controllers.clone(),
                 ports: vec![
                     numbered(port("eth1", &[], PortState::Up, Some(1500)), 1),
                     numbered(
@@ -767,7 +1047,7 @@ mod tests {
                     ),
                 ],
             },
-            // as a daemon sends it that has no bridge MAC, RSTP off
+            // as a daemon sends it that has no bridge MAC, RSTP off, no OpenFlow
             BridgeInfo {
                 name: "br1".into(),
                 mac: MacAddr::default(),
@@ -775,6 +1055,10 @@ mod tests {
                 mac_table_size: 16,
                 mac_entries: 0,
                 rstp: RstpBridgeConfig::default(),
+                fail_mode: FailMode::default(),
+                protocols: OfVersions::default(),
+                datapath_id: None,
+                controllers: vec![],
                 ports: vec![],
             },
             BridgeInfo {
@@ -784,12 +1068,24 @@ mod tests {
                 mac_table_size: 8192,
                 mac_entries: 0,
                 rstp: RstpBridgeConfig::default(),
+                fail_mode: FailMode::default(),
+                protocols: OfVersions::default(),
+                datapath_id: Some("0000000000000abc".parse().unwrap()),
+                controllers: vec![],
                 ports: vec![],
             },
         ];
         let expected = "\
 bridge br0: mac=02:5c:8e:11:22:33 mac_aging=300 mac_table_size=8192 mac_entries=3
   rstp=true rstp_priority=4096 rstp_max_age=20 rstp_forward_delay=15 rstp_transmit_hold_count=6 rstp_force_protocol_version=2
+  datapath_id=0000025c8e112233 fail_mode=secure protocols=OpenFlow13
+  Controller \"tcp:127.0.0.1:6653\"
+    is_connected: true
+  Controller \"ptcp:6633:127.0.0.1\"
+    state: listening
+  Controller \"tcp:[2001:db8::1]:6653\"
+    state: backoff
+    last_error: Connection refused
   PORT   OFPORT  TYPE    VLAN            MTU  STATE                  OPTIONS
   eth1        1  system  trunk all      1500  up
   vnet0   65279  tap     access tag=10     -  down (no such device)  ofport_request=65279 persist=true rstp_admin_edge=true
@@ -799,6 +1095,7 @@ bridge br1: mac_aging=60 mac_table_size=16 mac_entries=0
   (no ports)
 
 bridge br2: mac=02:00:00:00:00:02 mac_aging=300 mac_table_size=8192 mac_entries=0
+  datapath_id=0000000000000abc fail_mode=standalone protocols=OpenFlow13,OpenFlow10
   (no ports)
 ";
         assert_eq!(show(&bridges), expected);
@@ -904,6 +1201,10 @@ drops by reason:
                 enabled: true,
                 ..Default::default()
             },
+            fail_mode: FailMode::Standalone,
+            protocols: OfVersions::default(),
+            datapath_id: Some(DatapathId::from_mac(MacAddr([2, 0, 0, 0, 0, 1]))),
+            controllers: sample_controllers().bridges[1].controllers.clone(),
             ports: vec![
                 numbered(
                     port(
@@ -924,6 +1225,14 @@ drops by reason:
         assert!(v[0]["ports"][1].get("ofport").is_none());
         assert!(v[0]["ports"][1]["config"].get("ofport_request").is_none());
         assert_eq!(v[0]["mac"], "02:00:00:00:00:01");
+        assert_eq!(v[0]["fail_mode"], "standalone");
+        assert_eq!(v[0]["protocols"], serde_json::json!(["OpenFlow13", "OpenFlow10"]));
+        assert_eq!(v[0]["datapath_id"], "0000020000000001");
+        assert_eq!(
+            v[0]["controllers"],
+            serde_json::json!([{"target": "tcp:[2001:db8::1]:6653", "state": "backoff", "role": "master",
+                                "version": "OpenFlow10", "last_error": "Connection refused"}])
+        );
         assert_eq!(v[0]["rstp"], true);
         assert_eq!(v[0]["rstp_priority"], 32768);
         assert_eq!(v[0]["rstp_max_age"], 20);
@@ -1515,6 +1824,10 @@ member: eth5: defaulted detached
             mac_table_size: 8192,
             mac_entries: 0,
             rstp: RstpBridgeConfig::default(),
+            fail_mode: Default::default(),
+            protocols: Default::default(),
+            datapath_id: None,
+            controllers: vec![],
             ports: vec![
                 bond("bond0", 1, &["eth1", "eth2"], &[]),
                 bond(

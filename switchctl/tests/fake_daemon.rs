@@ -14,11 +14,12 @@ use std::time::{Duration, Instant};
 
 use proto::codec;
 use proto::{
-    BondInfo, BondMemberInfo, BondMode, BondShowInfo, BridgeInfo, BridgeSetting, FdbEntry, FlowInfo,
-    FlowsInfo, IfName, LacpBondInfo, LacpMemberInfo, LacpMode, LacpShowInfo, LacpState, LacpStatus,
-    LacpSystem, LacpTime, MacAddr, PortConfig, PortInfo, PortSetting, PortState, PortType, Reply, Request,
-    RstpBridgeConfig, RstpBridgeInfo, RstpInfo, RstpPortId, RstpPortInfo, RstpProtocol, RstpRole, RstpState,
-    VlanMode,
+    BondInfo, BondMemberInfo, BondMode, BondShowInfo, BridgeControllers, BridgeInfo, BridgeSetting,
+    ControllerInfo, ControllerRole, ControllerState, ControllerTarget, ControllersInfo, DatapathId, FailMode,
+    FdbEntry, FlowInfo, FlowsInfo, IfName, LacpBondInfo, LacpMemberInfo, LacpMode, LacpShowInfo, LacpState,
+    LacpStatus, LacpSystem, LacpTime, MacAddr, OfVersion, OfVersions, PortConfig, PortInfo, PortSetting,
+    PortState, PortType, Reply, Request, RstpBridgeConfig, RstpBridgeInfo, RstpInfo, RstpPortId,
+    RstpPortInfo, RstpProtocol, RstpRole, RstpState, VlanMode,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_switchctl");
@@ -302,6 +303,10 @@ fn json_output_shapes() {
             enabled: true,
             ..Default::default()
         },
+        fail_mode: FailMode::Secure,
+        protocols: OfVersions::default(),
+        datapath_id: Some(DatapathId::from_mac(MacAddr([2, 0, 0, 0, 0, 1]))),
+        controllers: controllers_sample().bridges[0].controllers.clone(),
         ports: vec![PortInfo {
             name: "vnet0".into(),
             ofport: Some(4),
@@ -328,6 +333,11 @@ fn json_output_shapes() {
     assert_eq!(v[0]["rstp"], true);
     assert_eq!(v[0]["rstp_priority"], 32768);
     assert_eq!(v[0]["ports"][0]["ofport"], 4);
+    assert_eq!(v[0]["fail_mode"], "secure");
+    assert_eq!(v[0]["datapath_id"], "0000020000000001");
+    assert_eq!(v[0]["protocols"], serde_json::json!(["OpenFlow13", "OpenFlow10"]));
+    assert_eq!(v[0]["controllers"][0]["target"], "tcp:127.0.0.1:6653");
+    assert_eq!(v[0]["controllers"][0]["state"], "connected");
     // and the text has it next to the name
     let (run, _) = serve(&["show"], Behaviour::Answer(Ok(Reply::Show(show))));
     assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
@@ -1337,6 +1347,177 @@ fn bad_flow_command_lines_exit_2_without_connecting() {
         (
             &["add-flow", "br0", "actions=drop", "--strict"],
             "unexpected argument '--strict'",
+        ),
+    ] {
+        let (run, _) = serve(args, Behaviour::Answer(Ok(Reply::Done)));
+        assert_eq!(run.code(), Some(2), "{args:?}: {}", run.stderr());
+        let err = run.stderr();
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err:?}");
+        assert!(err.starts_with("switchctl: "), "{args:?}: {err:?}");
+        assert!(err.contains(reason), "{args:?}: {err:?} lacks {reason:?}");
+        assert_eq!(run.stdout(), "");
+        assert_eq!(run.request, None, "{args:?} reached the daemon");
+    }
+}
+
+/// br0 with a connected controller, br1 with one it cannot reach.
+fn controllers_sample() -> ControllersInfo {
+    ControllersInfo {
+        bridges: vec![
+            BridgeControllers {
+                bridge: "br0".into(),
+                fail_mode: FailMode::Standalone,
+                controllers: vec![ControllerInfo {
+                    target: "tcp:127.0.0.1:6653".into(),
+                    state: ControllerState::Connected,
+                    role: ControllerRole::Equal,
+                    version: Some(OfVersion::OpenFlow13),
+                    last_error: None,
+                }],
+            },
+            BridgeControllers {
+                bridge: "br1".into(),
+                fail_mode: FailMode::Secure,
+                controllers: vec![ControllerInfo {
+                    target: "unix:/run/ctl.sock".into(),
+                    state: ControllerState::Backoff,
+                    role: ControllerRole::Equal,
+                    version: None,
+                    last_error: Some("No such file or directory".into()),
+                }],
+            },
+        ],
+    }
+}
+
+#[test]
+fn controller_changes_send_parsed_targets_and_print_nothing() {
+    let target = |s: &str| s.parse::<ControllerTarget>().unwrap();
+    for (args, request) in [
+        (
+            &["set-controller", "br0", "tcp:127.0.0.1", "ptcp:"][..],
+            Request::SetController {
+                bridge: name("br0"),
+                targets: vec![target("tcp:127.0.0.1:6653"), target("ptcp:6653:127.0.0.1")],
+            },
+        ),
+        (
+            &["del-controller", "br0"],
+            Request::DelController { bridge: name("br0") },
+        ),
+        (
+            &[
+                "set",
+                "bridge",
+                "br0",
+                "fail_mode=secure",
+                "protocols=OpenFlow13",
+                "datapath_id=00000000000000aa",
+            ],
+            Request::SetBridge {
+                bridge: name("br0"),
+                settings: vec![
+                    BridgeSetting::FailMode(FailMode::Secure),
+                    BridgeSetting::Protocols("OpenFlow13".parse().unwrap()),
+                    BridgeSetting::DatapathId("00000000000000aa".parse().unwrap()),
+                ],
+            },
+        ),
+    ] {
+        let (run, _) = serve(args, Behaviour::Answer(Ok(Reply::Done)));
+        assert_eq!(run.code(), Some(0), "{args:?}: {}", run.stderr());
+        assert_eq!(run.stdout(), "");
+        assert_eq!(run.request, Some(request));
+    }
+    // the daemon's refusal is one line
+    let (run, _) = serve(
+        &["set-controller", "br9", "tcp:127.0.0.1"],
+        Behaviour::Answer(Err(proto::Error::new(
+            proto::ErrorKind::NoSuchBridge,
+            "no bridge named \"br9\"",
+        ))),
+    );
+    assert_one_error_line(&run, "no bridge named \"br9\"");
+}
+
+#[test]
+fn get_controller_prints_targets_and_spec_json() {
+    let one = ControllersInfo {
+        bridges: vec![controllers_sample().bridges[0].clone()],
+    };
+    let (run, _) = serve(
+        &["get-controller", "br0"],
+        Behaviour::Answer(Ok(Reply::Controllers(one.clone()))),
+    );
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    assert_eq!(
+        run.stdout(),
+        "tcp:127.0.0.1:6653 connected role=equal version=OpenFlow13\n"
+    );
+    assert_eq!(
+        run.request,
+        Some(Request::GetController {
+            bridge: Some(name("br0"))
+        })
+    );
+    let (run, _) = serve(
+        &["get-controller"],
+        Behaviour::Answer(Ok(Reply::Controllers(controllers_sample()))),
+    );
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    assert_eq!(
+        run.stdout(),
+        "\
+bridge br0: fail_mode=standalone
+  tcp:127.0.0.1:6653 connected role=equal version=OpenFlow13
+
+bridge br1: fail_mode=secure
+  unix:/run/ctl.sock backoff role=equal
+    last_error: No such file or directory
+"
+    );
+    assert_eq!(run.request, Some(Request::GetController { bridge: None }));
+    let (run, _) = serve(
+        &["--json", "get-controller", "br0"],
+        Behaviour::Answer(Ok(Reply::Controllers(one.clone()))),
+    );
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    // SPEC §10's text, once the pretty-printing is taken out
+    let compact: String = run.stdout().split_whitespace().collect();
+    assert_eq!(
+        compact,
+        r#"{"bridges":[{"bridge":"br0","fail_mode":"standalone","controllers":[{"target":"tcp:127.0.0.1:6653","state":"connected","role":"equal","version":"OpenFlow13","last_error":null}]}]}"#
+    );
+    let back: ControllersInfo = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(back, one);
+}
+
+#[test]
+fn bad_controller_command_lines_exit_2_without_connecting() {
+    for (args, reason) in [
+        (
+            &["set-controller", "br0"][..],
+            "the following required arguments were not provided",
+        ),
+        (
+            &["set-controller", "br0", "tcp:ctl.example.com"],
+            "invalid controller target \"tcp:ctl.example.com\": \"ctl.example.com\" is not an IPv4 or IPv6 address",
+        ),
+        (
+            &["set-controller", "br0", "ptcp:6653", "ptcp::127.0.0.1"],
+            "set-controller br0: controller target \"ptcp:6653:127.0.0.1\" is given twice",
+        ),
+        (
+            &["set", "bridge", "br0", "protocols=OpenFlow11"],
+            "protocols: \"OpenFlow11\" is not supported (supported: OpenFlow10, OpenFlow13)",
+        ),
+        (
+            &["set", "bridge", "br0", "datapath_id=1"],
+            "datapath_id: \"1\" has 1 hex digits, it needs exactly 16",
+        ),
+        (
+            &["set", "bridge", "br0", "fail_mode=closed"],
+            "fail_mode: \"closed\" is not standalone or secure",
         ),
     ] {
         let (run, _) = serve(args, Behaviour::Answer(Ok(Reply::Done)));

@@ -1,6 +1,10 @@
 //! The persistent configuration db (`--db`, default
-//! `/var/lib/switchd/config.json`): bridges, their settings and their ports.
-//! MAC tables and counters are runtime state and are not stored.
+//! `/var/lib/switchd/config.json`): bridges, their settings (OpenFlow
+//! controllers included) and their ports. MAC tables, counters and the
+//! state of controller connections are runtime state and are not stored.
+//! Settings added after the first release are optional and left out while
+//! they have their default, so an older db loads and an unconfigured
+//! bridge is stored as before.
 //!
 //! Writes are atomic: the new content goes to a temporary file in the same
 //! directory, is fsynced, renamed over the old file, and the directory is
@@ -14,7 +18,10 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use proto::{BridgeSetting, IfName, MacAddr, PortConfig, RstpBridgeConfig};
+use proto::{
+    BridgeSetting, ControllerTarget, DatapathId, FailMode, IfName, MacAddr, OfVersions, PortConfig,
+    RstpBridgeConfig,
+};
 use serde::{Deserialize, Serialize};
 
 /// Default db path.
@@ -101,6 +108,25 @@ pub struct BridgeConfig {
     /// tables existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flows: Option<Vec<String>>,
+    /// OpenFlow controller targets (`set-controller`, SPEC §10), in the
+    /// order given; absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub controllers: Vec<ControllerTarget>,
+    /// `fail_mode`; absent while standalone, the default.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub fail_mode: FailMode,
+    /// `protocols` (a list of version names); absent while both, the default.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub protocols: OfVersions,
+    /// `datapath_id` (16 hex digits); absent while the bridge uses the one
+    /// derived from its MAC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datapath_id: Option<DatapathId>,
+}
+
+/// For `skip_serializing_if`: a setting at its default is not written.
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 /// One stored port.
@@ -145,6 +171,11 @@ impl Db {
                     .validate()
                     .map_err(|e| format!("port {:?}: {e}", p.name.as_str()))?;
             }
+            // A set set-controller would take, bar emptiness (none is a
+            // bridge without controllers); protocols and datapath_id
+            // are checked by their types while decoding.
+            ControllerTarget::check_set(&b.controllers)
+                .map_err(|e| format!("bridge {:?}: {e}", b.name.as_str()))?;
             for (n, f) in b.flows.iter().flatten().enumerate() {
                 crate::flow::syntax::parse_flow(f, &crate::flow::NoNames)
                     .map_err(|e| format!("bridge {:?}: flow {}: {e}", b.name.as_str(), n + 1))?;
@@ -227,6 +258,10 @@ mod tests {
                 mac: Some(MacAddr([0x02, 0, 0, 0, 0, 1])),
                 rstp: RstpBridgeConfig::default(),
                 flows: None,
+                controllers: vec![],
+                fail_mode: FailMode::default(),
+                protocols: OfVersions::default(),
+                datapath_id: None,
                 ports: vec![PortEntry {
                     name: "vnet0".parse().unwrap(),
                     ofport: Some(1),
@@ -274,6 +309,95 @@ mod tests {
         db.bridges[0].mac_aging = 0;
         fs::write(&path, serde_json::to_vec(&db).unwrap()).unwrap();
         assert!(load(&path).unwrap_err().to_string().contains("mac_aging"));
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn openflow_settings_are_stored_only_when_set() {
+        // a default bridge is stored as before OpenFlow existed ...
+        let v = serde_json::to_value(sample()).unwrap();
+        let keys: Vec<&String> = v["bridges"][0].as_object().unwrap().keys().collect();
+        for key in ["controllers", "fail_mode", "protocols", "datapath_id"] {
+            assert!(!keys.iter().any(|k| *k == key), "{key} written: {keys:?}");
+        }
+        // ... and such a db (as an older switchd wrote it) loads with the defaults
+        let old: Db = serde_json::from_value(v).unwrap();
+        assert_eq!(old, sample());
+        assert!(old.bridges[0].controllers.is_empty());
+        assert_eq!(old.bridges[0].fail_mode, FailMode::Standalone);
+        assert_eq!(old.bridges[0].protocols, OfVersions::ALL);
+        assert_eq!(old.bridges[0].datapath_id, None);
+        // set: written with the switchctl spellings, and read back
+        let mut db = sample();
+        let b = &mut db.bridges[0];
+        b.controllers = vec![
+            "tcp:127.0.0.1".parse().unwrap(),
+            "punix:/run/c.sock".parse().unwrap(),
+        ];
+        b.fail_mode = FailMode::Secure;
+        b.protocols = "OpenFlow10".parse().unwrap();
+        b.datapath_id = Some("0000020000000001".parse().unwrap());
+        let v = serde_json::to_value(&db).unwrap();
+        assert_eq!(
+            v["bridges"][0]["controllers"],
+            serde_json::json!(["tcp:127.0.0.1:6653", "punix:/run/c.sock"])
+        );
+        assert_eq!(v["bridges"][0]["fail_mode"], "secure");
+        assert_eq!(v["bridges"][0]["protocols"], serde_json::json!(["OpenFlow10"]));
+        assert_eq!(v["bridges"][0]["datapath_id"], "0000020000000001");
+        let d = tmpdir("openflow");
+        let path = d.join("config.json");
+        save(&path, &db).unwrap();
+        assert_eq!(load(&path).unwrap(), db);
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn bad_openflow_settings_are_refused_with_reason() {
+        let d = tmpdir("badof");
+        fs::create_dir_all(&d).unwrap();
+        let path = d.join("config.json");
+        let with = |key: &str, value: serde_json::Value| {
+            let mut v = serde_json::to_value(sample()).unwrap();
+            v["bridges"][0][key] = value;
+            fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
+            load(&path).unwrap_err().to_string()
+        };
+        for (key, value, reason) in [
+            (
+                "controllers",
+                serde_json::json!(["tcp:10.0.0.1", "tcp:10.0.0.1:6653"]),
+                "bridge \"br0\": controller target \"tcp:10.0.0.1:6653\" is given twice",
+            ),
+            (
+                "controllers",
+                serde_json::json!((1..=9).map(|p| format!("tcp:10.0.0.1:{p}")).collect::<Vec<_>>()),
+                "bridge \"br0\": a bridge has at most 8 controller targets, got 9",
+            ),
+            (
+                "controllers",
+                serde_json::json!(["tcp:ctl"]),
+                "invalid controller target \"tcp:ctl\"",
+            ),
+            (
+                "fail_mode",
+                serde_json::json!("open"),
+                "unknown variant `open`, expected `standalone` or `secure`",
+            ),
+            (
+                "protocols",
+                serde_json::json!([]),
+                "protocols: at least one version is needed",
+            ),
+            (
+                "datapath_id",
+                serde_json::json!("0000000000000000"),
+                "datapath_id: 0000000000000000 is not allowed",
+            ),
+        ] {
+            let e = with(key, value);
+            assert!(e.contains("is invalid") && e.contains(reason), "{key}: {e}");
+        }
         fs::remove_dir_all(d).unwrap();
     }
 

@@ -115,6 +115,10 @@ impl Engine {
                 rows.extend(self.endpoint_rows(&targets));
                 Ok(Reply::Stats(rows))
             }
+            // OpenFlow controllers (SPEC §10): stubs until the engine side lands.
+            Request::SetController { .. } | Request::DelController { .. } | Request::GetController { .. } => {
+                Err(err(ErrorKind::Unsupported, "not implemented yet".into()))
+            }
         }
     }
 
@@ -332,6 +336,11 @@ impl Engine {
     /// together (SPEC §7), and only then is anything changed.
     fn cmd_set_bridge(&mut self, name: &IfName, settings: &[BridgeSetting]) -> Result<Reply, Error> {
         let b = self.find_bridge(name)?;
+        // OpenFlow settings (SPEC §10): stub until the engine side lands;
+        // refused before anything changes.
+        if settings.iter().any(BridgeSetting::is_openflow) {
+            return Err(err(ErrorKind::Unsupported, "not implemented yet".into()));
+        }
         let mut rstp = self.bridges[b].rstp_config;
         for s in settings {
             s.validate()?;
@@ -367,6 +376,11 @@ impl Engine {
             mac_entries: bridge.fdb.len() as u64,
             mac: bridge.mac,
             rstp: bridge.rstp_config,
+            // OpenFlow (SPEC §10): defaults until the engine side lands.
+            fail_mode: Default::default(),
+            protocols: Default::default(),
+            datapath_id: None,
+            controllers: Vec::new(),
             ports: self
                 .ports
                 .of_bridge(b)

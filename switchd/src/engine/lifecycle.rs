@@ -323,6 +323,11 @@ impl Engine {
                     mac: Some(self.bridges[b].mac),
                     rstp: self.bridges[b].rstp_config,
                     flows: self.flows_to_db(b),
+                    // OpenFlow (SPEC §10): defaults until the engine side lands.
+                    controllers: Vec::new(),
+                    fail_mode: Default::default(),
+                    protocols: Default::default(),
+                    datapath_id: None,
                     ports: self
                         .ports
                         .of_bridge(b)
