@@ -38,5 +38,12 @@ else
     echo "test.sh: NOTE: not root, tests that need network namespaces will SKIP (run as root to include them)" >&2
 fi
 
+# os-ken, the OpenFlow controller of tests/openflow.rs, in its own venv
+# (the tests create it too, under a lock; doing it here keeps the pip
+# install out of any test's time).
+if [ -n "${SWITCHD_REQUIRE_ROOT:-}" ]; then
+    ./scripts/osken-venv.sh >/dev/null
+fi
+
 cargo build --workspace --bins
 cargo test --workspace "$@"

@@ -6,9 +6,11 @@ use std::time::{Duration, Instant};
 
 use proto::{IfName, MacAddr, RstpBridgeConfig};
 
+use super::openflow::BridgeOf;
 use super::ports::BridgeKey;
 use crate::fdb::Fdb;
 use crate::flow::classifier::FlowId;
+use crate::flow::group::GroupTable;
 use crate::flow::table::FlowTable;
 use crate::rstp::{self, Event, Rstp};
 use crate::stats::{DropReason, PortCounters};
@@ -31,6 +33,10 @@ pub(super) struct Bridge {
     /// The default flow's id while it is the only flow: the data path then
     /// switches with NORMAL directly. Kept by [`Bridge::flows_changed`].
     pub default_flow: Option<FlowId>,
+    /// Groups (SPEC §10).
+    pub groups: GroupTable,
+    /// OpenFlow settings and controllers (SPEC §10).
+    pub of: BridgeOf,
 }
 
 impl Bridge {
@@ -48,6 +54,8 @@ impl Bridge {
             stp: None,
             flows: FlowTable::with_default(Instant::now()),
             default_flow: None,
+            groups: GroupTable::default(),
+            of: BridgeOf::new(Instant::now()),
         };
         bridge.flows_changed();
         bridge
@@ -135,6 +143,14 @@ impl Bridges {
     /// Keys in the order the bridges were added.
     pub fn keys(&self) -> impl Iterator<Item = BridgeKey> + '_ {
         self.order.iter().copied()
+    }
+
+    pub fn get(&self, key: BridgeKey) -> Option<&Bridge> {
+        self.slots.get(key)?.as_ref()
+    }
+
+    pub fn get_mut(&mut self, key: BridgeKey) -> Option<&mut Bridge> {
+        self.slots.get_mut(key)?.as_mut()
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Bridge> {

@@ -115,9 +115,45 @@ impl Engine {
                 rows.extend(self.endpoint_rows(&targets));
                 Ok(Reply::Stats(rows))
             }
-            // OpenFlow controllers (SPEC §10): stubs until the engine side lands.
-            Request::SetController { .. } | Request::DelController { .. } | Request::GetController { .. } => {
-                Err(err(ErrorKind::Unsupported, "not implemented yet".into()))
+            Request::SetController { bridge, targets } => {
+                let b = self.find_bridge(&bridge)?;
+                // A passive target is one socket: two bridges cannot listen on it.
+                for t in targets.iter().filter(|t| t.is_passive()) {
+                    if let Some(other) = self
+                        .bridges
+                        .keys()
+                        .filter(|&o| o != b)
+                        .find(|&o| self.bridges[o].of.controllers.iter().any(|c| c.target == *t))
+                    {
+                        return Err(err(
+                            ErrorKind::AlreadyExists,
+                            format!(
+                                "{t} is already a controller target of bridge {:?}",
+                                self.bridges[other].name.as_str()
+                            ),
+                        ));
+                    }
+                }
+                self.of_set_controllers(b, targets);
+                Ok(Reply::Done)
+            }
+            Request::DelController { bridge } => {
+                let b = self.find_bridge(&bridge)?;
+                self.of_set_controllers(b, Vec::new());
+                Ok(Reply::Done)
+            }
+            Request::GetController { bridge } => {
+                let targets = self.bridge_selection(bridge.as_ref())?;
+                Ok(Reply::Controllers(proto::ControllersInfo {
+                    bridges: targets
+                        .into_iter()
+                        .map(|b| proto::BridgeControllers {
+                            bridge: self.bridges[b].name.to_string(),
+                            fail_mode: self.bridges[b].of.fail_mode,
+                            controllers: self.of_controller_info(b),
+                        })
+                        .collect(),
+                }))
             }
         }
     }
@@ -336,11 +372,6 @@ impl Engine {
     /// together (SPEC §7), and only then is anything changed.
     fn cmd_set_bridge(&mut self, name: &IfName, settings: &[BridgeSetting]) -> Result<Reply, Error> {
         let b = self.find_bridge(name)?;
-        // OpenFlow settings (SPEC §10): stub until the engine side lands;
-        // refused before anything changes.
-        if settings.iter().any(BridgeSetting::is_openflow) {
-            return Err(err(ErrorKind::Unsupported, "not implemented yet".into()));
-        }
         let mut rstp = self.bridges[b].rstp_config;
         for s in settings {
             s.validate()?;
@@ -357,12 +388,18 @@ impl Engine {
             match *s {
                 BridgeSetting::MacAging(secs) => bridge.set_mac_aging(secs),
                 BridgeSetting::MacTableSize(n) => bridge.set_mac_table_size(n),
+                BridgeSetting::FailMode(m) => bridge.of.fail_mode = m,
+                BridgeSetting::Protocols(v) => bridge.of.protocols = v,
+                BridgeSetting::DatapathId(d) => bridge.of.datapath_id = Some(d),
                 _ => {}
             }
         }
         if bridge.rstp_config != rstp {
             bridge.rstp_config = rstp;
             self.stp_configure(b);
+        }
+        if settings.iter().any(BridgeSetting::is_openflow) {
+            self.of_reconfigure(b);
         }
         Ok(Reply::Done)
     }
@@ -376,11 +413,15 @@ impl Engine {
             mac_entries: bridge.fdb.len() as u64,
             mac: bridge.mac,
             rstp: bridge.rstp_config,
-            // OpenFlow (SPEC §10): defaults until the engine side lands.
-            fail_mode: Default::default(),
-            protocols: Default::default(),
-            datapath_id: None,
-            controllers: Vec::new(),
+            fail_mode: bridge.of.fail_mode,
+            protocols: bridge.of.protocols,
+            datapath_id: Some(
+                bridge
+                    .of
+                    .datapath_id
+                    .unwrap_or_else(|| proto::DatapathId::from_mac(bridge.mac)),
+            ),
+            controllers: self.of_controller_info(b),
             ports: self
                 .ports
                 .of_bridge(b)

@@ -91,6 +91,7 @@ impl Engine {
             csum_slots,
             stp_pending,
             copies_used,
+            packet_ins,
             ..
         } = self;
         let Some(port) = ports.get_mut(id) else {
@@ -105,8 +106,13 @@ impl Engine {
             return;
         };
         let bridge = &mut bridges[b];
-        let verdict = if let Some(default) = bridge.default_flow {
-            bridge.flows.hit(default, len, now);
+        // Fail-open (SPEC §10): no controller heard from in standalone
+        // mode, so the hidden highest-priority flow sends all to NORMAL.
+        let normal_only = bridge.default_flow.is_some() || bridge.of.fail_open_active;
+        let verdict = if normal_only {
+            if let Some(default) = bridge.default_flow {
+                bridge.flows.hit(default, len, now);
+            }
             let frame = batch.frame(slot);
             let vnet = batch.vnet(slot);
             // A GSO super-frame leaves as segments: MTUs are checked against those.
@@ -123,7 +129,9 @@ impl Engine {
                 },
             )
         } else {
+            let live = !bridge.of.live.is_empty();
             let mut fp = FlowPath {
+                bridge: b,
                 specs,
                 slots: &mut slots,
                 fdb: &mut bridge.fdb,
@@ -137,8 +145,14 @@ impl Engine {
                 base: FlowKey::ZERO,
                 last_copy: None,
                 refused: None,
+                packet_ins: live.then_some(packet_ins),
             };
-            flowpath::run(&mut bridge.flows, &mut fp)
+            flowpath::run(
+                &mut bridge.flows,
+                &bridge.groups,
+                bridge.of.miss_to_controller,
+                &mut fp,
+            )
         };
         if let Err(reason) = verdict {
             let Some(p) = slots.get_mut(id) else { return };
@@ -167,6 +181,10 @@ impl Engine {
     /// ports with offloads that get the same frame), and super-frames are
     /// segmented into `segments` and sent segment by segment, in order.
     pub(super) fn flush_tx(&mut self) {
+        if !self.packet_ins.is_empty() {
+            // Before the copy slots they may point into are reused.
+            self.of_deliver_packet_ins();
+        }
         self.finish_checksums();
         self.copies_used = 0;
         let Engine {

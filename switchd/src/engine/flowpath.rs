@@ -16,7 +16,8 @@ use std::time::Instant;
 
 use proto::MacAddr;
 
-use super::ports::Slots;
+use super::ofdata::PacketIns;
+use super::ports::{BridgeKey, Slots};
 use crate::batch::{Edit, RxBatch};
 use crate::fdb::Fdb;
 use crate::flow::commit::{self, Plan};
@@ -63,8 +64,13 @@ pub(super) fn queue(
     }
 }
 
+/// `in_idx` of a frame that came from a controller (PACKET_OUT with no
+/// ingress port).
+pub(super) const NO_PORT: usize = usize::MAX;
+
 /// What one frame's run through the flow tables works with.
 pub(super) struct FlowPath<'a, 'b> {
+    pub bridge: BridgeKey,
     pub specs: &'a Ports,
     pub slots: &'a mut Slots<'b>,
     pub fdb: &'a mut Fdb,
@@ -85,6 +91,9 @@ pub(super) struct FlowPath<'a, 'b> {
     /// The first reason NORMAL refused the frame (counted on the ingress
     /// port, as without flows).
     pub refused: Option<DropReason>,
+    /// Where frames for the controllers go; `None` when the bridge has no
+    /// connected controller (they are then dropped, as OVS does).
+    pub packet_ins: Option<&'a mut PacketIns>,
 }
 
 /// Runs frame `slot`, received on `specs[in_idx]`, through `flows`.
@@ -92,7 +101,12 @@ pub(super) struct FlowPath<'a, 'b> {
 /// # Errors
 /// Why the frame was dropped as a whole; `ReservedDestination` means a
 /// BPDU or other link-local frame, which the caller hands to spanning tree.
-pub(super) fn run(flows: &mut FlowTable, fp: &mut FlowPath<'_, '_>) -> Result<(), DropReason> {
+pub(super) fn run(
+    flows: &mut FlowTable,
+    groups: &GroupTable,
+    miss_to_controller: bool,
+    fp: &mut FlowPath<'_, '_>,
+) -> Result<(), DropReason> {
     let frame = fp.batch.frame(fp.slot);
     // NORMAL parses the frame itself; here only the length and the
     // destination matter (a truncated tag is extract's to leave unparsed).
@@ -111,10 +125,27 @@ pub(super) fn run(flows: &mut FlowTable, fp: &mut FlowPath<'_, '_>) -> Result<()
     let len = frame.len();
     extract_into(&mut fp.base, frame, in_port.ofport, in_port.tun_id);
     let mut key = fp.base;
-    // No groups on bridges yet (GROUP_MOD is the engine's to come): an
-    // empty table, which allocates nothing.
-    exec::execute(flows, &GroupTable::new(), &mut key, len, fp.now, fp)?;
-    fp.refused.map_or(Ok(()), Err)
+    match exec::execute(flows, groups, &mut key, len, fp.now, fp) {
+        Err(DropReason::NoFlowMatch) if miss_to_controller => {
+            // An OpenFlow 1.0 controller gets table misses.
+            if let Some(pins) = fp.packet_ins.as_deref_mut() {
+                let frame = fp.batch.frame(fp.slot);
+                pins.push(
+                    fp.bridge,
+                    &key,
+                    frame,
+                    u16::MAX,
+                    ToController::NoMatch,
+                    true,
+                    0,
+                    u64::MAX,
+                );
+            }
+            Err(DropReason::NoFlowMatch)
+        }
+        Err(e) => Err(e),
+        Ok(()) => fp.refused.map_or(Ok(()), Err),
+    }
 }
 
 impl FlowPath<'_, '_> {
@@ -196,10 +227,19 @@ impl Datapath for FlowPath<'_, '_> {
     }
 
     fn in_port(&mut self, key: &FlowKey) {
-        self.send(self.in_idx, key, false);
+        if self.in_idx != NO_PORT {
+            self.send(self.in_idx, key, false);
+        }
     }
 
     fn normal(&mut self, key: &FlowKey) {
+        if self.in_idx == NO_PORT {
+            // A controller's frame has no ingress port to learn on or to
+            // classify a VLAN from: NORMAL floods it (as OVS does for a
+            // PACKET_OUT from the controller port).
+            self.flood(key, false);
+            return;
+        }
         let slot = if matches!(
             commit::plan(self.batch.frame(self.slot), &self.base, key),
             Plan::Same
@@ -246,9 +286,28 @@ impl Datapath for FlowPath<'_, '_> {
         }
     }
 
-    fn controller(&mut self, _key: &FlowKey, _max_len: u16, _reason: ToController, _table: u8, _cookie: u64) {
-        // No OpenFlow controller connection exists yet: as Open vSwitch
-        // without a controller, the frame is not sent anywhere for it.
+    fn controller(&mut self, key: &FlowKey, max_len: u16, reason: ToController, table: u8, cookie: u64) {
+        // Without a connected controller the frame goes nowhere (as OVS).
+        if self.packet_ins.is_none() {
+            return;
+        }
+        let Some((slot, edit)) = self.materialize(key) else {
+            return;
+        };
+        // A VLAN-only edit is applied by the send path; a controller gets
+        // the bytes, so make the copy.
+        let slot = if edit == Edit::KEEP {
+            slot
+        } else {
+            match self.copy(key) {
+                Some(s) => s,
+                None => return,
+            }
+        };
+        let frame = self.batch.frame(slot);
+        if let Some(pins) = self.packet_ins.as_deref_mut() {
+            pins.push(self.bridge, key, frame, max_len, reason, false, table, cookie);
+        }
     }
 
     fn meter(&mut self, _id: u32) -> bool {

@@ -16,7 +16,7 @@ use proto::{Error, ErrorKind, FlowInfo, FlowsInfo, IfName, Reply};
 use super::ports::BridgeKey;
 use super::Engine;
 use crate::flow::syntax::{self, format_actions_in, format_match};
-use crate::flow::table::{default_flow, Entry, FlowTable, Origin};
+use crate::flow::table::{default_flow, Entry, FlowTable, Origin, RemovedReason};
 use crate::flow::types::{Action, FlowFilter, FlowSpec, PortNames, ALL_TABLES};
 use crate::flow::NoNames;
 
@@ -138,8 +138,10 @@ impl Engine {
         let b = self.find_bridge(bridge)?;
         let filter = self.parse_filter(b, filter)?;
         let bridge = &mut self.bridges[b];
-        bridge.flows.delete(&filter, strict);
+        let gone = bridge.flows.delete(&filter, strict);
         bridge.flows_changed();
+        self.of_flows_removed(b, gone.iter().map(|e| (e, RemovedReason::Delete)), Instant::now());
+        self.of_flush_all();
         Ok(Reply::Done)
     }
 
@@ -208,7 +210,9 @@ impl Engine {
 
     /// Removes the flows whose timeouts passed (once a second).
     pub(super) fn expire_flows(&mut self, now: Instant) {
-        for bridge in self.bridges.iter_mut() {
+        let keys: Vec<BridgeKey> = self.bridges.keys().collect();
+        for b in keys {
+            let bridge = &mut self.bridges[b];
             if bridge.default_flow.is_some() || !bridge.flows.has_timeouts() {
                 continue;
             }
@@ -216,8 +220,10 @@ impl Engine {
             if !gone.is_empty() {
                 tracing::debug!(bridge = %bridge.name, n = gone.len(), "flows expired");
                 bridge.flows_changed();
+                self.of_flows_removed(b, gone.iter().map(|(e, why)| (e, *why)), now);
             }
         }
+        self.of_flush_all();
     }
 
     /// The flows of bridge `b` as the db stores them: `None` while the

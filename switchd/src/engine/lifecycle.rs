@@ -323,11 +323,15 @@ impl Engine {
                     mac: Some(self.bridges[b].mac),
                     rstp: self.bridges[b].rstp_config,
                     flows: self.flows_to_db(b),
-                    // OpenFlow (SPEC §10): defaults until the engine side lands.
-                    controllers: Vec::new(),
-                    fail_mode: Default::default(),
-                    protocols: Default::default(),
-                    datapath_id: None,
+                    controllers: self.bridges[b]
+                        .of
+                        .controllers
+                        .iter()
+                        .map(|c| c.target.clone())
+                        .collect(),
+                    fail_mode: self.bridges[b].of.fail_mode,
+                    protocols: self.bridges[b].of.protocols,
+                    datapath_id: self.bridges[b].of.datapath_id,
                     ports: self
                         .ports
                         .of_bridge(b)
@@ -386,6 +390,13 @@ impl Engine {
             if let Err(e) = self.flows_from_db(key, b.flows.as_deref()) {
                 tracing::error!(bridge = %b.name, "flows not restored: {e}");
             }
+            let of = &mut self.bridges[key].of;
+            of.fail_mode = b.fail_mode;
+            of.protocols = b.protocols;
+            of.datapath_id = b.datapath_id;
+            if !b.controllers.is_empty() {
+                self.of_set_controllers(key, b.controllers.clone());
+            }
         }
     }
 
@@ -435,6 +446,8 @@ impl Engine {
 
     /// Removes a bridge and all its ports.
     pub(super) fn remove_bridge(&mut self, b: BridgeKey) {
+        // Controllers first: they would be told of every port going.
+        self.of_close_bridge(b);
         let ids: Vec<PortId> = self.ports.members(b).iter().map(|s| s.id).collect();
         for id in ids {
             self.remove_port(id);

@@ -32,6 +32,9 @@ mod datapath;
 mod flowpath;
 mod flows;
 mod lifecycle;
+mod ofdata;
+mod ofproto;
+mod openflow;
 mod ports;
 mod stp;
 #[cfg(test)]
@@ -199,6 +202,10 @@ struct Engine {
     epoch: Instant,
     /// LACP events being carried out (kept to reuse the allocation).
     lacp_events: Vec<crate::lacp::Event>,
+    /// OpenFlow listeners and connections (SPEC §10).
+    of: openflow::OfIo,
+    /// Frames for controllers queued by the current batch.
+    packet_ins: ofdata::PacketIns,
     shutting_down: bool,
 }
 
@@ -227,6 +234,8 @@ impl Engine {
             next_bond_tick: Instant::now() + BOND_TICK,
             epoch: Instant::now(),
             lacp_events: Vec::new(),
+            of: openflow::OfIo::default(),
+            packet_ins: ofdata::PacketIns::default(),
             shutting_down: false,
         }
     }
@@ -235,7 +244,7 @@ impl Engine {
         let mut events = Events::with_capacity(256);
         let mut still_ready = Vec::with_capacity(64);
         while !self.shutting_down {
-            let timeout = if self.ready.is_empty() {
+            let timeout = if self.ready.is_empty() && !self.of.has_pending() {
                 Some(self.timeout(Instant::now()))
             } else {
                 Some(Duration::ZERO)
@@ -252,13 +261,16 @@ impl Engine {
                 match ev.token() {
                     WAKER => {}
                     LINK_WATCH => links_changed = true,
+                    Token(t) if (openflow::OF_TOKEN_BASE..MEMBER_TOKEN_BASE).contains(&t) => self.of_event(t),
                     Token(t) => self.mark_ready(t),
                 }
             }
             if links_changed {
                 self.link_changes();
+                self.of_port_sync();
             }
             self.service_ready(&mut still_ready);
+            self.of_service_pending();
             self.handle_messages();
             self.timers(Instant::now());
         }
@@ -369,6 +381,9 @@ impl Engine {
                 deadline = deadline.min(t);
             }
         }
+        if let Some(t) = self.of_deadline() {
+            deadline = deadline.min(t);
+        }
         deadline.saturating_duration_since(now).max(MIN_TIMER)
     }
 
@@ -385,6 +400,11 @@ impl Engine {
         if now >= self.next_stp_tick {
             self.next_stp_tick = now + STP_TICK;
             self.stp_tick();
+            self.of_port_sync();
+        }
+        if self.of_deadline().is_some_and(|t| t <= now) {
+            self.of_timers(now);
+            self.of_flush_all();
         }
         if now >= self.next_probe {
             self.next_probe = now + PROBE_INTERVAL;
@@ -401,6 +421,9 @@ impl Engine {
                 Msg::Shutdown => self.shutting_down = true,
                 Msg::Request(req, reply) => {
                     let _ = reply.send(self.respond(req));
+                    // A port added, removed or changed: tell the controllers.
+                    self.of_port_sync();
+                    self.of_flush_all();
                 }
             }
         }

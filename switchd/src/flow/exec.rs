@@ -18,7 +18,7 @@ use super::classifier::Classifier;
 use super::group::{Group, GroupTable, GroupType};
 use super::key::{Field, FlowKey, VLAN_CFI};
 use super::table::{FlowTable, Flows};
-use super::types::{ofport, Action};
+use super::types::{ofport, Action, Match};
 use crate::stats::DropReason;
 
 /// Deepest nesting of `resubmit` / `goto_table` / `group` (SPEC §9, as
@@ -88,8 +88,43 @@ pub fn execute(
         len,
         now,
         dp,
+        packet_out: false,
     }
     .flow(id, 0, key, 0)
+}
+
+/// Runs `actions` (a PACKET_OUT's) on the frame with key `key`: as a
+/// flow's actions, and `output:TABLE` runs the frame through the tables
+/// from table 0 (OpenFlow's OFPP_TABLE, meaningful only here).
+///
+/// # Errors
+/// As [`execute`]; a frame that `output:TABLE` finds no flow for is
+/// [`DropReason::NoFlowMatch`].
+pub fn execute_actions(
+    table: &mut FlowTable,
+    groups: &GroupTable,
+    actions: &[Action],
+    key: &mut FlowKey,
+    len: usize,
+    now: Instant,
+    dp: &mut impl Datapath,
+) -> Result<(), DropReason> {
+    let (cls, flows) = table.split();
+    let at = At {
+        table: 0,
+        cookie: u64::MAX,
+        miss: false,
+    };
+    Run {
+        cls,
+        flows,
+        groups,
+        len,
+        now,
+        dp,
+        packet_out: true,
+    }
+    .actions(actions, at, key, 0)
 }
 
 /// The flow whose actions are running (for a group's bucket: the flow that
@@ -99,6 +134,19 @@ pub fn execute(
 struct At {
     table: u8,
     cookie: u64,
+    /// The flow is a table-miss flow (priority 0, matches everything): its
+    /// `controller` sends with reason "no match", as OVS does for 1.3.
+    miss: bool,
+}
+
+impl At {
+    fn to_controller(self) -> ToController {
+        if self.miss {
+            ToController::NoMatch
+        } else {
+            ToController::Action
+        }
+    }
 }
 
 /// One frame's run: what stays the same from flow to flow and bucket to
@@ -112,6 +160,8 @@ struct Run<'a, D> {
     len: usize,
     now: Instant,
     dp: &'a mut D,
+    /// Running a PACKET_OUT's actions: `output:TABLE` means table 0.
+    packet_out: bool,
 }
 
 impl<'a, D: Datapath> Run<'a, D> {
@@ -126,6 +176,7 @@ impl<'a, D: Datapath> Run<'a, D> {
         let at = At {
             table,
             cookie: spec.cookie,
+            miss: spec.priority == 0 && spec.matching == Match::ANY,
         };
         self.actions(&spec.actions, at, key, depth)
     }
@@ -195,9 +246,14 @@ impl<'a, D: Datapath> Run<'a, D> {
                     ofport::ALL => self.dp.flood(key, true),
                     ofport::CONTROLLER => {
                         self.dp
-                            .controller(key, u16::MAX, ToController::Action, at.table, at.cookie)
+                            .controller(key, u16::MAX, at.to_controller(), at.table, at.cookie)
                     }
                     // No local port, no table outside PACKET_OUT: nothing.
+                    ofport::TABLE if self.packet_out => {
+                        let id = self.cls.lookup(0, key).ok_or(DropReason::NoFlowMatch)?;
+                        let mut copy = *key;
+                        self.flow(id, 0, &mut copy, depth + 1)?;
+                    }
                     ofport::LOCAL | ofport::NONE | ofport::TABLE => {}
                     p if p == key.in_port() => {} // OpenFlow: only IN_PORT sends back
                     p => self.dp.output(p, key),
@@ -208,7 +264,7 @@ impl<'a, D: Datapath> Run<'a, D> {
                 Action::InPort => self.dp.in_port(key),
                 Action::Controller { max_len } => {
                     self.dp
-                        .controller(key, max_len, ToController::Action, at.table, at.cookie)
+                        .controller(key, max_len, at.to_controller(), at.table, at.cookie)
                 }
                 Action::ModVlanVid(vid) => {
                     let tci = key.vlan_tci();
