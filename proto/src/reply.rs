@@ -585,6 +585,14 @@ pub struct ControllerInfo {
     /// Why the last connection attempt failed or the last connection
     /// ended, e.g. `"Connection refused"`; `null` if nothing failed yet.
     pub last_error: Option<String>,
+    /// PACKET_INs this controller did not get because it did not read
+    /// fast enough (not written while 0, so the SPEC's shape is kept).
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub packet_ins_dropped: u64,
+}
+
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Where a controller target's connection stands (SPEC §10).
@@ -1466,6 +1474,7 @@ pub(crate) mod tests {
                             role: ControllerRole::Equal,
                             version: Some(OfVersion::OpenFlow13),
                             last_error: None,
+                            packet_ins_dropped: 0,
                         },
                         ControllerInfo {
                             target: "ptcp:6633:127.0.0.1".into(),
@@ -1473,6 +1482,7 @@ pub(crate) mod tests {
                             role: ControllerRole::Equal,
                             version: None,
                             last_error: None,
+                            packet_ins_dropped: 0,
                         },
                     ],
                 },
@@ -1485,6 +1495,7 @@ pub(crate) mod tests {
                         role: ControllerRole::Master,
                         version: Some(OfVersion::OpenFlow10),
                         last_error: Some("Connection refused".into()),
+                        packet_ins_dropped: 0,
                     }],
                 },
             ],

@@ -226,6 +226,9 @@ fn controller_lines(out: &mut String, indent: &str, c: &ControllerInfo) {
     if let Some(v) = c.version {
         let _ = write!(out, " version={v}");
     }
+    if c.packet_ins_dropped > 0 {
+        let _ = write!(out, " packet_ins_dropped={}", c.packet_ins_dropped);
+    }
     out.push('\n');
     if let Some(e) = &c.last_error {
         let _ = writeln!(out, "{indent}  last_error: {}", one_line(e));
@@ -793,6 +796,7 @@ mod tests {
             role,
             version,
             last_error: last_error.map(Into::into),
+            packet_ins_dropped: 0,
         };
         ControllersInfo {
             bridges: vec![

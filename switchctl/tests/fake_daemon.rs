@@ -1373,6 +1373,7 @@ fn controllers_sample() -> ControllersInfo {
                     role: ControllerRole::Equal,
                     version: Some(OfVersion::OpenFlow13),
                     last_error: None,
+                    packet_ins_dropped: 0,
                 }],
             },
             BridgeControllers {
@@ -1384,6 +1385,7 @@ fn controllers_sample() -> ControllersInfo {
                     role: ControllerRole::Equal,
                     version: None,
                     last_error: Some("No such file or directory".into()),
+                    packet_ins_dropped: 0,
                 }],
             },
         ],

@@ -79,8 +79,9 @@ impl Engine {
     /// ([`flowpath::run`]).
     #[inline]
     pub(super) fn forward_frame(&mut self, id: PortId, slot: usize, now: Instant) {
-        if self.copies_used > COPY_SLOTS / 2 {
-            // Leave every frame of the batch at least half the copy slots.
+        if self.copies_used > COPY_SLOTS / 2 || self.packet_ins.nearly_full() {
+            // Leave every frame of the batch at least half the copy slots
+            // and the PACKET_IN entries.
             self.flush_tx();
         }
         let Engine {

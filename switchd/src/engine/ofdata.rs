@@ -55,7 +55,8 @@ pub(super) struct PendingIn {
 pub(super) struct PacketIns {
     entries: Vec<PendingIn>,
     used: usize,
-    /// PACKET_INs dropped because the entries ran out within a batch.
+    /// PACKET_INs dropped because the entries ran out within one frame's
+    /// actions (more than half of [`MAX_PENDING`] `controller` outputs).
     pub dropped: u64,
 }
 
@@ -104,6 +105,12 @@ impl PacketIns {
 
     pub fn is_empty(&self) -> bool {
         self.used == 0
+    }
+
+    /// Whether one frame might not find an entry free.
+    #[inline]
+    pub fn nearly_full(&self) -> bool {
+        self.used > MAX_PENDING / 2
     }
 }
 

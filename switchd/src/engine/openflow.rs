@@ -178,6 +178,8 @@ pub(super) struct Controller {
     pub last_error: Option<String>,
     /// Connections accepted by a passive target.
     accepted: usize,
+    /// PACKET_INs its closed connections did not get.
+    packet_ins_dropped: u64,
 }
 
 /// A bridge's OpenFlow settings and controller state.
@@ -264,6 +266,7 @@ impl Engine {
                 backoff: Backoff::new(now),
                 last_error: None,
                 accepted: 0,
+                packet_ins_dropped: 0,
             })
             .collect();
         of.fail_open = FailOpen::new(now);
@@ -340,6 +343,7 @@ impl Engine {
             let of = &mut bridge.of;
             of.live.retain(|&l| l != c);
             if let Some(ctrl) = of.controllers.get_mut(conn.ctrl) {
+                ctrl.packet_ins_dropped += conn.packet_ins_dropped;
                 if ctrl.conn == Some(c) {
                     ctrl.conn = None;
                     ctrl.backoff.failed(now);
@@ -638,6 +642,11 @@ impl Engine {
             return;
         };
         let (b, v) = (conn.bridge, conn.session.version());
+        if self.bridges[b].of.live.is_empty() {
+            // PORT_STATUS reports changes from here on, not the ports the
+            // controller is about to ask for.
+            self.bridges[b].of.ports_seen = self.of_port_descs(b);
+        }
         let of = &mut self.bridges[b].of;
         if !of.live.contains(&c) {
             of.live.push(c);
@@ -842,6 +851,13 @@ impl Engine {
                         .and_then(|c| c.session.version())
                         .and_then(OfVersion::from_wire),
                     last_error: ctl.last_error.clone(),
+                    packet_ins_dropped: ctl.packet_ins_dropped
+                        + of.live
+                            .iter()
+                            .filter_map(|&c| self.of.conns[c].as_ref())
+                            .filter(|c| c.ctrl == i)
+                            .map(|c| c.packet_ins_dropped)
+                            .sum::<u64>(),
                 }
             })
             .collect()
