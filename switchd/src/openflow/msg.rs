@@ -674,6 +674,9 @@ pub enum MultipartReply {
 }
 
 /// What the switch sends.
+// Built and encoded at once, never stored in bulk: the size of its
+// largest variant (a FLOW_REMOVED's match) costs nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outgoing<'a> {
     /// OFPT_HELLO with the version bitmap of `versions`.
