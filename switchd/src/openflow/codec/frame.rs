@@ -1,8 +1,7 @@
-//! Bytes ⇄ typed messages ([`super::msg`]) for OpenFlow 1.3 and 1.0, and
-//! the framing of a byte stream into messages.
+//! Framing: the header at the front of a byte stream, and where the
+//! message it starts ends.
 
-use super::error::OfError;
-use super::msg::{Header, Incoming, Outgoing};
+use crate::openflow::msg::Header;
 
 /// The stream is out of sync: a header whose length is below 8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -31,19 +30,4 @@ pub fn frame(buf: &[u8]) -> Result<Option<usize>, FrameError> {
         return Err(FrameError(h.length));
     }
     Ok((buf.len() >= usize::from(h.length)).then_some(usize::from(h.length)))
-}
-
-/// Decodes one complete message `msg` received on a connection that
-/// negotiated `version` (HELLO, ERROR and ECHO are accepted in any version).
-///
-/// # Errors
-/// Why the message is refused, for the OFPT_ERROR reply.
-pub fn decode(msg: &[u8], version: u8) -> Result<Incoming, OfError> {
-    let _ = (msg, version);
-    Err(OfError::BadType)
-}
-
-/// Appends `msg` as message(s) of `version` with transaction id `xid`.
-pub fn encode(version: u8, xid: u32, msg: &Outgoing<'_>, out: &mut Vec<u8>) {
-    let _ = (version, xid, msg, out);
 }
