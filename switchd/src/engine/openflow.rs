@@ -536,7 +536,11 @@ impl Engine {
         }
         if let Some(e) = eof {
             if !more {
-                self.of_close(c, Some(e));
+                // A controller of a passive target leaving (ovs-ofctl after
+                // each command) is not an error worth reporting.
+                let (b, ctrl) = (conn.bridge, conn.ctrl);
+                let passive = self.bridges[b].of.controllers.get(ctrl).is_some_and(|x| x.listener.is_some());
+                self.of_close(c, (!passive || !e.starts_with("connection closed")).then_some(e));
                 return;
             }
         }
