@@ -23,8 +23,8 @@
 //!   encoders take it; the plain ones assume nothing is known, as OVS does
 //!   for a match that does not say.
 //!
-//! `// GROUP:` marks the two places that turn into `Action::Group` once
-//! the variant exists (OFPAT_GROUP decoding, and its encoding/validation).
+//! `// GROUP:` marks the four places to switch on once `Action::Group`
+//! exists: OFPAT_GROUP decoding, 1.3 and 1.0 encoding, validation.
 
 use super::error::OfError;
 use super::oxm::{self, lookup_header, Map, WireField, NXM_VLAN_TCI};
@@ -661,7 +661,12 @@ fn put_reg_load(out: &mut Vec<u8>, w: &WireField, ofs: u32, n_bits: u32, value: 
 /// The wire fields a write of `field`'s bits under `mask` goes to, with
 /// value and mask in their bits: the NXM header where there is one (as
 /// OVS's `mf_nxm_header` for register loads), OXM otherwise.
-fn load_targets(field: Field, value: u128, mask: u128, proto: Option<u8>) -> Vec<(&'static WireField, u128, u128)> {
+fn load_targets(
+    field: Field,
+    value: u128,
+    mask: u128,
+    proto: Option<u8>,
+) -> Vec<(&'static WireField, u128, u128)> {
     let nxm = |f: Field| -> &'static WireField {
         let oxm = oxm::wire_for(f, proto);
         oxm::WIRE
@@ -887,10 +892,11 @@ fn encode13(a: &Action, ctx: Ctx, out: &mut Vec<u8>) {
         Action::Resubmit { port, table } => put_resubmit(out, *port, *table),
         Action::SetTunnel(v) => set(out, Field::TunId, u128::from(*v)),
         Action::Note(bytes) => put_note(out, bytes),
+        // GROUP: add the arm
+        //     Action::Group(id) => put8(out, at13::GROUP, &id.to_be_bytes()),
         // Instructions, not actions, in 1.3: encode_instructions13_for
         // puts them around the apply-actions.
         Action::GotoTable(_) | Action::Meter(_) => {}
-        // GROUP: `Action::Group(id) => put8(out, at13::GROUP, &id.to_be_bytes()),`
     }
 }
 
@@ -996,8 +1002,9 @@ fn encode10(a: &Action, out: &mut Vec<u8>) {
             }
         },
         Action::Note(bytes) => put_note(out, bytes),
+        // GROUP: add `| Action::Group(_)` here (1.0 has no groups; OVS
+        // sends nothing for them).
         Action::Meter(_) => {}
-        // GROUP: `Action::Group(_) => {}` (1.0 has no groups; OVS sends nothing).
     }
 }
 
@@ -1035,10 +1042,8 @@ pub fn validate(matching: &Match, actions: &[Action], table: u8) -> Result<(), O
     let last = actions.len().saturating_sub(1);
     for (i, a) in actions.iter().enumerate() {
         match a {
-            Action::Output(p) => {
-                if !valid_port(*p) && !matches!(*p, ofport::IN_PORT..=ofport::LOCAL) {
-                    return Err(OfError::BadOutPort);
-                }
+            Action::Output(p) if !valid_port(*p) && !matches!(*p, ofport::IN_PORT..=ofport::LOCAL) => {
+                return Err(OfError::BadOutPort)
             }
             Action::PushVlan(t) if !matches!(t, 0x8100 | 0x88a8) => return Err(OfError::BadArgument),
             Action::ModNwSrc(_) | Action::ModNwDst(_) => need(Prereq::Ipv4)?,
@@ -1069,16 +1074,17 @@ pub fn validate(matching: &Match, actions: &[Action], table: u8) -> Result<(), O
                     return Err(OfError::UnsupportedOrder);
                 }
             }
-            Action::Resubmit { port, table: t } => {
+            Action::Resubmit { port, table: t }
                 if port.is_none() && t.is_none()
                     || port.is_some_and(|p| !valid_port(p))
-                    || t.is_some_and(|t| t >= N_TABLES)
-                {
-                    return Err(OfError::BadArgument);
-                }
+                    || t.is_some_and(|t| t >= N_TABLES) =>
+            {
+                return Err(OfError::BadArgument)
             }
-            // GROUP: `Action::Group(id) if *id > super::msg::GROUP_MAX => return Err(OfError::BadOutGroup),`
-            // (whether the group exists is the engine's to check: OFPBAC_BAD_OUT_GROUP too).
+            // GROUP: add the arm
+            //     Action::Group(id) if *id > super::msg::GROUP_MAX => return Err(OfError::BadOutGroup),
+            // (whether the group exists is the engine's to check, with
+            // OFPBAC_BAD_OUT_GROUP too).
             _ => {}
         }
         ctx.after(a);

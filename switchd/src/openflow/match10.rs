@@ -98,7 +98,11 @@ pub fn decode(buf: &[u8; MATCH_LEN]) -> Result<Match, OfError> {
     if matched(OFPFW_IN_PORT) {
         m.set_exact(Field::InPort, u128::from(be16(buf, 4)));
     }
-    let mac = |at: usize| buf[at..at + 6].iter().fold(0u128, |v, b| (v << 8) | u128::from(*b));
+    let mac = |at: usize| {
+        buf[at..at + 6]
+            .iter()
+            .fold(0u128, |v, b| (v << 8) | u128::from(*b))
+    };
     if matched(OFPFW_DL_SRC) {
         m.set_exact(Field::DlSrc, mac(6));
     }
@@ -249,8 +253,14 @@ pub fn encode(m: &Match, out: &mut Vec<u8>) {
     let (src_mask, dst_mask) = (m.mask_of(Field::NwSrc) as u32, m.mask_of(Field::NwDst) as u32);
     wc |= wcbits(src_mask) << OFPFW_NW_SRC_SHIFT;
     wc |= wcbits(dst_mask) << OFPFW_NW_DST_SHIFT;
-    put(28, &(val(Field::NwSrc) as u32 & netmask(wcbits(src_mask))).to_be_bytes());
-    put(32, &(val(Field::NwDst) as u32 & netmask(wcbits(dst_mask))).to_be_bytes());
+    put(
+        28,
+        &(val(Field::NwSrc) as u32 & netmask(wcbits(src_mask))).to_be_bytes(),
+    );
+    put(
+        32,
+        &(val(Field::NwDst) as u32 & netmask(wcbits(dst_mask))).to_be_bytes(),
+    );
     for (f, at, bit) in [(Field::TpSrc, 36, OFPFW_TP_SRC), (Field::TpDst, 38, OFPFW_TP_DST)] {
         if has(f) {
             put(at, &(val(f) as u16).to_be_bytes());

@@ -228,8 +228,15 @@ pub const OXM_IPV6_ND_TARGET: WireField = wf("OXM_OF_IPV6_ND_TARGET", B, 31, 16,
 /// OXM_OF_TUNNEL_ID.
 pub const OXM_TUNNEL_ID: WireField = wf("OXM_OF_TUNNEL_ID", B, 38, 8, P(F::TunId), true, None);
 /// ONFOXM_ET_TCP_FLAGS: what OVS sends for `tcp_flags` in OpenFlow 1.3.
-pub const ONF_TCP_FLAGS: WireField =
-    wf("ONFOXM_ET_TCP_FLAGS", OFPXMC_EXPERIMENTER, 42, 2, P(F::TcpFlags), true, None);
+pub const ONF_TCP_FLAGS: WireField = wf(
+    "ONFOXM_ET_TCP_FLAGS",
+    OFPXMC_EXPERIMENTER,
+    42,
+    2,
+    P(F::TcpFlags),
+    true,
+    None,
+);
 
 /// NXM_OF_IN_PORT (16-bit port).
 pub const NXM_IN_PORT: WireField = wf("NXM_OF_IN_PORT", N0, 0, 2, P(F::InPort), false, None);
@@ -538,7 +545,11 @@ fn to_key(w: &WireField, value: u128, mask: u128) -> Option<(Field, u128, u128, 
             }
             // As OVS's match_set_dl_vlan_pcp: the PCP and "tagged" (which
             // the prerequisite already matched).
-            let mask = if mask & 7 == 0 { 0 } else { ((mask & 7) << 13) | cfi };
+            let mask = if mask & 7 == 0 {
+                0
+            } else {
+                ((mask & 7) << 13) | cfi
+            };
             (Field::VlanTci, 0xe000, (value << 13) | cfi, mask)
         }
         Map::IpTos => {
@@ -655,13 +666,23 @@ impl Enc<'_> {
         }
         let cfi = u128::from(VLAN_CFI);
         let (vid, vid_mask, pcp_mask) = (v & 0x1fff, mk & 0x1fff, mk & 0xe000);
-        let untagged = mk & cfi != 0 && v & cfi == 0;
+        // "Untagged" means a TCI of 0, so matched PCP bits that are 0 add
+        // nothing: OVS writes `dl_vlan=0xffff` as `vlan_vid=0` too.
+        let untagged = mk & cfi != 0 && v & cfi == 0 && v & pcp_mask == 0;
         if pcp_mask == 0 || untagged {
-            // "Untagged" means a TCI of 0, so matched PCP bits (all 0)
-            // add nothing: OVS writes `dl_vlan=0xffff` this way too.
-            put_tlv(self.out, &OXM_VLAN_VID, vid, (vid_mask != 0x1fff).then_some(vid_mask));
+            put_tlv(
+                self.out,
+                &OXM_VLAN_VID,
+                vid,
+                (vid_mask != 0x1fff).then_some(vid_mask),
+            );
         } else if pcp_mask == 0xe000 && mk & v & cfi != 0 {
-            put_tlv(self.out, &OXM_VLAN_VID, vid, (vid_mask != 0x1fff).then_some(vid_mask));
+            put_tlv(
+                self.out,
+                &OXM_VLAN_VID,
+                vid,
+                (vid_mask != 0x1fff).then_some(vid_mask),
+            );
             put_tlv(self.out, &OXM_VLAN_PCP, v >> 13, None);
         } else {
             put_tlv(self.out, &NXM_VLAN_TCI, v, (mk != 0xffff).then_some(mk));
@@ -685,11 +706,7 @@ pub fn encode_match(m: &Match, out: &mut Vec<u8>) {
 /// order did not reach (a match whose fields lack their prerequisites,
 /// which the decoder and the parser refuse, still loses nothing).
 pub fn encode_fields(m: &Match, out: &mut Vec<u8>) {
-    let mut e = Enc {
-        m,
-        left: m.mask,
-        out,
-    };
+    let mut e = Enc { m, left: m.mask, out };
     if m.mask_of(Field::InPort) != 0 {
         let port = port_to_of13(m.value_of(Field::InPort) as u16);
         put_tlv(e.out, &OXM_IN_PORT, u128::from(port), None);
