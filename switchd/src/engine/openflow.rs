@@ -539,7 +539,11 @@ impl Engine {
                 // A controller of a passive target leaving (ovs-ofctl after
                 // each command) is not an error worth reporting.
                 let (b, ctrl) = (conn.bridge, conn.ctrl);
-                let passive = self.bridges[b].of.controllers.get(ctrl).is_some_and(|x| x.listener.is_some());
+                let passive = self.bridges[b]
+                    .of
+                    .controllers
+                    .get(ctrl)
+                    .is_some_and(|x| x.listener.is_some());
                 self.of_close(c, (!passive || !e.starts_with("connection closed")).then_some(e));
                 return;
             }
@@ -697,7 +701,10 @@ impl Engine {
             }
             let bridge = &mut self.bridges[b];
             let of = &mut bridge.of;
-            let should = of.live.is_empty() && of.fail_open.active(now);
+            // A live controller is heard from at least every 10 s (echo
+            // probes), so only a bridge whose controllers are gone or silent
+            // gets here.
+            let should = of.fail_open.active(now);
             if should != of.fail_open_active {
                 of.fail_open_active = should;
                 if should {
@@ -794,7 +801,6 @@ impl Engine {
 
     /// When the OpenFlow side next needs the loop (`None`: never).
     pub(super) fn of_deadline(&self) -> Option<Instant> {
-        let now = Instant::now();
         let mut d: Option<Instant> = None;
         let mut at = |t: Instant| d = Some(d.map_or(t, |x| x.min(t)));
         for conn in self.of.conns.iter().flatten() {
@@ -813,7 +819,9 @@ impl Engine {
                 }
             }
             if !of.fail_open_active {
-                if let Some(t) = of.fail_open.deadline(now) {
+                // Asked as of the engine's start, so a deadline that has
+                // just passed is still reported (and acted on by the timers).
+                if let Some(t) = of.fail_open.deadline(self.epoch) {
                     at(t);
                 }
             }

@@ -23,8 +23,6 @@
 //!   encoders take it; the plain ones assume nothing is known, as OVS does
 //!   for a match that does not say.
 //!
-//! `// GROUP:` marks the four places to switch on once `Action::Group`
-//! exists: OFPAT_GROUP decoding, 1.3 and 1.0 encoding, validation.
 
 use super::error::OfError;
 use super::oxm::{self, lookup_header, Map, WireField, NXM_VLAN_TCI};
@@ -470,9 +468,7 @@ pub fn decode_actions13(buf: &[u8]) -> Result<Vec<Action>, OfError> {
             }
             at13::GROUP => {
                 fixed(a, 8)?;
-                // GROUP: `out.push(Action::Group(be32(a, 4)))` once
-                // Action::Group exists (flow/types.rs).
-                return Err(OfError::BadActionType);
+                out.push(Action::Group(be32(a, 4)));
             }
             at13::EXPERIMENTER => decode_nx(a, &mut out)?,
             // COPY_TTL_*, MPLS, SET_QUEUE, PBB: switchd has none of them.
@@ -892,8 +888,7 @@ fn encode13(a: &Action, ctx: Ctx, out: &mut Vec<u8>) {
         Action::Resubmit { port, table } => put_resubmit(out, *port, *table),
         Action::SetTunnel(v) => set(out, Field::TunId, u128::from(*v)),
         Action::Note(bytes) => put_note(out, bytes),
-        // GROUP: add the arm
-        //     Action::Group(id) => put8(out, at13::GROUP, &id.to_be_bytes()),
+        Action::Group(id) => put8(out, at13::GROUP, &id.to_be_bytes()),
         // Instructions, not actions, in 1.3: encode_instructions13_for
         // puts them around the apply-actions.
         Action::GotoTable(_) | Action::Meter(_) => {}
@@ -1002,9 +997,8 @@ fn encode10(a: &Action, out: &mut Vec<u8>) {
             }
         },
         Action::Note(bytes) => put_note(out, bytes),
-        // GROUP: add `| Action::Group(_)` here (1.0 has no groups; OVS
-        // sends nothing for them).
-        Action::Meter(_) => {}
+        // 1.0 has no groups (OVS sends nothing for them) nor meters.
+        Action::Meter(_) | Action::Group(_) => {}
     }
 }
 
@@ -1081,10 +1075,9 @@ pub fn validate(matching: &Match, actions: &[Action], table: u8) -> Result<(), O
             {
                 return Err(OfError::BadArgument)
             }
-            // GROUP: add the arm
-            //     Action::Group(id) if *id > super::msg::GROUP_MAX => return Err(OfError::BadOutGroup),
-            // (whether the group exists is the engine's to check, with
-            // OFPBAC_BAD_OUT_GROUP too).
+            // Whether the group exists is the engine's to check, with
+            // OFPBAC_BAD_OUT_GROUP too.
+            Action::Group(id) if *id > super::msg::GROUP_MAX => return Err(OfError::BadOutGroup),
             _ => {}
         }
         ctx.after(a);

@@ -309,8 +309,8 @@ fn openflow13_action_errors() {
     ] {
         assert_eq!(a13(&format!("{ty} 0008 00000000")), Err(BadActionType), "{ty}");
     }
-    // GROUP: decodes to Action::Group once it exists.
-    assert_eq!(a13("0016 0008 00000001"), Err(BadActionType));
+    assert_eq!(a13("0016 0008 00000001"), Ok(vec![Action::Group(1)]));
+    assert_eq!(a13("0016 0010 00000001 0000000000000000"), Err(BadActionLen));
     // push_vlan of another TPID.
     assert_eq!(a13("0011 0008 08000000"), Err(BadArgument));
     assert_eq!(a13("0011 0008 88a80000"), Ok(vec![Action::PushVlan(0x88a8)]));
@@ -436,7 +436,7 @@ fn instruction_errors() {
     // The same instruction twice.
     assert_eq!(i13("0001 0008 01000000 0001 0008 02000000"), Err(UnknownInst));
     // Actions inside apply-actions report their own errors.
-    assert_eq!(i13("0004 0010 00000000 0016 0008 00000001"), Err(BadActionType));
+    assert_eq!(i13("0004 0010 00000000 0011 0008 08000000"), Err(BadArgument));
     // Any order on the wire; meter first, goto last in the list.
     assert_eq!(
         i13("0001 0008 05000000 0004 0018 00000000 0000 0010 00000002 0000 000000000000 0006 0008 00000009"),

@@ -215,7 +215,9 @@ fn flow_stats13(e: &mut Vec<u8>, f: &FlowStats) {
     put_u64(e, f.packet_count);
     put_u64(e, f.byte_count);
     oxm::encode_match(&f.matching, e);
-    action::encode_instructions13(&f.actions, e);
+    // The encoding of some actions depends on what the match guarantees
+    // (a push_vlan before mod_vlan_vid only if the frame may be untagged).
+    action::encode_instructions13_for(&f.matching, &f.actions, e);
     set_len(e, 0, 0);
 }
 
