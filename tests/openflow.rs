@@ -277,16 +277,25 @@ impl Raw {
         self.0.write_all(b).expect("write");
     }
 
-    /// The next message, or `None` on timeout or close.
+    /// The next message, or `None` on timeout or close. The switch's echo
+    /// requests (its inactivity probes) are answered on the way.
     fn recv(&mut self) -> Option<Vec<u8>> {
-        let mut h = [0u8; 8];
-        self.0.read_exact(&mut h).ok()?;
-        let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
-        let mut body = vec![0u8; len.saturating_sub(8)];
-        self.0.read_exact(&mut body).ok()?;
-        let mut m = h.to_vec();
-        m.extend(body);
-        Some(m)
+        loop {
+            let mut h = [0u8; 8];
+            self.0.read_exact(&mut h).ok()?;
+            let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
+            let mut body = vec![0u8; len.saturating_sub(8)];
+            self.0.read_exact(&mut body).ok()?;
+            let mut m = h.to_vec();
+            m.extend(body);
+            if m[1] == 2 {
+                let mut reply = m.clone();
+                reply[1] = 3;
+                self.send(&reply);
+                continue;
+            }
+            return Some(m);
+        }
     }
 
     /// Sends an ECHO_REQUEST with `xid` and waits for its reply, skipping
@@ -353,6 +362,134 @@ fn unsupported_and_malformed_requests_get_errors_and_the_connection_survives() {
     assert_eq!(ctl["state"], "connected", "{ctl}");
     assert_eq!(ctl["version"], "OpenFlow13", "{ctl}");
     assert_eq!(ctl["role"], "equal", "{ctl}");
+}
+
+impl Raw {
+    /// The next message of type `kind` within `limit`, skipping others.
+    fn wait_for(&mut self, kind: u8, limit: Duration) -> Option<Vec<u8>> {
+        let end = Instant::now() + limit;
+        while Instant::now() < end {
+            match self.recv() {
+                Some(m) if m[1] == kind => return Some(m),
+                Some(_) => {}
+                None => return None,
+            }
+        }
+        None
+    }
+}
+
+#[test]
+fn port_status_flow_removed_and_roles_reach_a_controller() {
+    let test = "port_status_flow_removed_and_roles_reach_a_controller";
+    if !require_root(test) || !have_ofctl(test) {
+        return;
+    }
+    let sw = Switchd::with_bridge("br0");
+    let a = host_on_tap(&sw, "br0", "10.0.18.1");
+    let t = passive(&sw, "br0");
+    let mut c = Raw::connect(&t);
+    assert!(c.echo(1));
+
+    // A port added: PORT_STATUS add (reason 0) with its name.
+    let h = host_on_veth(&sw, "br0", "10.0.18.2");
+    let m = c
+        .wait_for(12, Duration::from_secs(5))
+        .expect("PORT_STATUS on add-port");
+    assert_eq!(m[8], 0, "reason add: {m:?}");
+    assert!(String::from_utf8_lossy(&m[16..]).contains(&h.port), "{m:?}");
+    // Its device vanishing: PORT_STATUS modify (2) with state LINK_DOWN (1).
+    sw.ns.ip_ok(&["link", "del", "dev", &h.port]);
+    let m = c
+        .wait_for(12, Duration::from_secs(5))
+        .expect("PORT_STATUS on link down");
+    assert_eq!(m[8], 2, "reason modify: {m:?}");
+    assert_eq!(
+        u32::from_be_bytes([m[16 + 36], m[16 + 37], m[16 + 38], m[16 + 39]]) & 1,
+        1,
+        "LINK_DOWN: {m:?}"
+    );
+    // Deleted: PORT_STATUS delete (1).
+    sw.ctl_ok(&["del-port", &h.port]);
+    let m = c
+        .wait_for(12, Duration::from_secs(5))
+        .expect("PORT_STATUS on del-port");
+    assert_eq!(m[8], 1, "reason delete: {m:?}");
+
+    // A flow with send_flow_rem and a hard timeout of 1 s, added by another
+    // controller: FLOW_REMOVED (type 11) reason hard timeout (1) here.
+    ofctl(
+        "OpenFlow13",
+        "add-flow",
+        &t,
+        &[&format!(
+            "priority=5,hard_timeout=1,send_flow_rem,in_port={},actions=drop",
+            a.port
+        )],
+    );
+    let m = c.wait_for(11, Duration::from_secs(5)).expect("FLOW_REMOVED");
+    assert_eq!(m[8 + 10], 1, "reason hard timeout: {m:?}");
+    // Deleted by switchctl: reason delete (2).
+    ofctl(
+        "OpenFlow13",
+        "add-flow",
+        &t,
+        &["priority=6,send_flow_rem,cookie=0x77,actions=drop"],
+    );
+    sw.ctl_ok(&["del-flows", "br0", "--strict", "priority=6"]);
+    let m = c
+        .wait_for(11, Duration::from_secs(5))
+        .expect("FLOW_REMOVED on delete");
+    assert_eq!(&m[8..16], &0x77u64.to_be_bytes(), "cookie: {m:?}");
+    assert_eq!(m[8 + 10], 2, "reason delete: {m:?}");
+
+    // Roles: master with generation 5, then a stale generation is refused,
+    // and the role shows in get-controller.
+    let role = |c: &mut Raw, role: u32, generation: u64, xid: u32| {
+        let mut m = vec![4, 24, 0, 24];
+        m.extend(xid.to_be_bytes());
+        m.extend(role.to_be_bytes());
+        m.extend([0; 4]);
+        m.extend(generation.to_be_bytes());
+        c.send(&m);
+        loop {
+            let r = c.recv().expect("a reply");
+            if r[4..8] == xid.to_be_bytes() {
+                return r;
+            }
+        }
+    };
+    let r = role(&mut c, 2, 5, 40);
+    assert_eq!(
+        (r[1], &r[8..12]),
+        (25, &2u32.to_be_bytes()[..]),
+        "ROLE_REPLY master: {r:?}"
+    );
+    let r = role(&mut c, 2, 4, 41);
+    assert_eq!(
+        (r[1], u16::from_be_bytes([r[8], r[9]])),
+        (1, 11),
+        "stale generation: {r:?}"
+    );
+    assert_eq!(controllers(&sw, "br0")[0]["role"], "master");
+    // A slave may not change the tables.
+    let r = role(&mut c, 3, 6, 42);
+    assert_eq!(&r[8..12], &3u32.to_be_bytes(), "slave: {r:?}");
+    let mut fm = vec![4, 14, 0, 56, 0, 0, 0, 43];
+    fm.extend([0; 40]); // cookie, mask, table 0, ADD, timeouts, priority 0, buffer 0...
+    fm[8 + 25] = 0; // command add
+    fm[8 + 28..8 + 32].copy_from_slice(&0xffff_ffffu32.to_be_bytes()); // NO_BUFFER
+    fm.extend([0, 1, 0, 4, 0, 0, 0, 0]); // empty OXM match
+    c.send(&fm);
+    let r = c.wait_for(1, Duration::from_secs(5)).expect("an error");
+    assert_eq!(
+        (
+            u16::from_be_bytes([r[8], r[9]]),
+            u16::from_be_bytes([r[10], r[11]])
+        ),
+        (1, 10),
+        "is-slave: {r:?}"
+    );
 }
 
 /// A small deterministic generator (xorshift), so that a failure repeats.
