@@ -39,6 +39,7 @@ use switchd::batch::{Edit, RxBatch};
 use switchd::fdb::Fdb;
 use switchd::flow::exec::{self, Datapath, ToController};
 use switchd::flow::extract::{extract, extract_into};
+use switchd::flow::group::GroupTable;
 use switchd::flow::table::{FlowTable, Origin};
 use switchd::flow::{Action, Field, FlowKey, FlowSpec, Match};
 use switchd::offload;
@@ -406,7 +407,7 @@ impl Datapath for BenchPath<'_> {
         self.sent += switch_normal(self.fdb, self.ports, self.frame, self.now);
     }
     fn flood(&mut self, _: &FlowKey, _: bool) {}
-    fn controller(&mut self, _: &FlowKey, _: u16, _: ToController) {}
+    fn controller(&mut self, _: &FlowKey, _: u16, _: ToController, _: u8, _: u64) {}
     fn meter(&mut self, _: u32) -> bool {
         true
     }
@@ -445,6 +446,7 @@ fn bench_flows(c: &mut Criterion) {
         let mut fdb = Fdb::new(8192, AGING);
         fdb.learn(0, b, p[p.len() - 1].id, t0);
         let mut table = thousand_flows(actions);
+        let groups = GroupTable::new();
         let mut key = FlowKey::ZERO;
         g.bench_function(name, |bench| {
             bench.iter(|| {
@@ -457,7 +459,7 @@ fn bench_flows(c: &mut Criterion) {
                     now: t0,
                     sent: 0,
                 };
-                let r = exec::execute(&mut table, &mut key, frame.len(), t0, &mut dp);
+                let r = exec::execute(&mut table, &groups, &mut key, frame.len(), t0, &mut dp);
                 black_box((r, dp.sent))
             })
         });

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use proto::{IfName, MacAddr, RstpBridgeConfig};
 
-use super::openflow::BridgeOf;
+use super::ofstate::BridgeOf;
 use super::ports::BridgeKey;
 use crate::fdb::Fdb;
 use crate::flow::classifier::FlowId;

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use proto::MacAddr;
 
-use super::ofdata::PacketIns;
+use super::ofstate::PacketIns;
 use super::ports::{BridgeKey, Slots};
 use crate::batch::{Edit, RxBatch};
 use crate::fdb::Fdb;

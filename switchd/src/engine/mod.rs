@@ -34,6 +34,7 @@ mod flows;
 mod lifecycle;
 mod ofdata;
 mod ofproto;
+mod ofstate;
 mod openflow;
 mod ports;
 mod stp;
@@ -203,9 +204,9 @@ struct Engine {
     /// LACP events being carried out (kept to reuse the allocation).
     lacp_events: Vec<crate::lacp::Event>,
     /// OpenFlow listeners and connections (SPEC §10).
-    of: openflow::OfIo,
+    of: ofstate::OfIo,
     /// Frames for controllers queued by the current batch.
-    packet_ins: ofdata::PacketIns,
+    packet_ins: ofstate::PacketIns,
     shutting_down: bool,
 }
 
@@ -234,8 +235,8 @@ impl Engine {
             next_bond_tick: Instant::now() + BOND_TICK,
             epoch: Instant::now(),
             lacp_events: Vec::new(),
-            of: openflow::OfIo::default(),
-            packet_ins: ofdata::PacketIns::default(),
+            of: ofstate::OfIo::default(),
+            packet_ins: ofstate::PacketIns::default(),
             shutting_down: false,
         }
     }
@@ -261,7 +262,7 @@ impl Engine {
                 match ev.token() {
                     WAKER => {}
                     LINK_WATCH => links_changed = true,
-                    Token(t) if (openflow::OF_TOKEN_BASE..MEMBER_TOKEN_BASE).contains(&t) => self.of_event(t),
+                    Token(t) if (ofstate::OF_TOKEN_BASE..MEMBER_TOKEN_BASE).contains(&t) => self.of_event(t),
                     Token(t) => self.mark_ready(t),
                 }
             }

@@ -8,7 +8,7 @@
 //! buffer of each connection of its bridge that wants it. Entries keep
 //! their buffers, so a steady stream of PACKET_INs allocates nothing. When
 //! the entries are used up within one batch, or a controller has more
-//! than [`super::openflow::PACKET_IN_TX_LIMIT`] bytes unread, the
+//! than [`PACKET_IN_TX_LIMIT`] bytes unread, the
 //! PACKET_IN is dropped and counted: a slow controller costs the data path
 //! nothing but those copies. A bridge with no connected controller skips
 //! all of this (the flow path gets no queue).
@@ -20,100 +20,15 @@
 use std::time::Instant;
 
 use super::flowpath::{self, FlowPath};
+use super::ofstate::PACKET_IN_TX_LIMIT;
 use super::ports::BridgeKey;
 use super::Engine;
 use crate::batch::HEADROOM;
 use crate::flow::exec::{self, ToController};
 use crate::flow::types::Action;
-use crate::flow::{Field, FlowKey};
+use crate::flow::FlowKey;
 use crate::openflow::msg::{Outgoing, PacketIn, PacketInReason, NO_BUFFER, OFP10};
 use crate::wire::vnet::VnetHdr;
-
-/// PACKET_INs one batch can queue.
-pub(super) const MAX_PENDING: usize = 64;
-/// Largest frame part a PACKET_IN carries (the message must fit 64 KiB).
-const MAX_DATA: usize = 65_535 - 64;
-
-/// One frame for the controllers.
-#[derive(Debug, Default)]
-pub(super) struct PendingIn {
-    pub bridge: BridgeKey,
-    pub reason: Option<ToController>,
-    /// A table miss (no flow at all): only 1.0 controllers get those.
-    pub miss: bool,
-    pub table: u8,
-    pub cookie: u64,
-    pub in_port: u16,
-    pub tun_id: u64,
-    pub metadata: u64,
-    pub total_len: u16,
-    pub data: Vec<u8>,
-}
-
-/// The frames for controllers of the current batch.
-#[derive(Debug)]
-pub(super) struct PacketIns {
-    entries: Vec<PendingIn>,
-    used: usize,
-    /// PACKET_INs dropped because the entries ran out within one frame's
-    /// actions (more than half of [`MAX_PENDING`] `controller` outputs).
-    pub dropped: u64,
-}
-
-impl Default for PacketIns {
-    fn default() -> PacketIns {
-        PacketIns {
-            entries: (0..MAX_PENDING).map(|_| PendingIn::default()).collect(),
-            used: 0,
-            dropped: 0,
-        }
-    }
-}
-
-impl PacketIns {
-    /// Queues `frame` (cut to `max_len`) for bridge `b`'s controllers.
-    #[allow(clippy::too_many_arguments)]
-    pub fn push(
-        &mut self,
-        b: BridgeKey,
-        key: &FlowKey,
-        frame: &[u8],
-        max_len: u16,
-        reason: ToController,
-        miss: bool,
-        table: u8,
-        cookie: u64,
-    ) {
-        let Some(e) = self.entries.get_mut(self.used) else {
-            self.dropped += 1;
-            return;
-        };
-        self.used += 1;
-        e.bridge = b;
-        e.reason = Some(reason);
-        e.miss = miss;
-        e.table = table;
-        e.cookie = cookie;
-        e.in_port = key.in_port();
-        e.tun_id = key.get(Field::TunId) as u64;
-        e.metadata = key.get(Field::Metadata) as u64;
-        e.total_len = frame.len().min(usize::from(u16::MAX)) as u16;
-        let n = frame.len().min(usize::from(max_len)).min(MAX_DATA);
-        e.data.clear();
-        e.data.extend_from_slice(&frame[..n]);
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.used == 0
-    }
-
-    /// Whether one frame might not find an entry free.
-    #[inline]
-    pub fn nearly_full(&self) -> bool {
-        self.used > MAX_PENDING / 2
-    }
-}
-
 fn reason_of(r: ToController) -> PacketInReason {
     match r {
         ToController::NoMatch => PacketInReason::NoMatch,
@@ -141,7 +56,7 @@ impl Engine {
                 if (e.miss && !v10) || !conn.live() || !conn.session.wants_packet_in(reason) {
                     continue;
                 }
-                if conn.pending() > super::openflow::PACKET_IN_TX_LIMIT {
+                if conn.pending() > PACKET_IN_TX_LIMIT {
                     conn.packet_ins_dropped += 1;
                     continue;
                 }

@@ -6,249 +6,39 @@
 //! state of a connection (handshake, probes, role) is
 //! [`crate::openflow::conn`]'s.
 //!
+//! The state itself (connections, listeners, targets) is `ofstate.rs`'s.
+//!
 //! Everything runs on the engine thread, as Open vSwitch runs its
 //! connection manager in its main thread, because a controller's changes
 //! are changes to tables the data path reads; but nothing a controller
 //! does can hold the loop up: sockets are non-blocking, a connection's
-//! messages are processed at most [`MSG_BUDGET`] per wake-up (the rest on
+//! messages are processed at most `MSG_BUDGET` per wake-up (the rest on
 //! the next round), its output is bounded — above
-//! [`PACKET_IN_TX_LIMIT`] bytes waiting, PACKET_INs for it are dropped and
-//! counted; above [`TX_LIMIT`] its input is not read until it reads its
+//! `PACKET_IN_TX_LIMIT` bytes waiting, PACKET_INs for it are dropped and
+//! counted; above `TX_LIMIT` its input is not read until it reads its
 //! replies — and a connection that stops answering echo requests is closed.
 //!
 //! Tokens: listener `i` is `OF_TOKEN_BASE + i`, connection `j` is
 //! `OF_TOKEN_BASE + LISTENER_TOKENS + j`.
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Instant;
 
 use mio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use mio::{Interest, Token};
-use proto::{
-    ControllerInfo, ControllerRole, ControllerState, ControllerTarget, DatapathId, FailMode, OfVersion,
-    OfVersions,
-};
+use proto::{ControllerInfo, ControllerRole, ControllerState, ControllerTarget, FailMode, OfVersion};
 
+use super::ofstate::{
+    free_slot, Controller, Listen, OfConn, OfIo, OfListener, Stream, CONNECT_TIMEOUT, LISTENER_TOKENS,
+    MAX_ACCEPTED, MSG_BUDGET, OF_TOKEN_BASE, READ_CHUNK, TX_LIMIT,
+};
 use super::ports::BridgeKey;
 use super::Engine;
 use crate::openflow::codec;
-use crate::openflow::conn::{Backoff, Election, FailOpen, Probe, Session};
-use crate::openflow::msg::{Outgoing, Role, OFP10, OFP13};
-
-/// First token of the OpenFlow sockets.
-pub(super) const OF_TOKEN_BASE: usize = 1 << 28;
-/// Tokens of listeners; connections' come after.
-const LISTENER_TOKENS: usize = 1 << 20;
-/// Output waiting above which PACKET_INs for a connection are dropped.
-pub(super) const PACKET_IN_TX_LIMIT: usize = 256 * 1024;
-/// Output waiting above which a connection's input is left unread.
-const TX_LIMIT: usize = 4 * 1024 * 1024;
-/// Messages handled per connection per wake-up.
-const MSG_BUDGET: usize = 64;
-/// Bytes read per `read` call.
-const READ_CHUNK: usize = 64 * 1024;
-/// How long an active connection may take to be established.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Most connections a passive target accepts at once.
-const MAX_ACCEPTED: usize = 64;
-
-/// A connected socket of either family.
-#[derive(Debug)]
-pub(super) enum Stream {
-    Tcp(TcpStream),
-    Unix(UnixStream),
-}
-
-impl Stream {
-    fn source(&mut self) -> &mut dyn mio::event::Source {
-        match self {
-            Stream::Tcp(s) => s,
-            Stream::Unix(s) => s,
-        }
-    }
-
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => s.read(buf),
-            Stream::Unix(s) => s.read(buf),
-        }
-    }
-
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => s.write(buf),
-            Stream::Unix(s) => s.write(buf),
-        }
-    }
-
-    /// For a connection being established: `Ok(true)` once it is,
-    /// `Ok(false)` while it is not yet, or why it failed.
-    fn check_connected(&mut self) -> io::Result<bool> {
-        match self {
-            Stream::Tcp(s) => {
-                if let Some(e) = s.take_error()? {
-                    return Err(e);
-                }
-                match s.peer_addr() {
-                    Ok(_) => Ok(true),
-                    Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
-                    Err(e) => Err(e),
-                }
-            }
-            Stream::Unix(s) => {
-                if let Some(e) = s.take_error()? {
-                    return Err(e);
-                }
-                Ok(true)
-            }
-        }
-    }
-}
-
-/// A listening socket of a passive target.
-#[derive(Debug)]
-enum Listen {
-    Tcp(TcpListener),
-    Unix(UnixListener, PathBuf),
-}
-
-#[derive(Debug)]
-pub(super) struct OfListener {
-    sock: Listen,
-    bridge: BridgeKey,
-    ctrl: usize,
-}
-
-/// One open connection.
-#[derive(Debug)]
-pub(super) struct OfConn {
-    pub bridge: BridgeKey,
-    /// Index of its target in the bridge's controller list.
-    pub ctrl: usize,
-    stream: Stream,
-    pub session: Session,
-    /// Received bytes not yet handled.
-    rx: Vec<u8>,
-    /// Encoded messages not yet written, from `tx_pos`.
-    pub tx: Vec<u8>,
-    tx_pos: usize,
-    /// An active connection still being established, since when.
-    connecting: Option<Instant>,
-    /// After a fatal error: closed once its output is written (or at once).
-    pub closing: Option<String>,
-    /// PACKET_INs dropped because the controller did not keep up.
-    pub packet_ins_dropped: u64,
-}
-
-impl OfConn {
-    /// Bytes waiting to be written.
-    pub fn pending(&self) -> usize {
-        self.tx.len() - self.tx_pos
-    }
-
-    /// Whether it has negotiated a version and takes messages.
-    pub fn live(&self) -> bool {
-        self.connecting.is_none() && self.closing.is_none() && self.session.version().is_some()
-    }
-
-    /// Appends `msg` (in the connection's version, or 1.3 before one is
-    /// negotiated).
-    pub fn send(&mut self, xid: u32, msg: &Outgoing<'_>) {
-        let v = self.session.version().unwrap_or(OFP13);
-        if self.tx_pos > 0 && self.tx_pos == self.tx.len() {
-            self.tx.clear();
-            self.tx_pos = 0;
-        }
-        codec::encode(v, xid, msg, &mut self.tx);
-    }
-}
-
-/// One configured controller target of a bridge.
-#[derive(Debug)]
-pub(super) struct Controller {
-    pub target: ControllerTarget,
-    /// A passive target's listener slot.
-    listener: Option<usize>,
-    /// An active target's connection slot.
-    conn: Option<usize>,
-    /// An active target's reconnect schedule (a passive one's re-bind).
-    backoff: Backoff,
-    pub last_error: Option<String>,
-    /// Connections accepted by a passive target.
-    accepted: usize,
-    /// PACKET_INs its closed connections did not get.
-    packet_ins_dropped: u64,
-}
-
-/// A bridge's OpenFlow settings and controller state.
-#[derive(Debug)]
-pub(super) struct BridgeOf {
-    pub controllers: Vec<Controller>,
-    pub fail_mode: FailMode,
-    /// Versions allowed (`protocols=`).
-    pub protocols: OfVersions,
-    /// `datapath_id=` (else derived from the bridge MAC).
-    pub datapath_id: Option<DatapathId>,
-    pub fail_open: FailOpen,
-    /// Whether the hidden "everything to NORMAL" flow is on (standalone
-    /// mode, no controller heard from for 15 s).
-    pub fail_open_active: bool,
-    pub election: Election,
-    /// Connections with a negotiated version, for asynchronous messages
-    /// (empty: the data path skips PACKET_IN work entirely).
-    pub live: Vec<usize>,
-    /// Whether a live connection speaks 1.0, whose table-miss is a
-    /// PACKET_IN (1.3's is a drop, unless a table-miss flow says otherwise).
-    pub miss_to_controller: bool,
-    /// The ports as last reported in PORT_STATUS messages.
-    pub ports_seen: Vec<crate::openflow::msg::PortDesc>,
-}
-
-impl BridgeOf {
-    pub fn new(now: Instant) -> BridgeOf {
-        BridgeOf {
-            controllers: Vec::new(),
-            fail_mode: FailMode::Standalone,
-            protocols: OfVersions::default(),
-            datapath_id: None,
-            fail_open: FailOpen::new(now),
-            fail_open_active: false,
-            election: Election::new(),
-            live: Vec::new(),
-            miss_to_controller: false,
-            ports_seen: Vec::new(),
-        }
-    }
-}
-
-/// The engine's OpenFlow sockets.
-#[derive(Debug, Default)]
-pub(super) struct OfIo {
-    listeners: Vec<Option<OfListener>>,
-    pub conns: Vec<Option<OfConn>>,
-    /// Connections with input left over from the last round.
-    pending: Vec<usize>,
-    /// Scratch for reads.
-    buf: Vec<u8>,
-}
-
-impl OfIo {
-    pub fn has_pending(&self) -> bool {
-        !self.pending.is_empty()
-    }
-}
-
-fn free_slot<T>(v: &mut Vec<Option<T>>) -> usize {
-    match v.iter().position(Option::is_none) {
-        Some(i) => i,
-        None => {
-            v.push(None);
-            v.len() - 1
-        }
-    }
-}
+use crate::openflow::conn::{Backoff, FailOpen, Probe, Session};
+use crate::openflow::msg::{Outgoing, Role, OFP10};
 
 impl Engine {
     /// Replaces bridge `b`'s controller targets (closing every connection
@@ -553,7 +343,7 @@ impl Engine {
         }
     }
 
-    /// Handles up to [`MSG_BUDGET`] complete messages of connection `c`'s
+    /// Handles up to `MSG_BUDGET` complete messages of connection `c`'s
     /// input; returns whether complete messages remain.
     fn of_handle_input(&mut self, c: usize) -> bool {
         let Some(conn) = self.of.conns.get_mut(c).and_then(Option::as_mut) else {
