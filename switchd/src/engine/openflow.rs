@@ -286,8 +286,13 @@ impl Engine {
                 return;
             }
         }
-        // Read while there is room for the replies.
+        // Read while there is room for the replies. Readiness is
+        // edge-triggered: input left in the socket because the buffer was
+        // full must be read in a later round without a new event (`capped`);
+        // input left because the replies are not being read waits for the
+        // writable event that comes when they are.
         let mut eof = None;
+        let mut capped = true;
         {
             let OfIo { conns, buf, .. } = &mut self.of;
             let Some(conn) = conns[c].as_mut() else { return };
@@ -298,13 +303,18 @@ impl Engine {
                 match conn.stream.read(buf) {
                     Ok(0) => {
                         eof = Some("connection closed by the controller".to_string());
+                        capped = false;
                         break;
                     }
                     Ok(n) => conn.rx.extend_from_slice(&buf[..n]),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        capped = false;
+                        break;
+                    }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => {
                         eof = Some(format!("read failed: {e}"));
+                        capped = false;
                         break;
                     }
                 }
@@ -338,7 +348,9 @@ impl Engine {
                 return;
             }
         }
-        if (more || conn.rx.len() >= 8) && conn.pending() < TX_LIMIT && !self.of.pending.contains(&c) {
+        // A partial message waits for its next bytes' event, not a round.
+        let more = more || (capped && conn.rx.len() < 2 * READ_CHUNK);
+        if more && conn.pending() < TX_LIMIT && !self.of.pending.contains(&c) {
             self.of.pending.push(c);
         }
     }
