@@ -492,6 +492,68 @@ fn port_status_flow_removed_and_roles_reach_a_controller() {
     );
 }
 
+#[test]
+fn a_controller_that_never_reads_loses_packet_ins_and_holds_nothing_up() {
+    let test = "a_controller_that_never_reads_loses_packet_ins_and_holds_nothing_up";
+    if !require_root(test) || !have_ofctl(test) {
+        return;
+    }
+    let sw = Switchd::with_bridge("br0");
+    let a = host_on_tap(&sw, "br0", "10.0.19.1");
+    let b = host_on_tap(&sw, "br0", "10.0.19.2");
+    let c = host_on_veth(&sw, "br0", "10.0.19.3");
+    let t = passive(&sw, "br0");
+    // a and b switch normally; everything else goes to the controllers.
+    sw.ctl_ok(&["del-flows", "br0"]);
+    sw.ctl_ok(&[
+        "add-flow",
+        "br0",
+        &format!("priority=10,in_port={},actions=normal", a.port),
+    ]);
+    sw.ctl_ok(&[
+        "add-flow",
+        "br0",
+        &format!("priority=10,in_port={},actions=normal", b.port),
+    ]);
+    sw.ctl_ok(&["add-flow", "br0", "priority=0,actions=controller"]);
+    // A controller that completes the handshake, then never reads again.
+    let stuck = Raw::connect(&t);
+    assert_eq!(controllers(&sw, "br0")[0]["state"], "connected");
+    // 40 000 frames to the controller: far more than its socket and the
+    // switch's 256 KiB allowance for it hold.
+    let f = marker(parse_mac(&c.mac), &"x".repeat(1000));
+    inject_many(&c.ns, &c.ifname, &f, 40_000);
+    let dropped = |sw: &Switchd| {
+        controllers(sw, "br0")[0]["packet_ins_dropped"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    assert!(
+        poll_until(Duration::from_secs(5), || dropped(&sw) > 0),
+        "no PACKET_IN counted as dropped: {:?}",
+        controllers(&sw, "br0")
+    );
+    // The switch goes on: forwarding, and the control socket answers at once.
+    assert_pings(&a, &b);
+    let t0 = Instant::now();
+    sw.ctl_ok(&["show"]);
+    assert!(
+        t0.elapsed() < Duration::from_millis(500),
+        "show took {:?}",
+        t0.elapsed()
+    );
+    eprintln!("packet_ins_dropped={}", dropped(&sw));
+    // It does not answer the switch's echo probes either: dropped within
+    // two probe intervals, with the reason.
+    assert!(
+        poll_until(Duration::from_secs(15), || controllers(&sw, "br0")[0]["state"]
+            == "listening"),
+        "the silent controller was not disconnected: {:?}",
+        controllers(&sw, "br0")
+    );
+    drop(stuck);
+}
+
 /// A small deterministic generator (xorshift), so that a failure repeats.
 struct Rng(u64);
 
