@@ -18,7 +18,7 @@ use super::classifier::Classifier;
 use super::group::{Group, GroupTable, GroupType};
 use super::key::{Field, FlowKey, VLAN_CFI};
 use super::table::{FlowTable, Flows};
-use super::types::{ofport, Action, Match};
+use super::types::{ofport, Action, FlowSpec, Match};
 use crate::stats::DropReason;
 
 /// Deepest nesting of `resubmit` / `goto_table` / `group` (SPEC §9, as
@@ -110,11 +110,7 @@ pub fn execute_actions(
     dp: &mut impl Datapath,
 ) -> Result<(), DropReason> {
     let (cls, flows) = table.split();
-    let at = At {
-        table: 0,
-        cookie: u64::MAX,
-        miss: false,
-    };
+    let at = At { table: 0, flow: None };
     Run {
         cls,
         flows,
@@ -129,23 +125,29 @@ pub fn execute_actions(
 
 /// The flow whose actions are running (for a group's bucket: the flow that
 /// used the group): its table, where `resubmit` without a table looks, and
-/// its cookie, both for a PACKET_IN.
+/// the flow itself (`None` for a PACKET_OUT's actions), whose cookie and
+/// kind a PACKET_IN reports. Kept as a reference so that a frame that goes
+/// nowhere near a controller pays nothing for those.
 #[derive(Debug, Clone, Copy)]
-struct At {
+struct At<'a> {
     table: u8,
-    cookie: u64,
-    /// The flow is a table-miss flow (priority 0, matches everything): its
-    /// `controller` sends with reason "no match", as OVS does for 1.3.
-    miss: bool,
+    flow: Option<&'a FlowSpec>,
 }
 
-impl At {
+impl At<'_> {
+    /// Why a `controller` action of this flow sends: a table-miss flow's
+    /// (priority 0, matching everything) is "no match", as OVS reports it
+    /// in OpenFlow 1.3.
     fn to_controller(self) -> ToController {
-        if self.miss {
-            ToController::NoMatch
-        } else {
-            ToController::Action
+        match self.flow {
+            Some(f) if f.priority == 0 && f.matching == Match::ANY => ToController::NoMatch,
+            _ => ToController::Action,
         }
+    }
+
+    /// The flow's cookie (all ones for a PACKET_OUT, as OVS).
+    fn cookie(self) -> u64 {
+        self.flow.map_or(u64::MAX, |f| f.cookie)
     }
 }
 
@@ -175,8 +177,7 @@ impl<'a, D: Datapath> Run<'a, D> {
         };
         let at = At {
             table,
-            cookie: spec.cookie,
-            miss: spec.priority == 0 && spec.matching == Match::ANY,
+            flow: Some(spec),
         };
         self.actions(&spec.actions, at, key, depth)
     }
@@ -186,7 +187,7 @@ impl<'a, D: Datapath> Run<'a, D> {
     /// neither the next bucket nor the actions after `group:N` (OpenFlow:
     /// each bucket works on a clone of the packet). A group that does not
     /// exist (deleted since the flow was added) does nothing.
-    fn group(&mut self, id: u32, at: At, key: &FlowKey, depth: usize) -> Result<(), DropReason> {
+    fn group(&mut self, id: u32, at: At<'a>, key: &FlowKey, depth: usize) -> Result<(), DropReason> {
         if depth >= MAX_DEPTH {
             return Err(DropReason::FlowRecursion);
         }
@@ -217,7 +218,7 @@ impl<'a, D: Datapath> Run<'a, D> {
         &mut self,
         g: &'a Group,
         i: usize,
-        at: At,
+        at: At<'a>,
         key: &FlowKey,
         depth: usize,
     ) -> Result<(), DropReason> {
@@ -229,11 +230,14 @@ impl<'a, D: Datapath> Run<'a, D> {
         self.actions(&b.actions, at, &mut copy, depth)
     }
 
-    /// Runs `actions` in order on `key`, at nesting `depth`.
+    /// Runs `actions` in order on `key`, at nesting `depth`. Inlined into
+    /// its callers: one call level less on every frame (measured: 14
+    /// instructions of an established flow).
+    #[inline(always)]
     fn actions(
         &mut self,
         actions: &'a [Action],
-        at: At,
+        at: At<'a>,
         key: &mut FlowKey,
         depth: usize,
     ) -> Result<(), DropReason> {
@@ -246,7 +250,7 @@ impl<'a, D: Datapath> Run<'a, D> {
                     ofport::ALL => self.dp.flood(key, true),
                     ofport::CONTROLLER => {
                         self.dp
-                            .controller(key, u16::MAX, at.to_controller(), at.table, at.cookie)
+                            .controller(key, u16::MAX, at.to_controller(), at.table, at.cookie())
                     }
                     // No local port, no table outside PACKET_OUT: nothing.
                     ofport::TABLE if self.packet_out => {
@@ -264,7 +268,7 @@ impl<'a, D: Datapath> Run<'a, D> {
                 Action::InPort => self.dp.in_port(key),
                 Action::Controller { max_len } => {
                     self.dp
-                        .controller(key, max_len, at.to_controller(), at.table, at.cookie)
+                        .controller(key, max_len, at.to_controller(), at.table, at.cookie())
                 }
                 Action::ModVlanVid(vid) => {
                     let tci = key.vlan_tci();
@@ -305,7 +309,7 @@ impl<'a, D: Datapath> Run<'a, D> {
                         let ttl = key.get(Field::NwTtl);
                         if ttl <= 1 {
                             self.dp
-                                .controller(key, u16::MAX, ToController::InvalidTtl, at.table, at.cookie);
+                                .controller(key, u16::MAX, ToController::InvalidTtl, at.table, at.cookie());
                             return Err(DropReason::TtlExceeded);
                         }
                         key.set(Field::NwTtl, ttl - 1);
