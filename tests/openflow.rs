@@ -249,9 +249,105 @@ fn ovs_ofctl_10_programs_the_tables() {
         &["none", &format!("output:{}", b.port), &hex],
     );
     assert!(sniff.wait_for(Duration::from_secs(3), |x| is_marker(x, "pktout10")));
-    // get-controller reports the 1.0 session while ovs-ofctl is connected:
-    // checked through a held connection below; here the target is listening.
-    assert_eq!(controllers(&sw, "br0")[0]["state"], "listening");
+    // A passive TCP target too (in the switch's own namespace, so the port
+    // is the test's alone), next to the punix one.
+    let punix = controllers(&sw, "br0")[0]["target"].as_str().unwrap().to_string();
+    sw.ctl_ok(&["set-controller", "br0", &punix, "ptcp:6653"]);
+    assert!(wait_state(&sw, "br0", "listening", Duration::from_secs(5)));
+    assert_eq!(controllers(&sw, "br0")[1]["target"], "ptcp:6653:127.0.0.1");
+    let out = sw.ns.exec_ok(&[
+        "ovs-ofctl",
+        "-O",
+        "OpenFlow10",
+        "--names",
+        "show",
+        "tcp:127.0.0.1:6653",
+    ]);
+    assert!(out.contains(&format!("({})", a.port)), "{out}");
+    let out = sw.ns.exec_ok(&[
+        "ovs-ofctl",
+        "-O",
+        "OpenFlow13",
+        "--names",
+        "dump-flows",
+        "tcp:127.0.0.1:6653",
+    ]);
+    assert!(out.contains(&format!("in_port={}", b.port)), "{out}");
+}
+
+#[test]
+fn controller_settings_persist_and_bad_input_changes_nothing() {
+    let test = "controller_settings_persist_and_bad_input_changes_nothing";
+    if !require_root(test) || !have_ofctl(test) {
+        return;
+    }
+    let mut sw = Switchd::with_bridge("br0");
+    let path = std::env::temp_dir().join(format!("{}.br0.of", sw.ns.name));
+    let target = format!("punix:{}", path.display());
+    sw.ctl_ok(&["set-controller", "br0", &target, "tcp:127.0.0.1:6999"]);
+    sw.ctl_ok(&[
+        "set",
+        "bridge",
+        "br0",
+        "fail_mode=secure",
+        "protocols=OpenFlow13",
+        "datapath_id=00000000000000ab",
+    ]);
+
+    // Refused with the reason, and nothing changed (state and db).
+    let before = sw.snapshot();
+    for (args, reason) in [
+        (
+            vec!["set-controller", "br0", "tcp:no.such.host"],
+            "tcp:no.such.host",
+        ),
+        (
+            vec!["set-controller", "br0", "ssl:127.0.0.1:6653"],
+            "ssl:127.0.0.1:6653",
+        ),
+        (vec!["set-controller", "br0", "ptcp:0"], "ptcp:0"),
+        (
+            vec!["set-controller", "br0", "punix:relative.sock"],
+            "punix:relative.sock",
+        ),
+        (vec!["set-controller", "nobr", "ptcp:6653"], "nobr"),
+        (vec!["set", "bridge", "br0", "fail_mode=open"], "fail_mode"),
+        (vec!["set", "bridge", "br0", "protocols=OpenFlow12"], "OpenFlow12"),
+        (vec!["set", "bridge", "br0", "datapath_id=abc"], "datapath_id"),
+    ] {
+        let e = sw.ctl_err(&args);
+        assert!(e.contains(reason), "{args:?}: {e}");
+        assert_eq!(sw.snapshot(), before, "{args:?} changed something");
+    }
+    // 1.0 is not allowed any more: a 1.0-only client is refused.
+    let o = ofctl_raw("OpenFlow10", "show", &format!("unix:{}", path.display()), &[]);
+    assert!(
+        !o.status.success(),
+        "OpenFlow10 accepted with protocols=OpenFlow13"
+    );
+    let show = ofctl("OpenFlow13", "show", &format!("unix:{}", path.display()), &[]);
+    assert!(show.contains("dpid:00000000000000ab"), "{show}");
+
+    // Across a restart.
+    sw.restart();
+    let info = sw.ctl_json(&["get-controller", "br0"]);
+    let b = &info["bridges"][0];
+    assert_eq!(b["fail_mode"], "secure", "{info}");
+    assert_eq!(b["controllers"][0]["target"], target.as_str(), "{info}");
+    assert_eq!(b["controllers"][1]["target"], "tcp:127.0.0.1:6999", "{info}");
+    let br = &sw.show()[0];
+    assert_eq!(br["datapath_id"], "00000000000000ab", "{br}");
+    assert_eq!(br["protocols"], serde_json::json!(["OpenFlow13"]), "{br}");
+    assert!(
+        wait_state(&sw, "br0", "listening", Duration::from_secs(5))
+            || controllers(&sw, "br0")[0]["state"] == "listening"
+    );
+    let show = ofctl("OpenFlow13", "show", &format!("unix:{}", path.display()), &[]);
+    assert!(show.contains("dpid:00000000000000ab"), "{show}");
+    // del-controller removes them, and the punix socket.
+    sw.ctl_ok(&["del-controller", "br0"]);
+    assert!(controllers(&sw, "br0").is_empty());
+    assert!(!path.exists(), "punix socket left behind");
 }
 
 // ---------------------------------------------------------------------------

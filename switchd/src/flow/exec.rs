@@ -308,8 +308,13 @@ impl<'a, D: Datapath> Run<'a, D> {
                     if is_ip(key) {
                         let ttl = key.get(Field::NwTtl);
                         if ttl <= 1 {
-                            self.dp
-                                .controller(key, u16::MAX, ToController::InvalidTtl, at.table, at.cookie());
+                            self.dp.controller(
+                                key,
+                                u16::MAX,
+                                ToController::InvalidTtl,
+                                at.table,
+                                at.cookie(),
+                            );
                             return Err(DropReason::TtlExceeded);
                         }
                         key.set(Field::NwTtl, ttl - 1);
