@@ -153,7 +153,7 @@ fn table_miss_to_the_controller_and_packet_out_back() {
     // A frame on p1: PACKET_IN, reason no-match (the table-miss flow), table
     // 0, the whole frame, in_port 1 in the match; nothing forwarded.
     let f = frame(mac(2), mac(1), 60);
-    sw.send("p1", &[f.clone()]);
+    sw.send("p1", std::slice::from_ref(&f));
     assert_eq!(sw.got(&["p1", "p2", "p3"]), [0, 0, 0]);
     let (t, _, body) = c.recv(&mut sw);
     assert_eq!(t, 10, "PACKET_IN");
