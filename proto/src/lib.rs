@@ -20,7 +20,8 @@ pub use reply::{
     BondInfo, BondMemberInfo, BondShowInfo, BridgeControllers, BridgeInfo, ControllerInfo, ControllerRole,
     ControllerState, ControllersInfo, FdbEntry, FlowInfo, FlowsInfo, LacpBondInfo, LacpMemberInfo,
     LacpShowInfo, LacpState, LacpStatus, LacpSystem, PortInfo, PortState, PortStats, Reply, RstpBridgeInfo,
-    RstpInfo, RstpPortInfo, RstpProtocol, RstpRole, RstpState,
+    RstpInfo, RstpPortInfo, RstpProtocol, RstpRole, RstpState, TraceAction, TraceInfo, TraceResult,
+    TraceStage, TraceStep,
 };
 pub use request::Request;
 pub use types::{

@@ -39,6 +39,8 @@ pub enum Reply {
     Lacp(LacpShowInfo),
     /// `dump-flows`: the flows that matched, with their counters.
     Flows(FlowsInfo),
+    /// `trace`: the steps a described packet takes, and where it ends.
+    Trace(TraceInfo),
     /// `get-controller`: the controller targets of bridges, with their state.
     Controllers(ControllersInfo),
 }
@@ -491,6 +493,93 @@ impl TryFrom<Vec<String>> for LacpState {
 impl From<LacpState> for Vec<String> {
     fn from(s: LacpState) -> Vec<String> {
         s.names().map(str::to_owned).collect()
+    }
+}
+
+/// `trace` (SPEC §11). Its JSON is the contract:
+/// `{"steps":[{"stage":"vlan","detail":"..."}],"result":{"action":"output","ports":["p2"],"reason":null}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TraceInfo {
+    /// Each step, in the order the packet takes them.
+    pub steps: Vec<TraceStep>,
+    /// Where the packet ends.
+    pub result: TraceResult,
+}
+
+/// One step of a trace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceStep {
+    /// What looked at the packet.
+    pub stage: TraceStage,
+    /// What it decided, in words.
+    pub detail: String,
+}
+
+/// The stages of a trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TraceStage {
+    /// VLAN classification at the ingress port.
+    Vlan,
+    /// The ingress port's spanning-tree state.
+    Rstp,
+    /// A flow-table lookup: the flow that matched, or none.
+    Table,
+    /// The learning switch's decision (learned port or flood).
+    Normal,
+    /// One egress port with its tag edit.
+    Egress,
+    /// Why the packet (or one copy of it) is dropped.
+    Drop,
+}
+
+impl TraceStage {
+    /// The name used in JSON and text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TraceStage::Vlan => "vlan",
+            TraceStage::Rstp => "rstp",
+            TraceStage::Table => "table",
+            TraceStage::Normal => "normal",
+            TraceStage::Egress => "egress",
+            TraceStage::Drop => "drop",
+        }
+    }
+}
+
+/// Where a traced packet ends.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TraceResult {
+    /// `output` (to the ports listed), `flood` (NORMAL's flood, to the
+    /// ports listed) or `drop`.
+    pub action: TraceAction,
+    /// The ports it leaves by, in bridge order.
+    pub ports: Vec<String>,
+    /// For a drop: the drop reason, as `port-stats` names it.
+    pub reason: Option<String>,
+}
+
+/// The result's action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TraceAction {
+    /// Sent to the listed ports.
+    Output,
+    /// Flooded by NORMAL to the listed ports.
+    Flood,
+    /// Sent nowhere.
+    #[default]
+    Drop,
+}
+
+impl TraceAction {
+    /// The name used in JSON and text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TraceAction::Output => "output",
+            TraceAction::Flood => "flood",
+            TraceAction::Drop => "drop",
+        }
     }
 }
 

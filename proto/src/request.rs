@@ -204,6 +204,16 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         table: Option<u8>,
     },
+    /// Run a described packet through a bridge without sending it, learning
+    /// or counting anything, and report each step (SPEC §11; like
+    /// `ovs-appctl ofproto/trace`).
+    Trace {
+        /// Bridge name.
+        bridge: IfName,
+        /// The packet in `ovs-ofctl` match syntax, `in_port=P` required:
+        /// `in_port=vm1,dl_src=...,dl_dst=...,tcp,tp_dst=80`.
+        packet: String,
+    },
     // OpenFlow controllers (SPEC §10), as `ovs-vsctl`'s commands of the
     // same names.
     /// Make `targets` the bridge's controller targets, replacing any it had:
@@ -268,6 +278,7 @@ impl Request {
                 }
                 table.map_or(Ok(()), check_dump_table)
             }
+            Request::Trace { packet, .. } => check_flow_text("packet", packet),
             _ => Ok(()),
         }
     }

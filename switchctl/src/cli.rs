@@ -154,6 +154,20 @@ OpenFlow (controllers: see 'switchctl set-controller --help'):
   datapath_id=HEX16   exactly 16 hex digits, not all zero, e.g. 0000020000000001
                       (default: from the bridge MAC; show prints the one in force)";
 
+/// The trace command's packet syntax; shown by `trace --help`.
+const TRACE_HELP: &str = "\
+The packet is given as flow-syntax fields (see 'switchctl add-flow --help'):
+in_port=PORT is required, fields not given are zero. It is made into a frame
+and walked through the bridge without being sent: the ingress port's spanning
+tree state, each flow table lookup with the flow that matched, NORMAL's VLAN
+classification and decision, each egress port with its tag edit, or the drop
+reason. Nothing is learned and no counter changes.
+
+Examples:
+  switchctl trace br0 in_port=vm1 dl_src=02:00:00:00:00:01 dl_dst=02:00:00:00:00:02
+  switchctl trace br0 in_port=eth1,dl_vlan=10,tcp,nw_dst=10.0.0.2,tp_dst=22
+  switchctl --json trace br0 in_port=1 dl_dst=ff:ff:ff:ff:ff:ff";
+
 /// The controller targets; shown by `set-controller --help`.
 const SET_CONTROLLER_HELP: &str = "\
 Targets (1-8, each once; they replace the bridge's previous targets):
@@ -595,6 +609,17 @@ enum Command {
         #[arg(long, value_name = "N", value_parser = flow_table)]
         table: Option<u8>,
     },
+    /// Show the path a described packet takes through a bridge (like ovs-appctl ofproto/trace)
+    #[command(after_help = TRACE_HELP)]
+    Trace {
+        /// Bridge name
+        #[arg(value_name = "BR")]
+        bridge: IfName,
+        /// The packet: in_port=P and any FIELD=VALUE of the flow syntax
+        /// (also as one comma-separated argument)
+        #[arg(value_name = "FIELD=VALUE", required = true)]
+        fields: Vec<String>,
+    },
     /// Make TARGETs the OpenFlow controllers of a bridge, replacing any it had
     #[command(after_help = SET_CONTROLLER_HELP)]
     SetController {
@@ -846,6 +871,10 @@ impl Cli {
                 bridge,
                 filter,
                 table,
+            },
+            Command::Trace { bridge, fields } => Request::Trace {
+                bridge,
+                packet: fields.join(","),
             },
             Command::SetController { bridge, targets } => {
                 // Duplicates and the count do not depend on the daemon.

@@ -29,7 +29,27 @@ pub fn human(reply: &Reply) -> String {
         Reply::Lacp(info) => lacp(info),
         Reply::Flows(info) => flows(info),
         Reply::Controllers(info) => controllers(info),
+        Reply::Trace(info) => trace(info),
     }
+}
+
+/// `trace`: one line per step (`stage: detail`), then the result, as
+/// `ovs-appctl ofproto/trace` ends with its datapath actions.
+fn trace(info: &proto::TraceInfo) -> String {
+    let mut out = String::new();
+    for s in &info.steps {
+        let _ = writeln!(out, "{:<7} {}", format!("{}:", s.stage.as_str()), s.detail);
+    }
+    let r = &info.result;
+    let _ = write!(out, "result: {}", r.action.as_str());
+    if !r.ports.is_empty() {
+        let _ = write!(out, " {}", r.ports.join(","));
+    }
+    if let Some(reason) = &r.reason {
+        let _ = write!(out, " ({reason})");
+    }
+    out.push('\n');
+    out
 }
 
 /// Human output for the reply to `request`: [`human`], except that
@@ -67,6 +87,12 @@ pub fn json(reply: &Reply) -> Result<String, serde_json::Error> {
         // (serde_json without `preserve_order`), and a flow reads best in the
         // SPEC's order, table and priority first, as dump-flows' text.
         Reply::Flows(info) => {
+            let mut out = serde_json::to_string_pretty(info)?;
+            out.push('\n');
+            return Ok(out);
+        }
+        // In the SPEC's order: steps, then result.
+        Reply::Trace(info) => {
             let mut out = serde_json::to_string_pretty(info)?;
             out.push('\n');
             return Ok(out);

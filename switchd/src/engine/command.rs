@@ -115,6 +115,7 @@ impl Engine {
                 rows.extend(self.endpoint_rows(&targets));
                 Ok(Reply::Stats(rows))
             }
+            Request::Trace { bridge, packet } => self.cmd_trace(&bridge, &packet),
             Request::SetController { bridge, targets } => {
                 let b = self.find_bridge(&bridge)?;
                 // A passive target is one socket: two bridges cannot listen on it.

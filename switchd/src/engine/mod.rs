@@ -40,6 +40,7 @@ mod ports;
 mod stp;
 #[cfg(test)]
 mod tests;
+mod trace;
 
 use std::io;
 use std::sync::{mpsc, Arc};

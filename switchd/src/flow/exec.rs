@@ -58,6 +58,16 @@ pub trait Datapath {
     fn controller(&mut self, key: &FlowKey, max_len: u16, reason: ToController, table: u8, cookie: u64);
     /// Meter `id` (SPEC §12): whether the frame may go on.
     fn meter(&mut self, id: u32) -> bool;
+
+    /// Tracing (`switchctl trace`, SPEC §11): lookups bypass the cache,
+    /// hits are not counted, and every lookup is reported to
+    /// [`Datapath::traced`]. A constant, so the forwarding path compiles
+    /// without any of it.
+    const TRACE: bool = false;
+
+    /// With [`Datapath::TRACE`]: table `table` was looked up and `flow`
+    /// matched (`None`: nothing did).
+    fn traced(&mut self, _table: u8, _flow: Option<&FlowSpec>) {}
 }
 
 /// Runs the frame with key `key` (updated in place by the actions) and
@@ -80,8 +90,7 @@ pub fn execute(
     dp: &mut impl Datapath,
 ) -> Result<(), DropReason> {
     let (cls, flows) = table.split();
-    let id = cls.lookup(0, key).ok_or(DropReason::NoFlowMatch)?;
-    Run {
+    let mut run = Run {
         cls,
         flows,
         groups,
@@ -89,8 +98,9 @@ pub fn execute(
         now,
         dp,
         packet_out: false,
-    }
-    .flow(id, 0, key, 0)
+    };
+    let id = run.lookup(0, key).ok_or(DropReason::NoFlowMatch)?;
+    run.flow(id, 0, key, 0)
 }
 
 /// Runs `actions` (a PACKET_OUT's) on the frame with key `key`: as a
@@ -167,12 +177,31 @@ struct Run<'a, D> {
 }
 
 impl<'a, D: Datapath> Run<'a, D> {
+    /// The flow of `table` that `key` matches: through the cache, or, when
+    /// tracing, without touching it and reporting what matched.
+    #[inline(always)]
+    fn lookup(&mut self, table: u8, key: &FlowKey) -> Option<u32> {
+        if D::TRACE {
+            let id = self.cls.lookup_uncached(table, key);
+            let flows = self.flows;
+            self.dp.traced(table, id.and_then(|i| flows.get(i)));
+            id
+        } else {
+            self.cls.lookup(table, key)
+        }
+    }
+
     /// Runs flow `id` (found in table `table`) at nesting `depth`.
     fn flow(&mut self, id: u32, table: u8, key: &mut FlowKey, depth: usize) -> Result<(), DropReason> {
         if depth >= MAX_DEPTH {
             return Err(DropReason::FlowRecursion);
         }
-        let Some(spec) = self.flows.hit(id, self.len, self.now) else {
+        let found = if D::TRACE {
+            self.flows.get(id)
+        } else {
+            self.flows.hit(id, self.len, self.now)
+        };
+        let Some(spec) = found else {
             return Ok(());
         };
         let at = At {
@@ -254,7 +283,7 @@ impl<'a, D: Datapath> Run<'a, D> {
                     }
                     // No local port, no table outside PACKET_OUT: nothing.
                     ofport::TABLE if self.packet_out => {
-                        let id = self.cls.lookup(0, key).ok_or(DropReason::NoFlowMatch)?;
+                        let id = self.lookup(0, key).ok_or(DropReason::NoFlowMatch)?;
                         let mut copy = *key;
                         self.flow(id, 0, &mut copy, depth + 1)?;
                     }
@@ -340,7 +369,7 @@ impl<'a, D: Datapath> Run<'a, D> {
                         key.set(Field::InPort, p.into());
                     }
                     let t = t.unwrap_or(at.table);
-                    let r = match self.cls.lookup(t, key) {
+                    let r = match self.lookup(t, key) {
                         Some(next) => self.flow(next, t, key, depth + 1),
                         None => Ok(()),
                     };
@@ -351,7 +380,7 @@ impl<'a, D: Datapath> Run<'a, D> {
                     // The last instruction of the list: the frame continues in
                     // table `t` and this flow's actions are done. (The group
                     // table refuses it in buckets.)
-                    return match self.cls.lookup(t, key) {
+                    return match self.lookup(t, key) {
                         Some(next) => self.flow(next, t, key, depth + 1),
                         None => Ok(()),
                     };

@@ -22,6 +22,7 @@ pub mod extract;
 pub mod group;
 pub mod key;
 pub mod syntax;
+pub mod synth;
 pub mod table;
 pub mod types;
 

@@ -405,6 +405,11 @@ impl<'a> Flows<'a> {
         e.hit(bytes, now);
         Some(&e.spec)
     }
+
+    /// Flow `id`, not counted (for `trace`).
+    pub fn get(self, id: FlowId) -> Option<&'a FlowSpec> {
+        Some(&self.0.get(id as usize)?.as_ref()?.spec)
+    }
 }
 
 /// `priority=0,actions=NORMAL`: what a new bridge starts with (SPEC §9).

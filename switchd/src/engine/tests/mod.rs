@@ -12,6 +12,7 @@ mod bonds;
 mod flows;
 mod openflow;
 mod stp;
+mod trace;
 
 use super::Engine;
 use crate::config::Db;
