@@ -19,15 +19,15 @@ pub use error::{Error, ErrorKind};
 pub use reply::{
     BondInfo, BondMemberInfo, BondShowInfo, BridgeControllers, BridgeInfo, ControllerInfo, ControllerRole,
     ControllerState, ControllersInfo, FdbEntry, FlowInfo, FlowsInfo, LacpBondInfo, LacpMemberInfo,
-    LacpShowInfo, LacpState, LacpStatus, LacpSystem, PortInfo, PortState, PortStats, Reply, RstpBridgeInfo,
-    RstpInfo, RstpPortInfo, RstpProtocol, RstpRole, RstpState, TraceAction, TraceInfo, TraceResult,
-    TraceStage, TraceStep,
+    LacpShowInfo, LacpState, LacpStatus, LacpSystem, MirrorInfo, MirrorsInfo, PortInfo, PortState, PortStats,
+    Reply, RstpBridgeInfo, RstpInfo, RstpPortInfo, RstpProtocol, RstpRole, RstpState, TraceAction, TraceInfo,
+    TraceResult, TraceStage, TraceStep,
 };
 pub use request::Request;
 pub use types::{
     BondConfig, BondMode, BridgeId, BridgeSetting, ClearKey, ControllerTarget, DatapathId, FailMode, IfName,
-    InvalidValue, LacpMode, LacpTime, MacAddr, OfVersion, OfVersions, PortConfig, PortSetting, PortType,
-    RstpBridgeConfig, RstpPortConfig, RstpPortId, Trunks, VlanId, VlanMode,
+    InvalidValue, LacpMode, LacpTime, MacAddr, MirrorConfig, OfVersion, OfVersions, PortConfig, PortSetting,
+    PortType, RstpBridgeConfig, RstpPortConfig, RstpPortId, Trunks, VlanId, VlanMode, MIRRORS_MAX,
 };
 
 /// Default control socket path.

@@ -41,6 +41,8 @@ pub enum Reply {
     Flows(FlowsInfo),
     /// `trace`: the steps a described packet takes, and where it ends.
     Trace(TraceInfo),
+    /// `list-mirrors`.
+    Mirrors(MirrorsInfo),
     /// `get-controller`: the controller targets of bridges, with their state.
     Controllers(ControllersInfo),
 }
@@ -494,6 +496,38 @@ impl From<LacpState> for Vec<String> {
     fn from(s: LacpState) -> Vec<String> {
         s.names().map(str::to_owned).collect()
     }
+}
+
+/// `list-mirrors` (SPEC §11). Its JSON is the contract: `{"mirrors":[...]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MirrorsInfo {
+    /// Every mirror asked about, by bridge then name.
+    pub mirrors: Vec<MirrorInfo>,
+}
+
+/// One mirror as `list-mirrors` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MirrorInfo {
+    /// Its name.
+    pub mirror: String,
+    /// Its bridge.
+    pub bridge: String,
+    /// `select_all`.
+    pub select_all: bool,
+    /// `select_src_port`.
+    pub select_src_port: Vec<String>,
+    /// `select_dst_port`.
+    pub select_dst_port: Vec<String>,
+    /// `select_vlan`.
+    pub select_vlan: Vec<u16>,
+    /// `output_port`, or null.
+    pub output_port: Option<String>,
+    /// `output_vlan`, or null.
+    pub output_vlan: Option<u16>,
+    /// Copies sent.
+    pub tx_packets: u64,
+    /// Bytes of those.
+    pub tx_bytes: u64,
 }
 
 /// `trace` (SPEC §11). Its JSON is the contract:

@@ -8,8 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::types::{
-    BridgeSetting, ClearKey, ControllerTarget, IfName, InvalidValue, PortConfig, PortSetting, FLOW_TABLE_ALL,
-    FLOW_TABLE_MAX, FLOW_TEXT_MAX,
+    BridgeSetting, ClearKey, ControllerTarget, IfName, InvalidValue, MirrorConfig, PortConfig, PortSetting,
+    FLOW_TABLE_ALL, FLOW_TABLE_MAX, FLOW_TEXT_MAX,
 };
 
 /// A control request.
@@ -204,6 +204,28 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         table: Option<u8>,
     },
+    /// Add a mirror (SPEC §11): copies of the selected frames to a port or a VLAN.
+    AddMirror {
+        /// Bridge name.
+        bridge: IfName,
+        /// Mirror name (unique on the bridge).
+        mirror: IfName,
+        /// What it selects and where the copies go.
+        config: MirrorConfig,
+    },
+    /// Remove a mirror.
+    DelMirror {
+        /// Bridge name.
+        bridge: IfName,
+        /// Mirror name.
+        mirror: IfName,
+    },
+    /// The mirrors of one bridge, or of all, with what they sent.
+    ListMirrors {
+        /// Bridge name; all bridges if absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bridge: Option<IfName>,
+    },
     /// Run a described packet through a bridge without sending it, learning
     /// or counting anything, and report each step (SPEC §11; like
     /// `ovs-appctl ofproto/trace`).
@@ -279,6 +301,7 @@ impl Request {
                 table.map_or(Ok(()), check_dump_table)
             }
             Request::Trace { packet, .. } => check_flow_text("packet", packet),
+            Request::AddMirror { config, .. } => config.check(),
             _ => Ok(()),
         }
     }
@@ -303,6 +326,8 @@ impl Request {
                 | Request::ReplaceFlows { .. }
                 | Request::SetController { .. }
                 | Request::DelController { .. }
+                | Request::AddMirror { .. }
+                | Request::DelMirror { .. }
         )
     }
 }

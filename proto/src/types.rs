@@ -4037,3 +4037,130 @@ mod tests {
         );
     }
 }
+
+/// Most mirrors a bridge has (as Open vSwitch's `MAX_MIRRORS`).
+pub const MIRRORS_MAX: usize = 32;
+
+/// A mirror's configuration (SPEC §11, as Open vSwitch's Mirror table):
+/// which frames (`select_*`, a union, narrowed by `select_vlan`) and where
+/// their copies go (`output_port` or, RSPAN, `output_vlan`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MirrorConfig {
+    /// Every frame of the bridge.
+    #[serde(default)]
+    pub select_all: bool,
+    /// Frames received on these ports.
+    #[serde(default)]
+    pub select_src_port: Vec<IfName>,
+    /// Frames sent on these ports.
+    #[serde(default)]
+    pub select_dst_port: Vec<IfName>,
+    /// Only frames of these VLANs (alone: every frame of them).
+    #[serde(default)]
+    pub select_vlan: Vec<u16>,
+    /// SPAN: the port the copies go to (it then carries only mirror traffic).
+    #[serde(default)]
+    pub output_port: Option<IfName>,
+    /// RSPAN: the VLAN the copies go to, tagged with it.
+    #[serde(default)]
+    pub output_vlan: Option<u16>,
+}
+
+impl MirrorConfig {
+    /// Builds a mirror from `KEY=VALUE` words: `select_all=true|false`,
+    /// `select_src_port=P,...`, `select_dst_port=P,...`,
+    /// `select_vlan=V,...`, `output_port=P`, `output_vlan=V`.
+    ///
+    /// # Errors
+    /// An unknown key, a bad value, or a mirror that [`MirrorConfig::check`] refuses.
+    pub fn from_words<S: AsRef<str>>(words: &[S]) -> Result<MirrorConfig, InvalidValue> {
+        let mut m = MirrorConfig::default();
+        for w in words {
+            let w = w.as_ref();
+            let (k, v) = w
+                .split_once('=')
+                .ok_or_else(|| invalid(format!("{w:?} is not KEY=VALUE")))?;
+            let ports = |v: &str| -> Result<Vec<IfName>, InvalidValue> {
+                v.split(',').filter(|s| !s.is_empty()).map(str::parse).collect()
+            };
+            match k {
+                "select_all" => {
+                    m.select_all = match v {
+                        "true" => true,
+                        "false" => false,
+                        _ => return Err(invalid(format!("select_all={v}: expected true or false"))),
+                    }
+                }
+                "select_src_port" => m.select_src_port = ports(v)?,
+                "select_dst_port" => m.select_dst_port = ports(v)?,
+                "select_vlan" => {
+                    m.select_vlan =
+                        v.split(',')
+                            .filter(|s| !s.is_empty())
+                            .map(|s| {
+                                s.parse::<u16>().ok().filter(|n| *n <= 4095).ok_or_else(|| {
+                                    invalid(format!("select_vlan: {s:?} is not a VLAN (0-4095)"))
+                                })
+                            })
+                            .collect::<Result<_, _>>()?
+                }
+                "output_port" => m.output_port = Some(v.parse()?),
+                "output_vlan" => {
+                    m.output_vlan = Some(
+                        v.parse::<u16>()
+                            .ok()
+                            .filter(|n| (1..=4094).contains(n))
+                            .ok_or_else(|| invalid(format!("output_vlan={v}: expected a VLAN 1-4094")))?,
+                    )
+                }
+                _ => {
+                    return Err(invalid(format!(
+                        "unknown mirror key {k:?} (keys: select_all, select_src_port, select_dst_port, \
+                         select_vlan, output_port, output_vlan)"
+                    )))
+                }
+            }
+        }
+        m.check()?;
+        Ok(m)
+    }
+
+    /// What the types cannot say: exactly one output, something selected,
+    /// the output port not among the selected ones.
+    ///
+    /// # Errors
+    /// Which rule is broken.
+    pub fn check(&self) -> Result<(), InvalidValue> {
+        match (&self.output_port, self.output_vlan) {
+            (Some(_), Some(_)) => return Err(invalid("a mirror has output_port or output_vlan, not both")),
+            (None, None) => return Err(invalid("a mirror needs output_port=P or output_vlan=V")),
+            _ => {}
+        }
+        if let Some(v) = self.output_vlan {
+            if !(1..=4094).contains(&v) {
+                return Err(invalid(format!("output_vlan={v}: expected a VLAN 1-4094")));
+            }
+        }
+        if !self.select_all
+            && self.select_src_port.is_empty()
+            && self.select_dst_port.is_empty()
+            && self.select_vlan.is_empty()
+        {
+            return Err(invalid(
+                "a mirror selects nothing: give select_all=true, select_src_port, select_dst_port or select_vlan",
+            ));
+        }
+        if let Some(out) = &self.output_port {
+            if self.select_src_port.contains(out) || self.select_dst_port.contains(out) {
+                return Err(invalid(format!(
+                    "output_port {:?} cannot also be selected: it carries only mirror traffic",
+                    out.as_str()
+                )));
+            }
+        }
+        if self.select_vlan.iter().any(|v| *v > 4095) {
+            return Err(invalid("select_vlan: VLANs are 0-4095"));
+        }
+        Ok(())
+    }
+}

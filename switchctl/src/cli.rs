@@ -154,6 +154,24 @@ OpenFlow (controllers: see 'switchctl set-controller --help'):
   datapath_id=HEX16   exactly 16 hex digits, not all zero, e.g. 0000020000000001
                       (default: from the bridge MAC; show prints the one in force)";
 
+/// The mirror keys; shown by `add-mirror --help`.
+const ADD_MIRROR_HELP: &str = "\
+Keys (as Open vSwitch's Mirror table):
+  select_all=true       every frame of the bridge
+  select_src_port=P,... frames received on these ports
+  select_dst_port=P,... frames sent on these ports
+  select_vlan=V,...     only frames of these VLANs (alone: every frame of them)
+  output_port=P         SPAN: copies to port P, which then carries only mirror
+                        traffic (nothing is learned from it or flooded to it)
+  output_vlan=V         RSPAN: copies to every port of VLAN V, tagged V; frames
+                        received in VLAN V are never learned
+The selectors are a union; each frame is copied once per mirror. Copies carry
+the frame's VLAN as an 802.1Q tag (none for VLAN 0). At most 32 mirrors per bridge.
+
+Examples:
+  switchctl add-mirror br0 m1 select_src_port=vm1 select_dst_port=vm1 output_port=tap9
+  switchctl add-mirror br0 m2 select_vlan=10 output_vlan=999";
+
 /// The trace command's packet syntax; shown by `trace --help`.
 const TRACE_HELP: &str = "\
 The packet is given as flow-syntax fields (see 'switchctl add-flow --help'):
@@ -609,6 +627,35 @@ enum Command {
         #[arg(long, value_name = "N", value_parser = flow_table)]
         table: Option<u8>,
     },
+    /// Add a mirror: copies of the frames it selects go to a port or a VLAN
+    #[command(after_help = ADD_MIRROR_HELP)]
+    AddMirror {
+        /// Bridge name
+        #[arg(value_name = "BR")]
+        bridge: IfName,
+        /// Mirror name
+        #[arg(value_name = "NAME")]
+        mirror: IfName,
+        /// select_all=true, select_src_port=P,..., select_dst_port=P,..., select_vlan=V,...,
+        /// and output_port=P or output_vlan=V
+        #[arg(value_name = "KEY=VALUE", required = true)]
+        settings: Vec<String>,
+    },
+    /// Remove a mirror
+    DelMirror {
+        /// Bridge name
+        #[arg(value_name = "BR")]
+        bridge: IfName,
+        /// Mirror name
+        #[arg(value_name = "NAME")]
+        mirror: IfName,
+    },
+    /// List the mirrors of one bridge or of all, with the copies each sent
+    ListMirrors {
+        /// Bridge name (default: all bridges)
+        #[arg(value_name = "BR")]
+        bridge: Option<IfName>,
+    },
     /// Show the path a described packet takes through a bridge (like ovs-appctl ofproto/trace)
     #[command(after_help = TRACE_HELP)]
     Trace {
@@ -872,6 +919,26 @@ impl Cli {
                 filter,
                 table,
             },
+            Command::AddMirror {
+                bridge,
+                mirror,
+                settings,
+            } => {
+                let config = proto::MirrorConfig::from_words(&settings).map_err(|e| {
+                    usage_error(
+                        &["add-mirror"],
+                        ErrorKind::ValueValidation,
+                        format!("add-mirror {mirror}: {e}"),
+                    )
+                })?;
+                Request::AddMirror {
+                    bridge,
+                    mirror,
+                    config,
+                }
+            }
+            Command::DelMirror { bridge, mirror } => Request::DelMirror { bridge, mirror },
+            Command::ListMirrors { bridge } => Request::ListMirrors { bridge },
             Command::Trace { bridge, fields } => Request::Trace {
                 bridge,
                 packet: fields.join(","),

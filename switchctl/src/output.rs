@@ -30,7 +30,45 @@ pub fn human(reply: &Reply) -> String {
         Reply::Flows(info) => flows(info),
         Reply::Controllers(info) => controllers(info),
         Reply::Trace(info) => trace(info),
+        Reply::Mirrors(info) => mirrors(info),
     }
+}
+
+/// `list-mirrors`: one line per mirror.
+fn mirrors(info: &proto::MirrorsInfo) -> String {
+    let mut out = String::new();
+    for m in &info.mirrors {
+        let mut sel = Vec::new();
+        if m.select_all {
+            sel.push("select_all=true".to_string());
+        }
+        if !m.select_src_port.is_empty() {
+            sel.push(format!("select_src_port={}", m.select_src_port.join(",")));
+        }
+        if !m.select_dst_port.is_empty() {
+            sel.push(format!("select_dst_port={}", m.select_dst_port.join(",")));
+        }
+        if !m.select_vlan.is_empty() {
+            let v: Vec<String> = m.select_vlan.iter().map(u16::to_string).collect();
+            sel.push(format!("select_vlan={}", v.join(",")));
+        }
+        let output = match (&m.output_port, m.output_vlan) {
+            (Some(p), _) => format!("output_port={p}"),
+            (None, Some(v)) => format!("output_vlan={v}"),
+            (None, None) => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "{} {}: {} {} tx_packets={} tx_bytes={}",
+            m.bridge,
+            m.mirror,
+            sel.join(" "),
+            output,
+            m.tx_packets,
+            m.tx_bytes
+        );
+    }
+    out
 }
 
 /// `trace`: one line per step (`stage: detail`), then the result, as
@@ -87,6 +125,12 @@ pub fn json(reply: &Reply) -> Result<String, serde_json::Error> {
         // (serde_json without `preserve_order`), and a flow reads best in the
         // SPEC's order, table and priority first, as dump-flows' text.
         Reply::Flows(info) => {
+            let mut out = serde_json::to_string_pretty(info)?;
+            out.push('\n');
+            return Ok(out);
+        }
+        // In the SPEC's field order.
+        Reply::Mirrors(info) => {
             let mut out = serde_json::to_string_pretty(info)?;
             out.push('\n');
             return Ok(out);

@@ -122,11 +122,24 @@ pub struct BridgeConfig {
     /// derived from its MAC.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub datapath_id: Option<DatapathId>,
+    /// Mirrors (SPEC §11); absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mirrors: Vec<MirrorEntry>,
 }
 
 /// For `skip_serializing_if`: a setting at its default is not written.
 fn is_default<T: Default + PartialEq>(v: &T) -> bool {
     *v == T::default()
+}
+
+/// One stored mirror (SPEC §11).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MirrorEntry {
+    /// Mirror name.
+    pub name: IfName,
+    /// Its selection and output.
+    #[serde(flatten)]
+    pub config: proto::MirrorConfig,
 }
 
 /// One stored port.
@@ -179,6 +192,26 @@ impl Db {
             for (n, f) in b.flows.iter().flatten().enumerate() {
                 crate::flow::syntax::parse_flow(f, &crate::flow::NoNames)
                     .map_err(|e| format!("bridge {:?}: flow {}: {e}", b.name.as_str(), n + 1))?;
+            }
+            let mut mirrors = HashSet::new();
+            for m in &b.mirrors {
+                if !mirrors.insert(m.name.as_str()) {
+                    return Err(format!(
+                        "bridge {:?}: mirror {:?} appears twice",
+                        b.name.as_str(),
+                        m.name.as_str()
+                    ));
+                }
+                m.config.check().map_err(|e| {
+                    format!("bridge {:?}: mirror {:?}: {e}", b.name.as_str(), m.name.as_str())
+                })?;
+            }
+            if b.mirrors.len() > proto::MIRRORS_MAX {
+                return Err(format!(
+                    "bridge {:?}: more than {} mirrors",
+                    b.name.as_str(),
+                    proto::MIRRORS_MAX
+                ));
             }
         }
         Ok(())
@@ -262,6 +295,7 @@ mod tests {
                 fail_mode: FailMode::default(),
                 protocols: OfVersions::default(),
                 datapath_id: None,
+                mirrors: vec![],
                 ports: vec![PortEntry {
                     name: "vnet0".parse().unwrap(),
                     ofport: Some(1),

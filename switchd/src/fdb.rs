@@ -91,6 +91,9 @@ pub enum Learned {
     },
     /// The MAC was already known on this port; its age restarts.
     Refreshed,
+    /// Not learned: the VLAN is one nothing is learned in (an RSPAN VLAN,
+    /// SPEC §11).
+    Ignored,
 }
 
 /// One row of `fdb-show`.
@@ -208,6 +211,9 @@ pub struct Fdb {
     aging: Duration,
     evicted: u64,
     moved: u64,
+    /// VLANs nothing is learned in (RSPAN VLANs), one bit per VLAN; `None`
+    /// (the usual case) costs one test per learn.
+    no_learn: Option<Box<[u64; 64]>>,
 }
 
 impl std::fmt::Debug for Fdb {
@@ -223,6 +229,26 @@ impl std::fmt::Debug for Fdb {
 }
 
 impl Fdb {
+    /// Sets the VLANs nothing is learned in (RSPAN output VLANs, SPEC §11);
+    /// entries already in them are forgotten.
+    pub fn set_no_learn(&mut self, vlans: &[u16]) {
+        if vlans.is_empty() {
+            self.no_learn = None;
+            return;
+        }
+        let mut bits = Box::new([0u64; 64]);
+        for v in vlans {
+            bits[usize::from(v & 0xfff) / 64] |= 1 << (v % 64);
+        }
+        for p in 0..self.ports.len() {
+            let bits = &bits;
+            self.retain_port_vlans(PortId(p as u32), |v| {
+                bits[usize::from(v) / 64] & (1 << (v % 64)) == 0
+            });
+        }
+        self.no_learn = Some(bits);
+    }
+
     /// An empty table that holds at most `max_entries` (at least 1) and
     /// forgets a MAC `aging` after it was last seen.
     pub fn new(max_entries: usize, aging: Duration) -> Self {
@@ -238,6 +264,7 @@ impl Fdb {
             aging,
             evicted: 0,
             moved: 0,
+            no_learn: None,
         }
     }
 
@@ -305,6 +332,11 @@ impl Fdb {
     /// Never fails: a full table makes room first (see the module
     /// documentation).
     pub fn learn(&mut self, vlan: u16, mac: MacAddr, port: PortId, now: Instant) -> Learned {
+        if let Some(bits) = &self.no_learn {
+            if bits[usize::from(vlan & 0xfff) / 64] & (1 << (vlan % 64)) != 0 {
+                return Learned::Ignored;
+            }
+        }
         let k = key(vlan, mac);
         if let Some(&idx) = self.map.get(&k) {
             let expired = self.expired(&self.slab[idx as usize], now);

@@ -92,6 +92,9 @@ pub enum Gate {
     /// Learns and forwards.
     #[default]
     Forwarding,
+    /// A mirror's output port (SPEC §11): up, but it carries only mirror
+    /// traffic, so it neither learns nor forwards, nor is flooded to.
+    MirrorOutput,
 }
 
 /// Where a frame goes.
@@ -283,6 +286,9 @@ fn not_forwarding(
     id: PortId,
     now: Instant,
 ) -> DropReason {
+    if gate == Gate::MirrorOutput {
+        return DropReason::MirrorOutputPort;
+    }
     if gate != Gate::Learning {
         return DropReason::StpDiscarding;
     }

@@ -85,11 +85,14 @@ pub enum DropReason {
     /// `push_vlan` on a frame that already has a tag (switchd carries one
     /// tag), or a rewrite the frame's headers do not allow.
     FlowUnsupported,
+    /// Received on a mirror's output port, which carries only mirror
+    /// traffic (SPEC §11): neither learned from nor forwarded.
+    MirrorOutputPort,
 }
 
 impl DropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 29;
+    pub const COUNT: usize = 30;
 
     /// Every reason, in [`DropReason::index`] order.
     pub const ALL: [DropReason; Self::COUNT] = [
@@ -122,6 +125,7 @@ impl DropReason {
         DropReason::FlowRecursion,
         DropReason::TtlExceeded,
         DropReason::FlowUnsupported,
+        DropReason::MirrorOutputPort,
     ];
 
     /// The stable kebab-case name shown to users (`port-stats`, JSON keys).
@@ -156,6 +160,7 @@ impl DropReason {
             DropReason::FlowRecursion => "flow-recursion",
             DropReason::TtlExceeded => "ttl-exceeded",
             DropReason::FlowUnsupported => "flow-unsupported",
+            DropReason::MirrorOutputPort => "mirror-output-port",
         }
     }
 
@@ -308,6 +313,7 @@ mod tests {
             "flow-recursion",
             "ttl-exceeded",
             "flow-unsupported",
+            "mirror-output-port",
         ];
         let got: Vec<&str> = DropReason::ALL.iter().map(|r| r.name()).collect();
         assert_eq!(got, expect);

@@ -37,6 +37,46 @@ pub(super) struct Bridge {
     pub groups: GroupTable,
     /// OpenFlow settings and controllers (SPEC §10).
     pub of: BridgeOf,
+    /// Mirrors (SPEC §11).
+    pub mirrors: Mirrors,
+}
+
+/// One mirror with what it sent and its selection resolved to ports.
+#[derive(Debug)]
+pub(super) struct Mirror {
+    pub name: IfName,
+    pub config: proto::MirrorConfig,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+    /// The output port, if it exists on the bridge.
+    pub out: Option<PortId>,
+    /// `select_vlan` as a bitmap (`None`: every VLAN).
+    pub vlans: Option<Box<[u64; 64]>>,
+}
+
+impl Mirror {
+    pub fn selects_vlan(&self, vlan: u16) -> bool {
+        self.vlans
+            .as_ref()
+            .is_none_or(|b| b[usize::from(vlan & 0xfff) / 64] & (1 << (vlan % 64)) != 0)
+    }
+}
+
+/// A bridge's mirrors and, per port, which of them select its frames:
+/// bit `i` of a mask is `list[i]` (at most 32 mirrors, as OVS). Empty
+/// `list`: the data path does nothing more than test that.
+#[derive(Debug, Default)]
+pub(super) struct Mirrors {
+    pub list: Vec<Mirror>,
+    /// Mirrors that select every frame (`select_all`, or `select_vlan` alone).
+    pub all: u32,
+    /// Per port (by `PortId.0`): mirrors that select what it receives.
+    pub src: Vec<u32>,
+    /// Per port (by `PortId.0`): mirrors that select what it sends.
+    pub dst: Vec<u32>,
+    /// Ports some mirror selects by what they send, with each one's send
+    /// queue length before the current frame (scratch).
+    pub dst_ports: Vec<(PortId, usize)>,
 }
 
 impl Bridge {
@@ -56,6 +96,7 @@ impl Bridge {
             default_flow: None,
             groups: GroupTable::default(),
             of: BridgeOf::new(Instant::now()),
+            mirrors: Mirrors::default(),
         };
         bridge.flows_changed();
         bridge

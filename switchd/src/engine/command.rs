@@ -116,6 +116,13 @@ impl Engine {
                 Ok(Reply::Stats(rows))
             }
             Request::Trace { bridge, packet } => self.cmd_trace(&bridge, &packet),
+            Request::AddMirror {
+                bridge,
+                mirror,
+                config,
+            } => self.cmd_add_mirror(&bridge, mirror, config),
+            Request::DelMirror { bridge, mirror } => self.cmd_del_mirror(&bridge, &mirror),
+            Request::ListMirrors { bridge } => self.cmd_list_mirrors(bridge.as_ref()),
             Request::SetController { bridge, targets } => {
                 let b = self.find_bridge(&bridge)?;
                 // A passive target is one socket: two bridges cannot listen on it.

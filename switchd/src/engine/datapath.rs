@@ -9,6 +9,7 @@
 use std::time::Instant;
 
 use super::flowpath::{self, FlowPath};
+use super::mirror;
 use super::ports::{DownReason, Port};
 use super::Engine;
 use crate::batch::COPY_SLOTS;
@@ -107,6 +108,14 @@ impl Engine {
             return;
         };
         let bridge = &mut bridges[b];
+        let mirrored = !bridge.mirrors.list.is_empty();
+        if mirrored {
+            // Where the send queues of the ports mirrored by what they send
+            // stand before this frame, to see after it whether it went there.
+            for (pid, before) in bridge.mirrors.dst_ports.iter_mut() {
+                *before = slots.get_mut(*pid).map_or(0, |p| p.tx.len());
+            }
+        }
         // Fail-open (SPEC §10): no controller heard from in standalone
         // mode, so the hidden highest-priority flow sends all to NORMAL.
         let normal_only = bridge.default_flow.is_some() || bridge.of.fail_open_active;
@@ -155,6 +164,18 @@ impl Engine {
                 &mut fp,
             )
         };
+        if mirrored && verdict != Err(DropReason::ReservedDestination) {
+            mirror::mirror_frame(
+                &mut bridge.mirrors,
+                specs,
+                &mut slots,
+                dirty,
+                csum_slots,
+                batch,
+                in_idx,
+                slot,
+            );
+        }
         if let Err(reason) = verdict {
             let Some(p) = slots.get_mut(id) else { return };
             // BPDUs are refused by the pipeline as reserved; a bridge that

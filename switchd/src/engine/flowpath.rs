@@ -120,6 +120,7 @@ pub(super) fn run(
     match in_port.gate {
         Gate::Forwarding => {}
         Gate::Learning => return Err(DropReason::StpLearning),
+        Gate::MirrorOutput => return Err(DropReason::MirrorOutputPort),
         _ => return Err(DropReason::StpDiscarding),
     }
     let len = frame.len();

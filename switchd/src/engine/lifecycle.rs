@@ -332,6 +332,7 @@ impl Engine {
                     fail_mode: self.bridges[b].of.fail_mode,
                     protocols: self.bridges[b].of.protocols,
                     datapath_id: self.bridges[b].of.datapath_id,
+                    mirrors: self.mirrors_to_db(b),
                     ports: self
                         .ports
                         .of_bridge(b)
@@ -389,6 +390,20 @@ impl Engine {
             // Validated with the db; an error here would be a bug.
             if let Err(e) = self.flows_from_db(key, b.flows.as_deref()) {
                 tracing::error!(bridge = %b.name, "flows not restored: {e}");
+            }
+            if !b.mirrors.is_empty() {
+                let bridge = &mut self.bridges[key];
+                for m in &b.mirrors {
+                    bridge.mirrors.list.push(super::bridge::Mirror {
+                        name: m.name.clone(),
+                        config: m.config.clone(),
+                        tx_packets: 0,
+                        tx_bytes: 0,
+                        out: None,
+                        vlans: None,
+                    });
+                }
+                self.mirrors_resolve(key);
             }
             let of = &mut self.bridges[key].of;
             of.fail_mode = b.fail_mode;

@@ -32,6 +32,7 @@ mod datapath;
 mod flowpath;
 mod flows;
 mod lifecycle;
+mod mirror;
 mod ofdata;
 mod ofproto;
 mod ofstate;
@@ -436,6 +437,17 @@ impl Engine {
     fn respond(&mut self, req: Request) -> Response {
         let change = req.is_change();
         let result = self.apply(req);
+        if change && result.is_ok() {
+            // Ports came or went: mirrors name ports.
+            let with_mirrors: Vec<_> = self
+                .bridges
+                .keys()
+                .filter(|&b| !self.bridges[b].mirrors.list.is_empty())
+                .collect();
+            for b in with_mirrors {
+                self.mirrors_resolve(b);
+            }
+        }
         let db = (change && result.is_ok()).then(|| self.to_db());
         Response { result, db }
     }

@@ -284,7 +284,7 @@ impl Engine {
                 let gate = specs.index_of(id).map_or(Gate::Down, |i| specs[i].gate);
                 let state = match gate {
                     Gate::Down => OFPPS_LINK_DOWN,
-                    Gate::Forwarding => OFPPS_LIVE,
+                    Gate::Forwarding | Gate::MirrorOutput => OFPPS_LIVE,
                     Gate::Learning | Gate::Discarding => OFPPS_BLOCKED | OFPPS_LIVE,
                 };
                 let mut name = p.name.to_string();

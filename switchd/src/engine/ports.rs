@@ -116,6 +116,8 @@ pub(super) struct Port {
     /// Spanning-tree state (never `Down`: that comes from the link);
     /// [`PortTable::set_stp`].
     stp: Gate,
+    /// A mirror's output port (SPEC §11); [`PortTable::set_mirror_output`].
+    mirror_output: bool,
     pub counters: PortCounters,
     /// Frames of the current batch queued for this port.
     pub tx: Vec<TxEntry>,
@@ -227,7 +229,13 @@ impl Port {
             id,
             vlan: PortVlan::from_config(&self.config),
             tunnel: self.config.port_type.is_tunnel(),
-            gate: if self.is_up() { self.stp } else { Gate::Down },
+            gate: if !self.is_up() {
+                Gate::Down
+            } else if self.mirror_output {
+                Gate::MirrorOutput
+            } else {
+                self.stp
+            },
             mtu: self.mtu(),
             ofport: self.ofport,
             tun_id: if self.config.port_type.is_tunnel() {
@@ -299,6 +307,7 @@ impl PortTable {
             config,
             link: Link::Down(DownReason::NotAttached),
             stp: Gate::Forwarding,
+            mirror_output: false,
             counters: PortCounters::default(),
             tx: Vec::with_capacity(BATCH),
             ready: false,
@@ -339,6 +348,17 @@ impl PortTable {
         if let Some(Some(port)) = self.slots.get_mut(id.0 as usize) {
             port.config = config;
             Self::sync(&mut self.members, id, port);
+        }
+    }
+
+    /// Makes a port a mirror's output port (it then carries only mirror
+    /// traffic) or a normal one again.
+    pub fn set_mirror_output(&mut self, id: PortId, on: bool) {
+        if let Some(Some(port)) = self.slots.get_mut(id.0 as usize) {
+            if port.mirror_output != on {
+                port.mirror_output = on;
+                Self::sync(&mut self.members, id, port);
+            }
         }
     }
 

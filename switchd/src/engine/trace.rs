@@ -355,6 +355,10 @@ impl Engine {
                 t.push(TraceStage::Rstp, format!("{in_name} is learning"));
                 Err(Some(DropReason::StpLearning))
             }
+            Gate::MirrorOutput => {
+                t.push(TraceStage::Rstp, format!("{in_name} is a mirror's output port"));
+                Err(Some(DropReason::MirrorOutputPort))
+            }
             Gate::Forwarding => {
                 t.push(TraceStage::Rstp, format!("{in_name} is forwarding"));
                 if bridge.of.fail_open_active {

@@ -10,6 +10,7 @@ use proto::{BridgeInfo, BridgeSetting, Error, ErrorKind, PortState, Reply, Reque
 
 mod bonds;
 mod flows;
+mod mirror;
 mod openflow;
 mod stp;
 mod trace;
