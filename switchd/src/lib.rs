@@ -9,6 +9,7 @@
 //! - [`offload`]: checksum completion and software segmentation, for what a virtio-net header asks;
 //! - [`stats`]: drop reasons and per-port counters;
 //! - [`port`]: one file per port kind (tunnels in `port/tunnel/`), all `unsafe` in `port/sys/`;
+//! - [`sflow`]: sFlow v5 export (SPEC §11): ingress sampler, sample encoding, datagram packing;
 //! - [`engine`]: owns every bridge, port and table; the mio poll loop;
 //! - [`control`]: the Unix-socket server that talks to the engine over a channel;
 //! - [`config`]: the persistent db;
@@ -28,6 +29,7 @@ pub mod openflow;
 pub mod pipeline;
 mod port;
 mod rstp;
+pub mod sflow;
 pub mod stats;
 pub mod vlan;
 pub mod wire;
