@@ -8,6 +8,7 @@
 //! - [`pipeline`]: the pure per-frame decision (parse → VLAN classify → learn → decide → egress);
 //! - [`offload`]: checksum completion and software segmentation, for what a virtio-net header asks;
 //! - [`stats`]: drop reasons and per-port counters;
+//! - [`ipfix`]: IPFIX (RFC 7011) flow records: cache, templates and message encoding, no I/O;
 //! - [`port`]: one file per port kind (tunnels in `port/tunnel/`), all `unsafe` in `port/sys/`;
 //! - [`sflow`]: sFlow v5 export (SPEC §11): ingress sampler, sample encoding, datagram packing;
 //! - [`engine`]: owns every bridge, port and table; the mio poll loop;
@@ -23,6 +24,7 @@ pub mod daemon;
 mod engine;
 pub mod fdb;
 pub mod flow;
+pub mod ipfix;
 pub mod lacp;
 pub mod offload;
 pub mod openflow;
