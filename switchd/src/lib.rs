@@ -11,6 +11,7 @@
 //! - [`port`]: one file per port kind (tunnels in `port/tunnel/`), all `unsafe` in `port/sys/`;
 //! - [`engine`]: owns every bridge, port and table; the mio poll loop;
 //! - [`control`]: the Unix-socket server that talks to the engine over a channel;
+//! - [`metrics`]: the Prometheus endpoint of `switchd --metrics`, which asks the engine as `control` does;
 //! - [`config`]: the persistent db;
 //! - [`daemon`]: start-up and shutdown of the whole daemon (`switchd::daemon::run`).
 
@@ -23,6 +24,7 @@ mod engine;
 pub mod fdb;
 pub mod flow;
 pub mod lacp;
+pub mod metrics;
 pub mod offload;
 pub mod openflow;
 pub mod pipeline;
