@@ -3,6 +3,7 @@
 //! imports nothing and every module can use `crate::PortId` without a
 //! cycle through the root.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// What `switchd` was started with (see `switchd --help`).
@@ -17,11 +18,15 @@ pub struct Options {
     /// Move TAP frames with io_uring batches when the kernel allows it
     /// (`false`: one syscall per frame, `switchd --no-io-uring`).
     pub io_uring: bool,
+    /// Where to serve Prometheus metrics (`switchd --metrics ADDR:PORT`);
+    /// `None`: no metrics server.
+    pub metrics: Option<SocketAddr>,
 }
 
 /// Runs the daemon until SIGTERM or SIGINT: restores the configuration,
-/// opens every port, then serves the control socket. On a signal it closes
-/// every port and removes the socket file.
+/// opens every port, then serves the control socket (and the metrics
+/// endpoint, with `--metrics`). On a signal it closes every port and
+/// removes the socket file.
 pub fn run(opts: &Options) -> anyhow::Result<()> {
     use anyhow::Context;
     use signal_hook::consts::{SIGINT, SIGTERM};
@@ -30,6 +35,9 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
     let mut signals =
         signal_hook::iterator::Signals::new([SIGTERM, SIGINT]).context("cannot install signal handlers")?;
     let db = crate::config::load(&opts.db)?;
+    // Bound before any port is opened: a taken or wrong address is a
+    // start-up error, and nothing has to be undone for it.
+    let metrics = opts.metrics.map(crate::metrics::bind).transpose()?;
     let tap_io = if opts.io_uring {
         crate::port::tap::TapIo::Auto
     } else {
@@ -49,6 +57,15 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
     };
     crate::control::serve(listener, engine.clone(), opts.db.clone())
         .context("cannot start the control thread")?;
+    if let Some(listener) = metrics {
+        // The address actually bound (it differs from the one asked for
+        // with port 0).
+        let addr = listener
+            .local_addr()
+            .map_or_else(|e| e.to_string(), |a| a.to_string());
+        crate::metrics::serve(listener, engine.clone()).context("cannot start the metrics threads")?;
+        tracing::info!(%addr, "serving Prometheus metrics at http://{addr}/metrics");
+    }
     tracing::info!(socket = %opts.socket.display(), db = %opts.db.display(), "switchd ready");
     let signal = signals.forever().next();
     tracing::info!(?signal, "shutting down");

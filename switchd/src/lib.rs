@@ -13,6 +13,7 @@
 //! - [`sflow`]: sFlow v5 export (SPEC §11): ingress sampler, sample encoding, datagram packing;
 //! - [`engine`]: owns every bridge, port and table; the mio poll loop;
 //! - [`control`]: the Unix-socket server that talks to the engine over a channel;
+//! - [`metrics`]: the Prometheus endpoint of `switchd --metrics`, which asks the engine as `control` does;
 //! - [`config`]: the persistent db;
 //! - [`daemon`]: start-up and shutdown of the whole daemon (`switchd::daemon::run`).
 
@@ -26,6 +27,7 @@ pub mod fdb;
 pub mod flow;
 pub mod ipfix;
 pub mod lacp;
+pub mod metrics;
 pub mod offload;
 pub mod openflow;
 pub mod pipeline;

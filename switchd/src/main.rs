@@ -1,5 +1,6 @@
 //! `switchd`: the daemon's command line; everything else lives in the library.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -27,6 +28,18 @@ struct Args {
     /// (io_uring is used only where the kernel allows it; this turns it off).
     #[arg(long)]
     no_io_uring: bool,
+    /// Serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9477, [::1]:9477,
+    /// 0.0.0.0:9477 for every address). Read-only; anyone who can connect can read them.
+    #[arg(long, value_name = "ADDR:PORT", value_parser = parse_metrics_addr)]
+    metrics: Option<SocketAddr>,
+}
+
+/// `--metrics`: an IP address and a port (no host names: the daemon should
+/// not depend on name resolution at start-up, and binding a name that
+/// resolves to several addresses would be ambiguous).
+fn parse_metrics_addr(s: &str) -> Result<SocketAddr, String> {
+    s.parse()
+        .map_err(|_| format!("{s:?} is not ADDR:PORT with an IP address, e.g. 127.0.0.1:9477 or [::1]:9477"))
 }
 
 fn main() -> ExitCode {
@@ -50,6 +63,7 @@ fn main() -> ExitCode {
         socket_group: args.socket_group,
         db: args.db,
         io_uring: !args.no_io_uring,
+        metrics: args.metrics,
     };
     match switchd::daemon::run(&opts) {
         Ok(()) => ExitCode::SUCCESS,
