@@ -22,6 +22,10 @@ command -v depmod >/dev/null 2>&1 || need+=(kmod)
 command -v xz >/dev/null 2>&1 || need+=(xz-utils)
 # Real peers (tests/common/peers.rs): Open vSwitch as RSTP/LACP/OpenFlow peer.
 command -v ovs-vswitchd >/dev/null 2>&1 || need+=(openvswitch-switch)
+# Decoders of what switchd exports (tests/metrics.rs, tests/export.rs):
+# promtool checks the metrics, tshark decodes sFlow and IPFIX.
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v tshark >/dev/null 2>&1 || need+=(tshark)
 if ((${#need[@]})); then
     if [ "$(id -u)" = 0 ]; then
         echo "test.sh: installing ${need[*]}"

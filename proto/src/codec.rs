@@ -840,6 +840,8 @@ mod tests {
             Ok(Reply::Controllers(crate::reply::tests::sample_controllers())),
             Ok(Reply::Controllers(ControllersInfo::default())),
             Ok(Reply::Show(vec![BridgeInfo {
+                sflow: vec![],
+                ipfix: vec![],
                 name: "b".into(),
                 mac: MacAddr([2, 0, 0, 0, 0, 9]),
                 mac_aging: 300,

@@ -84,6 +84,12 @@ pub struct BridgeInfo {
     /// them; empty without controllers (and from an older daemon).
     #[serde(default)]
     pub controllers: Vec<ControllerInfo>,
+    /// sFlow settings in force (`key=value`, non-default ones; SPEC §11).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sflow: Vec<String>,
+    /// IPFIX settings in force (`key=value`, non-default ones).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ipfix: Vec<String>,
     /// Ports in the order they were added.
     pub ports: Vec<PortInfo>,
 }
@@ -1522,6 +1528,8 @@ pub(crate) mod tests {
     #[test]
     fn bridge_info_carries_mac_and_rstp_keys() {
         let b = BridgeInfo {
+            sflow: vec![],
+            ipfix: vec![],
             name: "br0".into(),
             mac: MacAddr([2, 0x5c, 0, 0, 0, 1]),
             mac_aging: 300,
@@ -1573,6 +1581,8 @@ pub(crate) mod tests {
         assert_eq!(old.datapath_id, None);
         assert!(old.controllers.is_empty());
         let unknown = BridgeInfo {
+            sflow: vec![],
+            ipfix: vec![],
             datapath_id: None,
             ..b
         };

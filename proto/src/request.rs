@@ -8,8 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::types::{
-    BridgeSetting, ClearKey, ControllerTarget, IfName, InvalidValue, MirrorConfig, PortConfig, PortSetting,
-    FLOW_TABLE_ALL, FLOW_TABLE_MAX, FLOW_TEXT_MAX,
+    BridgeClearKey, BridgeSetting, ClearKey, ControllerTarget, ExportSetting, IfName, InvalidValue,
+    MirrorConfig, PortConfig, PortSetting, FLOW_TABLE_ALL, FLOW_TABLE_MAX, FLOW_TEXT_MAX,
 };
 
 /// A control request.
@@ -84,6 +84,21 @@ pub enum Request {
         bridge: IfName,
         /// Settings to apply.
         settings: Vec<BridgeSetting>,
+    },
+    /// sFlow / IPFIX settings of a bridge (SPEC §11), all or nothing.
+    SetExport {
+        /// Bridge name.
+        bridge: IfName,
+        /// Settings to apply.
+        settings: Vec<ExportSetting>,
+    },
+    /// Remove a bridge's sFlow or IPFIX configuration (export stops; IPFIX
+    /// first exports what its cache holds).
+    ClearBridge {
+        /// Bridge name.
+        bridge: IfName,
+        /// What to remove.
+        keys: Vec<BridgeClearKey>,
     },
     /// Every bridge with its ports, configuration and state.
     Show,
@@ -327,6 +342,8 @@ impl Request {
                 | Request::SetController { .. }
                 | Request::DelController { .. }
                 | Request::AddMirror { .. }
+                | Request::SetExport { .. }
+                | Request::ClearBridge { .. }
                 | Request::DelMirror { .. }
         )
     }

@@ -4164,3 +4164,91 @@ impl MirrorConfig {
         Ok(())
     }
 }
+
+/// The sFlow keys of `set bridge` (SPEC §11).
+pub const SFLOW_KEYS: [&str; 5] = [
+    "sflow_targets",
+    "sflow_sampling",
+    "sflow_polling",
+    "sflow_header",
+    "sflow_agent",
+];
+/// The IPFIX keys of `set bridge` (SPEC §11).
+pub const IPFIX_KEYS: [&str; 5] = [
+    "ipfix_targets",
+    "ipfix_sampling",
+    "ipfix_obs_domain_id",
+    "ipfix_active_timeout",
+    "ipfix_cache_max_flows",
+];
+
+/// One sFlow or IPFIX setting of `set bridge` (SPEC §11): the key is
+/// checked here, the value by the daemon, which owns those exporters'
+/// rules (ranges, target lists).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportSetting {
+    /// One of [`SFLOW_KEYS`] or [`IPFIX_KEYS`].
+    pub key: String,
+    /// Its value, as given.
+    pub value: String,
+}
+
+impl ExportSetting {
+    /// Whether `key` is an sFlow or IPFIX key.
+    pub fn is_key(key: &str) -> bool {
+        SFLOW_KEYS.contains(&key) || IPFIX_KEYS.contains(&key)
+    }
+
+    /// Whether it is an sFlow setting (else IPFIX).
+    pub fn is_sflow(&self) -> bool {
+        self.key.starts_with("sflow_")
+    }
+}
+
+impl FromStr for ExportSetting {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (k, v) = s
+            .split_once('=')
+            .ok_or_else(|| invalid(format!("{s:?} is not KEY=VALUE")))?;
+        if !ExportSetting::is_key(k) {
+            return Err(invalid(format!(
+                "unknown key {k:?} (sFlow: {}; IPFIX: {})",
+                SFLOW_KEYS.join(", "),
+                IPFIX_KEYS.join(", ")
+            )));
+        }
+        Ok(ExportSetting {
+            key: k.to_string(),
+            value: v.to_string(),
+        })
+    }
+}
+
+impl fmt::Display for ExportSetting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.key, self.value)
+    }
+}
+
+/// What `clear bridge BR ...` removes (SPEC §11): an exporter's whole
+/// configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BridgeClearKey {
+    /// sFlow export.
+    Sflow,
+    /// IPFIX export.
+    Ipfix,
+}
+
+impl FromStr for BridgeClearKey {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "sflow" => Ok(BridgeClearKey::Sflow),
+            "ipfix" => Ok(BridgeClearKey::Ipfix),
+            _ => Err(invalid(format!("cannot clear {s:?} on a bridge (sflow, ipfix)"))),
+        }
+    }
+}

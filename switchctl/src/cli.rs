@@ -152,7 +152,20 @@ OpenFlow (controllers: see 'switchctl set-controller --help'):
   protocols=LIST      OpenFlow versions offered to controllers, comma-separated in
                       any order: OpenFlow13, OpenFlow10 (default OpenFlow13,OpenFlow10)
   datapath_id=HEX16   exactly 16 hex digits, not all zero, e.g. 0000020000000001
-                      (default: from the bridge MAC; show prints the one in force)";
+                      (default: from the bridge MAC; show prints the one in force)
+
+sFlow and IPFIX keys (SPEC §11; in a set bridge of their own, all or nothing;
+'switchctl clear bridge BR sflow|ipfix' turns an exporter off):
+  sflow_targets=IP:PORT,...    collectors (port 6343 if omitted); sFlow is on while set
+  sflow_sampling=N             1-in-N ingress packet sampling (default 400)
+  sflow_polling=S              counter samples every S seconds, 0 = none (default 30)
+  sflow_header=BYTES           bytes of each sampled frame, 4-256 (default 128)
+  sflow_agent=IP               agent address (default: the source the kernel picks)
+  ipfix_targets=IP:PORT,...    collectors (port 4739 if omitted); IPFIX is on while set
+  ipfix_sampling=N             1-in-N packets (default 1: every packet)
+  ipfix_obs_domain_id=N        observation domain id (default 0)
+  ipfix_active_timeout=S       export long flows every S seconds (default 60)
+  ipfix_cache_max_flows=N      flows held before the oldest is exported (default 1024)";
 
 /// The mirror keys; shown by `add-mirror --help`.
 const ADD_MIRROR_HELP: &str = "\
@@ -739,11 +752,31 @@ enum SetTable {
         bridge: IfName,
         /// Settings; see the list below
         #[arg(value_name = "KEY=VALUE", required = true)]
-        settings: Vec<BridgeSetting>,
+        settings: Vec<BridgeWord>,
     },
     /// Any other word: reported as an unknown table (clap would say "subcommand")
     #[command(external_subcommand)]
     Unknown(Vec<OsString>),
+}
+
+/// One `set bridge` word: a bridge setting, or an sFlow/IPFIX one (whose
+/// value the daemon checks).
+#[derive(Debug, Clone)]
+enum BridgeWord {
+    Setting(BridgeSetting),
+    Export(proto::ExportSetting),
+}
+
+impl std::str::FromStr for BridgeWord {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let key = s.split_once('=').map_or(s, |(k, _)| k);
+        if proto::ExportSetting::is_key(key) {
+            s.parse().map(BridgeWord::Export)
+        } else {
+            s.parse().map(BridgeWord::Setting)
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -757,6 +790,15 @@ enum ClearTable {
         /// Keys to remove: tag, trunks, vlan_mode
         #[arg(value_name = "KEY", required = true)]
         keys: Vec<ClearKey>,
+    },
+    /// Remove a bridge's sFlow or IPFIX configuration
+    Bridge {
+        /// Bridge name
+        #[arg(value_name = "BR")]
+        bridge: IfName,
+        /// sflow and/or ipfix
+        #[arg(value_name = "sflow|ipfix", required = true)]
+        keys: Vec<proto::BridgeClearKey>,
     },
     /// Any other word: reported as an unknown table
     #[command(external_subcommand)]
@@ -869,14 +911,42 @@ impl Cli {
             Command::Set { table } => match table {
                 SetTable::Port { port, settings } => Request::SetPort { port, settings },
                 SetTable::Bridge { bridge, settings } => {
-                    check_rstp_timers(&bridge, &settings)?;
-                    Request::SetBridge { bridge, settings }
+                    let (mut plain, mut export) = (Vec::new(), Vec::new());
+                    for w in settings {
+                        match w {
+                            BridgeWord::Setting(s) => plain.push(s),
+                            BridgeWord::Export(e) => export.push(e),
+                        }
+                    }
+                    if !plain.is_empty() && !export.is_empty() {
+                        return Err(usage_error(
+                            &["set", "bridge"],
+                            ErrorKind::ArgumentConflict,
+                            format!(
+                                "set bridge {bridge}: give sflow_*/ipfix_* keys in a set bridge of their own \
+                                 (they are applied together, all or nothing)"
+                            ),
+                        ));
+                    }
+                    if export.is_empty() {
+                        check_rstp_timers(&bridge, &plain)?;
+                        Request::SetBridge {
+                            bridge,
+                            settings: plain,
+                        }
+                    } else {
+                        Request::SetExport {
+                            bridge,
+                            settings: export,
+                        }
+                    }
                 }
                 SetTable::Unknown(words) => return Err(unknown_table("set", &words, "port, bridge")),
             },
             Command::Clear { table } => match table {
                 ClearTable::Port { port, keys } => Request::ClearPort { port, keys },
-                ClearTable::Unknown(words) => return Err(unknown_table("clear", &words, "port")),
+                ClearTable::Bridge { bridge, keys } => Request::ClearBridge { bridge, keys },
+                ClearTable::Unknown(words) => return Err(unknown_table("clear", &words, "port, bridge")),
             },
             Command::Show => Request::Show,
             Command::FdbShow { bridge } => Request::FdbShow { bridge },

@@ -196,6 +196,12 @@ pub fn show(bridges: &[BridgeInfo]) -> String {
         for c in &b.controllers {
             show_controller(&mut out, c);
         }
+        if !b.sflow.is_empty() {
+            let _ = writeln!(out, "  sflow: {}", b.sflow.join(" "));
+        }
+        if !b.ipfix.is_empty() {
+            let _ = writeln!(out, "  ipfix: {}", b.ipfix.join(" "));
+        }
         if b.ports.is_empty() {
             out.push_str("  (no ports)\n");
             continue;
@@ -1075,6 +1081,8 @@ bridge br2: fail_mode=standalone
     fn show_aligns_columns_and_gives_down_reason() {
         let bridges = vec![
             BridgeInfo {
+                sflow: vec![],
+                ipfix: vec![],
                 name: "br0".into(),
                 mac: MacAddr([2, 0x5c, 0x8e, 0x11, 0x22, 0x33]),
                 mac_aging: 300,
@@ -1123,6 +1131,8 @@ bridge br2: fail_mode=standalone
             },
             // as a daemon sends it that has no bridge MAC, RSTP off, no OpenFlow
             BridgeInfo {
+                sflow: vec![],
+                ipfix: vec![],
                 name: "br1".into(),
                 mac: MacAddr::default(),
                 mac_aging: 60,
@@ -1136,6 +1146,8 @@ bridge br2: fail_mode=standalone
                 ports: vec![],
             },
             BridgeInfo {
+                sflow: vec![],
+                ipfix: vec![],
                 name: "br2".into(),
                 mac: MacAddr([2, 0, 0, 0, 0, 2]),
                 mac_aging: 300,
@@ -1266,6 +1278,8 @@ drops by reason:
             serde_json::json!([{"port": "p1", "vlan": 10, "mac": "02:00:00:00:00:01", "age": 7}])
         );
         let v = parse(&Reply::Show(vec![BridgeInfo {
+            sflow: vec![],
+            ipfix: vec![],
             name: "br0".into(),
             mac: MacAddr([2, 0, 0, 0, 0, 1]),
             mac_aging: 300,
@@ -1892,6 +1906,8 @@ member: eth5: defaulted detached
             }
         };
         let bridges = vec![BridgeInfo {
+            sflow: vec![],
+            ipfix: vec![],
             name: "br0".into(),
             mac: MacAddr([2, 0, 0, 0, 0, 1]),
             mac_aging: 300,

@@ -294,6 +294,8 @@ fn json_output_shapes() {
         ..Default::default()
     };
     let show = vec![BridgeInfo {
+        sflow: vec![],
+        ipfix: vec![],
         name: "br0".into(),
         mac: MacAddr([2, 0, 0, 0, 0, 1]),
         mac_aging: 300,

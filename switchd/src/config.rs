@@ -125,6 +125,12 @@ pub struct BridgeConfig {
     /// Mirrors (SPEC §11); absent when there are none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mirrors: Vec<MirrorEntry>,
+    /// sFlow settings not at their default, as `key=value` (SPEC §11).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sflow: Vec<String>,
+    /// IPFIX settings not at their default, as `key=value` (SPEC §11).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ipfix: Vec<String>,
 }
 
 /// For `skip_serializing_if`: a setting at its default is not written.
@@ -205,6 +211,19 @@ impl Db {
                 m.config.check().map_err(|e| {
                     format!("bridge {:?}: mirror {:?}: {e}", b.name.as_str(), m.name.as_str())
                 })?;
+            }
+            let mut sf = crate::sflow::SflowConfig::default();
+            for p in &b.sflow {
+                sf.set_pair(p)
+                    .map_err(|e| format!("bridge {:?}: {e}", b.name.as_str()))?;
+            }
+            let mut ix = crate::ipfix::IpfixConfig::default();
+            for p in &b.ipfix {
+                let (k, v) = p
+                    .split_once('=')
+                    .ok_or_else(|| format!("bridge {:?}: {p:?} is not KEY=VALUE", b.name.as_str()))?;
+                ix.set(k, v)
+                    .map_err(|e| format!("bridge {:?}: {e}", b.name.as_str()))?;
             }
             if b.mirrors.len() > proto::MIRRORS_MAX {
                 return Err(format!(
@@ -296,6 +315,8 @@ mod tests {
                 protocols: OfVersions::default(),
                 datapath_id: None,
                 mirrors: vec![],
+                sflow: vec![],
+                ipfix: vec![],
                 ports: vec![PortEntry {
                     name: "vnet0".parse().unwrap(),
                     ofport: Some(1),

@@ -39,6 +39,38 @@ pub(super) struct Bridge {
     pub of: BridgeOf,
     /// Mirrors (SPEC §11).
     pub mirrors: Mirrors,
+    /// sFlow settings (SPEC §11), kept while off too.
+    pub sflow_cfg: crate::sflow::SflowConfig,
+    /// The running sFlow agent, while `sflow_cfg` has targets.
+    pub sflow: Option<Box<SflowRun>>,
+    /// IPFIX settings (SPEC §11), kept while off too.
+    pub ipfix_cfg: crate::ipfix::IpfixConfig,
+    /// The running IPFIX exporter, while `ipfix_cfg` has targets.
+    pub ipfix: Option<Box<IpfixRun>>,
+}
+
+/// A bridge's running sFlow export: the agent, one sampler per port (by
+/// `PortId.0`, made when the port first receives), each port's ifIndex,
+/// and the socket datagrams leave by.
+#[derive(Debug)]
+pub(super) struct SflowRun {
+    pub agent: crate::sflow::Agent,
+    pub samplers: Vec<Option<crate::sflow::Sampler>>,
+    pub ifindex: Vec<u32>,
+    pub sock: std::net::UdpSocket,
+    pub targets: Vec<std::net::SocketAddr>,
+    pub rate: u32,
+    /// Datagrams the socket refused.
+    pub send_errors: u64,
+}
+
+/// A bridge's running IPFIX export and its socket.
+#[derive(Debug)]
+pub(super) struct IpfixRun {
+    pub ipfix: crate::ipfix::Ipfix,
+    pub sock: std::net::UdpSocket,
+    /// Messages the socket refused.
+    pub send_errors: u64,
 }
 
 /// One mirror with what it sent and its selection resolved to ports.
@@ -97,6 +129,10 @@ impl Bridge {
             groups: GroupTable::default(),
             of: BridgeOf::new(Instant::now()),
             mirrors: Mirrors::default(),
+            sflow_cfg: crate::sflow::SflowConfig::default(),
+            sflow: None,
+            ipfix_cfg: crate::ipfix::IpfixConfig::default(),
+            ipfix: None,
         };
         bridge.flows_changed();
         bridge

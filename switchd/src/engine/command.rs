@@ -116,6 +116,8 @@ impl Engine {
                 Ok(Reply::Stats(rows))
             }
             Request::Trace { bridge, packet } => self.cmd_trace(&bridge, &packet),
+            Request::SetExport { bridge, settings } => self.cmd_set_export(&bridge, &settings),
+            Request::ClearBridge { bridge, keys } => self.cmd_clear_bridge(&bridge, &keys),
             Request::AddMirror {
                 bridge,
                 mirror,
@@ -430,6 +432,8 @@ impl Engine {
                     .unwrap_or_else(|| proto::DatapathId::from_mac(bridge.mac)),
             ),
             controllers: self.of_controller_info(b),
+            sflow: self.export_settings(b).0,
+            ipfix: self.export_settings(b).1,
             ports: self
                 .ports
                 .of_bridge(b)

@@ -8,6 +8,7 @@
 
 use std::time::Instant;
 
+use super::export;
 use super::flowpath::{self, FlowPath};
 use super::mirror;
 use super::ports::{DownReason, Port};
@@ -94,6 +95,7 @@ impl Engine {
             stp_pending,
             copies_used,
             packet_ins,
+            epoch,
             ..
         } = self;
         let Some(port) = ports.get_mut(id) else {
@@ -108,6 +110,18 @@ impl Engine {
             return;
         };
         let bridge = &mut bridges[b];
+        // sFlow and IPFIX look at every frame as received (SPEC §11).
+        if let Some(sf) = bridge.sflow.as_deref_mut() {
+            export::sflow_ingress(
+                sf,
+                id,
+                batch.frame(slot),
+                now.saturating_duration_since(*epoch).as_millis() as u64,
+            );
+        }
+        if let Some(ix) = bridge.ipfix.as_deref_mut() {
+            export::ipfix_ingress(ix, &specs[in_idx], batch.frame(slot), now);
+        }
         let mirrored = !bridge.mirrors.list.is_empty();
         if mirrored {
             // Where the send queues of the ports mirrored by what they send

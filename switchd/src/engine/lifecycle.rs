@@ -333,6 +333,8 @@ impl Engine {
                     protocols: self.bridges[b].of.protocols,
                     datapath_id: self.bridges[b].of.datapath_id,
                     mirrors: self.mirrors_to_db(b),
+                    sflow: self.export_settings(b).0,
+                    ipfix: self.export_settings(b).1,
                     ports: self
                         .ports
                         .of_bridge(b)
@@ -404,6 +406,9 @@ impl Engine {
                     });
                 }
                 self.mirrors_resolve(key);
+            }
+            if let Err(e) = self.export_from_db(key, &b.sflow, &b.ipfix) {
+                tracing::error!(bridge = %b.name, "sFlow/IPFIX not restored: {e}");
             }
             let of = &mut self.bridges[key].of;
             of.fail_mode = b.fail_mode;

@@ -29,6 +29,7 @@ mod bonds;
 mod bridge;
 mod command;
 mod datapath;
+mod export;
 mod flowpath;
 mod flows;
 mod lifecycle;
@@ -413,6 +414,7 @@ impl Engine {
             self.next_probe = now + PROBE_INTERVAL;
             self.collect_queue_drops();
             self.expire_flows(now);
+            self.export_tick(now);
             self.probe_ports();
             self.log_endpoint_drops();
         }
@@ -446,6 +448,14 @@ impl Engine {
                 .collect();
             for b in with_mirrors {
                 self.mirrors_resolve(b);
+            }
+            let with_sflow: Vec<_> = self
+                .bridges
+                .keys()
+                .filter(|&b| self.bridges[b].sflow.is_some())
+                .collect();
+            for b in with_sflow {
+                self.export_ports(b);
             }
         }
         let db = (change && result.is_ok()).then(|| self.to_db());

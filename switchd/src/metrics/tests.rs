@@ -33,6 +33,8 @@ use crate::stats::DropReason;
 
 fn bridge(name: &str, ports: &[(&str, bool)]) -> BridgeInfo {
     BridgeInfo {
+        sflow: vec![],
+        ipfix: vec![],
         name: name.into(),
         mac: MacAddr([2, 0, 0, 0, 0, 1]),
         mac_aging: 300,
