@@ -8,6 +8,7 @@
 //! - [`pipeline`]: the pure per-frame decision (parse → VLAN classify → learn → decide → egress);
 //! - [`offload`]: checksum completion and software segmentation, for what a virtio-net header asks;
 //! - [`stats`]: drop reasons and per-port counters;
+//! - [`capture`]: the BPF filter and the engine → reader queue of `switchctl capture`;
 //! - [`port`]: one file per port kind (tunnels in `port/tunnel/`), all `unsafe` in `port/sys/`;
 //! - [`engine`]: owns every bridge, port and table; the mio poll loop;
 //! - [`control`]: the Unix-socket server that talks to the engine over a channel;
@@ -16,6 +17,7 @@
 
 pub mod batch;
 pub mod bond;
+pub mod capture;
 pub mod config;
 mod control;
 pub mod daemon;
