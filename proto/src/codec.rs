@@ -323,6 +323,49 @@ mod tests {
         round_trip(Request::GetController {
             bridge: Some(name("br0")),
         });
+        round_trip(Request::Capture {
+            port: name("vm1"),
+            direction: crate::CaptureDirection::Out,
+            snaplen: 96,
+            count: Some(4),
+            filter: Some(vec![crate::BpfInsn::new(6, 0, 0, 96)]),
+        });
+    }
+
+    #[test]
+    fn capture_wire_form_and_defaults() {
+        let req = decode_request(br#"{"version":1,"request":{"op":"capture","port":"vm1"}}"#).unwrap();
+        assert_eq!(
+            req,
+            Request::Capture {
+                port: name("vm1"),
+                direction: crate::CaptureDirection::Both,
+                snaplen: 262_144,
+                count: None,
+                filter: None,
+            }
+        );
+        assert!(!req.is_change());
+        assert_eq!(
+            String::from_utf8(encode_request(&req).unwrap()).unwrap(),
+            "{\"version\":1,\"request\":{\"op\":\"capture\",\"port\":\"vm1\",\"direction\":\"both\",\
+             \"snaplen\":262144}}\n"
+        );
+        let with_filter = decode_request(
+            br#"{"version":1,"request":{"op":"capture","port":"vm1","direction":"in","count":2,
+                "filter":[{"code":6,"jt":0,"jf":0,"k":0}]}}"#,
+        )
+        .unwrap();
+        assert!(
+            matches!(with_filter, Request::Capture { count: Some(2), filter: Some(f), .. } if f.len() == 1)
+        );
+        let e = decode_request(br#"{"version":1,"request":{"op":"capture","port":"vm1","snaplen":0}}"#)
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidArgument);
+        assert_eq!(e.message, "snaplen 0 is out of range (1-262144)");
+        let e = decode_request(br#"{"version":1,"request":{"op":"capture","port":"vm1","direction":"up"}}"#)
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::BadRequest);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The `switchd` control protocol, shared by the daemon and `switchctl` and
 //! nothing else: validated value types ([`types`]), requests ([`request`]),
-//! replies ([`reply`]), the typed error ([`error`]) and line framing
-//! ([`codec`]).
+//! replies ([`reply`]), the typed error ([`error`]), line framing
+//! ([`codec`]) and the binary stream of a capture ([`capture`]).
 //!
 //! The transport is a Unix stream socket; each message is one line of JSON
 //! carrying a protocol `version`. A client may send several requests on one
@@ -9,12 +9,14 @@
 
 #![deny(missing_docs)]
 
+pub mod capture;
 pub mod codec;
 pub mod error;
 pub mod reply;
 pub mod request;
 pub mod types;
 
+pub use capture::{BpfInsn, CaptureDirection};
 pub use error::{Error, ErrorKind};
 pub use reply::{
     BondInfo, BondMemberInfo, BondShowInfo, BridgeControllers, BridgeInfo, ControllerInfo, ControllerRole,

@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::capture::{self, BpfInsn, CaptureDirection, SNAPLEN_MAX};
 use crate::types::{
     BridgeClearKey, BridgeSetting, ClearKey, ControllerTarget, ExportSetting, IfName, InvalidValue,
     MirrorConfig, PortConfig, PortSetting, FLOW_TABLE_ALL, FLOW_TABLE_MAX, FLOW_TEXT_MAX,
@@ -273,6 +274,30 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         bridge: Option<IfName>,
     },
+    /// Stream the frames a port receives and/or sends (SPEC §11). Not an
+    /// ordinary exchange: after a `done` reply the connection carries the
+    /// records of [`crate::capture`] until the capture ends.
+    Capture {
+        /// Port name.
+        port: IfName,
+        /// Which frames: received, sent or both.
+        #[serde(default)]
+        direction: CaptureDirection,
+        /// Bytes kept of each frame, 1-262144 (default 262144).
+        #[serde(default = "default_snaplen")]
+        snaplen: u32,
+        /// End after this many frames; until stopped if absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        count: Option<u64>,
+        /// Classic BPF program (as `tcpdump -ddd` prints it, at most 4096
+        /// instructions) a frame must pass; every frame if absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        filter: Option<Vec<BpfInsn>>,
+    },
+}
+
+fn default_snaplen() -> u32 {
+    SNAPLEN_MAX
 }
 
 impl Request {
@@ -317,6 +342,12 @@ impl Request {
             }
             Request::Trace { packet, .. } => check_flow_text("packet", packet),
             Request::AddMirror { config, .. } => config.check(),
+            Request::Capture {
+                snaplen,
+                count,
+                filter,
+                ..
+            } => capture::validate(*snaplen, *count, filter.as_deref()),
             _ => Ok(()),
         }
     }

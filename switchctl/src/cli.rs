@@ -17,11 +17,12 @@ use std::time::Duration;
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, Subcommand};
+use proto::capture::SNAPLEN_MAX;
 use proto::request::check_dump_table;
 use proto::types::BOND_MEMBERS_MIN;
 use proto::{
-    BridgeSetting, ClearKey, ControllerTarget, IfName, InvalidValue, PortConfig, PortSetting, Request,
-    RstpBridgeConfig,
+    BridgeSetting, CaptureDirection, ClearKey, ControllerTarget, IfName, InvalidValue, PortConfig,
+    PortSetting, Request, RstpBridgeConfig,
 };
 
 use crate::input::TextSource;
@@ -384,6 +385,29 @@ Examples:
   switchctl dump-flows br0 \"tcp,in_port=vm1\"
   switchctl dump-flows br0 --table 1 --json";
 
+/// What `capture` does; shown by `capture --help`.
+const CAPTURE_HELP: &str = "\
+Writes a pcap file (Ethernet link type, read by tcpdump -r and Wireshark) of the
+frames PORT receives and/or sends, as switchd sees them: VLAN tags included as
+they come in and as they leave, a GSO super-frame as one frame. It runs until
+COUNT frames, Ctrl-C or the port's removal, then prints 'N frames captured,
+M lost' on stderr. A reader slower than the traffic loses captured frames
+(counted as lost), never forwarded ones.
+
+FILTER is a tcpdump expression, the rest of the command line (e.g. icmp,
+tcp port 22, vlan 10, not arp); it is compiled by the tcpdump program, which
+must then be installed, and applied in switchd before frames are copied out.
+A tagged frame needs 'vlan' in the expression to match beyond its tag, as with
+tcpdump.
+
+Without -w, or with -w -, the pcap goes to standard output, which must not be
+a terminal.
+
+Examples:
+  switchctl capture vm1 -w vm1.pcap
+  switchctl capture vm1 -c 4 -w - icmp | tcpdump -n -r -
+  switchctl capture eth1 --direction out -w out.pcap vlan 10 and tcp port 80";
+
 /// Keys `clear port` removes; shown by `clear --help` and `clear port --help`.
 const CLEAR_KEYS_HELP: &str = "\
 Keys (clear port):
@@ -703,6 +727,33 @@ enum Command {
         #[arg(value_name = "BR")]
         bridge: Option<IfName>,
     },
+    /// Capture the frames of a port to a pcap file, like tcpdump -w
+    #[command(after_help = CAPTURE_HELP)]
+    Capture {
+        /// Port name
+        #[arg(value_name = "PORT")]
+        port: IfName,
+        /// Write the pcap to FILE; '-' (the default) is standard output
+        #[arg(short = 'w', value_name = "FILE|-")]
+        write: Option<PathBuf>,
+        /// Frames the port receives (in), sends (out) or both
+        #[arg(long, short = 'Q', value_name = "in|out|both", default_value = "both")]
+        direction: CaptureDirection,
+        /// Stop after COUNT frames
+        #[arg(short = 'c', value_name = "COUNT", value_parser = clap::value_parser!(u64).range(1..))]
+        count: Option<u64>,
+        /// Bytes kept of each frame, 1-262144; 0 means 262144 (the default)
+        #[arg(
+            short = 's',
+            value_name = "SNAPLEN",
+            default_value_t = SNAPLEN_MAX,
+            value_parser = clap::value_parser!(u32).range(0..=i64::from(SNAPLEN_MAX))
+        )]
+        snaplen: u32,
+        /// tcpdump filter expression: the rest of the command line
+        #[arg(value_name = "FILTER", trailing_var_arg = true, num_args = 0..)]
+        filter: Vec<String>,
+    },
 }
 
 /// `--table N` of `dump-flows`: a table number, checked as the daemon does.
@@ -822,6 +873,19 @@ pub struct Invocation {
     /// is empty until then. Reading is left to the caller so that parsing
     /// does no I/O.
     pub text_source: Option<TextSource>,
+    /// `capture`: where the pcap goes and the filter to compile into the
+    /// request (which has none until then; compiling runs tcpdump, so it
+    /// is left to the caller too).
+    pub capture: Option<CaptureArgs>,
+}
+
+/// What `capture` needs besides its request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptureArgs {
+    /// `-w FILE`; `None` for standard output (`-w -` or no `-w`).
+    pub file: Option<PathBuf>,
+    /// The tcpdump expression (FILTER words joined with spaces), if any.
+    pub filter: Option<String>,
 }
 
 /// Parses a full command line (including the program name) into an
@@ -849,6 +913,7 @@ impl Cli {
     /// A clap usage error naming the offending word or combination.
     pub fn into_invocation(self) -> Result<Invocation, clap::Error> {
         let mut text_source = None;
+        let mut capture = None;
         let request = match self.command {
             Command::AddBr { bridge, may_exist } => Request::AddBr { bridge, may_exist },
             Command::DelBr { bridge, if_exists } => Request::DelBr { bridge, if_exists },
@@ -1026,6 +1091,35 @@ impl Cli {
             }
             Command::DelController { bridge } => Request::DelController { bridge },
             Command::GetController { bridge } => Request::GetController { bridge },
+            Command::Capture {
+                port,
+                write,
+                direction,
+                count,
+                snaplen,
+                filter,
+            } => {
+                if self.json {
+                    return Err(usage_error(
+                        &["capture"],
+                        ErrorKind::ArgumentConflict,
+                        "capture writes a pcap file: --json does not apply".into(),
+                    ));
+                }
+                let filter = filter.join(" ");
+                capture = Some(CaptureArgs {
+                    file: write.filter(|w| w.as_os_str() != "-"),
+                    filter: (!filter.trim().is_empty()).then_some(filter),
+                });
+                Request::Capture {
+                    port,
+                    direction,
+                    // tcpdump's -s 0: the largest.
+                    snaplen: if snaplen == 0 { SNAPLEN_MAX } else { snaplen },
+                    count,
+                    filter: None,
+                }
+            }
         };
         // The value parsers already enforce every range; this is the same
         // check the daemon runs after decoding, kept so the two cannot drift.
@@ -1038,6 +1132,7 @@ impl Cli {
             timeout: (self.timeout > 0).then(|| Duration::from_secs(self.timeout)),
             request,
             text_source,
+            capture,
         })
     }
 }
@@ -2732,6 +2827,147 @@ mod tests {
             );
         }
         assert_eq!(proto::OfVersions::default().to_string(), "OpenFlow13,OpenFlow10");
+    }
+
+    fn capture_of(args: &[&str]) -> (Request, CaptureArgs) {
+        let inv = parse(args).unwrap_or_else(|e| panic!("{args:?} refused: {e}"));
+        (inv.request, inv.capture.expect("a capture invocation"))
+    }
+
+    #[test]
+    fn capture_command_lines() {
+        let (req, args) = capture_of(&["capture", "vm1"]);
+        assert_eq!(
+            req,
+            Request::Capture {
+                port: name("vm1"),
+                direction: CaptureDirection::Both,
+                snaplen: 262_144,
+                count: None,
+                filter: None,
+            }
+        );
+        assert_eq!(
+            args,
+            CaptureArgs {
+                file: None,
+                filter: None
+            }
+        );
+        // FILTER is the rest of the line, joined with spaces, as tcpdump's.
+        let (req, args) = capture_of(&[
+            "capture",
+            "vm1",
+            "-c",
+            "4",
+            "-w",
+            "out.pcap",
+            "--direction",
+            "out",
+            "-s",
+            "96",
+            "tcp",
+            "port",
+            "22",
+            "and",
+            "not",
+            "host",
+            "10.0.0.1",
+        ]);
+        assert_eq!(
+            req,
+            Request::Capture {
+                port: name("vm1"),
+                direction: CaptureDirection::Out,
+                snaplen: 96,
+                count: Some(4),
+                filter: None,
+            }
+        );
+        assert_eq!(
+            args,
+            CaptureArgs {
+                file: Some("out.pcap".into()),
+                filter: Some("tcp port 22 and not host 10.0.0.1".into()),
+            }
+        );
+        // One quoted word works as well; -w - is standard output; -s 0 the
+        // largest; -Q as tcpdump's.
+        let (req, args) = capture_of(&[
+            "capture",
+            "-w",
+            "-",
+            "-s",
+            "0",
+            "-Q",
+            "in",
+            "vm1",
+            "vlan 10 and icmp",
+        ]);
+        assert!(matches!(
+            req,
+            Request::Capture {
+                snaplen: 262_144,
+                direction: CaptureDirection::In,
+                ..
+            }
+        ));
+        assert_eq!(
+            args,
+            CaptureArgs {
+                file: None,
+                filter: Some("vlan 10 and icmp".into()),
+            }
+        );
+        // Options of the other commands are not capture options.
+        assert!(parse(&["show"]).unwrap().capture.is_none());
+    }
+
+    #[test]
+    fn bad_capture_command_lines() {
+        let (kind, msg) = refused(&["capture"]);
+        assert_eq!(kind, ErrorKind::MissingRequiredArgument, "{msg}");
+        let (_, msg) = refused(&["capture", "vm1", "-c", "0"]);
+        assert!(msg.contains("'-c <COUNT>'"), "{msg}");
+        let (_, msg) = refused(&["capture", "vm1", "-s", "262145"]);
+        assert!(msg.contains("262145"), "{msg}");
+        let (_, msg) = refused(&["capture", "vm1", "--direction", "up"]);
+        assert!(
+            msg.contains("direction \"up\" is not one of in, out, both"),
+            "{msg}"
+        );
+        let (_, msg) = refused(&["capture", "bad/name"]);
+        assert!(msg.contains("bad/name"), "{msg}");
+        let (kind, msg) = refused(&["--json", "capture", "vm1"]);
+        assert_eq!(kind, ErrorKind::ArgumentConflict);
+        assert!(
+            msg.contains("capture writes a pcap file: --json does not apply"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn capture_help_explains_filter_output_and_loss() {
+        let mut cmd = Cli::command();
+        cmd.build();
+        let help = cmd
+            .find_subcommand_mut("capture")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        for needle in [
+            "Usage: switchctl capture [OPTIONS] <PORT> [FILTER]...",
+            "-w <FILE|->",
+            "--direction <in|out|both>",
+            "-c <COUNT>",
+            "-s <SNAPLEN>",
+            "tcpdump expression",
+            "N frames captured,\nM lost",
+            "must not be\na terminal",
+            "switchctl capture vm1 -c 4 -w - icmp | tcpdump -n -r -",
+        ] {
+            assert!(help.contains(needle), "capture --help lacks {needle:?}: {help}");
+        }
     }
 
     #[test]

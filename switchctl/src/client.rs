@@ -127,6 +127,44 @@ pub fn call(
     req: &Request,
     timeout: Option<Duration>,
 ) -> Result<Result<Reply, proto::Error>, ClientError> {
+    exchange(socket, req, timeout).map(|(reply, _)| reply)
+}
+
+/// What follows the reply on a connection that goes on after it (a
+/// capture's records): the bytes already read past the reply line, then
+/// the socket, read with no timeout.
+pub type Stream = BufReader<io::Chain<io::Cursor<Vec<u8>>, UnixStream>>;
+
+/// [`call`] for a request whose reply is followed by a stream (`capture`):
+/// the reply, the stream, and another handle on the same connection to
+/// write to (to stop the stream). `timeout` bounds the exchange up to the
+/// reply, not the stream.
+///
+/// # Errors
+///
+/// As [`call`].
+pub fn open(
+    socket: &Path,
+    req: &Request,
+    timeout: Option<Duration>,
+) -> Result<(Result<Reply, proto::Error>, Stream, UnixStream), ClientError> {
+    let (reply, reader) = exchange(socket, req, timeout)?;
+    let pending = reader.buffer().to_vec();
+    let conn = reader.into_inner().stream;
+    let unset = |e| ClientError::Receive(e);
+    conn.set_read_timeout(None).map_err(unset)?;
+    conn.set_write_timeout(None).map_err(unset)?;
+    let other = conn.try_clone().map_err(unset)?;
+    Ok((reply, BufReader::new(io::Cursor::new(pending).chain(conn)), other))
+}
+
+/// Sends `req` and reads the reply line; returns the reply and the
+/// connection with whatever was read past the line still buffered.
+fn exchange(
+    socket: &Path,
+    req: &Request,
+    timeout: Option<Duration>,
+) -> Result<(Result<Reply, proto::Error>, BufReader<DeadlineStream>), ClientError> {
     // The daemon answers an over-long line with an error and hangs up,
     // possibly while this side is still writing (then all the user would
     // see is a broken pipe): say so before connecting instead.
@@ -156,7 +194,8 @@ pub fn call(
         Err(FrameError::TooLarge { limit }) => return Err(ClientError::TooLarge { limit }),
         Err(FrameError::Io(e)) => return Err(io_error(e, deadline, ClientError::Receive)),
     }
-    codec::decode_reply(&line).map_err(ClientError::Protocol)
+    let reply = codec::decode_reply(&line).map_err(ClientError::Protocol)?;
+    Ok((reply, reader))
 }
 
 fn connect(socket: &Path, deadline: Option<(Instant, Duration)>) -> Result<UnixStream, ClientError> {

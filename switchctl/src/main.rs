@@ -1,15 +1,19 @@
 //! `switchctl`: the command-line client of `switchd` (SPEC §5).
 //!
 //! Thin on purpose: [`cli`] turns the command line into one request, [`client`]
-//! exchanges it with the daemon, [`output`] prints the reply. Exit status 0 on
+//! exchanges it with the daemon, [`output`] prints the reply. `capture` is the
+//! one command that goes on after the reply: [`capture`] streams the frames
+//! into a pcap file ([`pcap`]). Exit status 0 on
 //! success; any failure is one line `switchctl: <reason>` on stderr and status
 //! 1, or 2 for a command line that does not parse. Nothing goes to stdout on failure,
 //! also with `--json`.
 
+mod capture;
 mod cli;
 mod client;
 mod input;
 mod output;
+mod pcap;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -51,6 +55,9 @@ fn usage_error(e: clap::Error) -> ExitCode {
 }
 
 fn run(inv: cli::Invocation) -> Result<(), String> {
+    if let Some(args) = inv.capture {
+        return capture::run(&inv.socket, inv.timeout, inv.request, args);
+    }
     // add-flows / replace-flows: the file is read before connecting, so a
     // missing file needs no daemon to be reported.
     let request = match &inv.text_source {

@@ -8,6 +8,7 @@
 //! - [`pipeline`]: the pure per-frame decision (parse → VLAN classify → learn → decide → egress);
 //! - [`offload`]: checksum completion and software segmentation, for what a virtio-net header asks;
 //! - [`stats`]: drop reasons and per-port counters;
+//! - [`capture`]: the BPF filter and the engine → reader queue of `switchctl capture`;
 //! - [`ipfix`]: IPFIX (RFC 7011) flow records: cache, templates and message encoding, no I/O;
 //! - [`port`]: one file per port kind (tunnels in `port/tunnel/`), all `unsafe` in `port/sys/`;
 //! - [`sflow`]: sFlow v5 export (SPEC §11): ingress sampler, sample encoding, datagram packing;
@@ -19,6 +20,7 @@
 
 pub mod batch;
 pub mod bond;
+pub mod capture;
 pub mod config;
 mod control;
 pub mod daemon;

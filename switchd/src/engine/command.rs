@@ -165,6 +165,12 @@ impl Engine {
                         .collect(),
                 }))
             }
+            // A capture streams on its connection: the control thread
+            // serves it and hands the engine only a tap (Msg::AttachTap).
+            Request::Capture { .. } => Err(err(
+                ErrorKind::Internal,
+                "a capture is served by the control thread, not as a request".into(),
+            )),
         }
     }
 

@@ -14,6 +14,7 @@ use super::mirror;
 use super::ports::{DownReason, Port};
 use super::Engine;
 use crate::batch::COPY_SLOTS;
+use crate::capture::Tap;
 use crate::flow::FlowKey;
 use crate::offload;
 use crate::pipeline;
@@ -104,6 +105,9 @@ impl Engine {
         let len = batch.frame(slot).len();
         port.counters.rx_packets += 1;
         port.counters.rx_bytes += len as u64;
+        if !port.taps.is_empty() {
+            offer_all(&mut port.taps, batch.frame(slot), false);
+        }
         let b = port.bridge;
         let (specs, mut slots) = ports.split(b);
         let Some(in_idx) = specs.index_of(id) else {
@@ -236,6 +240,9 @@ impl Engine {
             let Some(p) = ports.get_mut(out) else {
                 continue;
             };
+            if !p.taps.is_empty() {
+                offer_sent(p, batch);
+            }
             let mut o = SendOutcome::default();
             if p.offloads() || p.tx.iter().all(|e| batch.vnet(usize::from(e.slot)).is_plain()) {
                 let entries = std::mem::take(&mut p.tx);
@@ -336,6 +343,28 @@ pub(super) fn send_to(
         },
         None => SendOutcome::default(),
     }
+}
+
+/// Offers a frame a port received to its captures, dropping those whose
+/// reader is gone. Out of line: the data path only pays the `is_empty`
+/// test of a port without captures.
+#[cold]
+#[inline(never)]
+fn offer_all(taps: &mut Vec<Tap>, frame: &[u8], outgoing: bool) {
+    taps.retain_mut(|t| t.offer(frame, outgoing));
+}
+
+/// Offers the frames queued on port `p` to its captures, each as it leaves
+/// the port (its tag edit applied; a GSO super-frame as one frame, before
+/// any software segmentation), dropping the captures whose reader is gone.
+#[cold]
+#[inline(never)]
+fn offer_sent(p: &mut Port, batch: &RxBatch) {
+    let Port { taps, tx, .. } = p;
+    taps.retain_mut(|t| {
+        tx.iter()
+            .all(|e| t.offer_edited(batch.frame(usize::from(e.slot)), &e.edit, true))
+    });
 }
 
 fn add(total: &mut SendOutcome, o: SendOutcome) {

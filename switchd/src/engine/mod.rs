@@ -53,6 +53,7 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 use proto::{Error, ErrorKind, IfName, Reply, Request};
 
+use crate::capture::Tap;
 use crate::config::Db;
 use crate::port::sys;
 use crate::port::tunnel::Endpoint;
@@ -100,6 +101,9 @@ pub struct Response {
 
 enum Msg {
     Request(Request, mpsc::Sender<Response>),
+    /// Put a capture on a port (`switchctl capture`); the answer says
+    /// whether the port exists.
+    AttachTap(IfName, Tap, mpsc::Sender<Result<(), Error>>),
     Shutdown,
 }
 
@@ -139,6 +143,19 @@ impl EngineHandle {
             return internal("switchd is shutting down");
         }
         rx.recv().unwrap_or_else(|_| internal("switchd is shutting down"))
+    }
+
+    /// Puts a capture on port `port`: from the next batch on, the engine
+    /// offers the tap every frame the port receives and sends, until the
+    /// tap's reader is dropped or the port removed (its reader then sees
+    /// the end). Fails if there is no such port.
+    pub fn attach_tap(&self, port: IfName, tap: Tap) -> Result<(), Error> {
+        let (tx, rx) = mpsc::channel();
+        if self.tx.send(Msg::AttachTap(port, tap, tx)).is_err() || self.waker.wake().is_err() {
+            return internal("switchd is shutting down").result.map(drop);
+        }
+        rx.recv()
+            .unwrap_or_else(|_| internal("switchd is shutting down").result.map(drop))
     }
 
     /// Asks the engine to stop; it closes every port before its thread ends.
@@ -424,6 +441,9 @@ impl Engine {
         while let Ok(msg) = self.rx.try_recv() {
             match msg {
                 Msg::Shutdown => self.shutting_down = true,
+                Msg::AttachTap(port, tap, reply) => {
+                    let _ = reply.send(self.attach_tap(&port, tap));
+                }
                 Msg::Request(req, reply) => {
                     let _ = reply.send(self.respond(req));
                     // A port added, removed or changed: tell the controllers.
@@ -460,6 +480,20 @@ impl Engine {
         }
         let db = (change && result.is_ok()).then(|| self.to_db());
         Response { result, db }
+    }
+
+    /// Adds a capture to a port. Captures whose reader is gone are
+    /// dropped from every port first: the data path drops them only when
+    /// their port has a frame to offer.
+    fn attach_tap(&mut self, port: &IfName, tap: Tap) -> Result<(), Error> {
+        for (_, p) in self.ports.iter_mut() {
+            p.taps.retain(Tap::is_open);
+        }
+        let id = self.find_port(port)?;
+        if let Some(p) = self.ports.get_mut(id) {
+            p.taps.push(tap);
+        }
+        Ok(())
     }
 
     fn find_bridge(&self, name: &IfName) -> Result<BridgeKey, Error> {

@@ -129,6 +129,10 @@ pub(super) struct Port {
     /// The link is point-to-point for RSTP's rapid transitions: all but a
     /// system port on a half-duplex device.
     pub point_to_point: bool,
+    /// Captures of this port's frames (`switchctl capture`); usually empty,
+    /// which is all the data path checks. Dropped with the port, which
+    /// ends their readers' streams.
+    pub taps: Vec<crate::capture::Tap>,
 }
 
 impl Port {
@@ -313,6 +317,7 @@ impl PortTable {
             ready: false,
             carrier: true,
             point_to_point: true,
+            taps: Vec::new(),
         };
         self.members[b].push(port.spec(id));
         self.slots[slot] = Some(port);
