@@ -180,6 +180,7 @@ fn ipfix_records_count_what_was_sent() {
     let a = host_on_tap(&sw, "br0", "10.0.22.1");
     let b = host_on_tap(&sw, "br0", "10.0.22.2");
     assert_pings(&a, &b);
+    let b_ofport = sw.port_info(&b.port).unwrap()["ofport"].as_u64().unwrap();
     let cap = Capture::start(&sw.ns, 4739);
     sw.ctl_ok(&[
         "set",
@@ -218,6 +219,11 @@ fn ipfix_records_count_what_was_sent() {
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .unwrap_or(0);
             packets += n;
+            // NORMAL had learned b: the record names its port.
+            assert!(
+                flow.contains(&format!("OutputInt: {b_ofport}")),
+                "egress port {b_ofport}:\n{flow}"
+            );
         }
     }
     assert_eq!(

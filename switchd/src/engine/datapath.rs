@@ -123,9 +123,6 @@ impl Engine {
                 now.saturating_duration_since(*epoch).as_millis() as u64,
             );
         }
-        if let Some(ix) = bridge.ipfix.as_deref_mut() {
-            export::ipfix_ingress(ix, &specs[in_idx], batch.frame(slot), now);
-        }
         let mirrored = !bridge.mirrors.list.is_empty();
         if mirrored {
             // Where the send queues of the ports mirrored by what they send
@@ -182,6 +179,11 @@ impl Engine {
                 &mut fp,
             )
         };
+        if let Some(ix) = bridge.ipfix.as_deref_mut() {
+            // After the decision, so that the record can name the egress port.
+            let normal = normal_only.then_some(&bridge.fdb);
+            export::ipfix_ingress(ix, specs, in_idx, normal, batch.frame(slot), now);
+        }
         if mirrored && verdict != Err(DropReason::ReservedDestination) {
             mirror::mirror_frame(
                 &mut bridge.mirrors,

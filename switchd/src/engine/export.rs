@@ -22,9 +22,10 @@ use proto::{BridgeClearKey, Error, ErrorKind, ExportSetting, IfName, Reply};
 use super::bridge::{IpfixRun, SflowRun};
 use super::ports::BridgeKey;
 use super::Engine;
+use crate::fdb::Fdb;
 use crate::flow::extract;
 use crate::ipfix::{Ipfix, IpfixConfig};
-use crate::pipeline::PortSpec;
+use crate::pipeline::Ports;
 use crate::sflow::{self, Agent, FlowSample, IfCounters, Output, Sampler, SflowConfig};
 use crate::PortId;
 
@@ -80,13 +81,43 @@ pub(super) fn sflow_ingress(run: &mut SflowRun, id: PortId, frame: &[u8], now_ms
     run.agent.add_flow_sample(&sample, now_ms);
 }
 
-/// Counts a frame received on `port` in the IPFIX flow cache, if sampled.
+/// Counts a frame received on `specs[in_idx]` in the IPFIX flow cache, if
+/// sampled. With `normal` (the bridge switches with NORMAL alone), the
+/// record's egress port is the one the MAC table sends the destination to;
+/// otherwise, and for a flood, 0 (OVS: egressInterface 0 when not one port).
 #[inline]
-pub(super) fn ipfix_ingress(run: &mut IpfixRun, port: &PortSpec, frame: &[u8], now: Instant) {
-    if run.ipfix.sample() {
-        let key = extract(frame, port.ofport, port.tun_id);
-        run.ipfix.record(&key, 0, frame.len(), now, wall_ms());
+pub(super) fn ipfix_ingress(
+    run: &mut IpfixRun,
+    specs: &Ports,
+    in_idx: usize,
+    normal: Option<&Fdb>,
+    frame: &[u8],
+    now: Instant,
+) {
+    if !run.ipfix.sample() {
+        return;
     }
+    let port = &specs[in_idx];
+    let key = extract(frame, port.ofport, port.tun_id);
+    let out = normal.map_or(0, |fdb| egress_of(fdb, specs, in_idx, frame, now));
+    run.ipfix.record(&key, out, frame.len(), now, wall_ms());
+}
+
+/// The OpenFlow port NORMAL sends `frame` to, if one (0 for a flood or a drop).
+fn egress_of(fdb: &Fdb, specs: &Ports, in_idx: usize, frame: &[u8], now: Instant) -> u32 {
+    let Ok(meta) = crate::wire::parse(frame) else {
+        return 0;
+    };
+    if meta.dst.is_multicast() {
+        return 0;
+    }
+    let Ok(vlan) = specs[in_idx].vlan.classify(meta.tag) else {
+        return 0;
+    };
+    fdb.lookup(vlan, meta.dst, now)
+        .and_then(|id| specs.index_of(id))
+        .filter(|&i| i != in_idx)
+        .map_or(0, |i| u32::from(specs[i].ofport))
 }
 
 fn non_default(pairs: &[(&'static str, String)], defaults: &[(&'static str, String)]) -> Vec<String> {
