@@ -252,12 +252,27 @@ fn mirror_copies_counted_exactly_on_the_output_port() {
         &format!("select_src_port={}", a.port),
         &format!("output_port={}", m.port),
     ]);
-    let sniff = m.sniffer();
+    // tcpdump on the output port's host counts the echo requests it sees.
+    let dump = Command::new("ip")
+        .args([
+            "netns", "exec", &m.ns.name, "timeout", "4", "tcpdump", "-n", "-i", &m.ifname,
+        ])
+        .args(["icmp[icmptype] == icmp-echo"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start tcpdump");
+    std::thread::sleep(Duration::from_millis(1000));
     a.ns.exec_ok(&["ping", "-c", "7", "-i", "0.05", "-q", &b.ip]);
-    let got = sniff.collect(Duration::from_millis(800));
-    let echo = got.iter().filter(|f| is_icmp_echo(f)).count();
+    let out = dump.wait_with_output().expect("tcpdump ends");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let seen: u64 = err
+        .lines()
+        .find_map(|l| l.strip_suffix(" packets captured"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("tcpdump said: {err}"));
     // Requests come from a (selected); replies come from b (not selected).
-    assert_eq!(echo, 7, "mirrored echo requests");
+    assert_eq!(seen, 7, "mirrored echo requests seen by tcpdump: {err}");
     let info = sw.ctl_json(&["list-mirrors", "br0"]);
     let mm = &info["mirrors"][0];
     assert_eq!(mm["mirror"], "m1");

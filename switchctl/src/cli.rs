@@ -2291,12 +2291,16 @@ mod tests {
             "{msg}"
         );
         assert!(msg.contains("Usage: switchctl set"), "{msg}");
-        let (kind, msg) = refused(&["clear", "bridge", "br0", "mac_aging"]);
+        let (kind, msg) = refused(&["clear", "interface", "p", "tag"]);
         assert_eq!(kind, ErrorKind::InvalidSubcommand);
         assert!(
-            msg.contains("unknown table \"bridge\" for 'clear' (known: port)"),
+            msg.contains("unknown table \"interface\" for 'clear' (known: port, bridge)"),
             "{msg}"
         );
+        // clear bridge takes only the exporters.
+        let (kind, msg) = refused(&["clear", "bridge", "br0", "mac_aging"]);
+        assert_eq!(kind, ErrorKind::ValueValidation);
+        assert!(msg.contains("(sflow, ipfix)"), "{msg}");
         // a bare `set` shows its help (listing the tables) as a usage error
         assert_eq!(
             refused(&["set"]).0,
