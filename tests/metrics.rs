@@ -302,6 +302,19 @@ fn metrics_equal_port_stats_after_traffic() {
     }
     let (stats, body, show) = settled.expect("port-stats kept changing for 10 tries");
     let m = samples(&body);
+    // The engine's own counters: the two hosts were learned, ARP flooded,
+    // every frame looked up in table 0 (the default flow's shortcut).
+    let br = [("bridge", "br0")];
+    assert!(value(&m, "switchd_mac_learned_total", &br) >= 2, "learned");
+    assert!(value(&m, "switchd_floods_total", &br) >= 1, "floods");
+    let t0 = [("bridge", "br0"), ("table", "0")];
+    assert!(value(&m, "switchd_flow_table_lookups_total", &t0) >= 3, "lookups");
+    assert_eq!(
+        value(&m, "switchd_flow_table_lookups_total", &t0),
+        value(&m, "switchd_flow_table_matches_total", &t0),
+        "the default flow matches every frame"
+    );
+    assert!(value(&m, "switchd_engine_batches_total", &[]) >= 1, "batches");
     let rows = stats.as_array().expect("port-stats is an array");
     assert_eq!(rows.len(), 2, "{stats}");
     for row in rows {

@@ -19,11 +19,11 @@ pub mod types;
 pub use capture::{BpfInsn, CaptureDirection};
 pub use error::{Error, ErrorKind};
 pub use reply::{
-    BondInfo, BondMemberInfo, BondShowInfo, BridgeControllers, BridgeInfo, ControllerInfo, ControllerRole,
-    ControllerState, ControllersInfo, FdbEntry, FlowInfo, FlowsInfo, LacpBondInfo, LacpMemberInfo,
-    LacpShowInfo, LacpState, LacpStatus, LacpSystem, MirrorInfo, MirrorsInfo, PortInfo, PortState, PortStats,
-    Reply, RstpBridgeInfo, RstpInfo, RstpPortInfo, RstpProtocol, RstpRole, RstpState, TraceAction, TraceInfo,
-    TraceResult, TraceStage, TraceStep,
+    BondInfo, BondMemberInfo, BondShowInfo, BridgeControllers, BridgeCounters, BridgeInfo, ControllerInfo,
+    ControllerRole, ControllerState, ControllersInfo, CountersInfo, FdbEntry, FlowInfo, FlowsInfo,
+    LacpBondInfo, LacpMemberInfo, LacpShowInfo, LacpState, LacpStatus, LacpSystem, MirrorInfo, MirrorsInfo,
+    PortInfo, PortState, PortStats, Reply, RstpBridgeInfo, RstpInfo, RstpPortInfo, RstpProtocol, RstpRole,
+    RstpState, TableCounters, TraceAction, TraceInfo, TraceResult, TraceStage, TraceStep,
 };
 pub use request::Request;
 pub use types::{

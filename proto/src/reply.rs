@@ -43,6 +43,8 @@ pub enum Reply {
     Trace(TraceInfo),
     /// `list-mirrors`.
     Mirrors(MirrorsInfo),
+    /// Engine and table counters (for metrics).
+    Counters(CountersInfo),
     /// `get-controller`: the controller targets of bridges, with their state.
     Controllers(ControllersInfo),
 }
@@ -502,6 +504,51 @@ impl From<LacpState> for Vec<String> {
     fn from(s: LacpState) -> Vec<String> {
         s.names().map(str::to_owned).collect()
     }
+}
+
+/// Engine and table counters since the daemon started (SPEC §11 metrics).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CountersInfo {
+    /// Rounds of the engine's poll loop.
+    pub engine_loops: u64,
+    /// Batches of frames received (one receive call that brought frames).
+    pub batches: u64,
+    /// Frames in those batches (their mean size is `batch_frames / batches`).
+    pub batch_frames: u64,
+    /// Per bridge.
+    pub bridges: Vec<BridgeCounters>,
+}
+
+/// One bridge's counters.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct BridgeCounters {
+    /// Bridge name.
+    pub bridge: String,
+    /// MAC entries learned (new).
+    pub mac_learned: u64,
+    /// MAC moves between ports.
+    pub mac_moved: u64,
+    /// Entries evicted because the table was full.
+    pub mac_evicted: u64,
+    /// Entries that aged out.
+    pub mac_aged: u64,
+    /// Frames NORMAL flooded.
+    pub floods: u64,
+    /// Per flow table that has flows or was looked up.
+    pub tables: Vec<TableCounters>,
+}
+
+/// One flow table's counters.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TableCounters {
+    /// Table number.
+    pub table: u8,
+    /// Flows in it now.
+    pub flows: u64,
+    /// Frames looked up in it.
+    pub lookups: u64,
+    /// Frames a flow of it matched.
+    pub matched: u64,
 }
 
 /// `list-mirrors` (SPEC §11). Its JSON is the contract: `{"mirrors":[...]}`.

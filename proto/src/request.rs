@@ -101,6 +101,10 @@ pub enum Request {
         /// What to remove.
         keys: Vec<BridgeClearKey>,
     },
+    /// Engine and table counters for monitoring (`switchd --metrics`,
+    /// SPEC §11): engine loops and batches, MAC table events, floods, flow
+    /// table lookups per table.
+    Counters,
     /// Every bridge with its ports, configuration and state.
     Show,
     /// The MAC table of a bridge, oldest entry first.

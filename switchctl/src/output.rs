@@ -31,6 +31,7 @@ pub fn human(reply: &Reply) -> String {
         Reply::Controllers(info) => controllers(info),
         Reply::Trace(info) => trace(info),
         Reply::Mirrors(info) => mirrors(info),
+        Reply::Counters(info) => serde_json::to_string_pretty(info).unwrap_or_default() + "\n",
     }
 }
 
@@ -129,6 +130,7 @@ pub fn json(reply: &Reply) -> Result<String, serde_json::Error> {
             out.push('\n');
             return Ok(out);
         }
+        Reply::Counters(info) => serde_json::to_value(info)?,
         // In the SPEC's field order.
         Reply::Mirrors(info) => {
             let mut out = serde_json::to_string_pretty(info)?;

@@ -211,6 +211,12 @@ pub struct Fdb {
     aging: Duration,
     evicted: u64,
     moved: u64,
+    /// New entries learned, since creation.
+    learned: u64,
+    /// Entries that aged out, since creation.
+    aged: u64,
+    /// Frames NORMAL flooded (group address or unknown destination).
+    floods: u64,
     /// VLANs nothing is learned in (RSPAN VLANs), one bit per VLAN; `None`
     /// (the usual case) costs one test per learn.
     no_learn: Option<Box<[u64; 64]>>,
@@ -264,6 +270,9 @@ impl Fdb {
             aging,
             evicted: 0,
             moved: 0,
+            learned: 0,
+            aged: 0,
+            floods: 0,
             no_learn: None,
         }
     }
@@ -346,7 +355,12 @@ impl Fdb {
                 if expired || now.saturating_duration_since(e.linked) >= REFRESH_GRANULARITY {
                     self.touch(idx, now);
                 }
-                return if expired { Learned::New } else { Learned::Refreshed };
+                if expired {
+                    self.aged += 1;
+                    self.learned += 1;
+                    return Learned::New;
+                }
+                return Learned::Refreshed;
             }
             // A move: off the old port's list, onto the tail of the new one's.
             let from = e.port;
@@ -358,6 +372,8 @@ impl Fdb {
             push_back(&mut self.slab, &mut self.lru, idx, Which::Global);
             self.slab[idx as usize].linked = now;
             if expired {
+                self.aged += 1;
+                self.learned += 1;
                 return Learned::New;
             }
             self.moved += 1;
@@ -389,6 +405,7 @@ impl Fdb {
         let p = self.port_slot(port);
         push_back(&mut self.slab, &mut self.ports[p], idx, Which::Port);
         self.map.insert(k, idx);
+        self.learned += 1;
         Learned::New
     }
 
@@ -413,6 +430,7 @@ impl Fdb {
             self.remove(self.lru.head);
             n += 1;
         }
+        self.aged += n as u64;
         n
     }
 
@@ -527,6 +545,27 @@ impl Fdb {
     /// MAC moves between ports, since creation.
     pub fn moved(&self) -> u64 {
         self.moved
+    }
+
+    /// New entries learned, since creation.
+    pub fn learned(&self) -> u64 {
+        self.learned
+    }
+
+    /// Entries that aged out, since creation.
+    pub fn aged(&self) -> u64 {
+        self.aged
+    }
+
+    /// Frames NORMAL flooded, since creation.
+    pub fn floods(&self) -> u64 {
+        self.floods
+    }
+
+    /// Counts a flooded frame (the pipeline's decision).
+    #[inline]
+    pub fn count_flood(&mut self) {
+        self.floods += 1;
     }
 }
 

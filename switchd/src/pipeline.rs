@@ -373,6 +373,7 @@ pub fn forward_sized(
             }
         }
         Decision::Flood => {
+            fdb.count_flood();
             for i in 0..ports.len() {
                 if let Some(r) = egress(ports, in_idx, i, wire_len, &v) {
                     emit(i, r);

@@ -116,6 +116,7 @@ impl Engine {
                 Ok(Reply::Stats(rows))
             }
             Request::Trace { bridge, packet } => self.cmd_trace(&bridge, &packet),
+            Request::Counters => Ok(Reply::Counters(self.counters())),
             Request::SetExport { bridge, settings } => self.cmd_set_export(&bridge, &settings),
             Request::ClearBridge { bridge, keys } => self.cmd_clear_bridge(&bridge, &keys),
             Request::AddMirror {
@@ -418,6 +419,48 @@ impl Engine {
             self.of_reconfigure(b);
         }
         Ok(Reply::Done)
+    }
+
+    /// Engine and table counters (metrics).
+    fn counters(&self) -> proto::CountersInfo {
+        let bridges = self
+            .bridges
+            .keys()
+            .map(|b| {
+                let br = &self.bridges[b];
+                let mut flows = [0u64; crate::flow::types::N_TABLES as usize];
+                for (_, e) in br.flows.iter() {
+                    flows[usize::from(e.spec.table)] += 1;
+                }
+                let tables = (0..crate::flow::types::N_TABLES)
+                    .filter_map(|t| {
+                        let (lookups, matched) = br.flows.table_stats(t);
+                        let n = flows[usize::from(t)];
+                        (n > 0 || lookups > 0 || t == 0).then_some(proto::TableCounters {
+                            table: t,
+                            flows: n,
+                            lookups,
+                            matched,
+                        })
+                    })
+                    .collect();
+                proto::BridgeCounters {
+                    bridge: br.name.to_string(),
+                    mac_learned: br.fdb.learned(),
+                    mac_moved: br.fdb.moved(),
+                    mac_evicted: br.fdb.evicted(),
+                    mac_aged: br.fdb.aged(),
+                    floods: br.fdb.floods(),
+                    tables,
+                }
+            })
+            .collect();
+        proto::CountersInfo {
+            engine_loops: self.loops,
+            batches: self.batches,
+            batch_frames: self.batch_frames,
+            bridges,
+        }
     }
 
     fn bridge_info(&self, b: BridgeKey) -> BridgeInfo {

@@ -54,6 +54,8 @@ impl Engine {
             _ => return false,
         };
         if n > 0 {
+            self.batches += 1;
+            self.batch_frames += n as u64;
             let now = Instant::now();
             for (slot, port) in ingress.iter().enumerate().take(n) {
                 if let Some(id) = *port {
@@ -68,6 +70,8 @@ impl Engine {
     /// Runs the `n` frames of the batch received on port `id` through the
     /// pipeline, then sends what was queued, one call per egress port.
     fn forward_batch(&mut self, id: PortId, n: usize) {
+        self.batches += 1;
+        self.batch_frames += n as u64;
         let now = Instant::now();
         for slot in 0..n {
             self.forward_frame(id, slot, now);

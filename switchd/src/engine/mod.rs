@@ -227,6 +227,10 @@ struct Engine {
     of: ofstate::OfIo,
     /// Frames for controllers queued by the current batch.
     packet_ins: ofstate::PacketIns,
+    /// Rounds of the poll loop, batches received and their frames (metrics).
+    loops: u64,
+    batches: u64,
+    batch_frames: u64,
     shutting_down: bool,
 }
 
@@ -257,6 +261,9 @@ impl Engine {
             lacp_events: Vec::new(),
             of: ofstate::OfIo::default(),
             packet_ins: ofstate::PacketIns::default(),
+            loops: 0,
+            batches: 0,
+            batch_frames: 0,
             shutting_down: false,
         }
     }
@@ -265,6 +272,7 @@ impl Engine {
         let mut events = Events::with_capacity(256);
         let mut still_ready = Vec::with_capacity(64);
         while !self.shutting_down {
+            self.loops += 1;
             let timeout = if self.ready.is_empty() && !self.of.has_pending() {
                 Some(self.timeout(Instant::now()))
             } else {

@@ -30,7 +30,6 @@ use crate::openflow::msg::{
 };
 use crate::openflow::{action, OfError as E};
 use crate::pipeline::Gate;
-use crate::stats::DropReason;
 
 /// OFPC_FLOW_STATS | TABLE_STATS | PORT_STATS | GROUP_STATS.
 const CAPABILITIES: u32 = 0x1 | 0x2 | 0x4 | 0x8;
@@ -631,18 +630,13 @@ impl Engine {
                         matched_count: 0,
                     })
                     .collect();
-                for (_, e) in self.bridges[b].flows.iter() {
-                    let t = &mut tables[usize::from(e.spec.table)];
-                    t.active_count += 1;
-                    t.matched_count += e.n_packets();
-                    t.lookup_count += e.n_packets();
+                let flows = &self.bridges[b].flows;
+                for (_, e) in flows.iter() {
+                    tables[usize::from(e.spec.table)].active_count += 1;
                 }
-                // Table 0 sees every frame: the ones no flow took too.
-                tables[0].lookup_count += self
-                    .ports
-                    .of_bridge(b)
-                    .map(|(_, p)| p.counters.drops[DropReason::NoFlowMatch.index()])
-                    .sum::<u64>();
+                for t in tables.iter_mut() {
+                    (t.lookup_count, t.matched_count) = flows.table_stats(t.table_id);
+                }
                 MultipartReply::Table(tables)
             }
             MultipartRequest::TableFeatures => MultipartReply::TableFeatures { n_tables: N_TABLES },

@@ -153,6 +153,10 @@ struct Table {
     fixed: Option<FlowId>,
     /// This version of the table, for the cache (unique per classifier).
     gen: u64,
+    /// Frames looked up in this table, and those a flow matched (OpenFlow
+    /// table statistics, metrics).
+    lookups: u64,
+    matched: u64,
 }
 
 impl Table {
@@ -162,6 +166,8 @@ impl Table {
             n_flows: 0,
             layout: Layout::of(&FlowKey::ZERO),
             reads_key: false,
+            lookups: 0,
+            matched: 0,
             fixed: None,
             gen,
         }
@@ -302,15 +308,30 @@ impl Classifier {
     /// union of masks, and the search and fill of a miss are out of line.
     #[inline]
     pub fn lookup(&mut self, table: u8, key: &FlowKey) -> Option<FlowId> {
-        let t = self.tables.get(usize::from(table))?;
-        if !t.reads_key {
-            return t.fixed;
+        let t = self.tables.get_mut(usize::from(table))?;
+        t.lookups += 1;
+        let answer = if !t.reads_key {
+            t.fixed
+        } else {
+            let t = &self.tables[usize::from(table)];
+            let hash = self.cache.hash(table, &t.layout, key);
+            match self.cache.get(hash, t.gen, &t.layout, key) {
+                Some(answer) => answer,
+                None => self.lookup_miss(table, hash, key),
+            }
+        };
+        if answer.is_some() {
+            self.tables[usize::from(table)].matched += 1;
         }
-        let hash = self.cache.hash(table, &t.layout, key);
-        match self.cache.get(hash, t.gen, &t.layout, key) {
-            Some(answer) => answer,
-            None => self.lookup_miss(table, hash, key),
-        }
+        answer
+    }
+
+    /// Frames looked up in `table` and those a flow matched, since the
+    /// table was created.
+    pub fn table_stats(&self, table: u8) -> (u64, u64) {
+        self.tables
+            .get(usize::from(table))
+            .map_or((0, 0), |t| (t.lookups, t.matched))
     }
 
     /// The search after a cache miss, and the cache's fill.

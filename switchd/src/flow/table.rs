@@ -150,6 +150,9 @@ pub struct FlowTable {
     free: Vec<FlowId>,
     cls: Classifier,
     len: usize,
+    /// Frames the data path matched to the default flow without a lookup
+    /// ([`FlowTable::hit`]): table 0 lookups and matches all the same.
+    shortcut: Cell<u64>,
 }
 
 impl Default for FlowTable {
@@ -166,6 +169,7 @@ impl FlowTable {
             free: Vec::new(),
             cls: Classifier::new(),
             len: 0,
+            shortcut: Cell::new(0),
         }
     }
 
@@ -337,12 +341,21 @@ impl FlowTable {
         self.cls.lookup_uncached(table, key)
     }
 
-    /// Counts a frame of `bytes` on flow `id`.
+    /// Counts a frame of `bytes` on flow `id`, which the data path found
+    /// without looking table 0 up (the default-flow shortcut).
     #[inline]
     pub fn hit(&self, id: FlowId, bytes: usize, now: Instant) {
         if let Some(Some(e)) = self.entries.get(id as usize) {
             e.hit(bytes, now);
         }
+        self.shortcut.set(self.shortcut.get() + 1);
+    }
+
+    /// Frames looked up in `table` and those a flow of it matched.
+    pub fn table_stats(&self, table: u8) -> (u64, u64) {
+        let (lookups, matched) = self.cls.table_stats(table);
+        let s = if table == 0 { self.shortcut.get() } else { 0 };
+        (lookups + s, matched + s)
     }
 
     /// The classifier, to look frames up, and the flows, to count hits and

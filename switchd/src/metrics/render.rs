@@ -90,7 +90,87 @@ pub fn render(s: &Snapshot) -> String {
     rstp(&mut e, s);
     bonds(&mut e, s);
     controllers(&mut e, s);
+    counters(&mut e, s);
     e.finish()
+}
+
+/// The engine's own counters: its loop and batches, MAC table events,
+/// floods, flow table lookups.
+fn counters(e: &mut Exposition, s: &Snapshot) {
+    let c = &s.counters;
+    e.family(
+        "switchd_engine_loops_total",
+        "Rounds of the engine's poll loop.",
+        Kind::Counter,
+        |f| f.add(&[], c.engine_loops),
+    );
+    e.family(
+        "switchd_engine_batches_total",
+        "Batches of received frames (one receive call that brought frames).",
+        Kind::Counter,
+        |f| f.add(&[], c.batches),
+    );
+    e.family(
+        "switchd_engine_batch_frames_total",
+        "Frames in those batches (mean batch size: this over switchd_engine_batches_total).",
+        Kind::Counter,
+        |f| f.add(&[], c.batch_frames),
+    );
+    let each = |f: &mut Samples, value: &dyn Fn(&proto::BridgeCounters) -> u64| {
+        for b in &c.bridges {
+            f.add(&[("bridge", &b.bridge)], value(b));
+        }
+    };
+    e.family(
+        "switchd_mac_learned_total",
+        "MAC entries learned.",
+        Kind::Counter,
+        |f| each(f, &|b| b.mac_learned),
+    );
+    e.family(
+        "switchd_mac_moves_total",
+        "MAC moves between ports.",
+        Kind::Counter,
+        |f| each(f, &|b| b.mac_moved),
+    );
+    e.family(
+        "switchd_mac_evictions_total",
+        "MAC entries evicted because the table was full.",
+        Kind::Counter,
+        |f| each(f, &|b| b.mac_evicted),
+    );
+    e.family(
+        "switchd_mac_aged_total",
+        "MAC entries that aged out.",
+        Kind::Counter,
+        |f| each(f, &|b| b.mac_aged),
+    );
+    e.family(
+        "switchd_floods_total",
+        "Frames the learning switch (NORMAL) flooded.",
+        Kind::Counter,
+        |f| each(f, &|b| b.floods),
+    );
+    let tables = |f: &mut Samples, value: &dyn Fn(&proto::TableCounters) -> u64| {
+        for b in &c.bridges {
+            for t in &b.tables {
+                let table = t.table.to_string();
+                f.add(&[("bridge", &b.bridge), ("table", &table)], value(t));
+            }
+        }
+    };
+    e.family(
+        "switchd_flow_table_lookups_total",
+        "Frames looked up in a flow table.",
+        Kind::Counter,
+        |f| tables(f, &|t| t.lookups),
+    );
+    e.family(
+        "switchd_flow_table_matches_total",
+        "Frames a flow of the table matched.",
+        Kind::Counter,
+        |f| tables(f, &|t| t.matched),
+    );
 }
 
 fn daemon(e: &mut Exposition) {

@@ -35,6 +35,8 @@ pub struct Snapshot {
     pub lacp: LacpShowInfo,
     /// `dump-flows` of each bridge, by bridge name, in `bridges` order.
     pub flows: Vec<(String, FlowsInfo)>,
+    /// Engine and table counters (the one request only metrics use).
+    pub counters: proto::CountersInfo,
 }
 
 /// Asks the engine (through `call`, which is `EngineHandle::call` in the
@@ -63,6 +65,10 @@ pub fn collect(mut call: impl FnMut(Request) -> Result<Reply, Error>) -> Result<
         Reply::Lacp(l) => l,
         other => return Err(unexpected("lacp-show", &other)),
     };
+    let counters = match call(Request::Counters)? {
+        Reply::Counters(c) => c,
+        other => return Err(unexpected("counters", &other)),
+    };
     let mut flows = Vec::with_capacity(bridges.len());
     for b in &bridges {
         // The name came from the engine, so it is valid; a failure here
@@ -87,6 +93,7 @@ pub fn collect(mut call: impl FnMut(Request) -> Result<Reply, Error>) -> Result<
         bonds,
         lacp,
         flows,
+        counters,
     })
 }
 

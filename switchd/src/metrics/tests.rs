@@ -198,6 +198,25 @@ fn rich_snapshot() -> Snapshot {
             ),
             ("br1".into(), FlowsInfo::default()),
         ],
+        counters: proto::CountersInfo {
+            engine_loops: 1000,
+            batches: 40,
+            batch_frames: 300,
+            bridges: vec![proto::BridgeCounters {
+                bridge: "br0".into(),
+                mac_learned: 4,
+                mac_moved: 1,
+                mac_evicted: 0,
+                mac_aged: 2,
+                floods: 9,
+                tables: vec![proto::TableCounters {
+                    table: 0,
+                    flows: 2,
+                    lookups: 300,
+                    matched: 290,
+                }],
+            }],
+        },
     }
 }
 
@@ -409,6 +428,15 @@ switchd_flow_matched_packets_total{{bridge=\"br0\",table=\"0\"}} 0
 # HELP switchd_flow_matched_bytes_total Bytes of the packets matched by the flows now in the table (sum of dump-flows n_bytes).
 # TYPE switchd_flow_matched_bytes_total counter
 switchd_flow_matched_bytes_total{{bridge=\"br0\",table=\"0\"}} 0
+# HELP switchd_engine_loops_total Rounds of the engine's poll loop.
+# TYPE switchd_engine_loops_total counter
+switchd_engine_loops_total 0
+# HELP switchd_engine_batches_total Batches of received frames (one receive call that brought frames).
+# TYPE switchd_engine_batches_total counter
+switchd_engine_batches_total 0
+# HELP switchd_engine_batch_frames_total Frames in those batches (mean batch size: this over switchd_engine_batches_total).
+# TYPE switchd_engine_batch_frames_total counter
+switchd_engine_batch_frames_total 0
 "
     );
     let got = render(&snap);
@@ -698,6 +726,7 @@ fn fake_engine(asked: &std::sync::Mutex<Vec<Request>>, req: Request) -> Result<R
         Request::RstpShow { bridge: None } => Ok(Reply::Rstp(snap.rstp)),
         Request::BondShow { bond: None } => Ok(Reply::Bonds(snap.bonds)),
         Request::LacpShow { bond: None } => Ok(Reply::Lacp(snap.lacp)),
+        Request::Counters => Ok(Reply::Counters(snap.counters)),
         Request::DumpFlows {
             bridge,
             filter: None,
@@ -719,7 +748,7 @@ fn a_snapshot_asks_only_read_requests_and_skips_a_bridge_deleted_meanwhile() {
     assert_eq!(snap, want);
     let asked = asked.into_inner().unwrap();
     assert!(asked.iter().all(|r| !r.is_change()), "{asked:?}");
-    assert_eq!(asked.len(), 5 + 3, "{asked:?}");
+    assert_eq!(asked.len(), 6 + 3, "{asked:?}");
 }
 
 #[test]
