@@ -93,25 +93,10 @@ impl Drop for Capture {
     }
 }
 
-fn have_tshark(test: &str) -> bool {
-    let ok = Command::new("tshark")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("SWITCHD_REQUIRE_ROOT").is_none(),
-            "{test}: tshark is missing (scripts/test.sh installs it)"
-        );
-        eprintln!("SKIP {test}: tshark not installed");
-    }
-    ok
-}
-
 #[test]
 fn sflow_samples_one_in_n_with_headers_and_polls_counters() {
     let test = "sflow_samples_one_in_n_with_headers_and_polls_counters";
-    if !require_root(test) || !have_tshark(test) {
+    if !require_root(test) || !have_tool(test, "tshark", "tshark") {
         return;
     }
     let sw = Switchd::with_bridge("br0");
@@ -173,7 +158,7 @@ fn sflow_samples_one_in_n_with_headers_and_polls_counters() {
 #[test]
 fn ipfix_records_count_what_was_sent() {
     let test = "ipfix_records_count_what_was_sent";
-    if !require_root(test) || !have_tshark(test) {
+    if !require_root(test) || !have_tool(test, "tshark", "tshark") {
         return;
     }
     let sw = Switchd::with_bridge("br0");

@@ -39,21 +39,6 @@ fn ofctl_raw(version: &str, cmd: &str, target: &str, rest: &[&str]) -> std::proc
     c.output().expect("run ovs-ofctl")
 }
 
-fn have_ofctl(test: &str) -> bool {
-    let ok = Command::new("ovs-ofctl")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("SWITCHD_REQUIRE_ROOT").is_none(),
-            "{test}: ovs-ofctl is missing (scripts/test.sh installs openvswitch-common)"
-        );
-        eprintln!("SKIP {test}: ovs-ofctl not installed");
-    }
-    ok
-}
-
 fn controllers(sw: &Switchd, bridge: &str) -> Vec<Value> {
     sw.ctl_json(&["get-controller", bridge])["bridges"][0]["controllers"]
         .as_array()
@@ -84,7 +69,9 @@ fn passive(sw: &Switchd, bridge: &str) -> String {
 
 #[test]
 fn ovs_ofctl_13_programs_the_tables_and_sees_the_switch() {
-    if !require_root("ovs_ofctl_13_programs_the_tables_and_sees_the_switch") || !have_ofctl("ofctl13") {
+    if !require_root("ovs_ofctl_13_programs_the_tables_and_sees_the_switch")
+        || !have_tool("ofctl13", "ovs-ofctl", "openvswitch-common")
+    {
         return;
     }
     let sw = Switchd::with_bridge("br0");
@@ -203,7 +190,9 @@ fn ovs_ofctl_13_programs_the_tables_and_sees_the_switch() {
 
 #[test]
 fn ovs_ofctl_10_programs_the_tables() {
-    if !require_root("ovs_ofctl_10_programs_the_tables") || !have_ofctl("ofctl10") {
+    if !require_root("ovs_ofctl_10_programs_the_tables")
+        || !have_tool("ofctl10", "ovs-ofctl", "openvswitch-common")
+    {
         return;
     }
     let sw = Switchd::with_bridge("br0");
@@ -278,7 +267,7 @@ fn ovs_ofctl_10_programs_the_tables() {
 #[test]
 fn controller_settings_persist_and_bad_input_changes_nothing() {
     let test = "controller_settings_persist_and_bad_input_changes_nothing";
-    if !require_root(test) || !have_ofctl(test) {
+    if !require_root(test) || !have_tool(test, "ovs-ofctl", "openvswitch-common") {
         return;
     }
     let mut sw = Switchd::with_bridge("br0");
@@ -478,7 +467,7 @@ impl Raw {
 #[test]
 fn port_status_flow_removed_and_roles_reach_a_controller() {
     let test = "port_status_flow_removed_and_roles_reach_a_controller";
-    if !require_root(test) || !have_ofctl(test) {
+    if !require_root(test) || !have_tool(test, "ovs-ofctl", "openvswitch-common") {
         return;
     }
     let sw = Switchd::with_bridge("br0");
@@ -591,7 +580,7 @@ fn port_status_flow_removed_and_roles_reach_a_controller() {
 #[test]
 fn a_controller_that_never_reads_loses_packet_ins_and_holds_nothing_up() {
     let test = "a_controller_that_never_reads_loses_packet_ins_and_holds_nothing_up";
-    if !require_root(test) || !have_ofctl(test) {
+    if !require_root(test) || !have_tool(test, "ovs-ofctl", "openvswitch-common") {
         return;
     }
     let sw = Switchd::with_bridge("br0");

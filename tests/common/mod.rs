@@ -71,6 +71,25 @@ pub fn require_root(test: &str) -> bool {
     false
 }
 
+/// Whether `tool --version` runs. A missing tool skips the test visibly,
+/// unless SWITCHD_REQUIRE_ROOT is set (CI), where it fails naming the
+/// Debian `package` that scripts/test.sh installs.
+pub fn have_tool(test: &str, tool: &str, package: &str) -> bool {
+    let ok = Command::new(tool)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("SWITCHD_REQUIRE_ROOT").is_none(),
+            "{test}: {tool} is missing (scripts/test.sh installs {package})"
+        );
+        let _ = writeln!(std::io::stderr(), "SKIP {test}: {tool} not installed");
+    }
+    ok
+}
+
 /// Path of a workspace binary next to the test executable
 /// (`target/debug/deps/x` → `target/debug/NAME`).
 pub fn bin(name: &str) -> PathBuf {
