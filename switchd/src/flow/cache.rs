@@ -176,9 +176,15 @@ impl ExactCache {
         // Any per-process random value will do; foldhash's random state
         // is one without a new dependency.
         let seed = foldhash::fast::RandomState::default().hash_one(0x5eed_u64) | 1;
+        Self::with_seed(seed)
+    }
+
+    /// An empty cache with hash seed `seed` (odd): tests that depend on
+    /// which keys share slots use a fixed one, so they repeat.
+    fn with_seed(seed: u64) -> Self {
         ExactCache {
             entries: Box::new([]),
-            seed,
+            seed: seed | 1,
             hits: 0,
             misses: 0,
         }
@@ -344,7 +350,10 @@ mod tests {
 
     #[test]
     fn two_ways_keep_colliding_keys() {
-        let mut c = ExactCache::new();
+        // A fixed seed: with a random one, 256 keys in 8192 two-way slots
+        // collide three to a pair of slots now and then (seen once in CI),
+        // which is the cache working as designed, not a failure.
+        let mut c = ExactCache::with_seed(0x5eed_0001);
         let u = used();
         let (k1, k2, k3) = (key([1, 0, 0]), key([2, 0, 0]), key([3, 0, 0]));
         // h1 and h2 share their first slot (5): h2 goes to its second (7).
