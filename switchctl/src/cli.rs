@@ -163,7 +163,7 @@ sFlow and IPFIX keys (SPEC §11; in a set bridge of their own, all or nothing;
   sflow_header=BYTES           bytes of each sampled frame, 4-256 (default 128)
   sflow_agent=IP               agent address (default: the source the kernel picks)
   ipfix_targets=IP:PORT,...    collectors (port 4739 if omitted); IPFIX is on while set
-  ipfix_sampling=N             1-in-N packets (default 1: every packet)
+  ipfix_sampling=N             1-in-N packets, 1-1000000000 (default 1: every packet)
   ipfix_obs_domain_id=N        observation domain id (default 0)
   ipfix_active_timeout=S       export long flows every S seconds (default 60)
   ipfix_cache_max_flows=N      flows held before the oldest is exported (default 1024)";

@@ -16,9 +16,10 @@ use super::cache::FlowCache;
 use super::config::IpfixConfig;
 use super::message::Exporter;
 use super::record::{eth_header_len, Counts, FlowRecord, FlowRecordKey};
-use super::sampler::Sampler;
+// The same 1-in-N sampler as sFlow's (OVS's random skips of mean N).
 use super::template::TemplateKind;
 use crate::flow::FlowKey;
+use crate::sflow::Sampler;
 
 /// One bridge's IPFIX state (see the module documentation).
 #[derive(Debug)]
@@ -75,7 +76,7 @@ impl Ipfix {
     /// decrement and nothing else (no key is built for it).
     #[inline]
     pub fn sample(&mut self) -> bool {
-        self.sampler.take()
+        self.sampler.tick()
     }
 
     /// Counts a sampled frame of `frame_len` bytes (as received: tag

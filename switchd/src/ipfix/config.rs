@@ -143,6 +143,25 @@ fn check_targets(targets: &[SocketAddr]) -> Result<(), String> {
 }
 
 impl IpfixConfig {
+    /// Applies one `key=value` (as the db stores them); nothing changes on error.
+    pub fn set_pair(&mut self, pair: &str) -> Result<(), String> {
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("{pair:?} is not KEY=VALUE"))?;
+        self.set(k, v)
+    }
+
+    /// Every setting as (key, value), values as `set` takes them back.
+    pub fn pairs(&self) -> [(&'static str, String); 5] {
+        [
+            ("ipfix_targets", self.targets_string()),
+            ("ipfix_sampling", self.sampling.to_string()),
+            ("ipfix_obs_domain_id", self.obs_domain_id.to_string()),
+            ("ipfix_active_timeout", self.active_timeout.to_string()),
+            ("ipfix_cache_max_flows", self.cache_max_flows.to_string()),
+        ]
+    }
+
     /// Whether IPFIX is on (at least one target).
     pub fn enabled(&self) -> bool {
         !self.targets.is_empty()
@@ -152,14 +171,14 @@ impl IpfixConfig {
     ///
     /// # Errors
     /// An unknown key, or a value that does not parse or is out of range;
-    /// `self` is unchanged then. Ranges: `ipfix_sampling` 1–4294967295,
+    /// `self` is unchanged then. Ranges: `ipfix_sampling` 1–1000000000 (sFlow's range: the same sampler),
     /// `ipfix_obs_domain_id` 0–4294967295, `ipfix_active_timeout`
     /// 0–[`ACTIVE_TIMEOUT_MAX`], `ipfix_cache_max_flows`
     /// 1–[`CACHE_MAX_FLOWS_MAX`]; targets as [`parse_targets`].
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
         match key {
             "ipfix_targets" => self.targets = parse_targets(value)?,
-            "ipfix_sampling" => self.sampling = parse_u32(key, value, 1, u32::MAX)?,
+            "ipfix_sampling" => self.sampling = parse_u32(key, value, 1, crate::sflow::SAMPLING_MAX)?,
             "ipfix_obs_domain_id" => self.obs_domain_id = parse_u32(key, value, 0, u32::MAX)?,
             "ipfix_active_timeout" => self.active_timeout = parse_u32(key, value, 0, ACTIVE_TIMEOUT_MAX)?,
             "ipfix_cache_max_flows" => self.cache_max_flows = parse_u32(key, value, 1, CACHE_MAX_FLOWS_MAX)?,
@@ -180,7 +199,7 @@ impl IpfixConfig {
     /// The first field out of range.
     pub fn validate(&self) -> Result<(), String> {
         check_targets(&self.targets)?;
-        check("ipfix_sampling", self.sampling, 1, u32::MAX)?;
+        check("ipfix_sampling", self.sampling, 1, crate::sflow::SAMPLING_MAX)?;
         check("ipfix_active_timeout", self.active_timeout, 0, ACTIVE_TIMEOUT_MAX)?;
         check(
             "ipfix_cache_max_flows",
@@ -253,7 +272,7 @@ mod tests {
             (
                 "ipfix_sampling",
                 "0",
-                "ipfix_sampling: 0 is out of range 1-4294967295",
+                "ipfix_sampling: 0 is out of range 1-1000000000",
             ),
             ("ipfix_sampling", "x", "ipfix_sampling: \"x\" is not a number"),
             (

@@ -9,7 +9,7 @@
 //! - [`config`]: the `ipfix_*` bridge settings, defaults, ranges, parsing;
 //! - [`record`]: the flow key of a record ([`FlowRecordKey`], built from the
 //!   engine's [`FlowKey`](crate::flow::FlowKey)), counters and end reasons;
-//! - [`sampler`]: 1-in-N random packet sampling;
+//! - sampling: [`crate::sflow::Sampler`], the same 1-in-N random sampler as sFlow's;
 //! - [`cache`]: the flow cache (Metering Process): aggregation, idle
 //!   (15 s) and active timeouts, eviction of the oldest flow when full;
 //! - [`template`]: the IANA Information Elements and the templates;
@@ -57,7 +57,6 @@ pub mod cache;
 pub mod config;
 pub mod message;
 pub mod record;
-pub mod sampler;
 pub mod template;
 
 #[cfg(test)]
@@ -68,4 +67,3 @@ pub use cache::FlowCache;
 pub use config::IpfixConfig;
 pub use message::Exporter;
 pub use record::{Counts, EndReason, FlowRecord, FlowRecordKey};
-pub use sampler::Sampler;
