@@ -138,6 +138,24 @@ fn is_default<T: Default + PartialEq>(v: &T) -> bool {
     *v == T::default()
 }
 
+impl BridgeConfig {
+    /// The stored sFlow and IPFIX settings applied to their defaults.
+    ///
+    /// # Errors
+    /// The first setting that does not apply.
+    pub fn export_configs(&self) -> Result<(crate::sflow::SflowConfig, crate::ipfix::IpfixConfig), String> {
+        let mut sf = crate::sflow::SflowConfig::default();
+        for p in &self.sflow {
+            sf.set_pair(p)?;
+        }
+        let mut ix = crate::ipfix::IpfixConfig::default();
+        for p in &self.ipfix {
+            ix.set_pair(p)?;
+        }
+        Ok((sf, ix))
+    }
+}
+
 /// One stored mirror (SPEC §11).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MirrorEntry {
@@ -212,19 +230,8 @@ impl Db {
                     format!("bridge {:?}: mirror {:?}: {e}", b.name.as_str(), m.name.as_str())
                 })?;
             }
-            let mut sf = crate::sflow::SflowConfig::default();
-            for p in &b.sflow {
-                sf.set_pair(p)
-                    .map_err(|e| format!("bridge {:?}: {e}", b.name.as_str()))?;
-            }
-            let mut ix = crate::ipfix::IpfixConfig::default();
-            for p in &b.ipfix {
-                let (k, v) = p
-                    .split_once('=')
-                    .ok_or_else(|| format!("bridge {:?}: {p:?} is not KEY=VALUE", b.name.as_str()))?;
-                ix.set(k, v)
-                    .map_err(|e| format!("bridge {:?}: {e}", b.name.as_str()))?;
-            }
+            b.export_configs()
+                .map_err(|e| format!("bridge {:?}: {e}", b.name.as_str()))?;
             if b.mirrors.len() > proto::MIRRORS_MAX {
                 return Err(format!(
                     "bridge {:?}: more than {} mirrors",

@@ -71,6 +71,10 @@ pub(super) struct IpfixRun {
     pub sock: std::net::UdpSocket,
     /// Messages the socket refused.
     pub send_errors: u64,
+    /// When it started, on the monotonic clock and in wall-clock
+    /// milliseconds: records' times are derived from these.
+    pub origin: std::time::Instant,
+    pub wall_origin: u64,
 }
 
 /// One mirror with what it sent and its selection resolved to ports.
@@ -87,6 +91,18 @@ pub(super) struct Mirror {
 }
 
 impl Mirror {
+    /// A mirror as configured, before `mirrors_resolve` fills in its ports.
+    pub fn new(name: IfName, config: proto::MirrorConfig) -> Mirror {
+        Mirror {
+            name,
+            config,
+            tx_packets: 0,
+            tx_bytes: 0,
+            out: None,
+            vlans: None,
+        }
+    }
+
     pub fn selects_vlan(&self, vlan: u16) -> bool {
         self.vlans
             .as_ref()

@@ -465,6 +465,7 @@ impl Engine {
 
     fn bridge_info(&self, b: BridgeKey) -> BridgeInfo {
         let bridge = &self.bridges[b];
+        let (sflow, ipfix) = self.export_settings(b);
         BridgeInfo {
             name: bridge.name.to_string(),
             mac_aging: bridge.mac_aging,
@@ -481,8 +482,8 @@ impl Engine {
                     .unwrap_or_else(|| proto::DatapathId::from_mac(bridge.mac)),
             ),
             controllers: self.of_controller_info(b),
-            sflow: self.export_settings(b).0,
-            ipfix: self.export_settings(b).1,
+            sflow,
+            ipfix,
             ports: self
                 .ports
                 .of_bridge(b)

@@ -120,12 +120,7 @@ impl Engine {
         let bridge = &mut bridges[b];
         // sFlow and IPFIX look at every frame as received (SPEC §11).
         if let Some(sf) = bridge.sflow.as_deref_mut() {
-            export::sflow_ingress(
-                sf,
-                id,
-                batch.frame(slot),
-                now.saturating_duration_since(*epoch).as_millis() as u64,
-            );
+            export::sflow_ingress(sf, id, batch.frame(slot), now, *epoch);
         }
         let mirrored = !bridge.mirrors.list.is_empty();
         if mirrored {

@@ -64,9 +64,10 @@ fn source_for(target: SocketAddr) -> IpAddr {
 }
 
 /// Counts a frame received on `id` (ifIndex from `run`) and, when the
-/// port's sampler says so, adds a flow sample of it.
+/// port's sampler says so, adds a flow sample of it. The agent's clock
+/// (milliseconds since `epoch`) is read only for a sampled frame.
 #[inline]
-pub(super) fn sflow_ingress(run: &mut SflowRun, id: PortId, frame: &[u8], now_ms: u64) {
+pub(super) fn sflow_ingress(run: &mut SflowRun, id: PortId, frame: &[u8], now: Instant, epoch: Instant) {
     let i = id.0 as usize;
     if i >= run.samplers.len() {
         run.samplers.resize_with(i + 1, || None);
@@ -78,6 +79,7 @@ pub(super) fn sflow_ingress(run: &mut SflowRun, id: PortId, frame: &[u8], now_ms
     }
     let ifindex = run.ifindex.get(i).copied().unwrap_or(0);
     let sample = FlowSample::from_sampler(sampler, ifindex, Output::Unknown, frame);
+    let now_ms = now.saturating_duration_since(epoch).as_millis() as u64;
     run.agent.add_flow_sample(&sample, now_ms);
 }
 
@@ -100,7 +102,10 @@ pub(super) fn ipfix_ingress(
     let port = &specs[in_idx];
     let key = extract(frame, port.ofport, port.tun_id);
     let out = normal.map_or(0, |fdb| egress_of(fdb, specs, in_idx, frame, now));
-    run.ipfix.record(&key, out, frame.len(), now, wall_ms());
+    // Wall-clock milliseconds from the run's origin and the monotonic `now`
+    // the data path already has: no clock read per frame.
+    let wall = run.wall_origin + now.saturating_duration_since(run.origin).as_millis() as u64;
+    run.ipfix.record(&key, out, frame.len(), now, wall);
 }
 
 /// The OpenFlow port NORMAL sends `frame` to, if one (0 for a flood or a drop).
@@ -127,16 +132,6 @@ fn non_default(pairs: &[(&'static str, String)], defaults: &[(&'static str, Stri
         .filter(|(p, d)| p.1 != d.1)
         .map(|(p, _)| format!("{}={}", p.0, p.1))
         .collect()
-}
-
-fn ipfix_pairs(c: &IpfixConfig) -> [(&'static str, String); 5] {
-    [
-        ("ipfix_targets", c.targets_string()),
-        ("ipfix_sampling", c.sampling.to_string()),
-        ("ipfix_obs_domain_id", c.obs_domain_id.to_string()),
-        ("ipfix_active_timeout", c.active_timeout.to_string()),
-        ("ipfix_cache_max_flows", c.cache_max_flows.to_string()),
-    ]
 }
 
 impl Engine {
@@ -250,6 +245,7 @@ impl Engine {
                     ipfix,
                     sock,
                     send_errors,
+                    ..
                 } = &mut **run;
                 ipfix.reconfigure(cfg.clone(), now, wall, |targets, msg| {
                     send_all(sock, targets, msg, send_errors)
@@ -270,11 +266,14 @@ impl Engine {
                     ipfix: Ipfix::new(cfg, 0x1f1f ^ b as u64),
                     sock,
                     send_errors: 0,
+                    origin: now,
+                    wall_origin: wall,
                 };
                 let IpfixRun {
                     ipfix,
                     sock,
                     send_errors,
+                    ..
                 } = &mut run;
                 ipfix.start(now, wall, |targets, msg| {
                     send_all(sock, targets, msg, send_errors)
@@ -373,6 +372,7 @@ impl Engine {
                     ipfix,
                     sock,
                     send_errors,
+                    ..
                 } = &mut **run;
                 ipfix.run(now, wall_ms(), |targets, msg| {
                     send_all(sock, targets, msg, send_errors)
@@ -387,35 +387,21 @@ impl Engine {
         let bridge = &self.bridges[b];
         (
             non_default(&bridge.sflow_cfg.pairs(), &SflowConfig::default().pairs()),
-            non_default(
-                &ipfix_pairs(&bridge.ipfix_cfg),
-                &ipfix_pairs(&IpfixConfig::default()),
-            ),
+            non_default(&bridge.ipfix_cfg.pairs(), &IpfixConfig::default().pairs()),
         )
     }
 
-    /// Restores bridge `b`'s exporters from the db.
+    /// Restores bridge `b`'s exporters from its stored configuration.
     pub(super) fn export_from_db(
         &mut self,
         b: BridgeKey,
-        sflow: &[String],
-        ipfix: &[String],
+        stored: &crate::config::BridgeConfig,
     ) -> Result<(), String> {
-        let mut sf = SflowConfig::default();
-        for p in sflow {
-            sf.set_pair(p)?;
-        }
-        let mut ix = IpfixConfig::default();
-        for p in ipfix {
-            let (k, v) = p
-                .split_once('=')
-                .ok_or_else(|| format!("{p:?} is not KEY=VALUE"))?;
-            ix.set(k, v)?;
-        }
-        if !sflow.is_empty() {
+        let (sf, ix) = stored.export_configs()?;
+        if !stored.sflow.is_empty() {
             self.sflow_configure(b, sf, None);
         }
-        if !ipfix.is_empty() {
+        if !stored.ipfix.is_empty() {
             self.ipfix_configure(b, ix, None);
         }
         Ok(())

@@ -316,34 +316,37 @@ impl Engine {
             bridges: self
                 .bridges
                 .keys()
-                .map(|b| BridgeConfig {
-                    name: self.bridges[b].name.clone(),
-                    mac_aging: self.bridges[b].mac_aging,
-                    mac_table_size: self.bridges[b].mac_table_size,
-                    mac: Some(self.bridges[b].mac),
-                    rstp: self.bridges[b].rstp_config,
-                    flows: self.flows_to_db(b),
-                    controllers: self.bridges[b]
-                        .of
-                        .controllers
-                        .iter()
-                        .map(|c| c.target.clone())
-                        .collect(),
-                    fail_mode: self.bridges[b].of.fail_mode,
-                    protocols: self.bridges[b].of.protocols,
-                    datapath_id: self.bridges[b].of.datapath_id,
-                    mirrors: self.mirrors_to_db(b),
-                    sflow: self.export_settings(b).0,
-                    ipfix: self.export_settings(b).1,
-                    ports: self
-                        .ports
-                        .of_bridge(b)
-                        .map(|(_, p)| PortEntry {
-                            name: p.name.clone(),
-                            ofport: Some(p.ofport),
-                            config: p.config().clone(),
-                        })
-                        .collect(),
+                .map(|b| {
+                    let (sflow, ipfix) = self.export_settings(b);
+                    BridgeConfig {
+                        name: self.bridges[b].name.clone(),
+                        mac_aging: self.bridges[b].mac_aging,
+                        mac_table_size: self.bridges[b].mac_table_size,
+                        mac: Some(self.bridges[b].mac),
+                        rstp: self.bridges[b].rstp_config,
+                        flows: self.flows_to_db(b),
+                        controllers: self.bridges[b]
+                            .of
+                            .controllers
+                            .iter()
+                            .map(|c| c.target.clone())
+                            .collect(),
+                        fail_mode: self.bridges[b].of.fail_mode,
+                        protocols: self.bridges[b].of.protocols,
+                        datapath_id: self.bridges[b].of.datapath_id,
+                        mirrors: self.mirrors_to_db(b),
+                        sflow,
+                        ipfix,
+                        ports: self
+                            .ports
+                            .of_bridge(b)
+                            .map(|(_, p)| PortEntry {
+                                name: p.name.clone(),
+                                ofport: Some(p.ofport),
+                                config: p.config().clone(),
+                            })
+                            .collect(),
+                    }
                 })
                 .collect(),
         }
@@ -396,18 +399,14 @@ impl Engine {
             if !b.mirrors.is_empty() {
                 let bridge = &mut self.bridges[key];
                 for m in &b.mirrors {
-                    bridge.mirrors.list.push(super::bridge::Mirror {
-                        name: m.name.clone(),
-                        config: m.config.clone(),
-                        tx_packets: 0,
-                        tx_bytes: 0,
-                        out: None,
-                        vlans: None,
-                    });
+                    bridge
+                        .mirrors
+                        .list
+                        .push(super::bridge::Mirror::new(m.name.clone(), m.config.clone()));
                 }
                 self.mirrors_resolve(key);
             }
-            if let Err(e) = self.export_from_db(key, &b.sflow, &b.ipfix) {
+            if let Err(e) = self.export_from_db(key, b) {
                 tracing::error!(bridge = %b.name, "sFlow/IPFIX not restored: {e}");
             }
             let of = &mut self.bridges[key].of;

@@ -190,14 +190,7 @@ impl Engine {
                 ));
             }
         }
-        self.bridges[b].mirrors.list.push(Mirror {
-            name,
-            config,
-            tx_packets: 0,
-            tx_bytes: 0,
-            out: None,
-            vlans: None,
-        });
+        self.bridges[b].mirrors.list.push(Mirror::new(name, config));
         self.mirrors_resolve(b);
         Ok(Reply::Done)
     }
