@@ -6,6 +6,7 @@
 //! - [`batch`]: frame buffers and egress edits, what the core and the I/O layer hand each other;
 //! - [`fdb`]: the MAC learning table with ageing and fair eviction;
 //! - [`pipeline`]: the pure per-frame decision (parse → VLAN classify → learn → decide → egress);
+//! - [`qos`]: token buckets, port policers, OpenFlow meters and their syntax (SPEC §12);
 //! - [`offload`]: checksum completion and software segmentation, for what a virtio-net header asks;
 //! - [`stats`]: drop reasons and per-port counters;
 //! - [`capture`]: the BPF filter and the engine → reader queue of `switchctl capture`;
@@ -33,6 +34,7 @@ pub mod metrics;
 pub mod offload;
 pub mod openflow;
 pub mod pipeline;
+pub mod qos;
 mod port;
 mod rstp;
 pub mod sflow;
