@@ -47,6 +47,54 @@ pub enum Reply {
     Counters(CountersInfo),
     /// `get-controller`: the controller targets of bridges, with their state.
     Controllers(ControllersInfo),
+    /// `dump-meters`: the meters of a bridge with their counters.
+    Meters(MetersInfo),
+}
+
+/// `dump-meters BR`: the JSON of SPEC §12, `{"meters":[...]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MetersInfo {
+    /// The meters, by id.
+    pub meters: Vec<MeterInfo>,
+}
+
+/// One meter: its configuration and counters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeterInfo {
+    /// Meter id.
+    pub meter: u32,
+    /// `kbps` or `pktps`.
+    pub unit: String,
+    /// The `burst` flag.
+    pub burst: bool,
+    /// The `stats` flag (counts are kept either way).
+    pub stats: bool,
+    /// Flows whose actions use the meter.
+    pub flows: u64,
+    /// Frames that reached the meter.
+    pub packets: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Milliseconds since the meter was added.
+    pub duration_ms: u64,
+    /// Its bands, in configuration order.
+    pub bands: Vec<MeterBandInfo>,
+}
+
+/// One band of a meter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeterBandInfo {
+    /// `drop` (the only type).
+    #[serde(rename = "type")]
+    pub band_type: String,
+    /// kbit/s or packets/s.
+    pub rate: u32,
+    /// kbit or packets, as in force (the rate when none was given).
+    pub burst_size: u32,
+    /// Frames the band dropped.
+    pub packets: u64,
+    /// Their bytes.
+    pub bytes: u64,
 }
 
 /// A bridge as `show` reports it.

@@ -224,6 +224,40 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         table: Option<u8>,
     },
+    // Meters (SPEC §12), in `ovs-ofctl`'s meter syntax; like flows, the
+    // text travels as typed and the daemon alone parses it.
+    /// Add a meter: `meter=N,(kbps|pktps)[,burst][,stats],bands=type=drop,rate=R[,burst_size=B]`.
+    AddMeter {
+        /// Bridge name.
+        bridge: IfName,
+        /// The meter, as `ovs-ofctl add-meter` takes it.
+        meter: String,
+    },
+    /// Replace the flags and bands of an existing meter (`ovs-ofctl mod-meter`).
+    ModMeter {
+        /// Bridge name.
+        bridge: IfName,
+        /// The meter, as for [`Request::AddMeter`].
+        meter: String,
+    },
+    /// Delete a meter (`meter=N`) or every meter; the flows that use a
+    /// deleted meter are deleted with it (as Open vSwitch does).
+    DelMeter {
+        /// Bridge name.
+        bridge: IfName,
+        /// `meter=N` or `meter=all`; all if absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        meter: Option<String>,
+    },
+    /// The meters of a bridge with their counters (`dump-meters`,
+    /// `meter-stats`).
+    DumpMeters {
+        /// Bridge name.
+        bridge: IfName,
+        /// `meter=N`; all if absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        meter: Option<String>,
+    },
     /// Add a mirror (SPEC §11): copies of the selected frames to a port or a VLAN.
     AddMirror {
         /// Bridge name.
@@ -345,6 +379,12 @@ impl Request {
                 table.map_or(Ok(()), check_dump_table)
             }
             Request::Trace { packet, .. } => check_flow_text("packet", packet),
+            Request::AddMeter { meter, .. } | Request::ModMeter { meter, .. } => {
+                check_flow_text("meter", meter)
+            }
+            Request::DelMeter { meter, .. } | Request::DumpMeters { meter, .. } => {
+                meter.as_deref().map_or(Ok(()), |m| check_flow_text("meter", m))
+            }
             Request::AddMirror { config, .. } => config.check(),
             Request::Capture {
                 snaplen,
@@ -380,6 +420,9 @@ impl Request {
                 | Request::SetExport { .. }
                 | Request::ClearBridge { .. }
                 | Request::DelMirror { .. }
+                | Request::AddMeter { .. }
+                | Request::ModMeter { .. }
+                | Request::DelMeter { .. }
         )
     }
 }

@@ -1688,13 +1688,22 @@ pub enum PortSetting {
     BondDowndelay(u32),
     /// `bond_rebalance_interval=MS`: 0 (off) or 1000–10000 (default 10000).
     BondRebalanceInterval(u32),
+    /// `ingress_policing_rate=KBPS` (SPEC §12): kbit/s, 0 = off.
+    IngressPolicingRate(u32),
+    /// `ingress_policing_burst=KBITS`: kbit, 0 = the default (8000).
+    IngressPolicingBurst(u32),
+    /// `egress_policing_rate=KBPS`: kbit/s, 0 = off.
+    EgressPolicingRate(u32),
+    /// `egress_policing_burst=KBITS`: kbit, 0 = the default (8000).
+    EgressPolicingBurst(u32),
 }
 
 /// Keys `set port` and `add-port` accept, for error messages and `--help`.
 pub const PORT_KEYS: &str =
     "type, tag, trunks, vlan_mode, mtu, ofport_request, remote_ip, local_ip, key, dst_port, \
      path, mode, persist, rstp_enable, rstp_port_priority, rstp_path_cost, rstp_admin_edge, rstp_auto_edge, \
-     bond_mode, lacp, lacp_time, lacp_fallback_ab, bond_updelay, bond_downdelay, bond_rebalance_interval";
+     bond_mode, lacp, lacp_time, lacp_fallback_ab, bond_updelay, bond_downdelay, bond_rebalance_interval, \
+     ingress_policing_rate, ingress_policing_burst, egress_policing_rate, egress_policing_burst";
 
 impl PortSetting {
     /// Checks ranges for a setting that did not come through `FromStr`
@@ -1746,6 +1755,10 @@ impl PortSetting {
             PortSetting::BondUpdelay(_) => "bond_updelay",
             PortSetting::BondDowndelay(_) => "bond_downdelay",
             PortSetting::BondRebalanceInterval(_) => "bond_rebalance_interval",
+            PortSetting::IngressPolicingRate(_) => "ingress_policing_rate",
+            PortSetting::IngressPolicingBurst(_) => "ingress_policing_burst",
+            PortSetting::EgressPolicingRate(_) => "egress_policing_rate",
+            PortSetting::EgressPolicingBurst(_) => "egress_policing_burst",
         }
     }
 
@@ -1810,6 +1823,10 @@ impl FromStr for PortSetting {
             "bond_updelay" => PortSetting::BondUpdelay(parse_num(k, v, 0, BOND_DELAY_MAX)?),
             "bond_downdelay" => PortSetting::BondDowndelay(parse_num(k, v, 0, BOND_DELAY_MAX)?),
             "bond_rebalance_interval" => PortSetting::BondRebalanceInterval(parse_rebalance(v)?),
+            "ingress_policing_rate" => PortSetting::IngressPolicingRate(parse_num(k, v, 0, u32::MAX)?),
+            "ingress_policing_burst" => PortSetting::IngressPolicingBurst(parse_num(k, v, 0, u32::MAX)?),
+            "egress_policing_rate" => PortSetting::EgressPolicingRate(parse_num(k, v, 0, u32::MAX)?),
+            "egress_policing_burst" => PortSetting::EgressPolicingBurst(parse_num(k, v, 0, u32::MAX)?),
             _ => return Err(invalid(format!("unknown port key {k:?} (known: {PORT_KEYS})"))),
         })
     }
@@ -1834,7 +1851,11 @@ impl fmt::Display for PortSetting {
             | PortSetting::RstpPathCost(n)
             | PortSetting::BondUpdelay(n)
             | PortSetting::BondDowndelay(n)
-            | PortSetting::BondRebalanceInterval(n) => write!(f, "{k}={n}"),
+            | PortSetting::BondRebalanceInterval(n)
+            | PortSetting::IngressPolicingRate(n)
+            | PortSetting::IngressPolicingBurst(n)
+            | PortSetting::EgressPolicingRate(n)
+            | PortSetting::EgressPolicingBurst(n) => write!(f, "{k}={n}"),
             PortSetting::Persist(b)
             | PortSetting::RstpEnable(b)
             | PortSetting::RstpAdminEdge(b)
@@ -1965,6 +1986,20 @@ pub struct PortConfig {
     /// [`BOND_REBALANCE_INTERVAL_DEFAULT`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bond_rebalance_interval: Option<u32>,
+    /// `ingress_policing_rate`, kbit/s (SPEC §12); `None` (stored for 0)
+    /// means no policing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ingress_policing_rate: Option<u32>,
+    /// `ingress_policing_burst`, kbit; `None` (stored for 0) means the
+    /// default, 8000. In `show` the value in effect while a rate is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ingress_policing_burst: Option<u32>,
+    /// `egress_policing_rate`, kbit/s; `None` means no policing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub egress_policing_rate: Option<u32>,
+    /// `egress_policing_burst`, kbit; `None` means the default, 8000.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub egress_policing_burst: Option<u32>,
 }
 
 /// The bond settings of a port as they are in force: the configured values
@@ -2096,6 +2131,12 @@ impl PortConfig {
             PortSetting::BondUpdelay(d) => self.bond_updelay = Some(d),
             PortSetting::BondDowndelay(d) => self.bond_downdelay = Some(d),
             PortSetting::BondRebalanceInterval(i) => self.bond_rebalance_interval = Some(i),
+            // 0 is "off" / "the default" (as OVS): stored as absent, so that
+            // `show` and the db list only what is set.
+            PortSetting::IngressPolicingRate(r) => self.ingress_policing_rate = (r > 0).then_some(r),
+            PortSetting::IngressPolicingBurst(b) => self.ingress_policing_burst = (b > 0).then_some(b),
+            PortSetting::EgressPolicingRate(r) => self.egress_policing_rate = (r > 0).then_some(r),
+            PortSetting::EgressPolicingBurst(b) => self.egress_policing_burst = (b > 0).then_some(b),
         }
     }
 
@@ -2139,6 +2180,20 @@ impl PortConfig {
             self.rstp_path_cost.map(PortSetting::RstpPathCost),
             self.rstp_admin_edge.map(PortSetting::RstpAdminEdge),
             self.rstp_auto_edge.map(PortSetting::RstpAutoEdge),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    /// The policing settings (SPEC §12) as `KEY=VALUE` settings, in the
+    /// order `set port` takes them.
+    pub fn policing_settings(&self) -> Vec<PortSetting> {
+        [
+            self.ingress_policing_rate.map(PortSetting::IngressPolicingRate),
+            self.ingress_policing_burst.map(PortSetting::IngressPolicingBurst),
+            self.egress_policing_rate.map(PortSetting::EgressPolicingRate),
+            self.egress_policing_burst.map(PortSetting::EgressPolicingBurst),
         ]
         .into_iter()
         .flatten()
@@ -3290,19 +3345,38 @@ mod tests {
             "bond_updelay=200",
             "bond_downdelay=60000",
             "bond_rebalance_interval=0",
+            "ingress_policing_rate=20000",
+            "ingress_policing_burst=0",
+            "egress_policing_rate=4294967295",
+            "egress_policing_burst=100",
         ] {
             let s: PortSetting = text.parse().unwrap();
             assert_eq!(s.to_string(), text);
             assert!(PORT_KEYS.split(", ").any(|k| k == s.key()), "{text}");
             assert_eq!(
                 s.is_bond(),
-                PORT_KEYS.split(", ").skip(18).any(|k| k == s.key()),
+                PORT_KEYS.split(", ").skip(18).take(7).any(|k| k == s.key()),
                 "{text}"
             );
             let j = serde_json::to_string(&s).unwrap();
             assert_eq!(serde_json::from_str::<PortSetting>(&j).unwrap(), s, "{j}");
         }
-        assert_eq!(PORT_KEYS.split(", ").count(), 25);
+        assert_eq!(PORT_KEYS.split(", ").count(), 29);
+        // 0 means off / the default, so it is not stored (as OVS shows it).
+        let cfg = PortConfig::from_settings(&[
+            PortSetting::IngressPolicingRate(0),
+            PortSetting::IngressPolicingBurst(0),
+            PortSetting::EgressPolicingRate(1000),
+        ])
+        .unwrap();
+        assert_eq!(
+            cfg.policing_settings(),
+            vec![PortSetting::EgressPolicingRate(1000)]
+        );
+        assert_eq!(
+            "ingress_policing_rate=-1".parse::<PortSetting>().unwrap_err().0,
+            "ingress_policing_rate: \"-1\" is not a number"
+        );
     }
 
     #[test]

@@ -71,6 +71,14 @@ Spanning tree (used when the bridge has rstp=true; any port type):
   rstp_admin_edge=BOOL     an edge port (no bridge behind it) from the start (default false)
   rstp_auto_edge=BOOL      become edge when no BPDU is heard (default true)
 
+Policing (any port type; as Open vSwitch's columns of the same names):
+  ingress_policing_rate=KBPS   drop received frames over KBPS kbit/s (1 kbit = 1000 bits),
+                               counted as 'policed'; 0 (default) = off
+  ingress_policing_burst=KBITS bucket size in kbit; 0 = the default, 8000; never below
+                               the port's largest frame (MTU + 18 bytes)
+  egress_policing_rate=KBPS    the same for frames the port sends ('tx-policed')
+  egress_policing_burst=KBITS  as ingress_policing_burst
+
 Bonds (add-bond, or set port BOND; only on a bond):
 ",
     bond_keys_help!(),
@@ -385,6 +393,44 @@ Examples:
   switchctl dump-flows br0 \"tcp,in_port=vm1\"
   switchctl dump-flows br0 --table 1 --json";
 
+/// The meter syntax; shown by `add-meter --help` and `mod-meter --help`.
+const ADD_METER_HELP: &str = "\
+METER is Open vSwitch's meter syntax (ovs-ofctl(8), \"Meter Syntax\"):
+  meter=N,(kbps|pktps)[,burst][,stats],bands=type=drop,rate=R[,burst_size=B]
+meter=N        1-4294901760
+kbps | pktps   the band rates and burst sizes count kbit/s and kbit, or packets/s
+               and packets (a frame is charged its Ethernet bytes; a GSO
+               super-frame the bytes of the segments it becomes)
+burst          the bands give burst_size; without it a band's burst is its rate
+               (one second of traffic, as Open vSwitch)
+stats          asks for counters (switchd keeps them either way)
+bands=         1-8 bands, each type=drop,rate=R[,burst_size=B]; a frame over a
+               band's rate is dropped (counted on the band with the highest rate
+               it exceeds, and as 'metered' on the ingress port)
+Commas and spaces both separate words. A flow uses the meter with
+actions=meter:N,... (meter first); del-meter deletes those flows too.
+
+Examples:
+  switchctl add-meter br0 meter=1,kbps,bands=type=drop,rate=100000
+  switchctl add-meter br0 meter=2,pktps,burst,stats,bands=type=drop,rate=1000,burst_size=100
+  switchctl add-flow br0 \"priority=100,udp,in_port=vm1,actions=meter:1,normal\"";
+
+/// What `dump-meters` and `meter-stats` print.
+const DUMP_METERS_HELP: &str = "\
+dump-meters prints each meter as 'ovs-ofctl dump-meters' does, without its
+reply header line:
+  meter=1 kbps burst stats bands=
+  type=drop rate=10000 burst_size=1000
+meter-stats prints the counters as 'ovs-ofctl meter-stats' does:
+  meter:1 flow_count:1 packet_in_count:120 byte_in_count:11760 duration:12.345s bands:
+  0: packet_count:20 byte_count:1960
+packet_in_count is every frame that reached the meter; a band's counts are the
+frames it dropped.
+
+With --json (either command): {\"meters\":[{\"meter\",\"unit\",\"burst\",\"stats\",
+\"flows\",\"packets\",\"bytes\",\"duration_ms\",\"bands\":[{\"type\",\"rate\",
+\"burst_size\",\"packets\",\"bytes\"}]}]}; burst_size is the one in force.";
+
 /// What `capture` does; shown by `capture --help`.
 const CAPTURE_HELP: &str = "\
 Writes a pcap file (Ethernet link type, read by tcpdump -r and Wireshark) of the
@@ -664,6 +710,55 @@ enum Command {
         #[arg(long, value_name = "N", value_parser = flow_table)]
         table: Option<u8>,
     },
+    /// Add an OpenFlow meter (rate limit used by a flow's meter:N action), as ovs-ofctl add-meter
+    #[command(after_help = ADD_METER_HELP)]
+    AddMeter {
+        /// Bridge name
+        #[arg(value_name = "BR")]
+        bridge: IfName,
+        /// The meter, e.g. "meter=1,kbps,bands=type=drop,rate=10000" (words may also be separate arguments)
+        #[arg(value_name = "METER", required = true)]
+        meter: Vec<String>,
+    },
+    /// Change the flags and bands of an existing meter, as ovs-ofctl mod-meter
+    #[command(after_help = ADD_METER_HELP)]
+    ModMeter {
+        /// Bridge name
+        #[arg(value_name = "BR")]
+        bridge: IfName,
+        /// The meter, as add-meter takes it
+        #[arg(value_name = "METER", required = true)]
+        meter: Vec<String>,
+    },
+    /// Delete a meter and the flows that use it (every meter without METER)
+    DelMeter {
+        /// Bridge name
+        #[arg(value_name = "BR")]
+        bridge: IfName,
+        /// meter=N or meter=all (default: all)
+        #[arg(value_name = "METER")]
+        meter: Option<String>,
+    },
+    /// Show the meters of a bridge, as ovs-ofctl dump-meters (counters with --json)
+    #[command(after_help = DUMP_METERS_HELP)]
+    DumpMeters {
+        /// Bridge name
+        #[arg(value_name = "BR")]
+        bridge: IfName,
+        /// meter=N (default: all)
+        #[arg(value_name = "METER")]
+        meter: Option<String>,
+    },
+    /// Show the counters of the meters of a bridge, as ovs-ofctl meter-stats
+    #[command(after_help = DUMP_METERS_HELP)]
+    MeterStats {
+        /// Bridge name
+        #[arg(value_name = "BR")]
+        bridge: IfName,
+        /// meter=N (default: all)
+        #[arg(value_name = "METER")]
+        meter: Option<String>,
+    },
     /// Add a mirror: copies of the frames it selects go to a port or a VLAN
     #[command(after_help = ADD_MIRROR_HELP)]
     AddMirror {
@@ -877,6 +972,9 @@ pub struct Invocation {
     /// request (which has none until then; compiling runs tcpdump, so it
     /// is left to the caller too).
     pub capture: Option<CaptureArgs>,
+    /// `meter-stats`: the meters' reply is printed as counters, the
+    /// way `ovs-ofctl meter-stats` does, rather than as `dump-meters`.
+    pub meter_stats: bool,
 }
 
 /// What `capture` needs besides its request.
@@ -914,6 +1012,7 @@ impl Cli {
     pub fn into_invocation(self) -> Result<Invocation, clap::Error> {
         let mut text_source = None;
         let mut capture = None;
+        let mut meter_stats = false;
         let request = match self.command {
             Command::AddBr { bridge, may_exist } => Request::AddBr { bridge, may_exist },
             Command::DelBr { bridge, if_exists } => Request::DelBr { bridge, if_exists },
@@ -1054,6 +1153,20 @@ impl Cli {
                 filter,
                 table,
             },
+            Command::AddMeter { bridge, meter } => Request::AddMeter {
+                bridge,
+                meter: meter.join(" "),
+            },
+            Command::ModMeter { bridge, meter } => Request::ModMeter {
+                bridge,
+                meter: meter.join(" "),
+            },
+            Command::DelMeter { bridge, meter } => Request::DelMeter { bridge, meter },
+            Command::DumpMeters { bridge, meter } => Request::DumpMeters { bridge, meter },
+            Command::MeterStats { bridge, meter } => {
+                meter_stats = true;
+                Request::DumpMeters { bridge, meter }
+            }
             Command::AddMirror {
                 bridge,
                 mirror,
@@ -1133,6 +1246,7 @@ impl Cli {
             request,
             text_source,
             capture,
+            meter_stats,
         })
     }
 }

@@ -74,6 +74,8 @@ fn run(inv: cli::Invocation) -> Result<(), String> {
         .map_err(|e| e.message)?;
     let text = if inv.json {
         output::json(&reply).map_err(|e| format!("cannot encode the reply as JSON: {e}"))?
+    } else if let (true, proto::Reply::Meters(info)) = (inv.meter_stats, &reply) {
+        output::meter_stats(info)
     } else {
         output::human_for(&request, &reply)
     };

@@ -11,8 +11,9 @@ use std::fmt::Write as _;
 use proto::types::FLOW_PRIORITY_DEFAULT;
 use proto::{
     BondInfo, BondShowInfo, BridgeId, BridgeInfo, ControllerInfo, ControllerState, ControllersInfo, FdbEntry,
-    FlowInfo, FlowsInfo, LacpBondInfo, LacpShowInfo, LacpState, LacpSystem, PortInfo, PortSetting, PortState,
-    PortStats, Reply, Request, RstpBridgeInfo, RstpInfo, RstpProtocol, RstpRole, RstpState, VlanMode,
+    FlowInfo, FlowsInfo, LacpBondInfo, LacpShowInfo, LacpState, LacpSystem, MetersInfo, PortInfo,
+    PortSetting, PortState, PortStats, Reply, Request, RstpBridgeInfo, RstpInfo, RstpProtocol, RstpRole,
+    RstpState, VlanMode,
 };
 
 /// Human output for a reply; empty for a change (like `ovs-vsctl`) and for
@@ -32,7 +33,56 @@ pub fn human(reply: &Reply) -> String {
         Reply::Trace(info) => trace(info),
         Reply::Mirrors(info) => mirrors(info),
         Reply::Counters(info) => serde_json::to_string_pretty(info).unwrap_or_default() + "\n",
+        Reply::Meters(info) => meters(info),
     }
+}
+
+/// `dump-meters`: each meter as `ovs-ofctl dump-meters` prints it (OVS's
+/// `ofputil_format_meter_config`), without the reply header line:
+/// `meter=1 kbps burst stats bands=` and one `type=drop rate=R` line per
+/// band, with ` burst_size=B` when the meter has the burst flag.
+pub fn meters(info: &MetersInfo) -> String {
+    let mut out = String::new();
+    for m in &info.meters {
+        let _ = write!(out, "meter={} {} ", m.meter, m.unit);
+        if m.burst {
+            out.push_str("burst ");
+        }
+        if m.stats {
+            out.push_str("stats ");
+        }
+        out.push_str("bands=\n");
+        for b in &m.bands {
+            let _ = write!(out, "type={} rate={}", b.band_type, b.rate);
+            if m.burst {
+                let _ = write!(out, " burst_size={}", b.burst_size);
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// `meter-stats`: each meter's counters as `ovs-ofctl meter-stats` prints
+/// them (OVS's `ofputil_format_meter_stats`), without the header line.
+pub fn meter_stats(info: &MetersInfo) -> String {
+    let mut out = String::new();
+    for m in &info.meters {
+        let _ = writeln!(
+            out,
+            "meter:{} flow_count:{} packet_in_count:{} byte_in_count:{} duration:{}.{:03}s bands:",
+            m.meter,
+            m.flows,
+            m.packets,
+            m.bytes,
+            m.duration_ms / 1000,
+            m.duration_ms % 1000
+        );
+        for (i, b) in m.bands.iter().enumerate() {
+            let _ = writeln!(out, "{i}: packet_count:{} byte_count:{}", b.packets, b.bytes);
+        }
+    }
+    out
 }
 
 /// `list-mirrors`: one line per mirror.
@@ -131,6 +181,12 @@ pub fn json(reply: &Reply) -> Result<String, serde_json::Error> {
             return Ok(out);
         }
         Reply::Counters(info) => serde_json::to_value(info)?,
+        // In the SPEC's field order.
+        Reply::Meters(info) => {
+            let mut out = serde_json::to_string_pretty(info)?;
+            out.push('\n');
+            return Ok(out);
+        }
         // In the SPEC's field order.
         Reply::Mirrors(info) => {
             let mut out = serde_json::to_string_pretty(info)?;
@@ -387,6 +443,7 @@ fn options_summary(p: &PortInfo) -> String {
         opts.push("persist=true".to_owned());
     }
     opts.extend(c.rstp_settings().iter().map(ToString::to_string));
+    opts.extend(c.policing_settings().iter().map(ToString::to_string));
     opts.join(" ")
 }
 

@@ -131,6 +131,10 @@ pub struct BridgeConfig {
     /// IPFIX settings not at their default, as `key=value` (SPEC §11).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ipfix: Vec<String>,
+    /// Meters (SPEC §12) in `add-meter` syntax, by id; absent when there
+    /// are none. Restored before the flows, which may use them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub meters: Vec<String>,
 }
 
 /// For `skip_serializing_if`: a setting at its default is not written.
@@ -213,9 +217,32 @@ impl Db {
             // are checked by their types while decoding.
             ControllerTarget::check_set(&b.controllers)
                 .map_err(|e| format!("bridge {:?}: {e}", b.name.as_str()))?;
+            let mut meters = HashSet::new();
+            for (n, m) in b.meters.iter().enumerate() {
+                let cfg = crate::qos::syntax::parse_meter(m)
+                    .map_err(|e| format!("bridge {:?}: meter {}: {e}", b.name.as_str(), n + 1))?;
+                if !meters.insert(cfg.id) {
+                    return Err(format!(
+                        "bridge {:?}: meter {} appears twice",
+                        b.name.as_str(),
+                        cfg.id
+                    ));
+                }
+            }
             for (n, f) in b.flows.iter().flatten().enumerate() {
-                crate::flow::syntax::parse_flow(f, &crate::flow::NoNames)
+                let spec = crate::flow::syntax::parse_flow(f, &crate::flow::NoNames)
                     .map_err(|e| format!("bridge {:?}: flow {}: {e}", b.name.as_str(), n + 1))?;
+                for a in &spec.actions {
+                    if let crate::flow::Action::Meter(m) = a {
+                        if !meters.contains(m) {
+                            return Err(format!(
+                                "bridge {:?}: flow {}: meter {m} does not exist",
+                                b.name.as_str(),
+                                n + 1
+                            ));
+                        }
+                    }
+                }
             }
             let mut mirrors = HashSet::new();
             for m in &b.mirrors {
@@ -324,6 +351,7 @@ mod tests {
                 mirrors: vec![],
                 sflow: vec![],
                 ipfix: vec![],
+                meters: vec![],
                 ports: vec![PortEntry {
                     name: "vnet0".parse().unwrap(),
                     ofport: Some(1),

@@ -87,6 +87,24 @@ pub fn wire_len(frame: &[u8], hdr: &VnetHdr) -> usize {
     }
 }
 
+/// The frames this frame leaves as and their bytes together: one frame
+/// unless it is a GSO super-frame, which becomes one segment per `gso_size`
+/// of payload, each with a copy of the headers. What rate control charges
+/// (SPEC §12: the bytes of the segments, headers included). A header that
+/// does not describe the frame counts it as one frame.
+pub fn segments(frame: &[u8], hdr: &VnetHdr) -> (usize, usize) {
+    if !hdr.is_gso() {
+        return (1, frame.len());
+    }
+    match gso_layout(frame, hdr) {
+        Ok(g) => {
+            let n = (frame.len() - g.payload).div_ceil(g.mss).max(1);
+            (n, frame.len() + (n - 1) * g.payload)
+        }
+        Err(_) => (1, frame.len()),
+    }
+}
+
 /// One's-complement sum of `data` (RFC 1071), not folded.
 fn sum(data: &[u8], mut acc: u32) -> u32 {
     let mut chunks = data.chunks_exact(2);
@@ -357,6 +375,10 @@ mod tests {
             let mut out = RxBatch::with_layout(8, 2048);
             let (n, next) = segment(&big, &h, 0, &mut out).unwrap();
             assert_eq!((n, next), (3, None));
+            // What rate control charges: exactly the bytes of the segments.
+            let total: usize = (0..n).map(|i| out.frame(i).len()).sum();
+            assert_eq!(segments(&big, &h), (n, total));
+            assert_eq!(segments(&big, &VnetHdr::default()), (1, big.len()));
             for i in 0..n {
                 let chunk = &data[i * mss..((i + 1) * mss).min(data.len())];
                 let seg = out.frame(i);

@@ -88,11 +88,18 @@ pub enum DropReason {
     /// Received on a mirror's output port, which carries only mirror
     /// traffic (SPEC §11): neither learned from nor forwarded.
     MirrorOutputPort,
+    /// Over the port's `ingress_policing_rate` (SPEC §12).
+    Policed,
+    /// Over the port's `egress_policing_rate` (SPEC §12).
+    TxPoliced,
+    /// Dropped by a band of the meter a flow sent the frame through
+    /// (`meter:N`, SPEC §12).
+    Metered,
 }
 
 impl DropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 30;
+    pub const COUNT: usize = 33;
 
     /// Every reason, in [`DropReason::index`] order.
     pub const ALL: [DropReason; Self::COUNT] = [
@@ -126,6 +133,9 @@ impl DropReason {
         DropReason::TtlExceeded,
         DropReason::FlowUnsupported,
         DropReason::MirrorOutputPort,
+        DropReason::Policed,
+        DropReason::TxPoliced,
+        DropReason::Metered,
     ];
 
     /// The stable kebab-case name shown to users (`port-stats`, JSON keys).
@@ -161,6 +171,9 @@ impl DropReason {
             DropReason::TtlExceeded => "ttl-exceeded",
             DropReason::FlowUnsupported => "flow-unsupported",
             DropReason::MirrorOutputPort => "mirror-output-port",
+            DropReason::Policed => "policed",
+            DropReason::TxPoliced => "tx-policed",
+            DropReason::Metered => "metered",
         }
     }
 
@@ -175,6 +188,7 @@ impl DropReason {
                 | DropReason::BadOffload
                 | DropReason::GsoUnsupported
                 | DropReason::LinkDown
+                | DropReason::TxPoliced
         )
     }
 
@@ -191,7 +205,7 @@ impl std::fmt::Display for DropReason {
 }
 
 /// Counters of one port, updated by the engine as frames move.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortCounters {
     /// Frames received.
     pub rx_packets: u64,
@@ -207,6 +221,21 @@ pub struct PortCounters {
     pub tx_errors: u64,
     /// Drops by reason, indexed by [`DropReason::index`].
     pub drops: [u64; DropReason::COUNT],
+}
+
+// By hand: `Default` is derived for arrays of at most 32 elements.
+impl Default for PortCounters {
+    fn default() -> Self {
+        PortCounters {
+            rx_packets: 0,
+            rx_bytes: 0,
+            rx_errors: 0,
+            tx_packets: 0,
+            tx_bytes: 0,
+            tx_errors: 0,
+            drops: [0; DropReason::COUNT],
+        }
+    }
 }
 
 impl PortCounters {
@@ -314,6 +343,9 @@ mod tests {
             "ttl-exceeded",
             "flow-unsupported",
             "mirror-output-port",
+            "policed",
+            "tx-policed",
+            "metered",
         ];
         let got: Vec<&str> = DropReason::ALL.iter().map(|r| r.name()).collect();
         assert_eq!(got, expect);
@@ -330,7 +362,11 @@ mod tests {
         c.count_drop(DropReason::TxError);
         assert_eq!(c.rx_dropped(), 3);
         assert_eq!(c.tx_dropped(), 3);
-        assert_eq!(DropReason::ALL.iter().filter(|r| r.is_egress()).count(), 6);
+        assert_eq!(DropReason::ALL.iter().filter(|r| r.is_egress()).count(), 7);
+        c.count_drop(DropReason::Policed);
+        c.count_drop(DropReason::TxPoliced);
+        c.count_drop(DropReason::Metered);
+        assert_eq!((c.rx_dropped(), c.tx_dropped()), (5, 4));
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub(super) struct Bridge {
     pub default_flow: Option<FlowId>,
     /// Groups (SPEC §10).
     pub groups: GroupTable,
+    /// Meters (SPEC §12).
+    pub meters: crate::qos::MeterTable,
     /// OpenFlow settings and controllers (SPEC §10).
     pub of: BridgeOf,
     /// Mirrors (SPEC §11).
@@ -143,6 +145,7 @@ impl Bridge {
             flows: FlowTable::with_default(Instant::now()),
             default_flow: None,
             groups: GroupTable::default(),
+            meters: crate::qos::MeterTable::new(),
             of: BridgeOf::new(Instant::now()),
             mirrors: Mirrors::default(),
             sflow_cfg: crate::sflow::SflowConfig::default(),

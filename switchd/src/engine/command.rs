@@ -116,6 +116,10 @@ impl Engine {
                 Ok(Reply::Stats(rows))
             }
             Request::Trace { bridge, packet } => self.cmd_trace(&bridge, &packet),
+            Request::AddMeter { bridge, meter } => self.cmd_add_meter(&bridge, &meter),
+            Request::ModMeter { bridge, meter } => self.cmd_mod_meter(&bridge, &meter),
+            Request::DelMeter { bridge, meter } => self.cmd_del_meter(&bridge, meter.as_deref()),
+            Request::DumpMeters { bridge, meter } => self.cmd_dump_meters(&bridge, meter.as_deref()),
             Request::Counters => Ok(Reply::Counters(self.counters())),
             Request::SetExport { bridge, settings } => self.cmd_set_export(&bridge, &settings),
             Request::ClearBridge { bridge, keys } => self.cmd_clear_bridge(&bridge, &keys),
@@ -491,7 +495,7 @@ impl Engine {
                     name: p.name.to_string(),
                     ofport: Some(p.ofport),
                     port_type: p.config().port_type,
-                    config: p.config().clone(),
+                    config: shown_config(p),
                     vlan_mode: p.config().effective_vlan_mode(),
                     state: match p.down_reason() {
                         None => PortState::Up,
@@ -544,7 +548,11 @@ fn check_changeable(s: &PortSetting) -> Result<(), Error> {
         | PortSetting::LacpFallbackAb(_)
         | PortSetting::BondUpdelay(_)
         | PortSetting::BondDowndelay(_)
-        | PortSetting::BondRebalanceInterval(_) => Ok(()),
+        | PortSetting::BondRebalanceInterval(_)
+        | PortSetting::IngressPolicingRate(_)
+        | PortSetting::IngressPolicingBurst(_)
+        | PortSetting::EgressPolicingRate(_)
+        | PortSetting::EgressPolicingBurst(_) => Ok(()),
         other => Err(err(
             ErrorKind::InvalidArgument,
             format!(
@@ -553,4 +561,18 @@ fn check_changeable(s: &PortSetting) -> Result<(), Error> {
             ),
         )),
     }
+}
+
+/// A port's configuration as `show` reports it: as stored, except that a
+/// policing burst is the one in force while its rate is set (the default
+/// filled in, rounded up to the port's largest frame: SPEC §12).
+fn shown_config(p: &super::ports::Port) -> PortConfig {
+    let mut c = p.config().clone();
+    if let Some(pol) = &p.ingress {
+        c.ingress_policing_burst = Some(pol.burst());
+    }
+    if let Some(pol) = &p.egress {
+        c.egress_policing_burst = Some(pol.burst());
+    }
+    c
 }

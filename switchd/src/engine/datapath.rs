@@ -13,15 +13,18 @@ use super::flowpath::{self, FlowPath};
 use super::mirror;
 use super::ports::{DownReason, Port};
 use super::Engine;
-use crate::batch::COPY_SLOTS;
+use crate::batch::{Edit, COPY_SLOTS};
 use crate::capture::Tap;
 use crate::flow::FlowKey;
 use crate::offload;
 use crate::pipeline;
 use crate::port::tunnel::Endpoint;
 use crate::port::{RxBatch, SendOutcome, TxEntry, BATCH};
+use crate::qos::Policer;
 use crate::stats::DropReason;
+use crate::wire;
 use crate::PortId;
+use proto::MacAddr;
 
 impl Engine {
     /// Receives one batch on port `id` and forwards it. Returns whether the
@@ -112,6 +115,14 @@ impl Engine {
         if !port.taps.is_empty() {
             offer_all(&mut port.taps, batch.frame(slot), false);
         }
+        // Ingress policing (SPEC §12): in front of the pipeline, so a
+        // policed frame is neither learned from, sampled nor forwarded.
+        if let Some(pol) = port.ingress.as_mut() {
+            if !police(pol, batch, slot, &Edit::KEEP, now) {
+                port.counters.count_drop(DropReason::Policed);
+                return;
+            }
+        }
         let b = port.bridge;
         let (specs, mut slots) = ports.split(b);
         let Some(in_idx) = specs.index_of(id) else {
@@ -159,6 +170,7 @@ impl Engine {
                 specs,
                 slots: &mut slots,
                 fdb: &mut bridge.fdb,
+                meters: &mut bridge.meters,
                 batch,
                 dirty,
                 csum_slots,
@@ -228,6 +240,8 @@ impl Engine {
         }
         self.finish_checksums();
         self.copies_used = 0;
+        // Read only if a port that sends has an egress policer.
+        let mut now = None;
         let Engine {
             ports,
             endpoints,
@@ -241,6 +255,12 @@ impl Engine {
             let Some(p) = ports.get_mut(out) else {
                 continue;
             };
+            if p.egress.is_some() {
+                police_egress(p, batch, *now.get_or_insert_with(Instant::now));
+                if p.tx.is_empty() {
+                    continue;
+                }
+            }
             if !p.taps.is_empty() {
                 offer_sent(p, batch);
             }
@@ -365,6 +385,47 @@ fn offer_sent(p: &mut Port, batch: &RxBatch) {
     taps.retain_mut(|t| {
         tx.iter()
             .all(|e| t.offer_edited(batch.frame(usize::from(e.slot)), &e.edit, true))
+    });
+}
+
+/// Whether the frame in `slot`, sent with `edit`, passes policer `pol` at
+/// `now`. It is charged its Ethernet bytes as it leaves (tag edit
+/// included), a GSO super-frame the bytes of all its segments. Spanning
+/// tree and LACP frames (01:80:c2:00:00:0x) always pass: a policer must
+/// not break the topology it carries.
+#[inline]
+fn police(pol: &mut Policer, batch: &RxBatch, slot: usize, edit: &Edit, now: Instant) -> bool {
+    let frame = batch.frame(slot);
+    if frame
+        .first_chunk::<6>()
+        .is_some_and(|d| wire::is_reserved(&MacAddr(*d)))
+    {
+        return true;
+    }
+    let hdr = batch.vnet(slot);
+    let bytes = if hdr.is_gso() {
+        let (n, bytes) = offload::segments(frame, &hdr);
+        // The tag edit changes every segment by the same amount.
+        (bytes + n * edit.out_len(frame.len())).saturating_sub(n * frame.len())
+    } else {
+        edit.out_len(frame.len())
+    };
+    pol.admit(bytes as u64, now)
+}
+
+/// Drops from port `p`'s send queue what its egress policer refuses,
+/// counted as `tx-policed`, keeping the order of the rest.
+fn police_egress(p: &mut Port, batch: &RxBatch, now: Instant) {
+    let Port {
+        egress, tx, counters, ..
+    } = p;
+    let Some(pol) = egress.as_mut() else { return };
+    tx.retain(|e| {
+        let pass = police(pol, batch, usize::from(e.slot), &e.edit, now);
+        if !pass {
+            counters.count_drop(DropReason::TxPoliced);
+        }
+        pass
     });
 }
 

@@ -29,6 +29,7 @@ use crate::flow::{FlowKey, VLAN_CFI};
 use crate::offload;
 use crate::pipeline::{self, Gate, Ports};
 use crate::port::TxEntry;
+use crate::qos::MeterTable;
 use crate::stats::DropReason;
 use crate::wire::vnet::VnetHdr;
 use crate::wire::{self, ETH_HEADER_LEN};
@@ -74,6 +75,8 @@ pub(super) struct FlowPath<'a, 'b> {
     pub specs: &'a Ports,
     pub slots: &'a mut Slots<'b>,
     pub fdb: &'a mut Fdb,
+    /// The bridge's meters (SPEC §12), for `meter:N`.
+    pub meters: &'a mut MeterTable,
     pub batch: &'a mut RxBatch,
     pub dirty: &'a mut Vec<PortId>,
     pub csum_slots: &'a mut u64,
@@ -311,8 +314,14 @@ impl Datapath for FlowPath<'_, '_> {
         }
     }
 
-    fn meter(&mut self, _id: u32) -> bool {
-        // Flows naming a meter are refused until meters exist (SPEC §12).
-        true
+    fn meter(&mut self, id: u32) -> bool {
+        // Charged as the policers are: the bytes of the segments a GSO
+        // super-frame becomes (SPEC §12).
+        let (_, bytes) = offload::segments(self.batch.frame(self.slot), &self.batch.vnet(self.slot));
+        if self.meters.apply(id, bytes as u64, self.now) {
+            return true;
+        }
+        self.refuse(DropReason::Metered);
+        false
     }
 }

@@ -17,7 +17,7 @@ use super::ports::BridgeKey;
 use super::Engine;
 use crate::flow::syntax::{self, format_actions_in, format_match};
 use crate::flow::table::{default_flow, Entry, FlowTable, Origin, RemovedReason};
-use crate::flow::types::{Action, FlowFilter, FlowSpec, PortNames, ALL_TABLES};
+use crate::flow::types::{FlowFilter, FlowSpec, PortNames, ALL_TABLES};
 use crate::flow::NoNames;
 
 /// A bridge's port names and OpenFlow numbers, for the flow syntax.
@@ -51,9 +51,7 @@ impl Engine {
     /// cannot run.
     fn parse_flow(&self, b: BridgeKey, text: &str) -> Result<FlowSpec, String> {
         let spec = syntax::parse_flow(text, &self.flow_names(b)).map_err(|e| e.to_string())?;
-        if let Some(Action::Meter(m)) = spec.actions.iter().find(|a| matches!(a, Action::Meter(_))) {
-            return Err(format!("meter:{m}: meter {m} does not exist"));
-        }
+        self.check_meters(b, &spec.actions)?;
         Ok(spec)
     }
 
@@ -259,6 +257,8 @@ impl Engine {
                 for (n, line) in lines.iter().enumerate() {
                     let spec =
                         syntax::parse_flow(line, &NoNames).map_err(|e| format!("flow {}: {e}", n + 1))?;
+                    self.check_meters(b, &spec.actions)
+                        .map_err(|e| format!("flow {}: {e}", n + 1))?;
                     table
                         .add(spec, true, Origin::Local, now)
                         .map_err(|e| format!("flow {}: {e}", n + 1))?;

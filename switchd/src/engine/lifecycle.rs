@@ -337,6 +337,7 @@ impl Engine {
                         mirrors: self.mirrors_to_db(b),
                         sflow,
                         ipfix,
+                        meters: self.meters_to_db(b),
                         ports: self
                             .ports
                             .of_bridge(b)
@@ -393,6 +394,9 @@ impl Engine {
                 }
             }
             // Validated with the db; an error here would be a bug.
+            if let Err(e) = self.meters_from_db(key, &b.meters) {
+                tracing::error!(bridge = %b.name, "meters not restored: {e}");
+            }
             if let Err(e) = self.flows_from_db(key, b.flows.as_deref()) {
                 tracing::error!(bridge = %b.name, "flows not restored: {e}");
             }

@@ -33,6 +33,7 @@ mod export;
 mod flowpath;
 mod flows;
 mod lifecycle;
+mod meters;
 mod mirror;
 mod ofdata;
 mod ofproto;

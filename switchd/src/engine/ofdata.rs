@@ -118,6 +118,7 @@ impl Engine {
             specs,
             slots: &mut slots,
             fdb: &mut bridge.fdb,
+            meters: &mut bridge.meters,
             batch,
             dirty,
             csum_slots,

@@ -24,9 +24,9 @@ use crate::openflow::codec;
 use crate::openflow::error::OfError;
 use crate::openflow::msg::{
     Desc, FeaturesReply, FlowMod, FlowModCommand, FlowModFlags, FlowRemoved, FlowRemovedReason, FlowStats,
-    FlowStatsRequest, GroupDesc, GroupMod, GroupModCommand, GroupStats, Incoming, MeterFeatures,
-    MultipartReply, MultipartRequest, Outgoing, PacketOut, PortDesc, PortReason, PortStats, Role, TableStats,
-    GROUP_ALL, NO_BUFFER, OFP10,
+    FlowStatsRequest, GroupDesc, GroupMod, GroupModCommand, GroupStats, Incoming, MultipartReply,
+    MultipartRequest, Outgoing, PacketOut, PortDesc, PortReason, PortStats, Role, TableStats, GROUP_ALL,
+    NO_BUFFER, OFP10,
 };
 use crate::openflow::{action, OfError as E};
 use crate::pipeline::Gate;
@@ -207,10 +207,12 @@ impl Engine {
                 conn.session.set_async(cfg);
                 Ok(())
             }
-            Incoming::MeterMod(_) => {
+            Incoming::MeterMod(mm) => {
                 self.of_writable(c)?;
-                // Meters come with SPEC §12 (QoS).
-                Err(E::MeterModUnknown)
+                self.of_meter_mod(b, &mm).map_err(|e| {
+                    tracing::debug!(error = %e, "METER_MOD refused");
+                    meter_of_error(&e)
+                })
             }
         }
     }
@@ -405,6 +407,7 @@ impl Engine {
                     action::validate(&fm.matching, &fm.actions, fm.table_id)?;
                 }
                 self.of_check_groups(b, &fm.actions)?;
+                self.check_meters(b, &fm.actions).map_err(|_| E::UnknownMeter)?;
                 let filter = FlowFilter {
                     table: fm.table_id,
                     matching: fm.matching,
@@ -457,10 +460,7 @@ impl Engine {
         }
         action::validate(&fm.matching, &fm.actions, fm.table_id)?;
         self.of_check_groups(b, &fm.actions)?;
-        if fm.actions.iter().any(|a| matches!(a, Action::Meter(_))) {
-            // No meters before SPEC §12.
-            return Err(E::UnknownMeter);
-        }
+        self.check_meters(b, &fm.actions).map_err(|_| E::UnknownMeter)?;
         let bridge = &mut self.bridges[b];
         if fm.flags.check_overlap
             && bridge.flows.iter().any(|(_, e)| {
@@ -705,15 +705,9 @@ impl Engine {
             MultipartRequest::GroupFeatures => MultipartReply::GroupFeatures {
                 max_groups: MAX_GROUPS,
             },
-            MultipartRequest::MeterStats(_) => MultipartReply::MeterStats(Vec::new()),
-            MultipartRequest::MeterConfig(_) => MultipartReply::MeterConfig(Vec::new()),
-            MultipartRequest::MeterFeatures => MultipartReply::MeterFeatures(MeterFeatures {
-                max_meter: 0,
-                band_types: 0,
-                capabilities: 0,
-                max_bands: 0,
-                max_color: 0,
-            }),
+            MultipartRequest::MeterStats(id) => MultipartReply::MeterStats(self.of_meter_stats(b, id)),
+            MultipartRequest::MeterConfig(id) => MultipartReply::MeterConfig(self.of_meter_configs(b, id)),
+            MultipartRequest::MeterFeatures => MultipartReply::MeterFeatures(super::meters::of_features()),
         })
     }
 }
@@ -786,5 +780,21 @@ mod tests {
         c.set_exact(Field::DlType, 0x86dd);
         assert!(!overlaps(&a, &c));
         assert!(overlaps(&Match::ANY, &c));
+    }
+}
+
+/// The OpenFlow error for a refused METER_MOD.
+fn meter_of_error(e: &crate::qos::MeterError) -> OfError {
+    use crate::qos::MeterError as M;
+    match e {
+        M::InvalidMeter(_) => E::InvalidMeter,
+        M::Exists(_) => E::MeterExists,
+        M::Unknown(_) => E::UnknownMeter,
+        M::BadFlags(_) => E::BadMeterFlags,
+        M::BadRate(_) => E::BadMeterRate,
+        M::BadBurst(_) => E::BadMeterBurst,
+        M::BadBand(_) => E::BadMeterBand,
+        M::OutOfBands(_) => E::OutOfBands,
+        M::OutOfMeters => E::OutOfMeters,
     }
 }

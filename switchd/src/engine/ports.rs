@@ -16,6 +16,7 @@
 
 use std::fmt;
 use std::io;
+use std::time::Instant;
 
 use proto::{IfName, PortConfig};
 
@@ -24,6 +25,7 @@ use crate::port::bond::BondPort;
 use crate::port::sys::OpenError;
 use crate::port::tunnel::TunnelLink;
 use crate::port::{PortIo, SendOutcome, TxEntry, BATCH};
+use crate::qos::Policer;
 use crate::stats::{DropReason, PortCounters};
 use crate::vlan::PortVlan;
 use crate::PortId;
@@ -133,6 +135,11 @@ pub(super) struct Port {
     /// which is all the data path checks. Dropped with the port, which
     /// ends their readers' streams.
     pub taps: Vec<crate::capture::Tap>,
+    /// `ingress_policing_rate` in force (SPEC §12); derived from the
+    /// configuration and the MTU by [`PortTable`], `None` = not policed.
+    pub ingress: Option<Policer>,
+    /// `egress_policing_rate` in force, likewise.
+    pub egress: Option<Policer>,
 }
 
 impl Port {
@@ -228,6 +235,26 @@ impl Port {
         c.drops[DropReason::LinkDown.index()] += o.link_down;
     }
 
+    /// Makes the policers what the configuration and the MTU ask for. A
+    /// policer whose rate and burst in force are unchanged keeps its
+    /// bucket, so an unrelated `set port` does not refill it.
+    fn sync_policers(&mut self) {
+        let mtu = self.mtu();
+        let c = &self.config;
+        resync(
+            &mut self.ingress,
+            c.ingress_policing_rate,
+            c.ingress_policing_burst,
+            mtu,
+        );
+        resync(
+            &mut self.egress,
+            c.egress_policing_rate,
+            c.egress_policing_burst,
+            mtu,
+        );
+    }
+
     fn spec(&self, id: PortId) -> PortSpec {
         PortSpec {
             id,
@@ -248,6 +275,18 @@ impl Port {
                 0
             },
         }
+    }
+}
+
+/// Replaces `p` with a policer of `rate` (`None` = off) and `burst` on a
+/// port of `mtu`, unless it already is one.
+fn resync(p: &mut Option<Policer>, rate: Option<u32>, burst: Option<u32>, mtu: u32) {
+    let rate = rate.unwrap_or(0);
+    let same = p
+        .as_ref()
+        .is_some_and(|x| x.rate() == rate && x.burst() == Policer::burst_in_effect(burst, mtu));
+    if !same {
+        *p = Policer::new(rate, burst, mtu, Instant::now());
     }
 }
 
@@ -304,7 +343,7 @@ impl PortTable {
             }
         };
         let id = PortId(slot as u32);
-        let port = Port {
+        let mut port = Port {
             name,
             bridge: b,
             ofport,
@@ -318,7 +357,10 @@ impl PortTable {
             carrier: true,
             point_to_point: true,
             taps: Vec::new(),
+            ingress: None,
+            egress: None,
         };
+        port.sync_policers();
         self.members[b].push(port.spec(id));
         self.slots[slot] = Some(port);
         id
@@ -385,8 +427,9 @@ impl PortTable {
         }
     }
 
-    /// Re-derives the pipeline's view of one port.
-    fn sync(members: &mut [Ports], id: PortId, port: &Port) {
+    /// Re-derives the pipeline's view of one port and its policers.
+    fn sync(members: &mut [Ports], id: PortId, port: &mut Port) {
+        port.sync_policers();
         let list = &mut members[port.bridge];
         if let Some(idx) = list.index_of(id) {
             list[idx] = port.spec(id);

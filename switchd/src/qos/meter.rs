@@ -30,7 +30,10 @@ impl Meter {
     }
     /// Counters at `now`.
     pub fn stats(&self, now: Instant) -> MeterStats {
-        MeterStats { duration: now.saturating_duration_since(self.created), ..MeterStats::default() }
+        MeterStats {
+            duration: now.saturating_duration_since(self.created),
+            ..MeterStats::default()
+        }
     }
 }
 
@@ -91,4 +94,10 @@ impl MeterTable {
     pub fn is_empty(&self) -> bool {
         self.meters.is_empty()
     }
+}
+
+/// Checks a meter configuration (stub until the implementation lands).
+pub fn validate(c: &MeterConfig) -> Result<(), MeterError> {
+    let _ = c;
+    Ok(())
 }

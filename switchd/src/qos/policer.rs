@@ -26,7 +26,11 @@ impl Policer {
     pub fn new(rate_kbps: u32, burst: Option<u32>, mtu: u32, now: Instant) -> Option<Policer> {
         (rate_kbps > 0).then(|| {
             let burst = Self::burst_in_effect(burst, mtu);
-            Policer { bucket: TokenBucket::kbps(rate_kbps, burst, now), rate: rate_kbps, burst }
+            Policer {
+                bucket: TokenBucket::kbps(rate_kbps, burst, now),
+                rate: rate_kbps,
+                burst,
+            }
         })
     }
 
