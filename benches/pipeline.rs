@@ -27,6 +27,14 @@
 //!   port; `1000_flows_cache_miss_64B` is extraction plus a full classifier
 //!   lookup, what the first frame of a new flow pays.
 //!
+//! - `qos/*` (SPEC §12): what policing and metering add per frame, to
+//!   compare with `forward/known_unicast_64B`: `policer_admit_64B` is a
+//!   port policer's admission of a 64-byte frame at a rate every frame
+//!   passes, and `meter_apply_64B` one frame through one meter of a
+//!   4-meter table (lookup, counters, two bands). Both give a 32-frame
+//!   batch the same instant, as the engine does, so the refill runs once
+//!   per 32 frames.
+//!
 //! Run with `cargo bench --bench pipeline` (add `-- --quick` for a fast
 //! pass). Each benchmark measures for about 2 s.
 
@@ -44,6 +52,7 @@ use switchd::flow::table::{FlowTable, Origin};
 use switchd::flow::{Action, Field, FlowKey, FlowSpec, Match};
 use switchd::offload;
 use switchd::pipeline::{self, Gate, PortSpec, Ports};
+use switchd::qos::{BandConfig, MeterConfig, MeterTable, Policer, Unit};
 use switchd::vlan::PortVlan;
 use switchd::wire::vnet::{self, VnetHdr};
 use switchd::wire::{VlanTag, TPID_8021AD, TPID_8021Q};
@@ -475,12 +484,77 @@ fn bench_flows(c: &mut Criterion) {
     g.finish();
 }
 
+fn bench_qos(c: &mut Criterion) {
+    let mut g = c.benchmark_group("qos");
+    g.measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500));
+    g.throughput(Throughput::Elements(1));
+    let t0 = Instant::now();
+    // The clock advances 1 µs per 32-frame batch: the refill path runs
+    // once a batch, as in the engine, and never finds the bucket short.
+    const BATCH: u32 = 32;
+
+    // 100 Gbit/s with the default burst: every frame passes.
+    let mut policer = Policer::new(100_000_000, None, 1500, t0).expect("rate > 0");
+    let (mut now, mut n) = (t0, 0u32);
+    g.bench_function("policer_admit_64B", |bench| {
+        bench.iter(|| {
+            n += 1;
+            if n == BATCH {
+                n = 0;
+                now += Duration::from_micros(1);
+            }
+            let ok = policer.admit(black_box(64), now);
+            assert!(ok);
+            black_box(ok)
+        })
+    });
+
+    // Four meters, each with a low and a high kbps band that every frame
+    // passes; frames go to the third.
+    let mut meters = MeterTable::new();
+    for id in [1, 10, 100, 1000] {
+        let config = MeterConfig {
+            id,
+            unit: Unit::Kbps,
+            burst: false,
+            stats: true,
+            bands: vec![
+                BandConfig {
+                    rate: 50_000_000,
+                    burst_size: 0,
+                },
+                BandConfig {
+                    rate: 100_000_000,
+                    burst_size: 0,
+                },
+            ],
+        };
+        meters.add(config, t0).expect("valid meter");
+    }
+    let (mut now, mut n) = (t0, 0u32);
+    g.bench_function("meter_apply_64B", |bench| {
+        bench.iter(|| {
+            n += 1;
+            if n == BATCH {
+                n = 0;
+                now += Duration::from_micros(1);
+            }
+            let ok = meters.apply(black_box(100), black_box(64), now);
+            assert!(ok);
+            black_box(ok)
+        })
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
     bench_forward,
     bench_flows,
     bench_fdb,
     bench_vlan,
-    bench_offload
+    bench_offload,
+    bench_qos
 );
 criterion_main!(benches);
