@@ -26,6 +26,8 @@ command -v ovs-vswitchd >/dev/null 2>&1 || need+=(openvswitch-switch)
 # promtool checks the metrics, tshark decodes sFlow and IPFIX.
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v tshark >/dev/null 2>&1 || need+=(tshark)
+# Load for the QoS tests (tests/qos.rs).
+command -v iperf3 >/dev/null 2>&1 || need+=(iperf3)
 if ((${#need[@]})); then
     if [ "$(id -u)" = 0 ]; then
         echo "test.sh: installing ${need[*]}"
