@@ -22,9 +22,7 @@ use crate::port::tunnel::Endpoint;
 use crate::port::{RxBatch, SendOutcome, TxEntry, BATCH};
 use crate::qos::Policer;
 use crate::stats::DropReason;
-use crate::wire;
 use crate::PortId;
-use proto::MacAddr;
 
 impl Engine {
     /// Receives one batch on port `id` and forwards it. Returns whether the
@@ -389,28 +387,12 @@ fn offer_sent(p: &mut Port, batch: &RxBatch) {
 }
 
 /// Whether the frame in `slot`, sent with `edit`, passes policer `pol` at
-/// `now`. It is charged its Ethernet bytes as it leaves (tag edit
-/// included), a GSO super-frame the bytes of all its segments. Spanning
-/// tree and LACP frames (01:80:c2:00:00:0x) always pass: a policer must
-/// not break the topology it carries.
+/// `now` ([`Policer::admit_frame`]).
 #[inline]
 fn police(pol: &mut Policer, batch: &RxBatch, slot: usize, edit: &Edit, now: Instant) -> bool {
     let frame = batch.frame(slot);
-    if frame
-        .first_chunk::<6>()
-        .is_some_and(|d| wire::is_reserved(&MacAddr(*d)))
-    {
-        return true;
-    }
-    let hdr = batch.vnet(slot);
-    let bytes = if hdr.is_gso() {
-        let (n, bytes) = offload::segments(frame, &hdr);
-        // The tag edit changes every segment by the same amount.
-        (bytes + n * edit.out_len(frame.len())).saturating_sub(n * frame.len())
-    } else {
-        edit.out_len(frame.len())
-    };
-    pol.admit(bytes as u64, now)
+    let delta = edit.out_len(frame.len()) as isize - frame.len() as isize;
+    pol.admit_frame(frame, &batch.vnet(slot), delta, now)
 }
 
 /// Drops from port `p`'s send queue what its egress policer refuses,

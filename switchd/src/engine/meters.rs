@@ -35,7 +35,7 @@ fn invalid(msg: String) -> Error {
 
 /// Whether a flow's actions use meter `id`.
 fn uses(e: &Entry, id: u32) -> bool {
-    e.spec.actions.iter().any(|a| *a == Action::Meter(id))
+    e.spec.actions.contains(&Action::Meter(id))
 }
 
 impl Engine {

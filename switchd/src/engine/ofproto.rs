@@ -764,6 +764,22 @@ fn port_mac(bridge: [u8; 6], ofport: u16) -> [u8; 6] {
     ]
 }
 
+/// The OpenFlow error for a refused METER_MOD.
+fn meter_of_error(e: &crate::qos::MeterError) -> OfError {
+    use crate::qos::MeterError as M;
+    match e {
+        M::InvalidMeter(_) => E::InvalidMeter,
+        M::Exists(_) => E::MeterExists,
+        M::Unknown(_) => E::UnknownMeter,
+        M::BadFlags(_) => E::BadMeterFlags,
+        M::BadRate(_) => E::BadMeterRate,
+        M::BadBurst(_) => E::BadMeterBurst,
+        M::BadBand(_) => E::BadMeterBand,
+        M::OutOfBands(_) => E::OutOfBands,
+        M::OutOfMeters => E::OutOfMeters,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -780,21 +796,5 @@ mod tests {
         c.set_exact(Field::DlType, 0x86dd);
         assert!(!overlaps(&a, &c));
         assert!(overlaps(&Match::ANY, &c));
-    }
-}
-
-/// The OpenFlow error for a refused METER_MOD.
-fn meter_of_error(e: &crate::qos::MeterError) -> OfError {
-    use crate::qos::MeterError as M;
-    match e {
-        M::InvalidMeter(_) => E::InvalidMeter,
-        M::Exists(_) => E::MeterExists,
-        M::Unknown(_) => E::UnknownMeter,
-        M::BadFlags(_) => E::BadMeterFlags,
-        M::BadRate(_) => E::BadMeterRate,
-        M::BadBurst(_) => E::BadMeterBurst,
-        M::BadBand(_) => E::BadMeterBand,
-        M::OutOfBands(_) => E::OutOfBands,
-        M::OutOfMeters => E::OutOfMeters,
     }
 }

@@ -96,6 +96,9 @@ impl TokenBucket {
     /// and leaves `last` alone, so that no interval is ever credited twice.
     #[cold]
     fn refill(&mut self, now: Instant) {
+        if now < self.last {
+            return;
+        }
         let elapsed = now.saturating_duration_since(self.last).as_nanos();
         // A gap longer than i64::MAX ns (292 years) is a full bucket anyway.
         let elapsed = i64::try_from(elapsed).unwrap_or(i64::MAX);
@@ -111,18 +114,32 @@ impl TokenBucket {
     /// instants, a multiply, a comparison and a subtraction.
     #[inline]
     pub fn admit(&mut self, units: u64, now: Instant) -> bool {
-        if now > self.last {
+        // Equality is cheaper to test than order (two words, no
+        // lexicographic compare); `refill` ignores an earlier `now`.
+        if now != self.last {
             self.refill(now);
         }
         let cost = self.cost(units);
-        // A frame bigger than the whole bucket passes when the bucket is
-        // full and leaves it in debt; otherwise the frame must be covered.
-        if self.tokens >= cost.min(self.cap) {
-            self.tokens = self.tokens.saturating_sub(cost);
-            true
-        } else {
-            false
+        if self.tokens >= cost {
+            // tokens >= cost >= 0: no overflow.
+            self.tokens -= cost;
+            return true;
         }
+        self.admit_whole_bucket(cost)
+    }
+
+    /// The rest of the admission rule, out of the common path: a frame
+    /// bigger than the whole bucket passes when the bucket is full and
+    /// leaves it in debt (`tokens >= min(cost, cap)`); anything else that
+    /// the tokens do not cover is refused and takes nothing.
+    #[cold]
+    #[inline(never)]
+    fn admit_whole_bucket(&mut self, cost: i64) -> bool {
+        if self.tokens >= self.cap {
+            self.tokens = self.tokens.saturating_sub(cost);
+            return true;
+        }
+        false
     }
 
     /// The credit as of the last refill, ns at the rate (negative: debt).

@@ -22,7 +22,8 @@
 //! meters it builds itself.
 use std::time::{Duration, Instant};
 
-use super::{MeterConfig, MeterError, TokenBucket, Unit, MAX_BANDS, MAX_METERS, METER_ID_MAX};
+use super::bucket::TokenBucket;
+use super::types::{MeterConfig, MeterError, Unit, MAX_BANDS, MAX_METERS, METER_ID_MAX};
 
 /// One band in force: its bucket and what it dropped.
 #[derive(Debug, Clone)]
@@ -291,7 +292,7 @@ impl MeterTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::qos::BandConfig;
+    use crate::qos::types::BandConfig;
 
     fn at(t0: Instant, ns: u64) -> Instant {
         t0 + Duration::from_nanos(ns)

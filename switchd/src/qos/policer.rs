@@ -22,7 +22,11 @@
 //! units and defaults.
 use std::time::Instant;
 
-use super::TokenBucket;
+use proto::MacAddr;
+
+use super::bucket::TokenBucket;
+use crate::offload;
+use crate::wire::{self, vnet::VnetHdr};
 
 /// A port policer: drops frames over `rate` kbit/s, allowing `burst` kbit
 /// at once.
@@ -67,6 +71,29 @@ impl Policer {
     #[inline]
     pub fn admit(&mut self, bytes: u64, now: Instant) -> bool {
         self.bucket.admit(bytes, now)
+    }
+
+    /// Whether a frame may pass at `now`, charged as SPEC §12 says: its
+    /// Ethernet bytes as it leaves (`tag_delta` is what the port's VLAN
+    /// edit adds or removes: -4, 0 or 4), a GSO super-frame the bytes of
+    /// all the segments it becomes. Spanning tree, LACP and the other
+    /// link-local frames (01:80:c2:00:00:0x) always pass, uncharged: a
+    /// policer must not break the topology it carries.
+    #[inline]
+    pub fn admit_frame(&mut self, frame: &[u8], hdr: &VnetHdr, tag_delta: isize, now: Instant) -> bool {
+        if frame
+            .first_chunk::<6>()
+            .is_some_and(|d| wire::is_reserved(&MacAddr(*d)))
+        {
+            return true;
+        }
+        let (n, bytes) = if hdr.is_gso() {
+            offload::segments(frame, hdr)
+        } else {
+            (1, frame.len())
+        };
+        let bytes = bytes.saturating_add_signed(n as isize * tag_delta);
+        self.admit(bytes as u64, now)
     }
 
     /// kbit/s.
@@ -160,5 +187,29 @@ mod tests {
         let want = 50_000_000 / 8 * 9;
         let err = (after as f64 / want as f64 - 1.0).abs();
         assert!(err < 0.01, "delivered {after} bytes after 1 s, want {want}");
+    }
+
+    /// What a frame is charged: its bytes as it leaves, tag edit included;
+    /// link-local control frames pass free.
+    #[test]
+    fn frames_are_charged_as_they_leave_and_bpdus_pass_free() {
+        let t0 = Instant::now();
+        // 1 kbit/s, the smallest burst for MTU 1500 (13 kbit = 1625 bytes).
+        let mut p = Policer::new(1, Some(1), 1500, t0).expect("on");
+        let mut frame = vec![0u8; 800];
+        frame[..6].copy_from_slice(&[0x02, 0, 0, 0, 0, 1]);
+        let none = VnetHdr::default();
+        // 800 + 4 (a pushed tag) twice: 1608 of 1625 bytes.
+        assert!(p.admit_frame(&frame, &none, 4, t0));
+        assert!(p.admit_frame(&frame, &none, 4, t0));
+        // 17 bytes left: a 20-byte frame is refused, a BPDU is not.
+        assert!(!p.admit_frame(&frame[..20], &none, 0, t0));
+        let mut bpdu = frame.clone();
+        bpdu[..6].copy_from_slice(&[0x01, 0x80, 0xc2, 0, 0, 0]);
+        for _ in 0..100 {
+            assert!(p.admit_frame(&bpdu, &none, 0, t0));
+        }
+        // 16 bytes (20 with a tag popped) still fit.
+        assert!(p.admit_frame(&frame[..20], &none, -4, t0));
     }
 }

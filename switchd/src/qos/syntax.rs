@@ -23,7 +23,7 @@
 //! (ranges, band count, burst sizes with the `burst` flag) are
 //! [`validate`]'s, run last, so one call answers for everything.
 use super::meter::validate;
-use super::{BandConfig, MeterConfig, Unit, METER_ID_MAX};
+use super::types::{BandConfig, MeterConfig, Unit, METER_ID_MAX};
 
 /// Separators between keywords (OVS's tokenizer's, without `=`).
 fn is_sep(c: char) -> bool {
@@ -275,7 +275,7 @@ pub fn to_text(c: &MeterConfig) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::qos::MAX_BANDS;
+    use crate::qos::types::MAX_BANDS;
     use proptest::prelude::*;
 
     fn band(rate: u32, burst_size: u32) -> BandConfig {
