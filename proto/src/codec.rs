@@ -221,6 +221,7 @@ mod tests {
                 "remote_ip=::1".parse().unwrap(),
             ],
             may_exist: false,
+            missing_ok: false,
         });
         round_trip(Request::DelPort {
             bridge: None,
@@ -272,6 +273,7 @@ mod tests {
                 "rstp_auto_edge=false".parse().unwrap(),
             ],
             may_exist: false,
+            missing_ok: false,
         });
         round_trip(Request::AddBond {
             bridge: name("br0"),
@@ -885,6 +887,7 @@ mod tests {
             Ok(Reply::Show(vec![BridgeInfo {
                 sflow: vec![],
                 ipfix: vec![],
+                external_ids: Default::default(),
                 name: "b".into(),
                 mac: MacAddr([2, 0, 0, 0, 0, 9]),
                 mac_aging: 300,

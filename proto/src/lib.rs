@@ -29,9 +29,9 @@ pub use reply::{
 pub use request::Request;
 pub use types::{
     BondConfig, BondMode, BridgeClearKey, BridgeId, BridgeSetting, ClearKey, ControllerTarget, DatapathId,
-    ExportSetting, FailMode, IfName, InvalidValue, LacpMode, LacpTime, MacAddr, MirrorConfig, OfVersion,
-    OfVersions, PortConfig, PortSetting, PortType, RstpBridgeConfig, RstpPortConfig, RstpPortId, Trunks,
-    VlanId, VlanMode, IPFIX_KEYS, MIRRORS_MAX, SFLOW_KEYS,
+    ExportSetting, ExternalIdsTable, FailMode, IfName, InvalidValue, LacpMode, LacpTime, MacAddr,
+    MirrorConfig, OfVersion, OfVersions, PortConfig, PortSetting, PortType, RstpBridgeConfig, RstpPortConfig,
+    RstpPortId, Trunks, VlanId, VlanMode, IPFIX_KEYS, MIRRORS_MAX, SFLOW_KEYS,
 };
 
 /// Default control socket path.

@@ -140,6 +140,9 @@ pub struct BridgeInfo {
     /// IPFIX settings in force (`key=value`, non-default ones).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ipfix: Vec<String>,
+    /// `external_ids` of the bridge (kept for other tools, never interpreted).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub external_ids: std::collections::BTreeMap<String, String>,
     /// Ports in the order they were added.
     pub ports: Vec<PortInfo>,
 }
@@ -1625,6 +1628,7 @@ pub(crate) mod tests {
         let b = BridgeInfo {
             sflow: vec![],
             ipfix: vec![],
+            external_ids: Default::default(),
             name: "br0".into(),
             mac: MacAddr([2, 0x5c, 0, 0, 0, 1]),
             mac_aging: 300,
@@ -1678,6 +1682,7 @@ pub(crate) mod tests {
         let unknown = BridgeInfo {
             sflow: vec![],
             ipfix: vec![],
+            external_ids: Default::default(),
             datapath_id: None,
             ..b
         };

@@ -5,12 +5,14 @@
 //! already well-formed; whether it makes sense against the current state
 //! (unknown bridge, duplicate port) is the daemon's to say.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::capture::{self, BpfInsn, CaptureDirection, SNAPLEN_MAX};
 use crate::types::{
-    BridgeClearKey, BridgeSetting, ClearKey, ControllerTarget, ExportSetting, IfName, InvalidValue,
-    MirrorConfig, PortConfig, PortSetting, FLOW_TABLE_ALL, FLOW_TABLE_MAX, FLOW_TEXT_MAX,
+    BridgeClearKey, BridgeSetting, ClearKey, ControllerTarget, ExportSetting, ExternalIdsTable, IfName,
+    InvalidValue, MirrorConfig, PortConfig, PortSetting, FLOW_TABLE_ALL, FLOW_TABLE_MAX, FLOW_TEXT_MAX,
 };
 
 /// A control request.
@@ -48,6 +50,12 @@ pub enum Request {
         /// `--may-exist`
         #[serde(default)]
         may_exist: bool,
+        /// Add a `system` port even if its device does not exist yet: it
+        /// is then down (`no such device`) until the device appears, as
+        /// `ovs-vsctl add-port` does. Without it such an `add-port` fails
+        /// (SPEC §2).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        missing_ok: bool,
     },
     /// Remove a port. If `bridge` is given the port must be on it.
     DelPort {
@@ -71,6 +79,25 @@ pub enum Request {
         port: IfName,
         /// Settings to apply.
         settings: Vec<PortSetting>,
+    },
+    /// Change the `external_ids` of a bridge, a port or an interface (as
+    /// `ovs-vsctl set|remove|clear TABLE REC external_ids...`): kept,
+    /// stored and shown, never interpreted. Applied in order: `clear`,
+    /// `remove`, `set`; all or nothing.
+    SetExternalIds {
+        /// Which record kind.
+        table: ExternalIdsTable,
+        /// The bridge or port name.
+        record: IfName,
+        /// Remove every key first.
+        #[serde(default)]
+        clear: bool,
+        /// Keys to remove (absent keys are not an error, as OVS).
+        #[serde(default)]
+        remove: Vec<String>,
+        /// Keys to set.
+        #[serde(default)]
+        set: BTreeMap<String, String>,
     },
     /// Remove settings of an existing port; all or nothing.
     ClearPort {
@@ -386,6 +413,10 @@ impl Request {
                 meter.as_deref().map_or(Ok(()), |m| check_flow_text("meter", m))
             }
             Request::AddMirror { config, .. } => config.check(),
+            Request::SetExternalIds { remove, set, .. } => {
+                remove.iter().try_for_each(|k| check_external_id(k, ""))?;
+                set.iter().try_for_each(|(k, v)| check_external_id(k, v))
+            }
             Request::Capture {
                 snaplen,
                 count,
@@ -420,6 +451,7 @@ impl Request {
                 | Request::SetExport { .. }
                 | Request::ClearBridge { .. }
                 | Request::DelMirror { .. }
+                | Request::SetExternalIds { .. }
                 | Request::AddMeter { .. }
                 | Request::ModMeter { .. }
                 | Request::DelMeter { .. }
@@ -449,4 +481,32 @@ pub fn check_dump_table(table: u8) -> Result<(), InvalidValue> {
     Err(InvalidValue(format!(
         "table {table} does not exist (tables are 0-{FLOW_TABLE_MAX}; {FLOW_TABLE_ALL} means all tables)"
     )))
+}
+
+/// Longest `external_ids` key (bytes).
+pub const EXTERNAL_ID_KEY_MAX: usize = 256;
+/// Longest `external_ids` value (bytes).
+pub const EXTERNAL_ID_VALUE_MAX: usize = 4096;
+/// Most `external_ids` keys one record keeps.
+pub const EXTERNAL_IDS_MAX: usize = 64;
+
+/// Checks one `external_ids` key and value: a non-empty key of at most
+/// [`EXTERNAL_ID_KEY_MAX`] bytes, a value of at most
+/// [`EXTERNAL_ID_VALUE_MAX`], neither with control characters.
+pub fn check_external_id(key: &str, value: &str) -> Result<(), InvalidValue> {
+    if key.is_empty() {
+        return Err(InvalidValue("external_ids: a key must not be empty".into()));
+    }
+    if key.len() > EXTERNAL_ID_KEY_MAX || value.len() > EXTERNAL_ID_VALUE_MAX {
+        return Err(InvalidValue(format!(
+            "external_ids:{}: keys are at most {EXTERNAL_ID_KEY_MAX} bytes, values {EXTERNAL_ID_VALUE_MAX}",
+            key.chars().take(40).collect::<String>()
+        )));
+    }
+    if key.chars().chain(value.chars()).any(char::is_control) {
+        return Err(InvalidValue(format!(
+            "external_ids:{key}: control characters are not allowed"
+        )));
+    }
+    Ok(())
 }

@@ -7,6 +7,7 @@
 //! message. Messages are lowercase without trailing punctuation and name the
 //! offending value.
 
+use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::net::IpAddr;
@@ -1868,6 +1869,29 @@ impl fmt::Display for PortSetting {
     }
 }
 
+/// Which record `external_ids` belong to, as Open vSwitch's tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExternalIdsTable {
+    /// A bridge (`Bridge` table).
+    Bridge,
+    /// A port (`Port` table).
+    Port,
+    /// A port's interface (`Interface` table): what libvirt writes.
+    Interface,
+}
+
+impl ExternalIdsTable {
+    /// The table's name as `ovs-vsctl` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExternalIdsTable::Bridge => "Bridge",
+            ExternalIdsTable::Port => "Port",
+            ExternalIdsTable::Interface => "Interface",
+        }
+    }
+}
+
 /// A port setting `clear port PORT KEY` can remove.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -1986,6 +2010,13 @@ pub struct PortConfig {
     /// [`BOND_REBALANCE_INTERVAL_DEFAULT`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bond_rebalance_interval: Option<u32>,
+    /// The `external_ids` of the port's interface (`Interface` table):
+    /// kept for other tools (libvirt's `iface-id`, `attached-mac`, ...).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub external_ids: BTreeMap<String, String>,
+    /// The `external_ids` of the port itself (`Port` table).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub port_external_ids: BTreeMap<String, String>,
     /// `ingress_policing_rate`, kbit/s (SPEC §12); `None` (stored for 0)
     /// means no policing.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -1037,6 +1037,7 @@ impl Cli {
                     port,
                     settings,
                     may_exist,
+                    missing_ok: false,
                 }
             }
             Command::AddBond {
@@ -1412,7 +1413,8 @@ mod tests {
                 bridge: name("br0"),
                 port: name("eth1"),
                 settings: vec![],
-                may_exist: false
+                may_exist: false,
+                missing_ok: false
             }
         );
         assert_eq!(
@@ -1435,7 +1437,8 @@ mod tests {
                     PortSetting::Key(5000),
                     PortSetting::DstPort(8472),
                 ],
-                may_exist: true
+                may_exist: true,
+                missing_ok: false
             }
         );
         assert_eq!(
@@ -1448,7 +1451,8 @@ mod tests {
                     PortSetting::Tag(VlanId::new(10).unwrap()),
                     PortSetting::Persist(true),
                 ],
-                may_exist: false
+                may_exist: false,
+                missing_ok: false
             }
         );
     }
@@ -1461,7 +1465,8 @@ mod tests {
                 bridge: name("br0"),
                 port: name("vm1"),
                 settings: vec![PortSetting::OfportRequest(5)],
-                may_exist: false
+                may_exist: false,
+                missing_ok: false
             }
         );
         assert_eq!(
@@ -1473,7 +1478,8 @@ mod tests {
                     PortSetting::Type(PortType::Tap),
                     PortSetting::OfportRequest(65279)
                 ],
-                may_exist: false
+                may_exist: false,
+                missing_ok: false
             }
         );
         for (arg, reason) in [
@@ -1622,7 +1628,8 @@ mod tests {
                 bridge: name("br0"),
                 port: name("vnet0"),
                 settings: vec![PortSetting::Type(PortType::Tap), PortSetting::RstpAdminEdge(true)],
-                may_exist: false
+                may_exist: false,
+                missing_ok: false
             }
         );
     }

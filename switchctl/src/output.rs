@@ -1142,6 +1142,7 @@ bridge br2: fail_mode=standalone
             BridgeInfo {
                 sflow: vec![],
                 ipfix: vec![],
+                external_ids: Default::default(),
                 name: "br0".into(),
                 mac: MacAddr([2, 0x5c, 0x8e, 0x11, 0x22, 0x33]),
                 mac_aging: 300,
@@ -1192,6 +1193,7 @@ bridge br2: fail_mode=standalone
             BridgeInfo {
                 sflow: vec![],
                 ipfix: vec![],
+                external_ids: Default::default(),
                 name: "br1".into(),
                 mac: MacAddr::default(),
                 mac_aging: 60,
@@ -1207,6 +1209,7 @@ bridge br2: fail_mode=standalone
             BridgeInfo {
                 sflow: vec![],
                 ipfix: vec![],
+                external_ids: Default::default(),
                 name: "br2".into(),
                 mac: MacAddr([2, 0, 0, 0, 0, 2]),
                 mac_aging: 300,
@@ -1339,6 +1342,7 @@ drops by reason:
         let v = parse(&Reply::Show(vec![BridgeInfo {
             sflow: vec![],
             ipfix: vec![],
+            external_ids: Default::default(),
             name: "br0".into(),
             mac: MacAddr([2, 0, 0, 0, 0, 1]),
             mac_aging: 300,
@@ -1967,6 +1971,7 @@ member: eth5: defaulted detached
         let bridges = vec![BridgeInfo {
             sflow: vec![],
             ipfix: vec![],
+            external_ids: Default::default(),
             name: "br0".into(),
             mac: MacAddr([2, 0, 0, 0, 0, 1]),
             mac_aging: 300,

@@ -159,6 +159,7 @@ fn change_sends_parsed_request_and_prints_nothing() {
             port: name("vnet0"),
             settings: vec!["type=tap".parse().unwrap(), "tag=10".parse().unwrap()],
             may_exist: true,
+            missing_ok: false,
         })
     );
 }
@@ -296,6 +297,7 @@ fn json_output_shapes() {
     let show = vec![BridgeInfo {
         sflow: vec![],
         ipfix: vec![],
+        external_ids: Default::default(),
         name: "br0".into(),
         mac: MacAddr([2, 0, 0, 0, 0, 1]),
         mac_aging: 300,
@@ -600,6 +602,7 @@ fn rstp_keys_are_sent_parsed() {
                 PortSetting::RstpPortPriority(64),
             ],
             may_exist: false,
+            missing_ok: false,
         })
     );
     let (run, _) = serve(
@@ -669,7 +672,7 @@ fn bad_rstp_keys_are_refused_before_connecting() {
         ),
         (
             &["set", "port", "p1", "rstp_cost=1"],
-            "unknown port key \"rstp_cost\" (known: type, tag, trunks, vlan_mode, mtu, ofport_request, remote_ip, local_ip, key, dst_port, path, mode, persist, rstp_enable, rstp_port_priority, rstp_path_cost, rstp_admin_edge, rstp_auto_edge, bond_mode, lacp, lacp_time, lacp_fallback_ab, bond_updelay, bond_downdelay, bond_rebalance_interval)",
+            "unknown port key \"rstp_cost\" (known: type, tag, trunks, vlan_mode, mtu, ofport_request, remote_ip, local_ip, key, dst_port, path, mode, persist, rstp_enable, rstp_port_priority, rstp_path_cost, rstp_admin_edge, rstp_auto_edge, bond_mode, lacp, lacp_time, lacp_fallback_ab, bond_updelay, bond_downdelay, bond_rebalance_interval, ingress_policing_rate, ingress_policing_burst, egress_policing_rate, egress_policing_burst)",
         ),
         (&["rstp-show", "br0", "br1"], "unexpected argument 'br1'"),
     ] {

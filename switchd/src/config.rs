@@ -135,6 +135,9 @@ pub struct BridgeConfig {
     /// are none. Restored before the flows, which may use them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub meters: Vec<String>,
+    /// `external_ids` of the bridge (ovs-vsctl's face); absent when empty.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub external_ids: std::collections::BTreeMap<String, String>,
 }
 
 /// For `skip_serializing_if`: a setting at its default is not written.
@@ -352,6 +355,7 @@ mod tests {
                 sflow: vec![],
                 ipfix: vec![],
                 meters: vec![],
+                external_ids: Default::default(),
                 ports: vec![PortEntry {
                     name: "vnet0".parse().unwrap(),
                     ofport: Some(1),

@@ -532,7 +532,7 @@ impl Engine {
                 format!("cannot add bond {:?}: {e}", name.as_str()),
             )
         })?;
-        if let Err(reason) = self.add_port(b, name.clone(), config, ofport) {
+        if let Err(reason) = self.add_port(b, name.clone(), config, ofport, false) {
             return Err(Error::new(
                 ErrorKind::Device,
                 format!("cannot add bond {:?}: {reason}", name.as_str()),

@@ -35,6 +35,8 @@ pub(super) struct Bridge {
     pub default_flow: Option<FlowId>,
     /// Groups (SPEC §10).
     pub groups: GroupTable,
+    /// `external_ids` (kept for other tools: `ovs-vsctl`'s face).
+    pub external_ids: std::collections::BTreeMap<String, String>,
     /// Meters (SPEC §12).
     pub meters: crate::qos::MeterTable,
     /// OpenFlow settings and controllers (SPEC §10).
@@ -146,6 +148,7 @@ impl Bridge {
             default_flow: None,
             groups: GroupTable::default(),
             meters: crate::qos::MeterTable::new(),
+            external_ids: Default::default(),
             of: BridgeOf::new(Instant::now()),
             mirrors: Mirrors::default(),
             sflow_cfg: crate::sflow::SflowConfig::default(),

@@ -8,8 +8,8 @@
 use std::time::Instant;
 
 use proto::{
-    BridgeInfo, BridgeSetting, ClearKey, Error, ErrorKind, FdbEntry, IfName, PortConfig, PortInfo,
-    PortSetting, PortState, PortType, Reply, Request,
+    BridgeInfo, BridgeSetting, ClearKey, Error, ErrorKind, ExternalIdsTable, FdbEntry, IfName, PortConfig,
+    PortInfo, PortSetting, PortState, PortType, Reply, Request,
 };
 
 use super::ports::{BridgeKey, DownReason};
@@ -17,6 +17,7 @@ use super::Engine;
 use crate::port::tunnel::TunnelId;
 use crate::port::PortIo;
 use crate::vlan::PortVlan;
+use crate::PortId;
 
 fn err(kind: ErrorKind, msg: String) -> Error {
     Error::new(kind, msg)
@@ -39,7 +40,15 @@ impl Engine {
                 port,
                 settings,
                 may_exist,
-            } => self.cmd_add_port(&bridge, port, &settings, may_exist),
+                missing_ok,
+            } => self.cmd_add_port(&bridge, port, &settings, may_exist, missing_ok),
+            Request::SetExternalIds {
+                table,
+                record,
+                clear,
+                remove,
+                set,
+            } => self.cmd_set_external_ids(table, &record, clear, &remove, set),
             Request::DelPort {
                 bridge,
                 port,
@@ -241,6 +250,7 @@ impl Engine {
         name: IfName,
         settings: &[PortSetting],
         may_exist: bool,
+        missing_ok: bool,
     ) -> Result<Reply, Error> {
         let b = self.find_bridge(bridge)?;
         if let Ok(existing) = self.find_port(&name) {
@@ -261,12 +271,37 @@ impl Engine {
             ));
         }
         let config = PortConfig::from_settings(settings)?;
+        self.check_unique_attachment(&config, None)?;
+        let ofport = self.ports.pick_ofport(b, config.ofport_request).map_err(|e| {
+            err(
+                ErrorKind::InvalidArgument,
+                format!("cannot add port {:?}: {e}", name.as_str()),
+            )
+        })?;
+        if let Err(reason) = self.add_port(b, name.clone(), config, ofport, missing_ok) {
+            let why = match reason {
+                DownReason::NoSuchDevice => format!("no such device {:?}", name.as_str()),
+                other => other.to_string(),
+            };
+            return Err(err(
+                ErrorKind::Device,
+                format!("cannot add port {:?}: {why}", name.as_str()),
+            ));
+        }
+        tracing::info!(bridge = %bridge, port = %name, "port added");
+        Ok(Reply::Done)
+    }
+
+    /// Refuses a port configuration whose attachment another port (other
+    /// than `except`) already has: the same socket path, or the same tunnel
+    /// endpoint and key.
+    fn check_unique_attachment(&self, config: &PortConfig, except: Option<PortId>) -> Result<(), Error> {
         // Two socket ports on one path would each remove the other's file.
         if let Some(path) = &config.path {
             if let Some((_, other)) = self
                 .ports
                 .iter()
-                .find(|(_, p)| p.config().path.as_ref() == Some(path))
+                .find(|(id, p)| Some(*id) != except && p.config().path.as_ref() == Some(path))
             {
                 return Err(err(
                     ErrorKind::AlreadyExists,
@@ -278,11 +313,11 @@ impl Engine {
                 ));
             }
         }
-        if let Some(tid) = TunnelId::from_config(&config) {
+        if let Some(tid) = TunnelId::from_config(config) {
             let same = self
                 .ports
                 .iter()
-                .find(|(_, p)| TunnelId::from_config(p.config()) == Some(tid));
+                .find(|(id, p)| Some(*id) != except && TunnelId::from_config(p.config()) == Some(tid));
             if let Some((_, other)) = same {
                 return Err(err(
                     ErrorKind::AlreadyExists,
@@ -295,24 +330,7 @@ impl Engine {
                 ));
             }
         }
-        let ofport = self.ports.pick_ofport(b, config.ofport_request).map_err(|e| {
-            err(
-                ErrorKind::InvalidArgument,
-                format!("cannot add port {:?}: {e}", name.as_str()),
-            )
-        })?;
-        if let Err(reason) = self.add_port(b, name.clone(), config, ofport) {
-            let why = match reason {
-                DownReason::NoSuchDevice => format!("no such device {:?}", name.as_str()),
-                other => other.to_string(),
-            };
-            return Err(err(
-                ErrorKind::Device,
-                format!("cannot add port {:?}: {why}", name.as_str()),
-            ));
-        }
-        tracing::info!(bridge = %bridge, port = %name, "port added");
-        Ok(Reply::Done)
+        Ok(())
     }
 
     fn cmd_del_port(
@@ -371,6 +389,22 @@ impl Engine {
             return Ok(Reply::Done);
         }
         let b = p.bridge;
+        // A new type or tunnel/socket address re-opens the port, as
+        // `ovs-vsctl set interface P type=gre options:remote_ip=...` does;
+        // a bond's members are its attachment, so a bond stays a bond.
+        let reattach = attachment_changed(p.config(), &config);
+        if reattach {
+            if (config.port_type == PortType::Bond) != (p.config().port_type == PortType::Bond) {
+                return Err(err(
+                    ErrorKind::InvalidArgument,
+                    format!(
+                        "port {:?}: a bond cannot change its type, nor a port become a bond (add-bond)",
+                        name.as_str()
+                    ),
+                ));
+            }
+            self.check_unique_attachment(&config, Some(id))?;
+        }
         let rstp_changed = config.rstp() != p.config().rstp();
         let bond_changed = config.port_type == PortType::Bond && config.bond() != p.config().bond();
         let vlan = PortVlan::from_config(&config);
@@ -383,6 +417,21 @@ impl Engine {
         }
         if bond_changed {
             self.reopen_bond(id);
+        }
+        if reattach {
+            // Down, its old device or endpoint released, then opened as it
+            // now is; if that fails it stays down with the reason, as OVS
+            // shows an interface whose new type cannot be set up.
+            self.set_link_down(id);
+            self.bridges[b].fdb.flush_port(id);
+            if !self.attach(id) {
+                let why = self
+                    .ports
+                    .get(id)
+                    .and_then(|p| p.down_reason())
+                    .map(ToString::to_string);
+                tracing::warn!(port = %name, reason = ?why, "port re-opened down");
+            }
         }
         tracing::info!(port = %name, "port reconfigured");
         Ok(Reply::Done)
@@ -488,6 +537,7 @@ impl Engine {
             controllers: self.of_controller_info(b),
             sflow,
             ipfix,
+            external_ids: bridge.external_ids.clone(),
             ports: self
                 .ports
                 .of_bridge(b)
@@ -531,9 +581,28 @@ impl Engine {
 
 /// `set port` changes VLAN, MTU and spanning-tree settings; what decides
 /// which device or peer the port is attached to is fixed at `add-port`.
+/// Whether two configurations of a port open it differently.
+fn attachment_changed(a: &PortConfig, b: &PortConfig) -> bool {
+    a.port_type != b.port_type
+        || a.remote_ip != b.remote_ip
+        || a.local_ip != b.local_ip
+        || a.key != b.key
+        || a.dst_port != b.dst_port
+        || a.path != b.path
+        || a.mode != b.mode
+}
+
 fn check_changeable(s: &PortSetting) -> Result<(), Error> {
     match s {
-        PortSetting::Tag(_)
+        // The attachment: the port is re-opened (see `cmd_set_port`).
+        PortSetting::Type(_)
+        | PortSetting::RemoteIp(_)
+        | PortSetting::LocalIp(_)
+        | PortSetting::Key(_)
+        | PortSetting::DstPort(_)
+        | PortSetting::Path(_)
+        | PortSetting::Mode(_)
+        | PortSetting::Tag(_)
         | PortSetting::Trunks(_)
         | PortSetting::VlanMode(_)
         | PortSetting::Mtu(_)
@@ -575,4 +644,47 @@ fn shown_config(p: &super::ports::Port) -> PortConfig {
         c.egress_policing_burst = Some(pol.burst());
     }
     c
+}
+
+impl Engine {
+    /// `external_ids` of a bridge, port or interface: `clear`, then
+    /// `remove`, then `set`; all or nothing.
+    fn cmd_set_external_ids(
+        &mut self,
+        table: ExternalIdsTable,
+        record: &IfName,
+        clear: bool,
+        remove: &[String],
+        set: std::collections::BTreeMap<String, String>,
+    ) -> Result<Reply, Error> {
+        let apply = |map: &mut std::collections::BTreeMap<String, String>| -> Result<(), Error> {
+            let mut m = if clear { Default::default() } else { map.clone() };
+            for k in remove {
+                m.remove(k);
+            }
+            m.extend(set);
+            if m.len() > proto::request::EXTERNAL_IDS_MAX {
+                return Err(err(
+                    ErrorKind::InvalidArgument,
+                    format!(
+                        "{} {:?}: at most {} external_ids",
+                        table.as_str(),
+                        record.as_str(),
+                        proto::request::EXTERNAL_IDS_MAX
+                    ),
+                ));
+            }
+            *map = m;
+            Ok(())
+        };
+        match table {
+            ExternalIdsTable::Bridge => {
+                let b = self.find_bridge(record)?;
+                apply(&mut self.bridges[b].external_ids)?;
+                Ok(Reply::Done)
+            }
+            ExternalIdsTable::Port => self.cmd_set_port(record, |c| apply(&mut c.port_external_ids)),
+            ExternalIdsTable::Interface => self.cmd_set_port(record, |c| apply(&mut c.external_ids)),
+        }
+    }
 }

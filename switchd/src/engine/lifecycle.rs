@@ -338,6 +338,7 @@ impl Engine {
                         sflow,
                         ipfix,
                         meters: self.meters_to_db(b),
+                        external_ids: self.bridges[b].external_ids.clone(),
                         ports: self
                             .ports
                             .of_bridge(b)
@@ -393,6 +394,7 @@ impl Engine {
                     break;
                 }
             }
+            self.bridges[key].external_ids = b.external_ids.clone();
             // Validated with the db; an error here would be a bug.
             if let Err(e) = self.meters_from_db(key, &b.meters) {
                 tracing::error!(bridge = %b.name, "meters not restored: {e}");
@@ -441,12 +443,23 @@ impl Engine {
         name: IfName,
         config: PortConfig,
         ofport: u16,
+        missing_ok: bool,
     ) -> Result<PortId, DownReason> {
+        let system = config.port_type == PortType::System;
         let id = self.ports.insert(b, name, config, ofport);
         // Into the spanning tree first: a new port starts discarding, so a
         // new loop never forwards a frame (SPEC §7).
         self.stp_add_port(id);
         if self.attach(id) {
+            return Ok(id);
+        }
+        // `ovs-vsctl add-port` of a device that is not there yet: the port
+        // stays, down, and the probe attaches it when the device appears.
+        let missing = matches!(
+            self.ports.get(id).and_then(|p| p.down_reason()),
+            Some(DownReason::NoSuchDevice)
+        );
+        if missing_ok && system && missing {
             return Ok(id);
         }
         self.stp_remove_port(id);

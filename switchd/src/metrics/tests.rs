@@ -35,6 +35,7 @@ fn bridge(name: &str, ports: &[(&str, bool)]) -> BridgeInfo {
     BridgeInfo {
         sflow: vec![],
         ipfix: vec![],
+        external_ids: Default::default(),
         name: name.into(),
         mac: MacAddr([2, 0, 0, 0, 0, 1]),
         mac_aging: 300,

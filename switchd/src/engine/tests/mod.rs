@@ -183,6 +183,7 @@ fn add_port(br: &str, port: &str, settings: &[&str]) -> Request {
         port: port.parse().unwrap(),
         settings: settings.iter().map(|s| s.parse().unwrap()).collect(),
         may_exist: false,
+        missing_ok: false,
     }
 }
 
@@ -238,6 +239,35 @@ fn add_port_of_a_missing_device_changes_nothing() {
     assert_eq!(sw.id("p2"), PortId(1));
 }
 
+/// `ovs-vsctl add-port` of a device that is not there yet (missing_ok):
+/// the port stays, down, until the device appears.
+#[test]
+fn add_port_missing_ok_keeps_the_port_down_until_its_device_appears() {
+    let mut sw = Sw::new();
+    sw.add_br("br0");
+    sw.add_ports("br0", &["p1"]);
+    let mut req = add_port("br0", "later", &["tag=10"]);
+    if let Request::AddPort { missing_ok, .. } = &mut req {
+        *missing_ok = true;
+    }
+    sw.ok(req);
+    assert_eq!(
+        sw.state("later"),
+        PortState::Down {
+            reason: "no such device".into()
+        }
+    );
+    sw.net.add_device("later");
+    sw.engine.probe_ports();
+    assert_eq!(sw.state("later"), PortState::Up);
+    // A TAP, which switchd creates, never needs it; a bad setting still fails.
+    let mut req = add_port("br0", "bad", &["vlan_mode=access"]);
+    if let Request::AddPort { missing_ok, .. } = &mut req {
+        *missing_ok = true;
+    }
+    assert!(sw.call(req).is_err());
+}
+
 #[test]
 fn contradictory_or_unchangeable_port_settings_change_nothing() {
     let mut sw = Sw::new();
@@ -255,8 +285,11 @@ fn contradictory_or_unchangeable_port_settings_change_nothing() {
         .call(set_port("p1", &["tag=20", "vlan_mode=trunk", "trunks=30"]))
         .unwrap_err();
     assert!(e.message.contains("p1"), "{e}");
-    let e = sw.call(set_port("p1", &["tag=20", "type=tap"])).unwrap_err();
-    assert!(e.message.contains("type cannot be changed"), "{e}");
+    // A new type needs what that type needs; nothing of it applies.
+    let e = sw.call(set_port("p1", &["tag=20", "type=gre"])).unwrap_err();
+    assert!(e.message.contains("remote_ip"), "{e}");
+    let e = sw.call(set_port("p1", &["ofport_request=9"])).unwrap_err();
+    assert!(e.message.contains("ofport_request cannot be changed"), "{e}");
     assert_eq!((sw.show(), sw.db()), (show, db));
     // p1 is still in VLAN 10 only.
     sw.send("p2", &[frame(BCAST, mac(2), 60)]);
