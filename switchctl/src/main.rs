@@ -8,18 +8,48 @@
 //! 1, or 2 for a command line that does not parse. Nothing goes to stdout on failure,
 //! also with `--json`.
 
+mod brctl;
 mod capture;
 mod cli;
 mod client;
 mod input;
 mod output;
+mod ovs;
 mod pcap;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
+/// Which command set a command line is in: switchctl's own, or the
+/// `ovs-vsctl` / `brctl` face, chosen by the name switchctl was run as (a
+/// symlink named `ovs-vsctl` or `brctl`) or by a first word `ovs-vsctl` /
+/// `brctl`. The face gets the command line with its own name first.
+fn face(args: &[std::ffi::OsString]) -> Option<(&'static str, Vec<std::ffi::OsString>)> {
+    let called = args
+        .first()
+        .map(std::path::Path::new)
+        .and_then(|p| p.file_name())
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
+    for name in ["ovs-vsctl", "brctl"] {
+        if called == name {
+            return Some((name, args.to_vec()));
+        }
+        if args.get(1).is_some_and(|a| a == name) {
+            return Some((name, args[1..].to_vec()));
+        }
+    }
+    None
+}
+
 fn main() -> ExitCode {
-    let invocation = match cli::parse_request(std::env::args_os()) {
+    let args: Vec<_> = std::env::args_os().collect();
+    match face(&args) {
+        Some(("ovs-vsctl", args)) => return ovs::run(args),
+        Some((_, args)) => return brctl::run(args),
+        None => {}
+    }
+    let invocation = match cli::parse_request(args) {
         Ok(i) => i,
         Err(e) => return usage_error(e),
     };
