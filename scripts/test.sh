@@ -28,6 +28,10 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v tshark >/dev/null 2>&1 || need+=(tshark)
 # Load for the QoS tests (tests/qos.rs).
 command -v iperf3 >/dev/null 2>&1 || need+=(iperf3)
+# libvirt as the issue-18 peer (tests/libvirt.rs): the daemon, its qemu driver
+# and virsh, without libvirt-daemon-system (it pulls systemd in as init).
+command -v libvirtd >/dev/null 2>&1 || need+=(libvirt-daemon libvirt-daemon-driver-qemu)
+command -v virsh >/dev/null 2>&1 || need+=(libvirt-clients)
 if ((${#need[@]})); then
     if [ "$(id -u)" = 0 ]; then
         echo "test.sh: installing ${need[*]}"
@@ -36,6 +40,14 @@ if ((${#need[@]})); then
     else
         echo "test.sh: missing ${need[*]}; the root-only tests will skip anyway" >&2
     fi
+fi
+
+# libvirtd resolves its qemu user at start-up; that account is made by
+# libvirt-daemon-system's scripts, which are not installed.
+if [ "$(id -u)" = 0 ] && command -v libvirtd >/dev/null 2>&1 && ! getent passwd libvirt-qemu >/dev/null; then
+    getent group libvirt-qemu >/dev/null || groupadd --system libvirt-qemu
+    useradd --system --no-create-home --home-dir /var/lib/libvirt \
+        --shell /usr/sbin/nologin -g libvirt-qemu libvirt-qemu
 fi
 
 if [ "$(id -u)" = 0 ] || [ -n "${CI:-}" ]; then
