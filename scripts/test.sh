@@ -32,6 +32,8 @@ command -v iperf3 >/dev/null 2>&1 || need+=(iperf3)
 # and virsh, without libvirt-daemon-system (it pulls systemd in as init).
 command -v libvirtd >/dev/null 2>&1 || need+=(libvirt-daemon libvirt-daemon-driver-qemu)
 command -v virsh >/dev/null 2>&1 || need+=(libvirt-clients)
+# bridge-utils' brctl, to compare the brctl face's layouts with (tests/brctl.rs).
+[ -x /usr/sbin/brctl ] || [ -x /sbin/brctl ] || need+=(bridge-utils)
 if ((${#need[@]})); then
     if [ "$(id -u)" = 0 ]; then
         echo "test.sh: installing ${need[*]}"

@@ -507,6 +507,11 @@ fn brctl_layout_matches_bridge_utils() {
         return;
     }
     let Some(real) = real_brctl() else {
+        // CI installs bridge-utils (scripts/test.sh): there a missing one is a failure.
+        assert!(
+            std::env::var_os("SWITCHD_REQUIRE_ROOT").is_none(),
+            "brctl_layout_matches_bridge_utils: bridge-utils' brctl is missing (scripts/test.sh installs bridge-utils)"
+        );
         // Straight to the stderr handle, so that the skip shows (libtest
         // captures eprintln! of passing tests).
         let _ = writeln!(

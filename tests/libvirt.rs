@@ -72,7 +72,17 @@ impl Libvirtd {
              exec libvirtd -f /etc/libvirt/libvirtd.conf -p {d}/libvirtd.pid\n"
         );
         let child = Command::new("ip")
-            .args(["netns", "exec", &sw.ns.name, "unshare", "-m", "--propagation", "private", "sh", "-c"])
+            .args([
+                "netns",
+                "exec",
+                &sw.ns.name,
+                "unshare",
+                "-m",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+            ])
             .arg(&script)
             .stdout(Stdio::null())
             .stderr(fs::File::create(dir.join("libvirtd.log")).unwrap())
@@ -80,7 +90,10 @@ impl Libvirtd {
             .expect("start libvirtd");
         let lv = Libvirtd { dir, child };
         assert!(
-            poll_until(Duration::from_secs(20), || lv.virsh(&["version"]).status.success()),
+            poll_until(Duration::from_secs(20), || lv
+                .virsh(&["version"])
+                .status
+                .success()),
             "libvirtd never answered: {}",
             lv.log()
         );
@@ -88,7 +101,10 @@ impl Libvirtd {
     }
 
     fn uri(&self) -> String {
-        format!("qemu:///system?socket={}", self.dir.join("run/libvirt-sock").display())
+        format!(
+            "qemu:///system?socket={}",
+            self.dir.join("run/libvirt-sock").display()
+        )
     }
 
     fn virsh(&self, args: &[&str]) -> std::process::Output {
@@ -172,7 +188,11 @@ fn libvirt_attaches_a_guest_with_a_vlan_through_the_ovs_vsctl_face() {
             .env("SWITCHD_SOCKET", &sw.socket)
             .output()
             .unwrap();
-        assert!(out.status.success(), "ovs-vsctl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "ovs-vsctl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     vsctl(&["add-br", "br0"]);
@@ -203,7 +223,10 @@ fn libvirt_attaches_a_guest_with_a_vlan_through_the_ovs_vsctl_face() {
     assert!(ids["iface-id"].as_str().is_some_and(|s| s.len() == 36), "{p}");
     // What libvirt reads back (domifstat runs `list Interface` with --data=json).
     let stats = lv.virsh_ok(&["domifstat", &name, &tap]);
-    assert!(stats.contains("rx_bytes") || stats.contains("tx_bytes"), "{stats}");
+    assert!(
+        stats.contains("rx_bytes") || stats.contains("tx_bytes"),
+        "{stats}"
+    );
 
     // Stopped: libvirt removes the port.
     lv.virsh_ok(&["destroy", &name]);
