@@ -28,6 +28,13 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v tshark >/dev/null 2>&1 || need+=(tshark)
 # Load for the QoS tests (tests/qos.rs).
 command -v iperf3 >/dev/null 2>&1 || need+=(iperf3)
+# Packaging (tests/packaging.rs): systemd-analyze verify and systemd-sysusers,
+# groff to check the man pages, dpkg-shlibdeps for the package's Depends,
+# strip for its binaries.
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v groff >/dev/null 2>&1 || need+=(groff-base)
+command -v dpkg-shlibdeps >/dev/null 2>&1 || need+=(dpkg-dev)
+command -v strip >/dev/null 2>&1 || need+=(binutils)
 if ((${#need[@]})); then
     if [ "$(id -u)" = 0 ]; then
         echo "test.sh: installing ${need[*]}"

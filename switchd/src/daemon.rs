@@ -73,10 +73,12 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
     // control thread accepts on the socket, so a unit ordered after
     // switchd.service can run switchctl at once.
     if let Some(n) = &systemd {
-        let ports: usize = db.bridges.iter().map(|b| b.ports.len()).sum();
+        let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+        let ports = db.bridges.iter().map(|b| b.ports.len()).sum();
         let status = format!(
-            "{} bridges, {ports} ports restored; control socket {}",
-            db.bridges.len(),
+            "{}, {} restored; control socket {}",
+            count(db.bridges.len(), "bridge"),
+            count(ports, "port"),
             opts.socket.display()
         );
         n.notify(&crate::notify::ready_message(&status));
