@@ -34,6 +34,13 @@ command -v libvirtd >/dev/null 2>&1 || need+=(libvirt-daemon libvirt-daemon-driv
 command -v virsh >/dev/null 2>&1 || need+=(libvirt-clients)
 # bridge-utils' brctl, to compare the brctl face's layouts with (tests/brctl.rs).
 [ -x /usr/sbin/brctl ] || [ -x /sbin/brctl ] || need+=(bridge-utils)
+# Packaging (tests/packaging.rs): systemd-analyze verify and systemd-sysusers,
+# groff to check the man pages, dpkg-shlibdeps for the package's Depends,
+# strip for its binaries.
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v groff >/dev/null 2>&1 || need+=(groff-base)
+command -v dpkg-shlibdeps >/dev/null 2>&1 || need+=(dpkg-dev)
+command -v strip >/dev/null 2>&1 || need+=(binutils)
 if ((${#need[@]})); then
     if [ "$(id -u)" = 0 ]; then
         echo "test.sh: installing ${need[*]}"

@@ -3,7 +3,8 @@
 //! Thin on purpose: [`cli`] turns the command line into one request, [`client`]
 //! exchanges it with the daemon, [`output`] prints the reply. `capture` is the
 //! one command that goes on after the reply: [`capture`] streams the frames
-//! into a pcap file ([`pcap`]). Exit status 0 on
+//! into a pcap file ([`pcap`]). The hidden `completion` and `man` commands
+//! ([`gen`]) print shell completions and man pages for packaging. Exit status 0 on
 //! success; any failure is one line `switchctl: <reason>` on stderr and status
 //! 1, or 2 for a command line that does not parse. Nothing goes to stdout on failure,
 //! also with `--json`.
@@ -12,6 +13,7 @@ mod brctl;
 mod capture;
 mod cli;
 mod client;
+mod gen;
 mod input;
 mod output;
 mod ovs;
@@ -48,6 +50,10 @@ fn main() -> ExitCode {
         Some(("ovs-vsctl", args)) => return ovs::run(args),
         Some((_, args)) => return brctl::run(args),
         None => {}
+    }
+    // Hidden `completion` / `man`, for packaging (see gen.rs).
+    if let Some(code) = gen::run(&args) {
+        return code;
     }
     let invocation = match cli::parse_request(args) {
         Ok(i) => i,

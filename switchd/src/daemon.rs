@@ -34,6 +34,8 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
     // Registered first, so a signal that arrives during start-up is not lost.
     let mut signals =
         signal_hook::iterator::Signals::new([SIGTERM, SIGINT]).context("cannot install signal handlers")?;
+    // Read before any thread starts; `None` outside a Type=notify unit.
+    let systemd = crate::notify::Notifier::from_env();
     let db = crate::config::load(&opts.db)?;
     // Bound before any port is opened: a taken or wrong address is a
     // start-up error, and nothing has to be undone for it.
@@ -67,8 +69,25 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
         tracing::info!(%addr, "serving Prometheus metrics at http://{addr}/metrics");
     }
     tracing::info!(socket = %opts.socket.display(), db = %opts.db.display(), "switchd ready");
+    // Ready only now: the db is restored, every port re-opened, and the
+    // control thread accepts on the socket, so a unit ordered after
+    // switchd.service can run switchctl at once.
+    if let Some(n) = &systemd {
+        let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+        let ports = db.bridges.iter().map(|b| b.ports.len()).sum();
+        let status = format!(
+            "{}, {} restored; control socket {}",
+            count(db.bridges.len(), "bridge"),
+            count(ports, "port"),
+            opts.socket.display()
+        );
+        n.notify(&crate::notify::ready_message(&status));
+    }
     let signal = signals.forever().next();
     tracing::info!(?signal, "shutting down");
+    if let Some(n) = &systemd {
+        n.notify(&crate::notify::stopping_message("closing ports"));
+    }
     engine.shutdown();
     let _ = engine_thread.join();
     let _ = std::fs::remove_file(&opts.socket);

@@ -17,6 +17,7 @@
 //! - [`control`]: the Unix-socket server that talks to the engine over a channel;
 //! - [`metrics`]: the Prometheus endpoint of `switchd --metrics`, which asks the engine as `control` does;
 //! - [`config`]: the persistent db;
+//! - [`notify`]: systemd readiness (`READY=1` / `STOPPING=1` over `$NOTIFY_SOCKET`), for `Type=notify` units;
 //! - [`daemon`]: start-up and shutdown of the whole daemon (`switchd::daemon::run`).
 
 pub mod batch;
@@ -31,6 +32,7 @@ pub mod flow;
 pub mod ipfix;
 pub mod lacp;
 pub mod metrics;
+mod notify;
 pub mod offload;
 pub mod openflow;
 pub mod pipeline;

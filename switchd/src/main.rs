@@ -1,10 +1,17 @@
 //! `switchd`: the daemon's command line; everything else lives in the library.
+//!
+//! Two hidden flags serve packaging: `--generate-man DIR` writes `switchd.8`
+//! and `--generate-completion SHELL` prints a completion script, both from
+//! the clap definition below, so the installed page never drifts from
+//! `--help` (switchctl has the same as `switchctl man` / `completion`).
 
+use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
+use clap_mangen::roff::{bold, roman, Roff};
 
 /// Userspace virtual L2 switch: bridges with MAC learning, 802.1Q VLANs,
 /// TAP / AF_PACKET / VXLAN / GRE / Unix-socket ports, driven by `switchctl`
@@ -32,6 +39,12 @@ struct Args {
     /// 0.0.0.0:9477 for every address). Read-only; anyone who can connect can read them.
     #[arg(long, value_name = "ADDR:PORT", value_parser = parse_metrics_addr)]
     metrics: Option<SocketAddr>,
+    /// Write the man page switchd.8 into DIR and exit (for packaging).
+    #[arg(long, value_name = "DIR", hide = true)]
+    generate_man: Option<PathBuf>,
+    /// Print the completion script for SHELL (bash, zsh, fish, ...) and exit (for packaging).
+    #[arg(long, value_name = "SHELL", hide = true)]
+    generate_completion: Option<clap_complete::Shell>,
 }
 
 /// `--metrics`: an IP address and a port (no host names: the daemon should
@@ -42,8 +55,71 @@ fn parse_metrics_addr(s: &str) -> Result<SocketAddr, String> {
         .map_err(|_| format!("{s:?} is not ADDR:PORT with an IP address, e.g. 127.0.0.1:9477 or [::1]:9477"))
 }
 
+/// `--generate-man DIR`: clap_mangen's page plus the sections `--help` has
+/// no room for (signals, environment, files).
+fn generate_man(dir: &Path) -> std::io::Result<PathBuf> {
+    let cmd = Args::command();
+    let version = cmd.get_version().unwrap_or_default().to_owned();
+    let man = clap_mangen::Man::new(cmd)
+        .section("8")
+        .source(format!("switchd {version}"))
+        .manual("switchd");
+    let mut page = Vec::new();
+    man.render(&mut page)?;
+    let mut extra = Roff::new();
+    extra
+        .control("SH", ["SIGNALS"])
+        .text([roman(
+            "SIGTERM and SIGINT close every port, remove the control socket and exit 0.",
+        )])
+        .control("SH", ["ENVIRONMENT"])
+        .control("TP", [])
+        .text([bold("NOTIFY_SOCKET")])
+        .text([roman(
+            "Set by systemd for Type=notify units: switchd sends READY=1 once the db is restored \
+             and the control socket answers, and STOPPING=1 when it shuts down.",
+        )])
+        .control("SH", ["FILES"])
+        .control("TP", [])
+        .text([bold(proto::DEFAULT_SOCKET)])
+        .text([roman("The control socket (--socket).")])
+        .control("TP", [])
+        .text([bold(switchd::config::DEFAULT_DB)])
+        .text([roman("The configuration db (--db).")])
+        .control("SH", ["SEE ALSO"])
+        .text([
+            bold("switchctl"),
+            roman("(8), "),
+            bold("systemd.service"),
+            roman("(5)"),
+        ]);
+    extra.to_writer(&mut page)?;
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join("switchd.8");
+    std::fs::write(&path, page)?;
+    Ok(path)
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(dir) = &args.generate_man {
+        return match generate_man(dir) {
+            Ok(path) => {
+                println!("{}", path.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("switchd: --generate-man {}: {e}", dir.display());
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if let Some(shell) = args.generate_completion {
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut Args::command(), "switchd", &mut script);
+        let _ = std::io::stdout().lock().write_all(&script);
+        return ExitCode::SUCCESS;
+    }
     let filter = match tracing_subscriber::EnvFilter::try_new(&args.log_level) {
         Ok(f) => f,
         Err(e) => {
