@@ -526,6 +526,12 @@ fn to_key(w: &WireField, value: u128, mask: u128) -> Option<(Field, u128, u128, 
             if value > f.max() {
                 return None;
             }
+            // NXM_OF_IN_PORT is 16 bits: 0xff00-0xfff7 name no port (as
+            // in OXM's 32-bit space, `port_from_of13`), and a match on
+            // one could not be sent back as OXM IN_PORT.
+            if f == Field::InPort && (u128::from(ofport::MAX) + 1..0xfff8).contains(&value) {
+                return None;
+            }
             (f, f.max(), value, mask & f.max())
         }
         Map::InPort32 => {
