@@ -619,7 +619,8 @@ Database commands (tables Bridge, Port, Interface; Open_vSwitch read only):
   [--if-exists] clear TABLE RECORD COLUMN...
 
 Columns:
-  Bridge: datapath_id (read), external_ids, fail_mode, name (read),
+  Bridge: datapath_id (read), datapath_type (netdev),
+    external_ids, fail_mode, name (read),
     other_config:{{datapath-id, mac-aging-time, mac-table-size, rstp-priority,
     rstp-max-age, rstp-forward-delay, rstp-transmit-hold-count,
     rstp-force-protocol-version}}, ports (read), protocols, rstp_enable,

@@ -9,6 +9,7 @@
 //! | ovs-vsctl | switchd |
 //! |---|---|
 //! | `Bridge:rstp_enable` | `rstp` |
+//! | `Bridge:datapath_type` | `netdev` accepted (what switchd is); anything else refused |
 //! | `Bridge:stp_enable` | `false` accepted (nothing to do); `true` refused: switchd runs RSTP |
 //! | `Bridge:fail_mode`, `protocols` | `fail_mode`, `protocols` (empty: the defaults) |
 //! | `Bridge:other_config:mac-aging-time`, `mac-table-size` | `mac_aging`, `mac_table_size` |
@@ -178,6 +179,11 @@ pub fn assign(table: Table, col: &Column, cur: &Datum, new: &Datum) -> Result<Ve
         }
         (Table::Bridge, "protocols") => bridge(format!("protocols={}", joined(new))),
         (Table::Bridge, "rstp_enable") => bridge(format!("rstp={}", boolean(&v))),
+        // Already netdev (equal values return above).
+        (Table::Bridge, "datapath_type") => Err(format!(
+            "datapath_type \"{v}\" is not supported: switchd is a userspace switch, its datapath_type is \
+             netdev"
+        )),
         (Table::Bridge, "stp_enable") => match boolean(&v) {
             "false" => Ok(Vec::new()),
             "true" => Err(
@@ -474,6 +480,15 @@ mod tests {
         assert_eq!(
             ops(Table::Bridge, "stp_enable=false", Datum::one(Atom::Bool(false))),
             Ok(vec![])
+        );
+        assert_eq!(
+            ops(Table::Bridge, "datapath_type=netdev", Datum::one(s("netdev"))),
+            Ok(vec![])
+        );
+        assert!(
+            ops(Table::Bridge, "datapath_type=system", Datum::one(s("netdev")))
+                .unwrap_err()
+                .contains("its datapath_type is netdev")
         );
         assert!(
             ops(Table::Bridge, "stp_enable=true", Datum::one(Atom::Bool(false)))

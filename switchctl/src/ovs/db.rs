@@ -12,6 +12,8 @@
 //!   (the root row: of the first bridge's datapath id), shaped as a
 //!   version 4 UUID. The same name gives the same UUID across runs.
 //! - `fail_mode` is the mode in force (switchd has no "unset").
+//! - `datapath_type` is `netdev`: switchd forwards in userspace, as OVS's
+//!   userspace datapath does.
 //! - `Bridge:other_config` lists the keys whose value is not the default
 //!   (`datapath-id` when it is not the one derived from the bridge MAC);
 //!   `get ... other_config:KEY` of a key switchd has prints the value in
@@ -80,6 +82,10 @@ pub struct Db {
     ports: Vec<Row>,
     ifaces: Vec<Row>,
 }
+
+/// `Bridge:datapath_type`: switchd forwards in userspace, as OVS's
+/// `netdev` datapath.
+pub const DATAPATH_TYPE: &str = "netdev";
 
 /// `ovs_version` of the root row and in `show`.
 pub fn version() -> String {
@@ -269,6 +275,7 @@ fn bridge_row(b: &BridgeInfo) -> Row {
     let port_names: Vec<String> = b.ports.iter().map(|p| p.name.clone()).collect();
     let values = vec![
         Datum::optional(b.datapath_id.map(|d| s(d.to_string()))),
+        Datum::one(s(DATAPATH_TYPE)),
         Datum::string_map(&b.external_ids),
         Datum::one(s(b.fail_mode.as_str())),
         Datum::one(s(&b.name)),

@@ -168,8 +168,8 @@ fn name(s: &str) -> String {
 
 /// `show`: the tree `ovs-vsctl show` prints, from the root row's UUID down
 /// to each interface, then `ovs_version`. Per bridge its controllers (with
-/// `is_connected: true` when connected) and `fail_mode` when it is not the
-/// default; per port `tag` and `trunks` when set; per interface `type`
+/// `is_connected: true` when connected), `fail_mode` when it is not the
+/// default and `datapath_type` (always `netdev`); per port `tag` and `trunks` when set; per interface `type`
 /// (nothing for a system port), `options` and `error` when it has them.
 pub fn show(root_uuid: &str, bridges: &[BridgeInfo], version: &str) -> String {
     let mut out = format!("{root_uuid}\n");
@@ -184,6 +184,7 @@ pub fn show(root_uuid: &str, bridges: &[BridgeInfo], version: &str) -> String {
         if b.fail_mode != proto::FailMode::default() {
             let _ = writeln!(out, "        fail_mode: {}", b.fail_mode);
         }
+        let _ = writeln!(out, "        datapath_type: {}", crate::ovs::db::DATAPATH_TYPE);
         for p in &b.ports {
             let _ = writeln!(out, "        Port {}", name(&p.name));
             if let Some(tag) = p.config.tag {
@@ -428,6 +429,7 @@ mod tests {
             is_connected: true
         Controller \"ptcp:6654\"
         fail_mode: secure
+        datapath_type: netdev
         Port vif0.0
             tag: 10
             trunks: [10, 20]

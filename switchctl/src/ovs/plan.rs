@@ -663,7 +663,12 @@ impl Planner {
                             table.name()
                         ));
                     }
-                    self.assign(table, &record, col, &Datum::empty())?;
+                    if col.name == "external_ids" {
+                        // Every key, also one added since the line began.
+                        self.ext_ids(table, &record, true, Vec::new(), BTreeMap::new())?;
+                    } else {
+                        self.assign(table, &record, col, &Datum::empty())?;
+                    }
                 }
                 Ok(())
             }
@@ -1137,5 +1142,575 @@ fn port_edit(
                 port.as_str()
             )),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ovs::args::{parse, Parsed};
+    use crate::ovs::db::tests::{bridge, port};
+    use proto::{PortSetting, PortType, VlanMode};
+
+    fn model() -> Vec<BridgeInfo> {
+        vec![bridge(
+            "br0",
+            1,
+            vec![
+                port("vnet0", 1, &["tag=10", "vlan_mode=native-untagged", "trunks=20"]),
+                port("gre0", 2, &["type=gre", "remote_ip=192.168.20.2"]),
+            ],
+        )]
+    }
+
+    /// Plans the command line `line` (words split on spaces; `'...'` keeps
+    /// spaces) against [`model`].
+    fn outcome(line: &[&str]) -> Result<Outcome, String> {
+        let args: Vec<String> = std::iter::once("ovs-vsctl")
+            .chain(line.iter().copied())
+            .map(String::from)
+            .collect();
+        let Ok(Parsed::Run(_, commands)) = parse(&args) else {
+            panic!("{line:?} does not parse")
+        };
+        plan(&commands, model())
+    }
+
+    fn steps(line: &[&str]) -> Vec<Step> {
+        match outcome(line) {
+            Ok(Outcome::Run(p)) => p.steps,
+            other => panic!("{line:?}: {other:?}"),
+        }
+    }
+
+    fn refused(line: &[&str]) -> String {
+        outcome(line).unwrap_err()
+    }
+
+    fn n(s: &str) -> IfName {
+        s.parse().unwrap()
+    }
+
+    fn ps(s: &str) -> PortSetting {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn libvirt_add_port_is_one_add_and_one_external_ids_change() {
+        let s = steps(&[
+            "--timeout=5",
+            "--",
+            "--may-exist",
+            "add-port",
+            "br0",
+            "vnet9",
+            "tag=10",
+            "--",
+            "set",
+            "Interface",
+            "vnet9",
+            "external-ids:attached-mac=\"52:54:00:12:34:56\"",
+            "--",
+            "set",
+            "Interface",
+            "vnet9",
+            "external-ids:iface-id=\"5f2c9ac4-0000-4000-8000-000000000001\"",
+            "--",
+            "set",
+            "Interface",
+            "vnet9",
+            "external-ids:vm-id=\"6a1b1d4c-0000-4000-8000-000000000002\"",
+            "--",
+            "set",
+            "Interface",
+            "vnet9",
+            "external-ids:iface-status=active",
+        ]);
+        assert_eq!(
+            s,
+            vec![
+                Step::Send(Request::AddPort {
+                    bridge: n("br0"),
+                    port: n("vnet9"),
+                    settings: vec![ps("tag=10")],
+                    may_exist: true,
+                    missing_ok: true,
+                }),
+                Step::Send(Request::SetExternalIds {
+                    table: ExternalIdsTable::Interface,
+                    record: n("vnet9"),
+                    clear: false,
+                    remove: vec![],
+                    set: BTreeMap::from([
+                        ("attached-mac".into(), "52:54:00:12:34:56".into()),
+                        ("iface-id".into(), "5f2c9ac4-0000-4000-8000-000000000001".into()),
+                        ("iface-status".into(), "active".into()),
+                        ("vm-id".into(), "6a1b1d4c-0000-4000-8000-000000000002".into()),
+                    ]),
+                }),
+            ]
+        );
+        // libvirt's older "trunk=" is OVS's unique prefix of trunks.
+        let s = steps(&[
+            "--",
+            "--may-exist",
+            "add-port",
+            "br0",
+            "vnet9",
+            "vlan_mode=native-untagged",
+            "tag=10",
+            "trunk=10,20",
+        ]);
+        assert!(matches!(&s[..], [Step::Send(Request::AddPort { settings, .. })]
+            if *settings == [ps("vlan_mode=native-untagged"), ps("tag=10"), ps("trunks=10,20")]));
+        // Existing on the same bridge: nothing at all, as OVS.
+        assert_eq!(
+            steps(&["--may-exist", "add-port", "br0", "vnet0", "tag=99"]),
+            vec![]
+        );
+        assert_eq!(
+            refused(&["--may-exist", "add-port", "br1", "vnet0"]),
+            "\"--may-exist add-port br1 vnet0\" but vnet0 is actually attached to bridge br0"
+        );
+    }
+
+    #[test]
+    fn libvirt_vlan_reset_clears_then_sets() {
+        let s = steps(&[
+            "--timeout=5",
+            "--",
+            "--if-exists",
+            "clear",
+            "Port",
+            "vnet0",
+            "tag",
+            "--",
+            "--if-exists",
+            "clear",
+            "Port",
+            "vnet0",
+            "trunk",
+            "--",
+            "--if-exists",
+            "clear",
+            "Port",
+            "vnet0",
+            "vlan_mode",
+            "--",
+            "--if-exists",
+            "set",
+            "Port",
+            "vnet0",
+            "tag=20",
+        ]);
+        assert_eq!(
+            s,
+            vec![
+                Step::Send(Request::ClearPort {
+                    port: n("vnet0"),
+                    keys: vec![ClearKey::Trunks, ClearKey::VlanMode],
+                }),
+                Step::Send(Request::SetPort {
+                    port: n("vnet0"),
+                    settings: vec![ps("tag=20")],
+                }),
+            ]
+        );
+        // A missing port with --if-exists: nothing.
+        assert_eq!(steps(&["--if-exists", "clear", "Port", "nosuch", "tag"]), vec![]);
+        // No order of two requests keeps the port valid: refused up front.
+        let e = refused(&[
+            "set",
+            "port",
+            "vnet0",
+            "vlan_mode=trunk",
+            "--",
+            "clear",
+            "port",
+            "vnet0",
+            "tag",
+        ]);
+        assert!(
+            e.starts_with("port \"vnet0\": switchd cannot make this change in two steps"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn kvm_recipes() {
+        assert_eq!(
+            steps(&[
+                "add-port",
+                "br0",
+                "tap0",
+                "--",
+                "set",
+                "interface",
+                "tap0",
+                "type=internal"
+            ]),
+            vec![Step::Send(Request::AddPort {
+                bridge: n("br0"),
+                port: n("tap0"),
+                settings: vec![PortSetting::Type(PortType::Tap)],
+                may_exist: false,
+                missing_ok: true,
+            })]
+        );
+        assert_eq!(
+            steps(&["add-port", "br0", "vif0.0"]),
+            vec![Step::Send(Request::AddPort {
+                bridge: n("br0"),
+                port: n("vif0.0"),
+                settings: vec![],
+                may_exist: false,
+                missing_ok: true,
+            })]
+        );
+        assert_eq!(
+            steps(&[
+                "set",
+                "interface",
+                "vnet0",
+                "type=gre",
+                "options:remote_ip=192.168.20.2"
+            ]),
+            vec![Step::Send(Request::SetPort {
+                port: n("vnet0"),
+                settings: vec![PortSetting::Type(PortType::Gre), ps("remote_ip=192.168.20.2")],
+            })]
+        );
+        assert_eq!(
+            steps(&["set", "port", "gre0", "tag=10"]),
+            vec![Step::Send(Request::SetPort {
+                port: n("gre0"),
+                settings: vec![ps("tag=10")],
+            })]
+        );
+        assert_eq!(
+            steps(&["add-br", "br-in"]),
+            vec![Step::Send(Request::AddBr {
+                bridge: n("br-in"),
+                may_exist: false
+            })]
+        );
+        // type=gre alone lacks remote_ip: refused with switchd's reason.
+        assert_eq!(
+            refused(&["set", "interface", "vnet0", "type=gre"]),
+            "port \"vnet0\": a gre port needs remote_ip"
+        );
+    }
+
+    #[test]
+    fn add_port_takes_interface_columns_and_ofport_request() {
+        let s = steps(&[
+            "add-port",
+            "br0",
+            "gre1",
+            "type=gre",
+            "options:remote_ip=10.0.0.2",
+            "options:key=5",
+            "external_ids:x=y",
+            "--",
+            "set",
+            "interface",
+            "gre1",
+            "ofport_request=7",
+        ]);
+        assert_eq!(
+            s,
+            vec![
+                Step::Send(Request::AddPort {
+                    bridge: n("br0"),
+                    port: n("gre1"),
+                    settings: vec![
+                        PortSetting::Type(PortType::Gre),
+                        ps("remote_ip=10.0.0.2"),
+                        ps("key=5"),
+                        ps("ofport_request=7")
+                    ],
+                    may_exist: false,
+                    missing_ok: true,
+                }),
+                Step::Send(Request::SetExternalIds {
+                    table: ExternalIdsTable::Port,
+                    record: n("gre1"),
+                    clear: false,
+                    remove: vec![],
+                    set: BTreeMap::from([("x".into(), "y".into())]),
+                }),
+            ]
+        );
+        assert_eq!(
+            refused(&["set", "interface", "vnet0", "ofport_request=7"]),
+            "ofport_request cannot be changed on an existing port (del-port, then add-port with the new value)"
+        );
+        assert_eq!(
+            refused(&["add-port", "br0", "p9", "nosuch=1"]),
+            "Port does not contain a column whose name matches \"nosuch\""
+        );
+        assert_eq!(
+            refused(&["add-port", "br0", "p9", "vlan_mode=access"]),
+            "cannot add port \"p9\": vlan_mode=access needs a tag"
+        );
+        assert_eq!(refused(&["add-port", "br9", "p9"]), "no bridge named br9");
+        assert_eq!(
+            refused(&["add-port", "br0", "vnet0"]),
+            "cannot create a port named vnet0 because a port named vnet0 already exists on bridge br0"
+        );
+        assert_eq!(
+            refused(&["add-port", "br0", "br0"]),
+            "cannot create a port named br0 because a bridge named br0 already exists"
+        );
+        assert!(refused(&["add-port", "br0", "a-name-far-too-long"]).contains("the limit is 15"));
+    }
+
+    #[test]
+    fn a_bad_word_anywhere_sends_nothing() {
+        assert_eq!(
+            refused(&["add-br", "x", "--", "set", "port", "nosuch", "tag=1"]),
+            "no row \"nosuch\" in table Port"
+        );
+        assert_eq!(
+            refused(&["add-br", "x", "--", "set", "port", "vnet0", "tag=x"]),
+            "tag: VLAN id \"x\" is not a number"
+        );
+        assert_eq!(
+            refused(&[
+                "add-br",
+                "x",
+                "--",
+                "get",
+                "interface",
+                "vnet0",
+                "external_ids:nosuch"
+            ]),
+            "no key \"nosuch\" in Interface record \"vnet0\" column external_ids"
+        );
+        assert_eq!(
+            refused(&["add-br", "x", "--", "list", "qos"]),
+            "table QoS is not supported by switchd (supported tables: Bridge, Port, Interface, Open_vSwitch)"
+        );
+        // Later commands see what earlier ones do.
+        let s = steps(&[
+            "add-br",
+            "x",
+            "--",
+            "add-port",
+            "x",
+            "p",
+            "--",
+            "set",
+            "port",
+            "p",
+            "tag=3",
+            "--",
+            "list-ports",
+            "x",
+        ]);
+        assert_eq!(s.len(), 3, "{s:?}");
+        assert!(matches!(&s[1], Step::Send(Request::AddPort { settings, .. }) if *settings == [ps("tag=3")]));
+        assert_eq!(
+            refused(&["del-br", "br0", "--", "list-ports", "br0"]),
+            "no bridge named br0"
+        );
+    }
+
+    #[test]
+    fn br_exists_ends_the_line_before_anything_is_sent() {
+        assert_eq!(
+            outcome(&["add-br", "x", "--", "br-exists", "nosuch"]),
+            Ok(Outcome::Exit(2))
+        );
+        assert_eq!(
+            outcome(&["add-br", "x", "--", "br-exists", "x"]),
+            Ok(Outcome::Run(Plan {
+                steps: vec![Step::Send(Request::AddBr {
+                    bridge: n("x"),
+                    may_exist: false
+                })],
+                prints: vec![false, false],
+            }))
+        );
+    }
+
+    #[test]
+    fn reads_stop_folding_and_are_numbered() {
+        let Ok(Outcome::Run(p)) = outcome(&[
+            "set", "port", "vnet0", "tag=11", "--", "get", "port", "vnet0", "tag", "--", "set", "port",
+            "vnet0", "tag=12",
+        ]) else {
+            panic!()
+        };
+        assert_eq!(p.prints, vec![false, true, false]);
+        assert_eq!(p.steps.len(), 3);
+        assert!(matches!(&p.steps[1], Step::Read(Read::Get { .. })));
+    }
+
+    #[test]
+    fn bridge_settings_fold_and_are_checked_together() {
+        let s = steps(&[
+            "set",
+            "bridge",
+            "br0",
+            "other_config:rstp-max-age=40",
+            "--",
+            "set",
+            "bridge",
+            "br0",
+            "other_config:rstp-forward-delay=30",
+            "rstp_enable=true",
+            "fail_mode=secure",
+        ]);
+        assert_eq!(
+            s,
+            vec![Step::Send(Request::SetBridge {
+                bridge: n("br0"),
+                settings: vec![
+                    "rstp_max_age=40".parse().unwrap(),
+                    "rstp_forward_delay=30".parse().unwrap(),
+                    "rstp=true".parse().unwrap(),
+                    "fail_mode=secure".parse().unwrap()
+                ],
+            })]
+        );
+        assert!(refused(&["set", "bridge", "br0", "other_config:rstp-max-age=40"])
+            .starts_with("bridge \"br0\": rstp_max_age=40"));
+        assert_eq!(
+            steps(&["set-fail-mode", "br0", "secure"]),
+            vec![Step::Send(Request::SetBridge {
+                bridge: n("br0"),
+                settings: vec![BridgeSetting::FailMode(FailMode::Secure)],
+            })]
+        );
+        assert_eq!(
+            refused(&["set-fail-mode", "br0", "open"]),
+            "fail-mode must be \"standalone\" or \"secure\""
+        );
+        assert_eq!(steps(&["set", "bridge", "br0", "stp_enable=false"]), vec![]);
+    }
+
+    #[test]
+    fn external_ids_edits() {
+        let s = steps(&[
+            "set",
+            "interface",
+            "vnet0",
+            "external_ids:a=1",
+            "--",
+            "remove",
+            "interface",
+            "vnet0",
+            "external_ids",
+            "a",
+            "--",
+            "set",
+            "interface",
+            "vnet0",
+            "external_ids:b=2",
+        ]);
+        assert_eq!(
+            s,
+            vec![Step::Send(Request::SetExternalIds {
+                table: ExternalIdsTable::Interface,
+                record: n("vnet0"),
+                clear: false,
+                remove: vec!["a".into()],
+                set: BTreeMap::from([("b".into(), "2".into())]),
+            })]
+        );
+        let s = steps(&[
+            "br-set-external-id",
+            "br0",
+            "k",
+            "v",
+            "--",
+            "clear",
+            "bridge",
+            "br0",
+            "external_ids",
+        ]);
+        assert_eq!(
+            s,
+            vec![Step::Send(Request::SetExternalIds {
+                table: ExternalIdsTable::Bridge,
+                record: n("br0"),
+                clear: true,
+                remove: vec![],
+                set: BTreeMap::new(),
+            })]
+        );
+    }
+
+    #[test]
+    fn db_write_refusals() {
+        assert_eq!(
+            refused(&["clear", "interface", "vnet0", "type"]),
+            "\"clear\" operation cannot be applied to column type of table Interface, which is not allowed to be empty"
+        );
+        assert_eq!(
+            refused(&["set", "port", "vnet0", "tag:x=1"]),
+            "cannot specify key to set for non-map column tag"
+        );
+        assert_eq!(
+            refused(&["remove", "port", "vnet0", "interfaces", "x"]),
+            "cannot modify read-only column interfaces in table Port (add-port and add-bond choose the interfaces)"
+        );
+        assert_eq!(
+            refused(&["set", "Open_vSwitch", ".", "external_ids:system-id=x"]),
+            "table Open_vSwitch is read-only in switchd (it has no settings of its own)"
+        );
+        assert_eq!(
+            refused(&["del-port", "br0"]),
+            "cannot delete port br0 because it is the local port for bridge br0 (deleting this port requires deleting the entire bridge)"
+        );
+        assert_eq!(refused(&["del-port", "nosuch"]), "no port named nosuch");
+        assert_eq!(refused(&["del-port", "br9", "vnet0"]), "no bridge named br9");
+        assert_eq!(steps(&["--if-exists", "del-port", "nosuch"]), vec![]);
+        assert!(refused(&["add-br", "a", "b", "3"]).contains("fake (VLAN) bridges are not supported"));
+        assert_eq!(
+            refused(&["add-br", "a", "b"]),
+            "'add-br' command takes exactly 1 or 3 arguments"
+        );
+        assert_eq!(refused(&["add-br", ""]), "bridge name must not be empty string");
+    }
+
+    #[test]
+    fn add_and_remove_on_sets() {
+        assert_eq!(
+            steps(&["add", "port", "vnet0", "trunks", "30", "40"]),
+            vec![Step::Send(Request::SetPort {
+                port: n("vnet0"),
+                settings: vec![ps("trunks=20,30,40")],
+            })]
+        );
+        assert_eq!(
+            steps(&["remove", "port", "vnet0", "trunks", "20"]),
+            vec![Step::Send(Request::ClearPort {
+                port: n("vnet0"),
+                keys: vec![ClearKey::Trunks],
+            })]
+        );
+        assert_eq!(
+            steps(&[
+                "remove",
+                "port",
+                "vnet0",
+                "vlan_mode",
+                "native-untagged",
+                "--",
+                "remove",
+                "port",
+                "vnet0",
+                "trunks",
+                "20"
+            ]),
+            vec![Step::Send(Request::ClearPort {
+                port: n("vnet0"),
+                keys: vec![ClearKey::VlanMode, ClearKey::Trunks],
+            })]
+        );
+        let m = model();
+        assert_eq!(m[0].ports[0].vlan_mode, VlanMode::NativeUntagged);
     }
 }

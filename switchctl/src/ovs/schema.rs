@@ -277,6 +277,7 @@ const BRIDGE: &[Column] = &[
         ColumnType::optional(AtomType::Str),
         Access::Read("set other_config:datapath-id instead"),
     ),
+    col("datapath_type", STR, W),
     map_col("external_ids", &[]),
     col("fail_mode", OPT_STR, W),
     col("name", STR, RO),
