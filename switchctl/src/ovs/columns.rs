@@ -207,6 +207,10 @@ pub fn assign(table: Table, col: &Column, cur: &Datum, new: &Datum) -> Result<Ve
         // No key to clear: the default is the same as unset.
         (Table::Port, "bond_mode") if new.is_empty() => port("bond_mode=active-backup".into()),
         (Table::Port, "lacp") if new.is_empty() => port("lacp=off".into()),
+        // Unset is the default: setting the default changes nothing (and
+        // is then also fine on a port that is not a bond, as in OVS).
+        (Table::Port, "bond_mode") if cur.is_empty() && v == "active-backup" => Ok(Vec::new()),
+        (Table::Port, "lacp") if cur.is_empty() && v == "off" => Ok(Vec::new()),
         (Table::Port, "bond_mode" | "lacp" | "bond_updelay" | "bond_downdelay") => {
             port(format!("{}={v}", col.name))
         }
@@ -388,6 +392,11 @@ mod tests {
             "{e}"
         );
         assert_eq!(ops(Table::Port, "bond_mode=[]", Datum::empty()), Ok(vec![]));
+        assert_eq!(ops(Table::Port, "lacp=off", Datum::empty()), Ok(vec![]));
+        assert_eq!(
+            ops(Table::Port, "bond_mode=active-backup", Datum::empty()),
+            Ok(vec![])
+        );
         assert_eq!(
             ops(Table::Port, "lacp=[]", Datum::one(s("active"))),
             Ok(vec![set("lacp=off")])

@@ -24,6 +24,8 @@
 //!   `link_state` are `up` for a port that is up, empty for one whose
 //!   device does not exist, and `link_state` is `down` for other reasons.
 //! - `mac_in_use` is always empty: switchd does not report port MACs.
+//! - `ingress_policing_burst` is the burst in force while a rate is set
+//!   (switchd fills in its default, 8000, where OVS shows 0).
 
 use proto::types::{MAC_AGING_DEFAULT, MAC_TABLE_SIZE_DEFAULT};
 use proto::{BridgeInfo, DatapathId, PortInfo, PortState, PortStats, PortType, RstpBridgeConfig};

@@ -627,6 +627,24 @@ impl Planner {
         if table == Table::OpenVswitch {
             return Err("table Open_vSwitch is read-only in switchd (it has no settings of its own)".into());
         }
+        // As OVS, the column names are checked before the record is looked
+        // up (the rest of each argument after).
+        let names = match c.name {
+            "set" => &a[2..],
+            "clear" => &a[2..],
+            _ => &a[2..3],
+        };
+        for x in names {
+            let name = if c.name == "set" {
+                crate::ovs::datum::parse_token(x)?.0
+            } else {
+                x.clone()
+            };
+            if name.is_empty() {
+                return Err(format!("{x}: missing column name"));
+            }
+            schema::column(table, &name).map_err(ColumnError::message)?;
+        }
         let db = Db::new(&self.snapshot());
         let row = if c.has("--if-exists") {
             match db.row(table, &a[1])? {

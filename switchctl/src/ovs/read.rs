@@ -553,6 +553,55 @@ mod tests {
         );
     }
 
+    /// `list interface gre0` of the KVM recipe, as Open vSwitch 3.1 printed
+    /// it, reduced to the columns switchd has and with switchd's values
+    /// (the port is down: its error, no state, no counters yet).
+    #[test]
+    fn list_interface_record_like_ovs() {
+        let mut gre = port("gre0", 2, &["type=gre", "remote_ip=192.168.20.2"]);
+        gre.state = proto::PortState::Down {
+            reason: "no such device".into(),
+        };
+        gre.mtu = Some(1462);
+        let snap = Snapshot {
+            bridges: vec![br("br-in", 1, vec![gre])],
+            stats: Vec::new(),
+        };
+        let r = Read::List {
+            table: Table::Interface,
+            records: vec!["gre0".into()],
+            columns: columns(Table::Interface, None).unwrap(),
+            must_exist: true,
+        };
+        let Ok(Output::Table(t)) = r.run(&snap) else {
+            panic!()
+        };
+        let text = format::table(&t, &crate::ovs::args::Style::default(), &mut true);
+        assert_eq!(
+            text,
+            format!(
+                "_uuid               : {}
+admin_state         : []
+error               : \"no such device\"
+external_ids        : {{}}
+ingress_policing_burst: 0
+ingress_policing_rate: 0
+link_state          : []
+mac_in_use          : []
+mtu                 : 1462
+mtu_request         : []
+name                : gre0
+ofport              : 2
+ofport_request      : []
+options             : {{remote_ip=\"192.168.20.2\"}}
+statistics          : {{}}
+type                : gre
+",
+                uuid("Interface", "gre0")
+            )
+        );
+    }
+
     #[test]
     fn list_and_find() {
         let list = Read::List {
