@@ -21,6 +21,19 @@
 //! first; but if switchd refuses a request at run time (a device error, a
 //! concurrent change), what the line changed before stays changed.
 //!
+//! # Commands
+//!
+//! `init`, `show`, `comment`; `add-br`, `del-br`, `list-br`, `br-exists`,
+//! `br-to-vlan`, `br-to-parent`, `br-set-external-id`,
+//! `br-get-external-id`; `add-port`, `add-bond`, `del-port`, `list-ports`,
+//! `port-to-br`, `list-ifaces`, `iface-to-br`; `set-controller`,
+//! `del-controller`, `get-controller`, `set-fail-mode`, `get-fail-mode`,
+//! `del-fail-mode`; and the database commands `get`, `list`, `find` (`=`
+//! and `!=` only), `set`, `add`, `remove`, `clear`. The other commands of
+//! OVS 3.1 (managers, SSL, Auto Attach, conntrack zones, `emer-reset`,
+//! `create`, `destroy`, `wait-until`, `add-bond-iface`, `del-bond-iface`)
+//! are refused by name.
+//!
 //! # Choices (what the README should say)
 //!
 //! - Tables: `Bridge`, `Port`, `Interface`, and `Open_vSwitch` to read
@@ -35,7 +48,11 @@
 //!   `COLUMN=VALUE`s are Port columns as in OVS (so `external_ids` there is
 //!   the Port's), and, beyond OVS, also the Interface columns of the port's
 //!   interface (`type=`, `options:`, `ofport_request=`, `mtu_request=`,
-//!   `ingress_policing_*`). `add-bond` takes Port columns only.
+//!   `ingress_policing_*`). `add-bond` takes Port columns only. An
+//!   `add-port` whose device is missing succeeds silently (OVS, waiting
+//!   for ovs-vswitchd, adds the port too but says "Error detected while
+//!   setting up" and exits 65); `show` and the `error` column say why the
+//!   port is down.
 //! - `type=internal` makes a switchd `tap` port (a host endpoint switchd
 //!   creates); it reads back as `tap`. `stream`/`dgram` ports show as
 //!   their own types and cannot be made here.
