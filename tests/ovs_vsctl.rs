@@ -242,6 +242,10 @@ fn kvm_recipes_run_verbatim() {
         [
             "    Bridge br-in",
             "        datapath_type: netdev",
+            // The bridge's local port, as OVS makes it with the bridge.
+            "        Port br-in",
+            "            Interface br-in",
+            "                type: internal",
             "        Port vif0.0",
             "            tag: 10",
             "            Interface vif0.0",

@@ -145,10 +145,13 @@ pub fn iface_names(p: &PortInfo) -> Vec<String> {
     }
 }
 
-/// `Interface:type` of a port type: empty for `system`, as OVS.
+/// `Interface:type` of a port type: empty for `system`, as OVS, and
+/// `internal` for a TAP port (what OVS calls a port whose device the switch
+/// makes for the host).
 pub fn type_name(t: PortType) -> &'static str {
     match t {
         PortType::System | PortType::Bond => "",
+        PortType::Tap => "internal",
         other => other.as_str(),
     }
 }

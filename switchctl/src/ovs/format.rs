@@ -441,7 +441,7 @@ mod tests {
                 error: \"no such device\"
         Port tap0
             Interface tap0
-                type: tap
+                type: internal
     ovs_version: \"switchd 0.1.0\"
 "
         );

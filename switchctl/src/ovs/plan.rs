@@ -424,9 +424,29 @@ impl Planner {
         }
         self.check_conflicts(br, &format!("cannot create a bridge named {br}"))?;
         let bridge = new_name(br, "bridge")?;
-        self.actions
-            .push(Action::Send(Request::AddBr { bridge, may_exist }));
+        self.actions.push(Action::Send(Request::AddBr {
+            bridge: bridge.clone(),
+            may_exist,
+        }));
         self.model.push(new_bridge(br));
+        // As OVS, a bridge comes with its local port: an `internal`
+        // interface named after it (a TAP here), the device recipes give
+        // the host's address to (`ip addr add ... dev br0`) and whose MTU
+        // libvirt reads for a guest's tap.
+        let local = PortConfig {
+            port_type: PortType::Tap,
+            ..PortConfig::default()
+        };
+        self.actions.push(Action::AddPort {
+            port: new_name(br, "port")?,
+            bridge,
+            members: None,
+            settings: vec![proto::PortSetting::Type(PortType::Tap)],
+            may_exist,
+        });
+        if let Some(b) = self.bridge_mut(br) {
+            b.ports.push(new_port(br, local));
+        }
         Ok(())
     }
 
@@ -1405,12 +1425,22 @@ mod tests {
                 settings: vec![ps("tag=10")],
             })]
         );
+        // The bridge comes with its local port, an internal (TAP) port of its name.
         assert_eq!(
             steps(&["add-br", "br-in"]),
-            vec![Step::Send(Request::AddBr {
-                bridge: n("br-in"),
-                may_exist: false
-            })]
+            vec![
+                Step::Send(Request::AddBr {
+                    bridge: n("br-in"),
+                    may_exist: false
+                }),
+                Step::Send(Request::AddPort {
+                    bridge: n("br-in"),
+                    port: n("br-in"),
+                    settings: vec![PortSetting::Type(PortType::Tap)],
+                    may_exist: false,
+                    missing_ok: true,
+                })
+            ]
         );
         // type=gre alone lacks remote_ip: refused with switchd's reason.
         assert_eq!(
@@ -1526,8 +1556,8 @@ mod tests {
             "list-ports",
             "x",
         ]);
-        assert_eq!(s.len(), 3, "{s:?}");
-        assert!(matches!(&s[1], Step::Send(Request::AddPort { settings, .. }) if *settings == [ps("tag=3")]));
+        assert_eq!(s.len(), 4, "{s:?}");
+        assert!(matches!(&s[2], Step::Send(Request::AddPort { settings, .. }) if *settings == [ps("tag=3")]));
         assert_eq!(
             refused(&["del-br", "br0", "--", "list-ports", "br0"]),
             "no bridge named br0"
@@ -1543,10 +1573,19 @@ mod tests {
         assert_eq!(
             outcome(&["add-br", "x", "--", "br-exists", "x"]),
             Ok(Outcome::Run(Plan {
-                steps: vec![Step::Send(Request::AddBr {
-                    bridge: n("x"),
-                    may_exist: false
-                })],
+                steps: vec![
+                    Step::Send(Request::AddBr {
+                        bridge: n("x"),
+                        may_exist: false
+                    }),
+                    Step::Send(Request::AddPort {
+                        bridge: n("x"),
+                        port: n("x"),
+                        settings: vec![PortSetting::Type(PortType::Tap)],
+                        may_exist: false,
+                        missing_ok: true,
+                    })
+                ],
                 prints: vec![false, false],
             }))
         );

@@ -274,8 +274,23 @@ impl Read {
                     String::new()
                 }
             }
-            Read::ListPorts(b) => lines(bridge(bridges, b)?.ports.iter().map(|p| p.name.clone()).collect()),
-            Read::ListIfaces(b) => lines(bridge(bridges, b)?.ports.iter().flat_map(iface_names).collect()),
+            // As OVS, without the bridge's local port (the port named after it).
+            Read::ListPorts(b) => lines(
+                bridge(bridges, b)?
+                    .ports
+                    .iter()
+                    .filter(|p| p.name != *b)
+                    .map(|p| p.name.clone())
+                    .collect(),
+            ),
+            Read::ListIfaces(b) => lines(
+                bridge(bridges, b)?
+                    .ports
+                    .iter()
+                    .filter(|p| p.name != *b)
+                    .flat_map(iface_names)
+                    .collect(),
+            ),
             Read::PortToBr(p) => bridges
                 .iter()
                 .find(|b| b.ports.iter().any(|q| q.name == *p))
