@@ -54,7 +54,9 @@
 //!   setting up" and exits 65); `show` and the `error` column say why the
 //!   port is down.
 //! - `type=internal` makes a switchd `tap` port (a host endpoint switchd
-//!   creates); it reads back as `tap`. `stream`/`dgram` ports show as
+//!   creates); a `tap` port reads back as `internal`. `add-br BR` also
+//!   adds the bridge's local port, an internal port named BR, as OVS does
+//!   (`list-ports` leaves it out, as OVS's does). `stream`/`dgram` ports show as
 //!   their own types and cannot be made here.
 //! - `stp_enable=false` is accepted (nothing to do); `stp_enable=true` is
 //!   refused: switchd runs RSTP, which also speaks STP to STP bridges
