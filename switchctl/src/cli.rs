@@ -462,6 +462,9 @@ Keys (clear port):
   vlan_mode   back to the default: access if tag is set, else trunk";
 
 const MAIN_AFTER_HELP: &str = "\
+Run as 'ovs-vsctl' or 'brctl' (a link of that name), or as 'switchctl ovs-vsctl
+...' / 'switchctl brctl ...', switchctl takes those tools' command lines
+('switchctl ovs-vsctl --help', 'switchctl brctl --help').
 Names of bridges and ports are 1-15 bytes without '/', ':' or whitespace.
 Successful changes print nothing. On failure switchctl prints one line
 'switchctl: <reason>' on stderr and exits with status 1 (2 for usage errors).
