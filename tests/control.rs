@@ -404,3 +404,100 @@ fn many_concurrent_clients_all_get_answers() {
     assert_eq!(brs.as_array().map(Vec::len), Some(12), "{brs}");
     sw.db_json();
 }
+
+/// The control socket under abuse (issue 19): 400 idle connections, a
+/// 64 MiB request without end, random garbage and a client that never
+/// reads its replies, all at once. Idle clients make room for new ones
+/// (the longest-waiting goes), so the operator is never locked out: a
+/// `show` answers quickly throughout, and forwarding goes on.
+#[test]
+fn control_socket_abuse_never_locks_the_operator_out() {
+    if !require_root("control_socket_abuse_never_locks_the_operator_out") {
+        return;
+    }
+    let (sw, h1, h2) = forwarding_pair();
+    let socket = sw.socket.clone();
+    let show = r#"{"version":1,"request":{"op":"show"}}"#;
+    let mut latencies = Vec::new();
+    let series = ping_series(&h1.ns, &h2.ip, 20, 6, || {
+        // 400 connections that send nothing.
+        let idle: Vec<std::os::unix::net::UnixStream> = (0..400)
+            .map(|_| std::os::unix::net::UnixStream::connect(&socket).expect("connect idle client"))
+            .collect();
+        // 64 MiB without a newline, as fast as the daemon takes it.
+        let s = socket.clone();
+        let big = std::thread::spawn(move || {
+            let mut c = std::os::unix::net::UnixStream::connect(&s).expect("connect");
+            let chunk = vec![b'x'; 1 << 20];
+            for _ in 0..64 {
+                if c.write_all(&chunk).is_err() {
+                    break;
+                }
+            }
+        });
+        // Random bytes, newlines among them.
+        let s = socket.clone();
+        let garbage = std::thread::spawn(move || {
+            let mut c = std::os::unix::net::UnixStream::connect(&s).expect("connect");
+            let mut x: u32 = 0x9e37_79b9;
+            let mut buf = vec![0u8; 64 * 1024];
+            for _ in 0..32 {
+                for b in buf.iter_mut() {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    *b = x as u8;
+                }
+                if c.write_all(&buf).is_err() {
+                    break;
+                }
+            }
+        });
+        // Requests whose replies are never read, until the daemon stops
+        // taking them (its writes to this client block, then time out).
+        let s = socket.clone();
+        let deaf = std::thread::spawn(move || {
+            let mut c = std::os::unix::net::UnixStream::connect(&s).expect("connect");
+            c.set_write_timeout(Some(Duration::from_secs(3))).unwrap();
+            let line = format!("{show}\n").repeat(64);
+            for _ in 0..2000 {
+                if c.write_all(line.as_bytes()).is_err() {
+                    break;
+                }
+            }
+            c
+        });
+        // Meanwhile the operator's requests.
+        for _ in 0..20 {
+            let t = Instant::now();
+            let reply = sw.raw_request(show);
+            latencies.push(t.elapsed());
+            assert!(
+                reply.get("ok").is_some(),
+                "show refused during the abuse: {reply}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        big.join().unwrap();
+        garbage.join().unwrap();
+        drop(deaf.join().unwrap());
+        drop(idle);
+    });
+    latencies.sort();
+    let (median, max) = (latencies[latencies.len() / 2], latencies[latencies.len() - 1]);
+    eprintln!(
+        "show during the abuse: median {median:?}, max {max:?}; pings {} replies, longest gap {:?}",
+        series.replies, series.longest_gap
+    );
+    assert!(
+        median < Duration::from_millis(100),
+        "show took {median:?} (median), {max:?} (max)"
+    );
+    assert!(max < Duration::from_secs(1), "show took {max:?}");
+    // Forwarding went on: 20 ms pings for 6 s, no gap longer than 0.5 s.
+    assert!(series.replies > 200, "{series:?}");
+    assert!(series.longest_gap < Duration::from_millis(500), "{series:?}");
+    assert!(h1.ping(&h2.ip));
+    // And the daemon is still whole: a change goes through.
+    sw.ctl_ok(&["set", "bridge", "br0", "mac_aging=100"]);
+}

@@ -2,8 +2,17 @@
 //! (one JSON request per line, one reply per request).
 //!
 //! Each client gets its own thread, so a slow or silent client cannot hold
-//! up another; the number of clients is capped. A client never touches the
-//! engine's state: requests travel to the engine thread over its channel.
+//! up another. A client never touches the engine's state: requests travel
+//! to the engine thread over its channel.
+//!
+//! Nobody with access to the socket can lock the operator out: the number
+//! of clients is capped, but a new client is never turned away while some
+//! client is only waiting (idle between requests, or half-way through
+//! sending one): the one that has waited longest is disconnected to make
+//! room. A client that is idle for [`IDLE_TIMEOUT`], that takes longer than
+//! [`REQUEST_TIMEOUT`] to send a request once it has started, or that does
+//! not read a reply within [`WRITE_TIMEOUT`] is disconnected; requests are
+//! limited to [`MAX_REQUEST_LEN`] bytes.
 //! Changes are serialised by one lock held across "apply in the engine" and
 //! "write the db", so the db on disk always reflects the order in which
 //! changes were applied, and the reply is sent only after the db is
@@ -28,7 +37,7 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
@@ -41,10 +50,17 @@ use crate::capture::{self, Program, Recv};
 use crate::config;
 use crate::engine::EngineHandle;
 
-/// Most clients served at once; further connections get a "busy" error.
+/// Most clients served at once. At the limit a new client takes the place
+/// of the one that has been waiting longest; only when every client is busy
+/// (a request in the engine, a reply being written, a capture) is it
+/// refused.
 pub const MAX_CLIENTS: usize = 128;
 /// A client that sends nothing for this long is disconnected.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// A request must be complete this long after its first byte.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// A client that does not take a reply for this long is disconnected.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Frames queued between the engine and one capture's thread: about 12 ms
 /// of a 1 Gbit/s port at full-size frames, on top of the socket's buffer.
 const CAPTURE_QUEUE: usize = 1024;
@@ -123,7 +139,100 @@ struct Shared {
     engine: EngineHandle,
     db_path: PathBuf,
     change_lock: Mutex<()>,
-    clients: AtomicUsize,
+    clients: Clients,
+}
+
+/// The connected clients: each with a handle on its connection (to
+/// disconnect it) and, while it is waiting for a request, since when.
+#[derive(Default)]
+struct Clients {
+    list: Mutex<Vec<ClientEntry>>,
+    next_id: AtomicU64,
+}
+
+struct ClientEntry {
+    id: u64,
+    conn: UnixStream,
+    /// `Some` while the client's thread waits for (the rest of) a request.
+    waiting_since: Option<Instant>,
+}
+
+impl Clients {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<ClientEntry>> {
+        self.list.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Registers a new client; at the limit, disconnects the client that
+    /// has waited longest to make room. `None` if every client is busy.
+    fn admit(&self, conn: &UnixStream) -> Option<u64> {
+        let handle = conn.try_clone().ok()?;
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let evicted = {
+            let mut list = self.lock();
+            let evicted = if list.len() >= MAX_CLIENTS {
+                let oldest = list
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, c)| c.waiting_since.map(|t| (t, i)))
+                    .min()
+                    .map(|(_, i)| i)?;
+                Some(list.swap_remove(oldest))
+            } else {
+                None
+            };
+            list.push(ClientEntry {
+                id,
+                conn: handle,
+                waiting_since: Some(Instant::now()),
+            });
+            evicted
+        };
+        if let Some(e) = evicted {
+            tracing::debug!(
+                client = e.id,
+                "disconnected a waiting client to make room for a new one"
+            );
+            // Its thread's read fails and it ends; nothing is written to
+            // it, which might block.
+            let _ = e.conn.shutdown(std::net::Shutdown::Both);
+        }
+        Some(id)
+    }
+
+    /// Marks client `id` as waiting for a request (or not).
+    fn set_waiting(&self, id: u64, waiting: bool) {
+        if let Some(c) = self.lock().iter_mut().find(|c| c.id == id) {
+            c.waiting_since = waiting.then(Instant::now);
+        }
+    }
+
+    fn remove(&self, id: u64) {
+        self.lock().retain(|c| c.id != id);
+    }
+}
+
+/// A client's connection as its requests are read: an idle wait for the
+/// first byte of a request, then a deadline for the rest of it, however
+/// slowly it trickles in.
+struct ClientConn {
+    stream: UnixStream,
+    deadline: Option<Instant>,
+}
+
+impl Read for ClientConn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(d) = self.deadline {
+            let left = d.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "request not complete in time",
+                ));
+            }
+            self.stream.set_read_timeout(Some(left))?;
+        }
+        self.stream.read(buf)
+    }
 }
 
 /// Serves clients on `listener` from a background thread, forever.
@@ -132,7 +241,7 @@ pub fn serve(listener: UnixListener, engine: EngineHandle, db_path: PathBuf) -> 
         engine,
         db_path,
         change_lock: Mutex::new(()),
-        clients: AtomicUsize::new(0),
+        clients: Clients::default(),
     });
     thread::Builder::new().name("control".into()).spawn(move || {
         for conn in listener.incoming() {
@@ -144,23 +253,23 @@ pub fn serve(listener: UnixListener, engine: EngineHandle, db_path: PathBuf) -> 
                     continue;
                 }
             };
-            if shared.clients.fetch_add(1, Ordering::SeqCst) >= MAX_CLIENTS {
-                shared.clients.fetch_sub(1, Ordering::SeqCst);
+            let Some(id) = shared.clients.admit(&stream) else {
                 let mut s = stream;
+                let _ = s.set_write_timeout(Some(WRITE_TIMEOUT));
                 let busy = Error::new(
                     ErrorKind::Internal,
-                    format!("too many clients (limit {MAX_CLIENTS})"),
+                    format!("too many busy clients (limit {MAX_CLIENTS}); try again"),
                 );
                 let _ = codec::write_reply(&mut s, &Err(busy));
                 continue;
-            }
+            };
             let client_shared = Arc::clone(&shared);
             let spawned = thread::Builder::new().name("client".into()).spawn(move || {
-                serve_client(&client_shared, stream);
-                client_shared.clients.fetch_sub(1, Ordering::SeqCst);
+                serve_client(&client_shared, id, stream);
+                client_shared.clients.remove(id);
             });
             if let Err(e) = spawned {
-                shared.clients.fetch_sub(1, Ordering::SeqCst);
+                shared.clients.remove(id);
                 tracing::warn!("cannot start a client thread: {e}");
             }
         }
@@ -168,14 +277,36 @@ pub fn serve(listener: UnixListener, engine: EngineHandle, db_path: PathBuf) -> 
     Ok(())
 }
 
-fn serve_client(shared: &Shared, stream: UnixStream) {
-    let _ = stream.set_read_timeout(Some(IDLE_TIMEOUT));
+fn serve_client(shared: &Shared, id: u64, stream: UnixStream) {
+    let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
     let Ok(read_half) = stream.try_clone() else { return };
-    let mut reader = BufReader::new(read_half);
+    let mut reader = BufReader::new(ClientConn {
+        stream: read_half,
+        deadline: None,
+    });
     let mut writer = stream;
     let mut line = Vec::new();
     loop {
-        match codec::read_line(&mut reader, &mut line, MAX_REQUEST_LEN) {
+        // Idle: wait for the first byte of a request; then the rest of it
+        // must come by its deadline.
+        shared.clients.set_waiting(id, true);
+        reader.get_mut().deadline = None;
+        if reader
+            .get_ref()
+            .stream
+            .set_read_timeout(Some(IDLE_TIMEOUT))
+            .is_err()
+        {
+            return;
+        }
+        match std::io::BufRead::fill_buf(&mut reader) {
+            Ok([]) | Err(_) => return,
+            Ok(_) => {}
+        }
+        reader.get_mut().deadline = Some(Instant::now() + REQUEST_TIMEOUT);
+        let got = codec::read_line(&mut reader, &mut line, MAX_REQUEST_LEN);
+        shared.clients.set_waiting(id, false);
+        match got {
             Ok(true) => {}
             Ok(false) | Err(FrameError::Io(_)) => return,
             Err(FrameError::Truncated) => {
@@ -190,7 +321,7 @@ fn serve_client(shared: &Shared, stream: UnixStream) {
             Err(FrameError::TooLarge { limit }) => {
                 let e = Error::new(ErrorKind::TooLarge, format!("request exceeds {limit} bytes"));
                 let _ = codec::write_reply(&mut writer, &Err(e));
-                discard_input(reader.into_inner());
+                discard_input(reader.into_inner().stream);
                 return;
             }
         }
@@ -240,10 +371,12 @@ struct CaptureSpec {
 /// closed after it.
 fn serve_capture(
     shared: &Shared,
-    mut reader: BufReader<UnixStream>,
+    mut reader: BufReader<ClientConn>,
     mut writer: UnixStream,
     spec: CaptureSpec,
 ) {
+    // A capture streams for as long as it runs: no request deadline.
+    reader.get_mut().deadline = None;
     let program = match spec.filter.as_deref().map(Program::new).transpose() {
         Ok(p) => p,
         Err(e) => {
@@ -341,11 +474,11 @@ fn write_captured(out: &mut impl Write, c: &capture::Captured) -> io::Result<()>
 /// Whether the client of a capture stopped it: it shut down its sending
 /// side or closed the connection (end of stream), or sent anything at all.
 /// Checked without blocking.
-fn client_stopped(reader: &mut BufReader<UnixStream>) -> bool {
+fn client_stopped(reader: &mut BufReader<ClientConn>) -> bool {
     if !reader.buffer().is_empty() {
         return true;
     }
-    let conn = reader.get_ref();
+    let conn = &reader.get_ref().stream;
     if conn.set_nonblocking(true).is_err() {
         return true;
     }
