@@ -23,7 +23,8 @@
 //! Where switchd is stricter than OVS, which masks silently: a matched
 //! `dl_vlan` above 0xfff (other than 0xffff), a matched PCP above 7, and an
 //! ICMP type or code above 255 are refused with BAD_VALUE, since they would
-//! match something else than asked (or nothing).
+//! match something else than asked (or nothing); so is an `in_port` of
+//! 0xff00-0xfff7, which names no port ([`super::oxm::port_from_of10`]).
 
 use super::error::OfError;
 use crate::flow::key::{Field, VLAN_CFI};
@@ -96,7 +97,8 @@ pub fn decode(buf: &[u8; MATCH_LEN]) -> Result<Match, OfError> {
     let matched = |bit: u32| wc & bit == 0;
     let mut m = Match::ANY;
     if matched(OFPFW_IN_PORT) {
-        m.set_exact(Field::InPort, u128::from(be16(buf, 4)));
+        let port = super::oxm::port_from_of10(be16(buf, 4)).ok_or(OfError::BadValue)?;
+        m.set_exact(Field::InPort, u128::from(port));
     }
     let mac = |at: usize| {
         buf[at..at + 6]

@@ -69,6 +69,14 @@ pub fn port_from_of13(port: u32) -> Option<u16> {
     }
 }
 
+/// A 16-bit port number (OpenFlow 1.0's, NXM_OF_IN_PORT's) that names a
+/// port: a real one, 0–0xfeff, or a reserved one, 0xfff8–0xffff; `None` for
+/// the numbers between, as [`port_from_of13`] for their 32-bit forms (a
+/// match on one could not be sent to an OpenFlow 1.3 controller).
+pub fn port_from_of10(port: u16) -> Option<u16> {
+    (port <= ofport::MAX || port >= 0xfff8).then_some(port)
+}
+
 /// A 16-bit port number as OpenFlow 1.3 sends it (OVS's
 /// `ofputil_port_to_ofp11`): above [`ofport::MAX`], 0xffff0000 is added.
 pub fn port_to_of13(port: u16) -> u32 {
@@ -526,11 +534,9 @@ fn to_key(w: &WireField, value: u128, mask: u128) -> Option<(Field, u128, u128, 
             if value > f.max() {
                 return None;
             }
-            // NXM_OF_IN_PORT is 16 bits: 0xff00-0xfff7 name no port (as
-            // in OXM's 32-bit space, `port_from_of13`), and a match on
-            // one could not be sent back as OXM IN_PORT.
-            if f == Field::InPort && (u128::from(ofport::MAX) + 1..0xfff8).contains(&value) {
-                return None;
+            // NXM_OF_IN_PORT: a 16-bit port number.
+            if f == Field::InPort {
+                port_from_of10(value as u16)?;
             }
             (f, f.max(), value, mask & f.max())
         }

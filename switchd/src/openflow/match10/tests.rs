@@ -280,6 +280,17 @@ fn values_the_key_cannot_hold_are_refused() {
     assert_eq!(decode(&vlan(0x1000).bytes()), Err(OfError::BadValue));
     assert_eq!(decode(&vlan(0xfffe).bytes()), Err(OfError::BadValue));
     assert_eq!(decode(&vlan(0xfff).bytes()), Ok(text("dl_vlan=4095")));
+    // in_port between the real and the reserved ports names no port.
+    let port = |p: u16| {
+        Raw {
+            in_port: p,
+            ..Raw::any()
+        }
+        .on(OFPFW_IN_PORT)
+    };
+    assert_eq!(decode(&port(0xff00).bytes()), Err(OfError::BadValue));
+    assert_eq!(decode(&port(0xfff7).bytes()), Err(OfError::BadValue));
+    assert!(decode(&port(0xfeff).bytes()).is_ok() && decode(&port(0xfff8).bytes()).is_ok());
     let pcp = Raw { pcp: 8, ..Raw::any() };
     assert_eq!(decode(&pcp.on(OFPFW_DL_VLAN_PCP).bytes()), Err(OfError::BadValue));
     // Not matched: not looked at.
