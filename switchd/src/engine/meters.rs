@@ -14,20 +14,11 @@ use super::ports::BridgeKey;
 use super::Engine;
 use crate::flow::table::{Entry, RemovedReason};
 use crate::flow::types::Action;
-use crate::openflow::msg::{self as of, MeterBand, MeterMod, MeterModCommand};
+use crate::openflow::msg::{self as of, MeterBand, MeterMod, MeterModCommand, METER_ALL};
+use crate::openflow::wire::group::BAND_DROP as OFPMBT_DROP;
+use crate::openflow::wire::mf;
 use crate::qos::meter::validate;
 use crate::qos::{syntax, BandConfig, Meter, MeterConfig, MeterError, Unit, MAX_BANDS, MAX_METERS};
-
-/// OpenFlow 1.3 `OFPM_ALL`: every meter (delete, stats, config).
-pub(super) const METER_ALL: u32 = 0xffff_ffff;
-
-/// OpenFlow meter flags.
-const OFPMF_KBPS: u16 = 1;
-const OFPMF_PKTPS: u16 = 2;
-const OFPMF_BURST: u16 = 4;
-const OFPMF_STATS: u16 = 8;
-/// OpenFlow band type `OFPMBT_DROP`.
-const OFPMBT_DROP: u16 = 1;
 
 fn invalid(msg: String) -> Error {
     Error::new(ErrorKind::InvalidArgument, msg)
@@ -60,32 +51,33 @@ impl Engine {
     }
 
     pub(super) fn cmd_del_meter(&mut self, bridge: &IfName, sel: Option<&str>) -> Result<Reply, Error> {
-        let b = self.find_bridge(bridge)?;
-        let id = syntax::parse_meter_id(sel.unwrap_or("")).map_err(invalid)?;
-        if let Some(id) = id {
-            if !self.bridges[b].meters.contains(id) {
-                return Err(meter_error(MeterError::Unknown(id), bridge));
-            }
-        }
-        self.delete_meters(b, id.unwrap_or(METER_ALL));
+        let (b, id) = self.meter_selection(bridge, sel)?;
+        self.delete_meters(b, id);
         Ok(Reply::Done)
     }
 
     pub(super) fn cmd_dump_meters(&self, bridge: &IfName, sel: Option<&str>) -> Result<Reply, Error> {
-        let b = self.find_bridge(bridge)?;
-        let id = syntax::parse_meter_id(sel.unwrap_or("")).map_err(invalid)?;
-        if let Some(id) = id {
-            if !self.bridges[b].meters.contains(id) {
-                return Err(meter_error(MeterError::Unknown(id), bridge));
-            }
-        }
+        let (b, id) = self.meter_selection(bridge, sel)?;
         let now = Instant::now();
-        let meters = self.selected_meters(b, id.unwrap_or(METER_ALL));
+        let meters = self.selected_meters(b, id);
         Ok(Reply::Meters(MetersInfo {
             meters: meters
                 .map(|m| meter_info(m, self.meter_flows(b, m.config().id), now))
                 .collect(),
         }))
+    }
+
+    /// The bridge and the meter (or [`METER_ALL`]) of `del-meter` /
+    /// `dump-meters`: `meter=N` must exist.
+    fn meter_selection(&self, bridge: &IfName, sel: Option<&str>) -> Result<(BridgeKey, u32), Error> {
+        let b = self.find_bridge(bridge)?;
+        match syntax::parse_meter_id(sel.unwrap_or("")).map_err(invalid)? {
+            Some(id) if !self.bridges[b].meters.contains(id) => {
+                Err(meter_error(MeterError::Unknown(id), bridge))
+            }
+            Some(id) => Ok((b, id)),
+            None => Ok((b, METER_ALL)),
+        }
     }
 
     /// The meters `id` selects (one, or all for [`METER_ALL`]), by id.
@@ -232,7 +224,7 @@ pub(super) fn of_features() -> of::MeterFeatures {
     of::MeterFeatures {
         max_meter: MAX_METERS as u32,
         band_types: 1 << OFPMBT_DROP,
-        capabilities: u32::from(OFPMF_KBPS | OFPMF_PKTPS | OFPMF_BURST | OFPMF_STATS),
+        capabilities: u32::from(mf::KBPS | mf::PKTPS | mf::BURST | mf::STATS),
         max_bands: MAX_BANDS as u8,
         max_color: 0,
     }
@@ -240,32 +232,24 @@ pub(super) fn of_features() -> of::MeterFeatures {
 
 /// A METER_MOD's meter, checked as `add-meter` checks its text.
 fn config_from_of(mm: &MeterMod) -> Result<MeterConfig, MeterError> {
-    if mm.meter_id == 0 || mm.meter_id > crate::qos::METER_ID_MAX {
-        return Err(MeterError::InvalidMeter(format!(
-            "meter id {:#x} is not 1-{}",
-            mm.meter_id,
-            crate::qos::METER_ID_MAX
-        )));
-    }
-    let unit = match mm.flags & (OFPMF_KBPS | OFPMF_PKTPS) {
-        OFPMF_KBPS => Unit::Kbps,
-        OFPMF_PKTPS => Unit::Pktps,
+    // The id, the number of bands and their rates and bursts are checked by
+    // `validate`, as for add-meter; here only what the wire form adds.
+    let unit = match mm.flags & (mf::KBPS | mf::PKTPS) {
+        mf::KBPS => Unit::Kbps,
+        mf::PKTPS => Unit::Pktps,
         _ => {
             return Err(MeterError::BadFlags(
                 "exactly one of kbps and pktps is needed".into(),
             ))
         }
     };
-    if mm.flags & !(OFPMF_KBPS | OFPMF_PKTPS | OFPMF_BURST | OFPMF_STATS) != 0 {
+    if mm.flags & !(mf::KBPS | mf::PKTPS | mf::BURST | mf::STATS) != 0 {
         return Err(MeterError::BadFlags(format!(
             "unknown meter flags {:#x}",
             mm.flags
         )));
     }
-    let burst = mm.flags & OFPMF_BURST != 0;
-    if mm.bands.len() > MAX_BANDS {
-        return Err(MeterError::OutOfBands(mm.bands.len()));
-    }
+    let burst = mm.flags & mf::BURST != 0;
     let mut bands = Vec::with_capacity(mm.bands.len());
     for band in &mm.bands {
         if band.band_type != OFPMBT_DROP {
@@ -285,7 +269,7 @@ fn config_from_of(mm: &MeterMod) -> Result<MeterConfig, MeterError> {
         id: mm.meter_id,
         unit,
         burst,
-        stats: mm.flags & OFPMF_STATS != 0,
+        stats: mm.flags & mf::STATS != 0,
         bands,
     };
     validate(&cfg)?;
@@ -294,10 +278,10 @@ fn config_from_of(mm: &MeterMod) -> Result<MeterConfig, MeterError> {
 
 fn of_flags(c: &MeterConfig) -> u16 {
     let unit = match c.unit {
-        Unit::Kbps => OFPMF_KBPS,
-        Unit::Pktps => OFPMF_PKTPS,
+        Unit::Kbps => mf::KBPS,
+        Unit::Pktps => mf::PKTPS,
     };
-    unit | if c.burst { OFPMF_BURST } else { 0 } | if c.stats { OFPMF_STATS } else { 0 }
+    unit | if c.burst { mf::BURST } else { 0 } | if c.stats { mf::STATS } else { 0 }
 }
 
 /// A meter error for switchctl: what kind of failure, and the reason.

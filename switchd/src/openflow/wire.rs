@@ -205,6 +205,18 @@ pub mod group {
     pub const BAND_LEN: usize = 16;
 }
 
+/// Meter flags (`OFPMF_*`).
+pub mod mf {
+    /// OFPMF_KBPS.
+    pub const KBPS: u16 = 1 << 0;
+    /// OFPMF_PKTPS.
+    pub const PKTPS: u16 = 1 << 1;
+    /// OFPMF_BURST.
+    pub const BURST: u16 = 1 << 2;
+    /// OFPMF_STATS.
+    pub const STATS: u16 = 1 << 3;
+}
+
 /// `ofp_controller_role` (`OFPCR_ROLE_*`).
 pub mod role {
     /// OFPCR_ROLE_NOCHANGE.
