@@ -23,6 +23,8 @@
 //! (ranges, band count, burst sizes with the `burst` flag) are
 //! [`validate`]'s, run last, so one call answers for everything.
 use super::meter::validate;
+use crate::flow;
+
 use super::types::{BandConfig, MeterConfig, Unit, METER_ID_MAX};
 
 /// Separators between keywords (OVS's tokenizer's, without `=`).
@@ -83,36 +85,12 @@ impl<'a> Lexer<'a> {
     }
 }
 
-/// A `u32`: decimal, or hexadecimal after `0x`. `what` names the field in
-/// the messages.
+/// A `u32` written as the flow syntax writes numbers (decimal without a
+/// leading zero, or hexadecimal after `0x`), with its messages. `what`
+/// names the field in them.
 fn number(what: &str, s: &str) -> Result<u32, String> {
-    let digits = |s: &str, hex: bool| {
-        !s.is_empty()
-            && s.bytes().all(|c| {
-                if hex {
-                    c.is_ascii_hexdigit()
-                } else {
-                    c.is_ascii_digit()
-                }
-            })
-    };
-    if let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        if !digits(hex, true) {
-            return Err(format!("{what}: \"{s}\" is not a number"));
-        }
-        return u32::from_str_radix(hex, 16)
-            .map_err(|_| format!("{what}: {s} is out of range 0-{}", u32::MAX));
-    }
-    if !digits(s, false) {
-        return Err(format!("{what}: \"{s}\" is not a number"));
-    }
-    if s.len() > 1 && s.starts_with('0') {
-        return Err(format!(
-            "{what}: \"{s}\" has a leading zero (ovs-ofctl would read it as octal); write it without, or in hex"
-        ));
-    }
-    s.parse()
-        .map_err(|_| format!("{what}: {s} is out of range 0-{}", u32::MAX))
+    let v = flow::syntax::number(s).ok_or_else(|| flow::syntax::not_a_number(what, s).to_string())?;
+    u32::try_from(v).map_err(|_| format!("{what}: {s} is out of range 0-{}", u32::MAX))
 }
 
 /// What a `meter=` value names: a meter id, or every meter (`None`).

@@ -122,7 +122,7 @@ impl<'a> Iterator for Tokens<'a> {
 /// A number: decimal or `0x` hexadecimal. Decimal numbers with a leading
 /// zero are refused (None): `ovs-ofctl` reads them as octal, which nobody
 /// means, and silently reading them as decimal would disagree with it.
-pub(super) fn number(s: &str) -> Option<u128> {
+pub(crate) fn number(s: &str) -> Option<u128> {
     if let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         if hex.is_empty() || !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
             return None;
@@ -140,7 +140,7 @@ pub(super) fn number(s: &str) -> Option<u128> {
 }
 
 /// Why `s` is not a number (for messages).
-pub(super) fn not_a_number(what: &str, s: &str) -> SyntaxError {
+pub(crate) fn not_a_number(what: &str, s: &str) -> SyntaxError {
     if s.len() > 1 && s.starts_with('0') && s.bytes().all(|c| c.is_ascii_digit()) {
         invalid(
             what,

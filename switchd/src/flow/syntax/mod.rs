@@ -47,5 +47,7 @@ mod tests;
 mod values;
 
 pub use error::SyntaxError;
+// The number rules of the syntax, for the meter syntax (`qos::syntax`).
+pub(crate) use lex::{not_a_number, number};
 pub use parse::{parse_filter, parse_flow};
 pub use print::{format_actions, format_actions_in, format_flow, format_match};
