@@ -115,6 +115,15 @@ pub fn io_reason(e: &io::Error) -> String {
     }
 }
 
+/// The control socket of the `ovs-vsctl` and `brctl` faces, which have no
+/// `--socket`: `$SWITCHD_SOCKET` if set and not empty, else the default (as
+/// switchctl's own `--socket` defaults).
+pub fn env_socket() -> PathBuf {
+    std::env::var_os(proto::SOCKET_ENV)
+        .filter(|s| !s.is_empty())
+        .map_or_else(|| PathBuf::from(proto::DEFAULT_SOCKET), PathBuf::from)
+}
+
 /// Sends `req` to the daemon listening on `socket` and waits for its reply.
 /// `timeout` bounds the whole exchange; `None` waits forever.
 ///

@@ -69,7 +69,6 @@ mod layout;
 
 use std::ffi::OsString;
 use std::io::{self, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -91,9 +90,7 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
             Parsed::Version => exec::Outcome::printed(cmdline::version()),
             Parsed::Refused(line) => exec::Outcome::refused(line),
             Parsed::Run(cmd) => {
-                let socket = std::env::var_os(proto::SOCKET_ENV)
-                    .filter(|s| !s.is_empty())
-                    .map_or_else(|| PathBuf::from(proto::DEFAULT_SOCKET), PathBuf::from);
+                let socket = crate::client::env_socket();
                 exec::execute(&cmd, &mut |req: &proto::Request| {
                     crate::client::call(&socket, req, Some(TIMEOUT))
                 })

@@ -152,11 +152,7 @@ struct Conn {
 
 impl Conn {
     fn new(g: &Globals) -> Conn {
-        let socket = g.socket.clone().unwrap_or_else(|| {
-            std::env::var_os(proto::SOCKET_ENV)
-                .filter(|s| !s.is_empty())
-                .map_or_else(|| PathBuf::from(proto::DEFAULT_SOCKET), PathBuf::from)
-        });
+        let socket = g.socket.clone().unwrap_or_else(client::env_socket);
         Conn {
             socket,
             deadline: g
