@@ -32,6 +32,9 @@ pub enum ErrorKind {
     Persist,
     /// The daemon is shutting down or hit an internal error.
     Internal,
+    /// `restart`: the new binary failed its check or could not be
+    /// executed; the running image goes on serving (SPEC §13).
+    RestartRefused,
 }
 
 /// A failed request.

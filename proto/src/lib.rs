@@ -22,9 +22,9 @@ pub use reply::{
     BondInfo, BondMemberInfo, BondShowInfo, BridgeControllers, BridgeCounters, BridgeInfo, ControllerInfo,
     ControllerRole, ControllerState, ControllersInfo, CountersInfo, FdbEntry, FlowInfo, FlowsInfo,
     LacpBondInfo, LacpMemberInfo, LacpShowInfo, LacpState, LacpStatus, LacpSystem, MeterBandInfo, MeterInfo,
-    MetersInfo, MirrorInfo, MirrorsInfo, PortInfo, PortState, PortStats, Reply, RstpBridgeInfo, RstpInfo,
-    RstpPortInfo, RstpProtocol, RstpRole, RstpState, TableCounters, TraceAction, TraceInfo, TraceResult,
-    TraceStage, TraceStep,
+    MetersInfo, MirrorInfo, MirrorsInfo, PortInfo, PortState, PortStats, Reply, RestartInfo, RstpBridgeInfo,
+    RstpInfo, RstpPortInfo, RstpProtocol, RstpRole, RstpState, TableCounters, TraceAction, TraceInfo,
+    TraceResult, TraceStage, TraceStep,
 };
 pub use request::Request;
 pub use types::{

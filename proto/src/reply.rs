@@ -49,6 +49,29 @@ pub enum Reply {
     Controllers(ControllersInfo),
     /// `dump-meters`: the meters of a bridge with their counters.
     Meters(MetersInfo),
+    /// `restart`: sent by the new image once it serves.
+    Restarted(RestartInfo),
+}
+
+/// `restart`: what the new image took over, and how long forwarding stood
+/// still (SPEC §13).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RestartInfo {
+    /// The process id, the same before and after.
+    pub pid: u32,
+    /// The version of the image now running.
+    pub version: String,
+    /// Milliseconds from the old image's last forwarded batch to the new
+    /// image's first poll (frames that arrived meanwhile waited in the
+    /// kernel's queues).
+    pub pause_ms: u64,
+    /// Ports whose devices or sockets were handed over as they were.
+    pub ports_handed_over: u32,
+    /// Ports that had to be opened anew (nothing was handed over for them,
+    /// or what was no longer matched their device).
+    pub ports_reopened: u32,
+    /// Tunnel endpoints (shared UDP / GRE sockets) handed over.
+    pub endpoints_handed_over: u32,
 }
 
 /// `dump-meters BR`: the JSON of SPEC §12, `{"meters":[...]}`.

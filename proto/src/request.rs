@@ -134,6 +134,10 @@ pub enum Request {
     Counters,
     /// Every bridge with its ports, configuration and state.
     Show,
+    /// Replace the running image with the `switchd` binary on disk now, in
+    /// the same process, handing every open port, tunnel socket and the
+    /// control socket over (SPEC §13). The reply comes from the new image.
+    Restart,
     /// The MAC table of a bridge, oldest entry first.
     FdbShow {
         /// Bridge name.

@@ -605,6 +605,11 @@ enum Command {
     },
     /// Show every bridge with its ports, VLAN configuration and state
     Show,
+    /// Replace the running switchd with the switchd binary on disk now, in the
+    /// same process, keeping every port open (for upgrades under running VMs).
+    /// The new binary is first run in a check mode; if it fails, nothing
+    /// changes and its reason is printed. MAC tables are relearned.
+    Restart,
     /// Show the MAC table of a bridge, oldest entry first
     FdbShow {
         /// Bridge name
@@ -1117,6 +1122,7 @@ impl Cli {
                 ClearTable::Unknown(words) => return Err(unknown_table("clear", &words, "port, bridge")),
             },
             Command::Show => Request::Show,
+            Command::Restart => Request::Restart,
             Command::FdbShow { bridge } => Request::FdbShow { bridge },
             Command::FdbFlush { bridge } => Request::FdbFlush { bridge },
             Command::PortStats { bridge } => Request::PortStats { bridge },

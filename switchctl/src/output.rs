@@ -34,6 +34,7 @@ pub fn human(reply: &Reply) -> String {
         Reply::Mirrors(info) => mirrors(info),
         Reply::Counters(info) => serde_json::to_string_pretty(info).unwrap_or_default() + "\n",
         Reply::Meters(info) => meters(info),
+        Reply::Restarted(info) => restarted(info),
     }
 }
 
@@ -86,6 +87,21 @@ pub fn meter_stats(info: &MetersInfo) -> String {
 }
 
 /// `list-mirrors`: one line per mirror.
+/// `restart`: one line saying what the new image took over.
+fn restarted(info: &proto::RestartInfo) -> String {
+    let plural = |n: u32, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    format!(
+        "switchd {} restarted in place (pid {}): {} handed over, {} re-opened, {} handed over; \
+         forwarding paused {} ms\n",
+        info.version,
+        info.pid,
+        plural(info.ports_handed_over, "port"),
+        plural(info.ports_reopened, "port"),
+        plural(info.endpoints_handed_over, "tunnel endpoint"),
+        info.pause_ms
+    )
+}
+
 fn mirrors(info: &proto::MirrorsInfo) -> String {
     let mut out = String::new();
     for m in &info.mirrors {
@@ -182,6 +198,7 @@ pub fn json(reply: &Reply) -> Result<String, serde_json::Error> {
         }
         Reply::Counters(info) => serde_json::to_value(info)?,
         // In the SPEC's field order.
+        Reply::Restarted(info) => serde_json::to_value(info)?,
         Reply::Meters(info) => {
             let mut out = serde_json::to_string_pretty(info)?;
             out.push('\n');

@@ -23,7 +23,12 @@
 //! and the connection is closed (the stream is out of sync); a client that
 //! disconnects mid-request is simply forgotten.
 //!
-//! A capture (`switchctl capture`, SPEC §11) is the one request that is
+//! `switchctl restart` (SPEC §13) runs the new binary's check here, holding
+//! the change lock so that no change is half-applied, then asks the engine
+//! to hand everything over and exec ([`Restarter`]); the new image answers
+//! on the same connection. SIGUSR2 takes the same path without a client.
+//!
+//! A capture (`switchctl capture`, SPEC §11) is the other request that is
 //! not an exchange: its client's thread puts a tap on the port through the
 //! engine, replies `done`, then streams the frames the tap queues as
 //! `proto::capture` records until the count is reached, the client stops
@@ -49,6 +54,7 @@ use proto::{CaptureDirection, Error, ErrorKind, IfName, Reply, Request};
 use crate::capture::{self, Program, Recv};
 use crate::config;
 use crate::engine::EngineHandle;
+use crate::handover::{HandOver, Image};
 
 /// Most clients served at once. At the limit a new client takes the place
 /// of the one that has been waiting longest; only when every client is busy
@@ -122,6 +128,21 @@ pub fn bind(path: &Path, group: Option<&str>) -> Result<UnixListener, BindError>
     Ok(listener)
 }
 
+/// The control socket a previous image handed over on an in-place restart
+/// (SPEC §13), if it is still the listener at `path`: clients that connect
+/// meanwhile wait in its backlog, none is refused. Otherwise (the
+/// command line names another socket now) it is closed and `None` returned.
+pub fn adopt(fd: std::os::fd::OwnedFd, path: &Path) -> Option<UnixListener> {
+    let listener = UnixListener::from(fd);
+    match listener.local_addr() {
+        Ok(a) if a.as_pathname() == Some(path) => Some(listener),
+        _ => {
+            tracing::warn!(socket = %path.display(), "the control socket handed over is another one; binding anew");
+            None
+        }
+    }
+}
+
 /// Looks a group up in /etc/group (numeric ids are accepted as they are).
 fn group_id(name: &str) -> Option<u32> {
     if let Ok(gid) = name.parse() {
@@ -138,8 +159,58 @@ fn group_id(name: &str) -> Option<u32> {
 struct Shared {
     engine: EngineHandle,
     db_path: PathBuf,
-    change_lock: Mutex<()>,
+    change_lock: Arc<Mutex<()>>,
     clients: Clients,
+    restarter: Arc<Restarter>,
+}
+
+/// Carries out in-place restarts (SPEC §13), from `switchctl restart` or
+/// SIGUSR2: checks the new binary, then has the engine hand everything over
+/// and exec it.
+#[derive(Debug)]
+pub struct Restarter {
+    image: Image,
+    engine: EngineHandle,
+    /// The control socket's listener, owned by the control thread for the
+    /// life of the process.
+    control: std::os::fd::RawFd,
+    /// The control server's change lock: no change is half-applied (or its
+    /// db half-written) when the image is replaced.
+    change_lock: Arc<Mutex<()>>,
+}
+
+impl Restarter {
+    /// A restarter for this process (its binary and command line as read at
+    /// start-up).
+    pub fn new(image: Image, engine: EngineHandle, listener: &UnixListener) -> Restarter {
+        use std::os::fd::AsRawFd;
+        Restarter {
+            image,
+            engine,
+            control: listener.as_raw_fd(),
+            change_lock: Arc::new(Mutex::new(())),
+        }
+    }
+
+    /// Restarts in place. Returns only if the restart was refused (the new
+    /// binary failed its check) or the exec failed, with the reason; this
+    /// image then goes on serving. `client`: the connection that asked,
+    /// which the new image answers.
+    pub fn run(&self, client: Option<std::os::fd::OwnedFd>) -> String {
+        let _serialised = self
+            .change_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        tracing::info!(exe = %self.image.exe.display(), "restart asked; checking the new binary");
+        if let Err(e) = self.image.check() {
+            return e;
+        }
+        self.engine.hand_over(HandOver {
+            image: self.image.clone(),
+            control: Some(self.control),
+            client,
+        })
+    }
 }
 
 /// The connected clients: each with a handle on its connection (to
@@ -236,12 +307,18 @@ impl Read for ClientConn {
 }
 
 /// Serves clients on `listener` from a background thread, forever.
-pub fn serve(listener: UnixListener, engine: EngineHandle, db_path: PathBuf) -> io::Result<()> {
+pub fn serve(
+    listener: UnixListener,
+    engine: EngineHandle,
+    db_path: PathBuf,
+    restarter: Arc<Restarter>,
+) -> io::Result<()> {
     let shared = Arc::new(Shared {
         engine,
         db_path,
-        change_lock: Mutex::new(()),
+        change_lock: Arc::clone(&restarter.change_lock),
         clients: Clients::default(),
+        restarter,
     });
     thread::Builder::new().name("control".into()).spawn(move || {
         for conn in listener.incoming() {
@@ -345,6 +422,12 @@ fn serve_client(shared: &Shared, id: u64, stream: UnixStream) {
                 };
                 serve_capture(shared, reader, writer, spec);
                 return;
+            }
+            Ok(Request::Restart) => {
+                let client = writer.try_clone().ok().map(std::os::fd::OwnedFd::from);
+                let why = shared.restarter.run(client);
+                tracing::error!("restart refused: {why}");
+                Err(Error::new(ErrorKind::RestartRefused, why))
             }
             Ok(req) => execute(shared, req),
             Err(e) => {

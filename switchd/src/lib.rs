@@ -18,6 +18,8 @@
 //! - [`metrics`]: the Prometheus endpoint of `switchd --metrics`, which asks the engine as `control` does;
 //! - [`config`]: the persistent db;
 //! - [`notify`]: systemd readiness (`READY=1` / `STOPPING=1` over `$NOTIFY_SOCKET`), for `Type=notify` units;
+//! - [`handover`]: the in-place restart (SPEC §13): the manifest of fds one image hands the next, the
+//!   new binary's check, the exec;
 //! - [`daemon`]: start-up and shutdown of the whole daemon (`switchd::daemon::run`).
 
 pub mod batch;
@@ -29,6 +31,7 @@ pub mod daemon;
 mod engine;
 pub mod fdb;
 pub mod flow;
+pub mod handover;
 pub mod ipfix;
 pub mod lacp;
 pub mod metrics;

@@ -45,6 +45,11 @@ struct Args {
     /// Print the completion script for SHELL (bash, zsh, fish, ...) and exit (for packaging).
     #[arg(long, value_name = "SHELL", hide = true)]
     generate_completion: Option<clap_complete::Shell>,
+    /// Check that this binary can take over from a running switchd that
+    /// writes handover FORMAT (it reads the db), then exit: what an
+    /// in-place restart runs before it replaces the running image.
+    #[arg(long, value_name = "FORMAT", hide = true)]
+    restart_check: Option<u32>,
 }
 
 /// `--metrics`: an IP address and a port (no host names: the daemon should
@@ -70,7 +75,10 @@ fn generate_man(dir: &Path) -> std::io::Result<PathBuf> {
     extra
         .control("SH", ["SIGNALS"])
         .text([roman(
-            "SIGTERM and SIGINT close every port, remove the control socket and exit 0.",
+            "SIGTERM and SIGINT close every port, remove the control socket and exit 0. \
+             SIGUSR2 restarts in place, as switchctl restart does: the switchd binary on disk now \
+             replaces the running one in the same process and takes over every open port; if its \
+             check fails, the running one goes on and logs why.",
         )])
         .control("SH", ["ENVIRONMENT"])
         .control("TP", [])
@@ -78,6 +86,11 @@ fn generate_man(dir: &Path) -> std::io::Result<PathBuf> {
         .text([roman(
             "Set by systemd for Type=notify units: switchd sends READY=1 once the db is restored \
              and the control socket answers, and STOPPING=1 when it shuts down.",
+        )])
+        .control("TP", [])
+        .text([bold(switchd::handover::ENV)])
+        .text([roman(
+            "Set by switchd itself for the image that replaces it on an in-place restart; not for users.",
         )])
         .control("SH", ["FILES"])
         .control("TP", [])
@@ -119,6 +132,15 @@ fn main() -> ExitCode {
         clap_complete::generate(shell, &mut Args::command(), "switchd", &mut script);
         let _ = std::io::stdout().lock().write_all(&script);
         return ExitCode::SUCCESS;
+    }
+    if let Some(format) = args.restart_check {
+        return match switchd::handover::check_mode(&args.db, format) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("switchd {}: {e}", env!("CARGO_PKG_VERSION"));
+                ExitCode::FAILURE
+            }
+        };
     }
     let filter = match tracing_subscriber::EnvFilter::try_new(&args.log_level) {
         Ok(f) => f,

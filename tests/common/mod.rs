@@ -317,15 +317,25 @@ pub struct Switchd {
     log: PathBuf,
     /// Namespace the daemon, its system ports and its TAP devices live in.
     pub ns: Netns,
+    /// The switchd binary it runs (the build's, unless a test gives a copy).
+    exe: PathBuf,
 }
 
 impl Switchd {
     /// Starts a daemon with an empty db and waits until it answers.
     pub fn start() -> Switchd {
+        Switchd::start_with(|_| bin("switchd"))
+    }
+
+    /// [`Switchd::start`] of the binary `exe(dir)` returns, given the
+    /// daemon's private directory (a test that replaces the binary under a
+    /// running daemon copies it there first).
+    pub fn start_with(exe: impl FnOnce(&Path) -> PathBuf) -> Switchd {
         let ns = Netns::new();
         let dir = std::env::temp_dir().join(format!("switchd-test-{}", ns.name));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).expect("create test dir");
+        let exe = exe(&dir);
         let mut sw = Switchd {
             child: None,
             socket: dir.join("switchd.sock"),
@@ -333,6 +343,7 @@ impl Switchd {
             log: dir.join("switchd.log"),
             dir,
             ns,
+            exe,
         };
         sw.spawn();
         sw
@@ -345,7 +356,7 @@ impl Switchd {
         let level = std::env::var("SWITCHD_TEST_LOG").unwrap_or_else(|_| "debug".into());
         let mut cmd = Command::new("ip");
         // `ip netns exec` execs switchd in place, so the child's pid is the daemon's.
-        cmd.args(["netns", "exec", &self.ns.name]).arg(bin("switchd"));
+        cmd.args(["netns", "exec", &self.ns.name]).arg(&self.exe);
         self.child = Some(start_daemon(cmd, &self.socket, &self.db, &level, &self.log));
     }
 

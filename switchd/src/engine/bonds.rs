@@ -90,7 +90,13 @@ impl Engine {
         let bridge_mac = self.bridges[p.bridge].mac;
         let mut members: Vec<Member> = names.into_iter().map(Member::new).collect();
         for (m, member) in members.iter_mut().enumerate() {
-            match self.devices.open(&member.name, &PortConfig::default()) {
+            let handed = self.take_handed(member.name.as_str(), proto::PortType::System);
+            let was_handed = handed.is_some();
+            let (io, refused) = self
+                .devices
+                .open_or_adopt(&member.name, &PortConfig::default(), handed);
+            self.count_takeover(member.name.as_str(), was_handed, refused.as_ref());
+            match io {
                 Ok(io) => {
                     self.poll
                         .registry()

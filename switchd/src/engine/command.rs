@@ -185,6 +185,12 @@ impl Engine {
                 ErrorKind::Internal,
                 "a capture is served by the control thread, not as a request".into(),
             )),
+            // The control thread checks the new binary, then hands the engine
+            // a `Msg::HandOver`.
+            Request::Restart => Err(err(
+                ErrorKind::Internal,
+                "a restart is carried out by the control thread, not as a request".into(),
+            )),
         }
     }
 

@@ -139,7 +139,26 @@ impl Engine {
         if p.config().port_type == PortType::Bond {
             return self.open_bond(id);
         }
-        let io = self.devices.open(&p.name, p.config())?;
+        let (name, config) = (p.name.clone(), p.config().clone());
+        let handed = self.take_handed(name.as_str(), config.port_type);
+        let was_handed = handed.is_some();
+        // At start-up, a persistent TAP that is not here was moved away (or
+        // deleted): creating a new one would leave the port up but reaching
+        // nobody (SPEC §13).
+        if self.restoring
+            && !was_handed
+            && config.port_type == PortType::Tap
+            && config.persist
+            && self.devices.if_index(&name).is_none()
+        {
+            return Err(OpenError::PersistentTapGone(name.to_string()));
+        }
+        let (io, refused) = self.devices.open_or_adopt(&name, &config, handed);
+        self.count_takeover(name.as_str(), was_handed, refused.as_ref());
+        let io = io?;
+        let Some(p) = self.ports.get(id) else {
+            return Err(OpenError::NotADevice(PortType::System));
+        };
         self.poll
             .registry()
             .register(
@@ -202,7 +221,10 @@ impl Engine {
                 other: other.to_string(),
             });
         }
-        let ep = Endpoint::open(key)?;
+        let (ep, how) = match self.take_endpoint(&key.to_string()) {
+            Some((rx, tx)) => (Endpoint::adopt(key, rx, tx)?, "taken over"),
+            None => (Endpoint::open(key)?, "opened"),
+        };
         let e = match self.endpoints.iter().position(Option::is_none) {
             Some(free) => free,
             None => {
@@ -217,7 +239,7 @@ impl Engine {
             .map_err(OpenError::io("register", &key.to_string()))?;
         self.endpoints[e] = Some(ep);
         self.mark_ready(token);
-        tracing::info!(endpoint = %key, "tunnel endpoint opened");
+        tracing::info!(endpoint = %key, "tunnel endpoint {how}");
         Ok(e)
     }
 
@@ -357,6 +379,12 @@ impl Engine {
     /// Builds the bridges and ports of `db`; ports that cannot be opened
     /// are restored down, with the reason.
     pub(super) fn restore(&mut self, db: &Db) {
+        self.restoring = true;
+        self.restore_bridges(db);
+        self.restoring = false;
+    }
+
+    fn restore_bridges(&mut self, db: &Db) {
         let held_deadline = Instant::now() + RESTORE_HELD_WAIT;
         if let Some(id) = db.system_id {
             self.system_id = id;

@@ -32,6 +32,7 @@ mod datapath;
 mod export;
 mod flowpath;
 mod flows;
+mod handover;
 mod lifecycle;
 mod meters;
 mod mirror;
@@ -56,6 +57,7 @@ use proto::{Error, ErrorKind, IfName, Reply, Request};
 
 use crate::capture::Tap;
 use crate::config::Db;
+use crate::handover::{HandOver, Inherited, Takeover};
 use crate::port::sys;
 use crate::port::tunnel::Endpoint;
 use crate::port::{Devices, RxBatch, TxEntry};
@@ -105,6 +107,9 @@ enum Msg {
     /// Put a capture on a port (`switchctl capture`); the answer says
     /// whether the port exists.
     AttachTap(IfName, Tap, mpsc::Sender<Result<(), Error>>),
+    /// Replace the process image (an in-place restart); the answer comes
+    /// only if that failed.
+    HandOver(HandOver, mpsc::Sender<String>),
     Shutdown,
 }
 
@@ -159,6 +164,17 @@ impl EngineHandle {
             .unwrap_or_else(|_| internal("switchd is shutting down").result.map(drop))
     }
 
+    /// Hands every port over to the binary of `plan` and executes it in
+    /// this process (SPEC §13). Returns only if that failed, with why; the
+    /// engine then goes on forwarding as before.
+    pub fn hand_over(&self, plan: HandOver) -> String {
+        let (tx, rx) = mpsc::channel();
+        if self.tx.send(Msg::HandOver(plan, tx)).is_err() || self.waker.wake().is_err() {
+            return "switchd is shutting down".into();
+        }
+        rx.recv().unwrap_or_else(|_| "switchd is shutting down".into())
+    }
+
     /// Asks the engine to stop; it closes every port before its thread ends.
     pub fn shutdown(&self) {
         let _ = self.tx.send(Msg::Shutdown);
@@ -168,17 +184,26 @@ impl EngineHandle {
 
 /// Builds the engine from the stored configuration and starts its thread.
 /// Ports whose device cannot be opened are restored down, with the reason.
-pub fn start(db: &Db, devices: Devices) -> io::Result<(EngineHandle, thread::JoinHandle<()>)> {
+/// With `inherited` (an in-place restart), ports take over the fds a
+/// previous image handed over instead of opening their devices; the third
+/// value then says how that went.
+pub fn start(
+    db: &Db,
+    devices: Devices,
+    inherited: Option<Inherited>,
+) -> io::Result<(EngineHandle, thread::JoinHandle<()>, Option<Takeover>)> {
     let poll = Poll::new()?;
     let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
     let (tx, rx) = mpsc::channel();
     let mut engine = Engine::new(poll, rx, devices);
+    engine.inherited = inherited;
     engine.watch_links();
     engine.restore(db);
+    let takeover = engine.finish_takeover();
     let thread = thread::Builder::new()
         .name("engine".into())
         .spawn(move || engine.run())?;
-    Ok((EngineHandle { tx, waker }, thread))
+    Ok((EngineHandle { tx, waker }, thread, takeover))
 }
 
 struct Engine {
@@ -233,6 +258,13 @@ struct Engine {
     batches: u64,
     batch_frames: u64,
     shutting_down: bool,
+    /// During restore after an in-place restart: the fds the previous image
+    /// handed over, taken by the ports as they attach.
+    inherited: Option<Inherited>,
+    /// What the ports took over (or opened anew) during that restore.
+    takeover: Takeover,
+    /// The db is being restored (start-up), not changed by a client.
+    restoring: bool,
 }
 
 impl Engine {
@@ -266,6 +298,9 @@ impl Engine {
             batches: 0,
             batch_frames: 0,
             shutting_down: false,
+            inherited: None,
+            takeover: Takeover::default(),
+            restoring: false,
         }
     }
 
@@ -450,6 +485,9 @@ impl Engine {
         while let Ok(msg) = self.rx.try_recv() {
             match msg {
                 Msg::Shutdown => self.shutting_down = true,
+                Msg::HandOver(plan, reply) => {
+                    let _ = reply.send(self.hand_over(plan));
+                }
                 Msg::AttachTap(port, tap, reply) => {
                     let _ = reply.send(self.attach_tap(&port, tap));
                 }

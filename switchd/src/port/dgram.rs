@@ -18,6 +18,7 @@
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 
+use super::handed::{Handed, PortFds};
 use super::outcome::SendOutcome;
 use super::stream::{SocketFile, DEFAULT_MODE, DEFAULT_MTU};
 use super::sys::{DgramRx, DgramTx, OpenError, UnixAddr};
@@ -75,6 +76,62 @@ impl DgramPort {
             tx: DgramTx::new(),
             stats: DgramStats::default(),
         })
+    }
+
+    /// Takes over the socket a previous image of switchd handed over on an
+    /// in-place restart (SPEC §13), with the peer it was sending to; the
+    /// socket file stays where it is.
+    ///
+    /// # Errors
+    /// As [`SocketFile::take_over`]; the caller then opens the port anew.
+    pub fn adopt(
+        name: &proto::IfName,
+        config: &proto::PortConfig,
+        handed: Handed,
+    ) -> Result<DgramPort, OpenError> {
+        let path = config
+            .path
+            .as_deref()
+            .ok_or(OpenError::NeedsPath(proto::PortType::Dgram))?;
+        let fd = handed.fds.into_iter().next().ok_or_else(|| OpenError::Io {
+            step: "take over",
+            name: name.to_string(),
+            cause: io::Error::other("no fd handed over"),
+        })?;
+        let file = SocketFile::take_over(path, fd.as_fd())?;
+        let peer = handed
+            .state
+            .peer
+            .as_deref()
+            .and_then(|p| UnixAddr::from_path(p).ok());
+        Ok(DgramPort {
+            port: name.to_string(),
+            fd,
+            _file: file,
+            peer,
+            rx: DgramRx::new(),
+            tx: DgramTx::new(),
+            stats: DgramStats::default(),
+        })
+    }
+
+    /// What this port hands to the next image on an in-place restart.
+    pub fn hand_over(&self) -> PortFds {
+        use std::os::unix::ffi::OsStrExt;
+        // An abstract or unnamed peer cannot be written as a path: the new
+        // image learns it from the peer's next datagram.
+        let peer = self
+            .peer
+            .as_ref()
+            .map(UnixAddr::path_bytes)
+            .filter(|b| !b.is_empty() && b[0] != 0)
+            .map(|b| std::path::PathBuf::from(std::ffi::OsStr::from_bytes(b)));
+        PortFds {
+            fds: vec![self.fd.as_raw_fd()],
+            mtu: DEFAULT_MTU,
+            peer,
+            ..PortFds::default()
+        }
     }
 
     /// The fd to register for readability.

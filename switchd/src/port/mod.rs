@@ -13,7 +13,9 @@
 //!   have no fd of their own: one socket receives for many ports);
 //! - [`sys`]: every `unsafe` call (ioctls, sockets, `recvmmsg`/`sendmmsg`,
 //!   io_uring), one file per kernel interface;
-//! - `outcome.rs`: [`SendOutcome`], what a send did.
+//! - `outcome.rs`: [`SendOutcome`], what a send did;
+//! - [`handed`]: what a port hands to the next image on an in-place restart
+//!   (SPEC §13); each kind has `hand_over` and `adopt` beside `open`.
 //!
 //! The frames moved and the edits applied on the way out are
 //! [`crate::batch`]'s types: the I/O layer imports them from there, the
@@ -35,6 +37,7 @@ pub mod bond;
 pub mod dgram;
 #[cfg(test)]
 pub mod fake;
+pub mod handed;
 mod outcome;
 pub mod stream;
 pub mod sys;
@@ -150,6 +153,19 @@ impl PortIo {
         }
     }
 
+    /// The fds and state this port hands to the next image on an in-place
+    /// restart (SPEC §13); `None` for ports that hand nothing over.
+    pub fn hand_over(&self) -> Option<handed::PortFds> {
+        match self {
+            PortIo::Tap(p) => Some(p.hand_over()),
+            PortIo::System(p) => Some(p.hand_over()),
+            PortIo::Stream(p) => Some(p.hand_over()),
+            PortIo::Dgram(p) => Some(p.hand_over()),
+            #[cfg(test)]
+            PortIo::Fake(_) => None,
+        }
+    }
+
     /// The index of the device the port is bound to, for ports on a device
     /// that can vanish and come back under the same name.
     pub fn ifindex(&self) -> Option<u32> {
@@ -173,6 +189,45 @@ pub enum Devices {
 }
 
 impl Devices {
+    /// Opens the device of a port that has one (tunnel ports have none).
+    /// With `handed`, the fds a previous image handed over on an in-place
+    /// restart, the port takes them over instead; if they no longer fit the
+    /// port (its device was replaced meanwhile, say), they are closed, the
+    /// port is opened anew and the second value says why.
+    ///
+    /// # Errors
+    /// Why the device cannot be used.
+    pub fn open_or_adopt(
+        &self,
+        name: &proto::IfName,
+        config: &proto::PortConfig,
+        handed: Option<handed::Handed>,
+    ) -> (Result<PortIo, sys::OpenError>, Option<sys::OpenError>) {
+        use proto::PortType;
+        let Some(handed) = handed else {
+            return (self.open(name, config), None);
+        };
+        let adopted = match (self, config.port_type) {
+            (Devices::Host(tap_io), PortType::Tap) => {
+                tap::TapPort::adopt(name, *tap_io, handed).map(PortIo::Tap)
+            }
+            (Devices::Host(_), PortType::System) => {
+                system::SystemPort::adopt(name, handed).map(PortIo::System)
+            }
+            (Devices::Host(_), PortType::Stream) => {
+                stream::StreamPort::adopt(name, config, handed).map(PortIo::Stream)
+            }
+            (Devices::Host(_), PortType::Dgram) => {
+                dgram::DgramPort::adopt(name, config, handed).map(PortIo::Dgram)
+            }
+            _ => Err(sys::OpenError::NotADevice(config.port_type)),
+        };
+        match adopted {
+            Ok(io) => (Ok(io), None),
+            Err(why) => (self.open(name, config), Some(why)),
+        }
+    }
+
     /// Opens the device of a port that has one (tunnel ports have none).
     ///
     /// # Errors

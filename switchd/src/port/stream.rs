@@ -47,6 +47,7 @@ use std::path::{Path, PathBuf};
 use mio::unix::SourceFd;
 use mio::{Interest, Poll, Token};
 
+use super::handed::{Handed, PortFds};
 use super::outcome::SendOutcome;
 use super::sys::{self, OpenError, UnixAddr};
 use crate::batch::{RxBatch, TxEntry, BATCH, HEADROOM};
@@ -160,6 +161,81 @@ impl StreamPort {
             tx_end: 0,
             stats: StreamStats::default(),
         })
+    }
+
+    /// Takes over the listening socket, the client's connection and the
+    /// bytes half-way through it that a previous image of switchd handed over
+    /// on an in-place restart (SPEC §13): the client (qemu) sees no
+    /// disconnect and the length-prefixed stream stays in step.
+    ///
+    /// # Errors
+    /// As [`SocketFile::take_over`], or when a buffer handed over does not
+    /// fit; the caller then opens the port anew.
+    pub fn adopt(
+        name: &proto::IfName,
+        config: &proto::PortConfig,
+        handed: Handed,
+    ) -> Result<StreamPort, OpenError> {
+        let path = config
+            .path
+            .as_deref()
+            .ok_or(OpenError::NeedsPath(proto::PortType::Stream))?;
+        let wrong = |why: &str| OpenError::Io {
+            step: "take over",
+            name: name.to_string(),
+            cause: io::Error::other(why.to_owned()),
+        };
+        let mut fds = handed.fds.into_iter();
+        let listener = fds.next().ok_or_else(|| wrong("no fd handed over"))?;
+        let conn = fds.next().map(UnixStream::from);
+        let (rx_pending, tx_pending) = (&handed.state.rx_pending, &handed.state.tx_pending);
+        if rx_pending.len() > RX_BUF || tx_pending.len() > TX_BUF {
+            return Err(wrong("more bytes handed over than the buffers hold"));
+        }
+        let file = SocketFile::take_over(path, listener.as_fd())?;
+        let shown = file.shown();
+        let poll = Poll::new().map_err(OpenError::io("create epoll for", &shown))?;
+        poll.registry()
+            .register(&mut SourceFd(&listener.as_raw_fd()), LISTENER, Interest::READABLE)
+            .map_err(OpenError::io("register listener of", &shown))?;
+        if let Some(c) = &conn {
+            poll.registry()
+                .register(&mut SourceFd(&c.as_raw_fd()), CONN, Interest::READABLE)
+                .map_err(OpenError::io("register the connection of", &shown))?;
+        }
+        let mut port = StreamPort {
+            port: name.to_string(),
+            poll,
+            listener,
+            conn,
+            want_write: false,
+            refusal_logged: false,
+            file,
+            rx: vec![0; RX_BUF].into_boxed_slice(),
+            rx_start: 0,
+            rx_end: rx_pending.len(),
+            tx: vec![0; TX_BUF].into_boxed_slice(),
+            tx_start: 0,
+            tx_end: tx_pending.len(),
+            stats: StreamStats::default(),
+        };
+        port.rx[..rx_pending.len()].copy_from_slice(rx_pending);
+        port.tx[..tx_pending.len()].copy_from_slice(tx_pending);
+        port.watch_writable();
+        Ok(port)
+    }
+
+    /// What this port hands to the next image on an in-place restart.
+    pub fn hand_over(&self) -> PortFds {
+        let mut fds = vec![self.listener.as_raw_fd()];
+        fds.extend(self.conn.as_ref().map(AsRawFd::as_raw_fd));
+        PortFds {
+            fds,
+            mtu: DEFAULT_MTU,
+            rx_pending: self.rx[self.rx_start..self.rx_end].to_vec(),
+            tx_pending: self.tx[self.tx_start..self.tx_end].to_vec(),
+            peer: None,
+        }
     }
 
     /// The fd to register for readability: the inner epoll's.
@@ -575,6 +651,31 @@ impl SocketFile {
             set_mode(&handle, mode).map_err(OpenError::io("set the mode of", shown))?;
         }
         Ok(file)
+    }
+
+    /// Takes charge again of the socket file of a socket handed over on an
+    /// in-place restart: `fd` must still be bound to `path` and the file
+    /// there must be a socket (its identity is recorded for removal).
+    ///
+    /// # Errors
+    /// [`OpenError::SocketReplaced`] when the file at `path` is gone or not
+    /// the one `fd` is bound to.
+    pub fn take_over(path: &Path, fd: std::os::fd::BorrowedFd<'_>) -> Result<SocketFile, OpenError> {
+        use std::os::unix::ffi::OsStrExt;
+        let replaced = || OpenError::SocketReplaced(path.to_owned());
+        let bound = sys::unix_local_addr(fd).map_err(|_| replaced())?;
+        if bound.path_bytes() != path.as_os_str().as_bytes() {
+            return Err(replaced());
+        }
+        let meta = fs::symlink_metadata(path).map_err(|_| replaced())?;
+        if !meta.file_type().is_socket() {
+            return Err(replaced());
+        }
+        Ok(SocketFile {
+            path: path.to_owned(),
+            dev: meta.dev(),
+            ino: meta.ino(),
+        })
     }
 
     /// The path for messages.

@@ -15,6 +15,7 @@
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 
+use super::handed::{Handed, PortFds};
 use super::outcome::SendOutcome;
 use super::sys::{self, OpenError, PacketRx, PacketTx};
 use crate::batch::{Edit, RxBatch, TxEntry, BATCH, HEADROOM, SLOT_LEN};
@@ -110,6 +111,56 @@ impl SystemPort {
             tx: PacketTx::new(),
             vnet,
         })
+    }
+
+    /// Takes over the AF_PACKET socket a previous image of switchd handed
+    /// over on an in-place restart (SPEC §13): frames the kernel queued on it
+    /// meanwhile are still there. It must still be bound to the device that
+    /// is named `name` now.
+    ///
+    /// # Errors
+    /// [`OpenError::Io`] (step "take over") when the socket is bound to no
+    /// device or another one (the device was replaced meanwhile); the caller
+    /// then opens the port anew.
+    pub fn adopt(name: &proto::IfName, handed: Handed) -> Result<SystemPort, OpenError> {
+        let name = name.as_str();
+        let wrong = |why: String| OpenError::Io {
+            step: "take over",
+            name: name.to_owned(),
+            cause: io::Error::other(why),
+        };
+        let fd = handed
+            .fds
+            .into_iter()
+            .next()
+            .ok_or_else(|| wrong("no fd handed over".into()))?;
+        let bound = sys::packet_bound_ifindex(fd.as_fd()).map_err(OpenError::io("take over", name))?;
+        let ifindex = sys::if_index(name).map_err(OpenError::io("look up", name))?;
+        if i64::from(bound) != i64::from(ifindex) {
+            return Err(wrong(format!(
+                "the socket handed over is bound to ifindex {bound}, the device is {ifindex} now"
+            )));
+        }
+        let vnet =
+            sys::getsockopt_int(fd.as_fd(), libc::SOL_PACKET, libc::PACKET_VNET_HDR).is_ok_and(|v| v != 0);
+        let mtu = sys::if_mtu(name).unwrap_or(handed.state.mtu);
+        Ok(SystemPort {
+            fd,
+            ifindex,
+            mtu,
+            rx: PacketRx::new(vnet),
+            tx: PacketTx::new(),
+            vnet,
+        })
+    }
+
+    /// What this port hands to the next image on an in-place restart.
+    pub fn hand_over(&self) -> PortFds {
+        PortFds {
+            fds: vec![self.fd.as_raw_fd()],
+            mtu: self.mtu,
+            ..PortFds::default()
+        }
     }
 
     /// The ifindex of the device the socket was bound to when opened.

@@ -22,6 +22,7 @@ use std::fs::File;
 use std::io::{self, IoSlice, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 
+use super::handed::{Handed, PortFds};
 use super::outcome::SendOutcome;
 use super::sys::{self, FdRing, OpenError};
 use crate::batch::{RxBatch, TxEntry, BATCH, SLOT_LEN};
@@ -128,16 +129,7 @@ impl TapPort {
         if persist || created {
             sys::tun_set_persist(file.as_fd(), persist).map_err(OpenError::io("set persist on", name))?;
         }
-        let ring = match io {
-            TapIo::Syscalls => None,
-            TapIo::Auto => match FdRing::new(file.as_fd(), RING_ENTRIES) {
-                Ok(ring) => Some(ring),
-                Err(e) => {
-                    tracing::debug!(tap = name, "io_uring unavailable ({e}); one syscall per frame");
-                    None
-                }
-            },
-        };
+        let ring = new_ring(&file, io, name);
         Ok(TapPort {
             ring,
             file,
@@ -146,6 +138,64 @@ impl TapPort {
             created,
             rx_hint: 1,
         })
+    }
+
+    /// Takes over the TAP fd a previous image of switchd handed over on an
+    /// in-place restart (SPEC §13): the device was never closed, so it keeps
+    /// its ifindex, its addresses and, if it was moved into a guest's or a
+    /// container's namespace, its place there. The fd must still be attached
+    /// to a TAP named `name` with a virtio-net header.
+    ///
+    /// # Errors
+    /// [`OpenError::Io`] (step "take over") when the fd is not that TAP; the
+    /// caller then opens the port anew.
+    pub fn adopt(name: &proto::IfName, io: TapIo, handed: Handed) -> Result<TapPort, OpenError> {
+        let name = name.as_str();
+        let wrong = |why: String| OpenError::Io {
+            step: "take over",
+            name: name.to_owned(),
+            cause: io::Error::other(why),
+        };
+        let fd = handed
+            .fds
+            .into_iter()
+            .next()
+            .ok_or_else(|| wrong("no fd handed over".into()))?;
+        let file = File::from(fd);
+        let (attached, flags) = sys::tun_get_iff(file.as_fd()).map_err(OpenError::io("take over", name))?;
+        let want = libc::IFF_TAP | libc::IFF_NO_PI | libc::IFF_VNET_HDR;
+        if attached != name || flags & want != want {
+            return Err(wrong(format!(
+                "the fd handed over is attached to {attached:?} (flags {flags:#x})"
+            )));
+        }
+        // The header size and offload mask belong to the device and are as
+        // the previous image set them; set again in case that image was
+        // older and set others.
+        sys::tun_set_vnet_hdr_size(file.as_fd(), VNET_HDR_LEN)
+            .map_err(OpenError::io("set the virtio-net header size of", name))?;
+        sys::tun_set_offload(file.as_fd(), TAP_OFFLOADS).map_err(OpenError::io("set offloads on", name))?;
+        // A TAP moved into another namespace has no name here: its MTU is
+        // the one the previous image read.
+        let mtu = sys::if_mtu(name).unwrap_or(handed.state.mtu);
+        let ring = new_ring(&file, io, name);
+        Ok(TapPort {
+            ring,
+            file,
+            name: name.to_owned(),
+            mtu,
+            created: false,
+            rx_hint: 1,
+        })
+    }
+
+    /// What this port hands to the next image on an in-place restart.
+    pub fn hand_over(&self) -> PortFds {
+        PortFds {
+            fds: vec![self.file.as_raw_fd()],
+            mtu: self.mtu,
+            ..PortFds::default()
+        }
     }
 
     /// Whether frames move in io_uring batches (rather than one syscall each).
@@ -393,6 +443,20 @@ fn attach(file: &File, name: &str, flags: libc::c_int) -> Result<(), OpenError> 
             name: name.to_owned(),
             cause: err,
         }),
+    }
+}
+
+/// The io_uring of a TAP port with [`TapIo::Auto`], if the kernel allows one.
+fn new_ring(file: &File, io: TapIo, name: &str) -> Option<FdRing> {
+    match io {
+        TapIo::Syscalls => None,
+        TapIo::Auto => match FdRing::new(file.as_fd(), RING_ENTRIES) {
+            Ok(ring) => Some(ring),
+            Err(e) => {
+                tracing::debug!(tap = name, "io_uring unavailable ({e}); one syscall per frame");
+                None
+            }
+        },
     }
 }
 

@@ -38,7 +38,7 @@ fn ctl_socket() -> io::Result<OwnedFd> {
 
 /// Runs a device ioctl whose argument is one `struct ifreq`.
 pub(super) fn ifreq_ioctl(fd: BorrowedFd<'_>, request: libc::Ioctl, req: &mut libc::ifreq) -> io::Result<()> {
-    // SAFETY: every request passed here (SIOCGIF*, SIOCSIFFLAGS, TUNSETIFF,
+    // SAFETY: every request passed here (SIOCGIF*, SIOCSIFFLAGS, TUNSETIFF, TUNGETIFF,
     // SIOCETHTOOL) reads and writes at most one `struct ifreq`, and `req`
     // points to one that is valid for reads and writes for the duration of
     // the call. SIOCETHTOOL also follows `ifru_data`, which `if_driver` and

@@ -26,6 +26,8 @@
 //! - `mmsg.rs`: the `recvmmsg`/`sendmmsg` loops `packet.rs` and `dgram.rs`
 //!   share;
 //! - `netlink.rs`: the link-change watch socket;
+//! - `fds.rs`: handing fds to the next image on an in-place restart
+//!   (memfd, close-on-exec, adopting inherited fds);
 //! - `uring.rs`: io_uring batches of TAP reads and writes ([`FdRing`]);
 //! - `test_util.rs` (tests only): namespaces, `ip`, guards, test batches.
 //!
@@ -35,6 +37,7 @@
 
 mod common;
 mod dgram;
+mod fds;
 mod ifreq;
 mod inet;
 mod mmsg;
@@ -50,8 +53,9 @@ use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-pub use common::{set_buffer_size, setsockopt_int};
+pub use common::{getsockopt_int, set_buffer_size, setsockopt_int};
 pub use dgram::{DgramRx, DgramTx};
+pub use fds::{adopt, memfd, set_cloexec};
 pub use ifreq::{if_driver, if_flags, if_full_duplex, if_hw_type, if_index, if_mtu, if_set_up};
 pub use inet::{
     bind, raw_ip_socket, route_mtu, set_drop_all_filter, set_pmtu_discovery_do, udp_socket_bound, SockAddr,
@@ -61,8 +65,10 @@ pub use packet::{
     packet_add_promisc, packet_bind, packet_bound_ifindex, packet_queue_drops, packet_socket, PacketRx,
     PacketTx,
 };
-pub use tun::{tun_open, tun_set_iff, tun_set_offload, tun_set_persist, tun_set_vnet_hdr_size};
-pub use unix::{accept, euid, listen, send_vectored, unix_bound, unix_socket_bound, UnixAddr};
+pub use tun::{tun_get_iff, tun_open, tun_set_iff, tun_set_offload, tun_set_persist, tun_set_vnet_hdr_size};
+pub use unix::{
+    accept, euid, listen, send_vectored, unix_bound, unix_local_addr, unix_socket_bound, UnixAddr,
+};
 pub use uring::FdRing;
 
 /// Why a port could not be opened.
@@ -169,6 +175,15 @@ pub enum OpenError {
     /// switchd could take charge of it.
     #[error("{:?} was replaced by another file while it was being created", shown(.0))]
     SocketReplaced(PathBuf),
+    /// At start-up, a `persist=true` TAP is not in switchd's network
+    /// namespace: it was moved into another one (a guest's, a
+    /// container's), where it cannot be found by name, or deleted. A new
+    /// device of that name here would not reach whoever had it (SPEC §13).
+    #[error(
+        "persistent TAP {0} is not in switchd's network namespace (moved into another one, or deleted); \
+         switchctl restart keeps such TAPs attached, del-port and add-port make a new one"
+    )]
+    PersistentTapGone(String),
     /// A tunnel port without `remote_ip` (only from a hand-edited db).
     #[error("a {0} port needs remote_ip")]
     NeedsRemoteIp(proto::PortType),

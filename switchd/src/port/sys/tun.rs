@@ -57,3 +57,24 @@ pub fn tun_set_vnet_hdr_size(fd: BorrowedFd<'_>, size: usize) -> io::Result<()> 
 pub fn tun_set_persist(fd: BorrowedFd<'_>, persist: bool) -> io::Result<()> {
     tun_ioctl_value(fd, libc::TUNSETPERSIST, persist.into())
 }
+
+/// `TUNGETIFF`: the name of the device an open tun fd is attached to and
+/// its `IFF_*` flags (`IFF_TAP`, `IFF_VNET_HDR`, ...). Used on a fd handed
+/// over by a previous image (SPEC §13) to check it is the TAP it claims.
+pub fn tun_get_iff(fd: BorrowedFd<'_>) -> io::Result<(String, libc::c_int)> {
+    // Any valid name: the kernel overwrites the whole struct.
+    let mut req = ifreq("tun")?;
+    ifreq_ioctl(fd, libc::TUNGETIFF, &mut req)?;
+    let name: Vec<u8> = req
+        .ifr_name
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
+    // SAFETY: TUNGETIFF filled the flags member of the union.
+    let flags = unsafe { req.ifr_ifru.ifru_flags };
+    Ok((
+        String::from_utf8_lossy(&name).into_owned(),
+        libc::c_int::from(flags) & 0xffff,
+    ))
+}

@@ -199,6 +199,25 @@ pub fn send_vectored(fd: BorrowedFd<'_>, pieces: &[io::IoSlice<'_>]) -> io::Resu
     }
 }
 
+/// The address a Unix socket is bound to (`getsockname`): on an in-place
+/// restart, tells whether a socket handed over is still the one at its
+/// port's path.
+pub fn unix_local_addr(fd: BorrowedFd<'_>) -> io::Result<UnixAddr> {
+    // SAFETY: all-zero is a valid `sockaddr_un` (see `from_path`).
+    let mut sun: libc::sockaddr_un = unsafe { zeroed() };
+    let mut len = size_of::<libc::sockaddr_un>() as libc::socklen_t;
+    // SAFETY: `sun` is writable for `len` bytes and `len` is a valid in/out
+    // length; the kernel writes at most `len` bytes.
+    cvt(unsafe {
+        libc::getsockname(
+            fd.as_raw_fd(),
+            (&mut sun as *mut libc::sockaddr_un).cast(),
+            &mut len,
+        )
+    })?;
+    Ok(UnixAddr { sun, len })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -266,6 +266,43 @@ impl Endpoint {
         })
     }
 
+    /// An endpoint on the sockets a previous image of switchd handed over
+    /// on an in-place restart (SPEC §13), found in the manifest by `key`:
+    /// no moment without a socket on the UDP port (or GRE protocol), so no
+    /// packet is refused meanwhile.
+    ///
+    /// # Errors
+    /// When VXLAN's send socket is missing; the caller then opens anew.
+    pub fn adopt(key: EndpointKey, rx_fd: OwnedFd, tx_fd: Option<OwnedFd>) -> Result<Endpoint, OpenError> {
+        if key.kind == TunnelKind::Vxlan && tx_fd.is_none() {
+            return Err(OpenError::Io {
+                step: "take over",
+                name: key.to_string(),
+                cause: io::Error::other("no send socket handed over"),
+            });
+        }
+        Ok(Endpoint {
+            key,
+            rx_fd,
+            tx_fd,
+            rx: DgramRx::new(),
+            tx: DgramTx::new(),
+            vxlan_hdrs: Box::new([[0; 16]; BATCH]),
+            demux: Demux::default(),
+            counters: PortCounters::default(),
+            ready: false,
+            logged_drops: 0,
+        })
+    }
+
+    /// The fds this endpoint hands to the next image: receive, then send.
+    pub fn hand_over(&self) -> (RawFd, Option<RawFd>) {
+        (
+            self.rx_fd.as_raw_fd(),
+            self.tx_fd.as_ref().map(AsRawFd::as_raw_fd),
+        )
+    }
+
     /// The endpoint's identity.
     pub fn key(&self) -> EndpointKey {
         self.key

@@ -1,0 +1,118 @@
+//! The engine's side of an in-place restart (SPEC §13; the design is in
+//! `crate::handover`): writing down every port's and endpoint's fds and
+//! executing the new image from the engine thread, which owns them, so no
+//! frame is moved between the manifest and the exec; and, in the new
+//! image, counting what the ports took over while the db is restored.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use proto::PortType;
+
+use super::Engine;
+use crate::handover::{self, EndpointEntry, HandOver, Manifest, PortEntry, Takeover};
+use crate::port::handed::Handed;
+
+impl Engine {
+    /// Writes the manifest and replaces the process image. Returns only if
+    /// that failed, with the reason; the engine then goes on as before.
+    pub(super) fn hand_over(&mut self, plan: HandOver) -> String {
+        let mut manifest = Manifest {
+            format: handover::FORMAT,
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            stopped_at_ns: handover::now_ns(),
+            control: plan.control,
+            client: plan.client.as_ref().map(AsRawFd::as_raw_fd),
+            ports: Vec::new(),
+            endpoints: Vec::new(),
+        };
+        for id in self.ports.ids() {
+            let Some(p) = self.ports.get(id) else { continue };
+            if let Some(fds) = p.io().and_then(|io| io.hand_over()) {
+                manifest.ports.push(PortEntry {
+                    name: p.name.to_string(),
+                    port_type: p.config().port_type,
+                    fds,
+                });
+            }
+            for m in p.bond().map_or(&[][..], |b| &b.members[..]) {
+                if let Some(fds) = m.io.as_ref().and_then(|io| io.hand_over()) {
+                    manifest.ports.push(PortEntry {
+                        name: m.name.to_string(),
+                        port_type: PortType::System,
+                        fds,
+                    });
+                }
+            }
+        }
+        for ep in self.endpoints.iter().flatten() {
+            let (rx, tx) = ep.hand_over();
+            manifest.endpoints.push(EndpointEntry {
+                key: ep.key().to_string(),
+                rx,
+                tx,
+            });
+        }
+        if let Err(e) = manifest.validate() {
+            return format!("cannot hand over: {e}");
+        }
+        tracing::info!(
+            exe = %plan.image.exe.display(),
+            ports = manifest.ports.len(),
+            endpoints = manifest.endpoints.len(),
+            "restarting in place"
+        );
+        let err = plan.image.exec(&manifest);
+        drop(plan.client);
+        format!("cannot execute {}: {err}", plan.image.exe.display())
+    }
+
+    /// During restore in a new image: the fds handed over for port (or bond
+    /// member) `name`, if any.
+    pub(super) fn take_handed(&mut self, name: &str, port_type: PortType) -> Option<Handed> {
+        self.inherited.as_mut()?.take_port(name, port_type)
+    }
+
+    /// Counts how a port was attached during a takeover, logging a handed
+    /// over fd that could not be used.
+    pub(super) fn count_takeover(
+        &mut self,
+        name: &str,
+        handed: bool,
+        refused: Option<&crate::port::sys::OpenError>,
+    ) {
+        if self.inherited.is_none() {
+            return;
+        }
+        if let Some(why) = refused {
+            tracing::warn!(port = name, "not taken over ({why}); opened anew");
+        }
+        if handed && refused.is_none() {
+            self.takeover.ports_handed_over += 1;
+        } else {
+            self.takeover.ports_reopened += 1;
+        }
+    }
+
+    /// During restore in a new image: the sockets handed over for tunnel
+    /// endpoint `key`, if any.
+    pub(super) fn take_endpoint(&mut self, key: &str) -> Option<(OwnedFd, Option<OwnedFd>)> {
+        let taken = self.inherited.as_mut()?.take_endpoint(key);
+        if taken.is_some() {
+            self.takeover.endpoints_handed_over += 1;
+        }
+        taken
+    }
+
+    /// Ends a takeover: what no port claimed is closed.
+    pub(super) fn finish_takeover(&mut self) -> Option<Takeover> {
+        let inherited = self.inherited.take()?;
+        let unclaimed = inherited.unclaimed();
+        if unclaimed > 0 {
+            tracing::warn!(
+                unclaimed,
+                "fds handed over for ports that are not configured; closed"
+            );
+        }
+        Some(self.takeover)
+    }
+}
