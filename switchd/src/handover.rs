@@ -67,6 +67,22 @@ pub struct Manifest {
     pub ports: Vec<PortEntry>,
     /// Tunnel endpoints.
     pub endpoints: Vec<EndpointEntry>,
+    /// Spanning trees of the bridges that run RSTP, so that no port stops
+    /// forwarding while the tree would converge again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rstp: Vec<RstpEntry>,
+}
+
+/// One bridge's spanning tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RstpEntry {
+    /// The bridge's name.
+    pub bridge: String,
+    /// The protocol's whole state (`crate::rstp::Rstp` as JSON; only the
+    /// engine reads it).
+    pub state: serde_json::Value,
+    /// The ports behind the tree's port numbers.
+    pub ports: Vec<(String, u16)>,
 }
 
 /// One port's (or bond member's) entry.
@@ -148,6 +164,7 @@ impl Manifest {
 pub struct Inherited {
     ports: HashMap<(String, PortType), Handed>,
     endpoints: HashMap<String, (OwnedFd, Option<OwnedFd>)>,
+    rstp: HashMap<String, RstpEntry>,
     /// The control socket's listener.
     pub control: Option<OwnedFd>,
     /// The connection that waits for the restart's reply.
@@ -215,6 +232,9 @@ impl Inherited {
             let tx = e.tx.map(take).transpose()?;
             out.endpoints.insert(e.key, (rx, tx));
         }
+        for r in manifest.rstp {
+            out.rstp.insert(r.bridge.clone(), r);
+        }
         Ok(out)
     }
 
@@ -226,6 +246,16 @@ impl Inherited {
     /// The sockets handed over for the tunnel endpoint printed as `key`.
     pub fn take_endpoint(&mut self, key: &str) -> Option<(OwnedFd, Option<OwnedFd>)> {
         self.endpoints.remove(key)
+    }
+
+    /// Whether bridge `bridge`'s spanning tree was handed over.
+    pub fn has_rstp(&self, bridge: &str) -> bool {
+        self.rstp.contains_key(bridge)
+    }
+
+    /// Bridge `bridge`'s spanning tree, if it was handed over.
+    pub fn take_rstp(&mut self, bridge: &str) -> Option<RstpEntry> {
+        self.rstp.remove(bridge)
     }
 
     /// Ports and endpoints handed over that no configured port took (the
@@ -442,6 +472,7 @@ mod tests {
             control: Some(5),
             client: Some(6),
             ports: vec![port("tap0", vec![7]), port("tap1", vec![8])],
+            rstp: Vec::new(),
             endpoints: vec![EndpointEntry {
                 key: "vxlan:0.0.0.0:4789".into(),
                 rx: 9,

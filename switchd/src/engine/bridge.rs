@@ -287,6 +287,11 @@ pub(super) struct BridgeStp {
     pub fdb_flushes: u64,
     /// Events drained from `rstp`, kept to reuse the allocation.
     pub events: Vec<Event>,
+    /// While the db is restored after an in-place restart with this
+    /// bridge's tree handed over: the fresh tree's events (BPDUs claiming a
+    /// new topology, ports discarding) are dropped, the handed-over tree
+    /// replaces it once every port is in.
+    pub muted: bool,
 }
 
 impl BridgeStp {

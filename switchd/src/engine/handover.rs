@@ -8,8 +8,9 @@ use std::os::fd::{AsRawFd, OwnedFd};
 
 use proto::PortType;
 
+use super::ports::BridgeKey;
 use super::Engine;
-use crate::handover::{self, EndpointEntry, HandOver, Manifest, PortEntry, Takeover};
+use crate::handover::{self, EndpointEntry, HandOver, Manifest, PortEntry, RstpEntry, Takeover};
 use crate::port::handed::Handed;
 
 impl Engine {
@@ -24,6 +25,7 @@ impl Engine {
             client: plan.client.as_ref().map(AsRawFd::as_raw_fd),
             ports: Vec::new(),
             endpoints: Vec::new(),
+            rstp: Vec::new(),
         };
         for id in self.ports.ids() {
             let Some(p) = self.ports.get(id) else { continue };
@@ -51,6 +53,15 @@ impl Engine {
                 rx,
                 tx,
             });
+        }
+        for b in self.bridges.keys() {
+            if let Some((state, ports)) = self.stp_hand_over(b) {
+                manifest.rstp.push(RstpEntry {
+                    bridge: self.bridges[b].name.to_string(),
+                    state,
+                    ports,
+                });
+            }
         }
         if let Err(e) = manifest.validate() {
             return format!("cannot hand over: {e}");
@@ -101,6 +112,30 @@ impl Engine {
             self.takeover.endpoints_handed_over += 1;
         }
         taken
+    }
+
+    /// During restore in a new image, before bridge `b`'s ports are added:
+    /// whether its tree was handed over (its fresh tree is then muted).
+    pub(super) fn stp_expect_takeover(&mut self, b: BridgeKey) {
+        let name = self.bridges[b].name.to_string();
+        if self.inherited.as_ref().is_some_and(|i| i.has_rstp(&name)) {
+            self.stp_mute(b);
+        }
+    }
+
+    /// During restore in a new image, once bridge `b`'s ports are in: its
+    /// handed-over tree replaces the fresh one.
+    pub(super) fn stp_finish_takeover(&mut self, b: BridgeKey) {
+        let name = self.bridges[b].name.to_string();
+        let Some(entry) = self.inherited.as_mut().and_then(|i| i.take_rstp(&name)) else {
+            return;
+        };
+        match self.stp_take_over(b, entry.state, &entry.ports) {
+            Ok(()) => tracing::info!(bridge = %name, "spanning tree taken over"),
+            Err(e) => {
+                tracing::warn!(bridge = %name, "spanning tree not taken over ({e}); it converges again")
+            }
+        }
     }
 
     /// Ends a takeover: what no port claimed is closed.

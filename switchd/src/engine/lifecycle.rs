@@ -396,8 +396,10 @@ impl Engine {
             bridge.set_mac_table_size(b.mac_table_size);
             bridge.rstp_config = b.rstp;
             // The tree starts before the ports attach, so each starts
-            // discarding (SPEC §7).
+            // discarding (SPEC §7); after an in-place restart the tree
+            // handed over replaces it once the ports are in.
             self.stp_configure(key);
+            self.stp_expect_takeover(key);
             for p in &b.ports {
                 // The stored number; a db written before ports had one, or
                 // one that clashes (only by hand-editing), gets the lowest
@@ -422,6 +424,7 @@ impl Engine {
                     break;
                 }
             }
+            self.stp_finish_takeover(key);
             self.bridges[key].external_ids = b.external_ids.clone();
             // Validated with the db; an error here would be a bug.
             if let Err(e) = self.meters_from_db(key, &b.meters) {

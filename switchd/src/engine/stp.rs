@@ -83,6 +83,7 @@ impl Engine {
                     outside: Vec::new(),
                     fdb_flushes: 0,
                     events: Vec::new(),
+                    muted: false,
                 });
                 tracing::info!(bridge = %bridge.name, "RSTP started");
                 let ids: Vec<PortId> = self.ports.members(b).iter().map(|s| s.id).collect();
@@ -213,6 +214,9 @@ impl Engine {
         };
         let mut events = std::mem::take(&mut stp.events);
         stp.rstp.drain_events(&mut events);
+        if stp.muted {
+            events.clear();
+        }
         for ev in events.drain(..) {
             let Some(stp) = self.bridges[b].stp.as_mut() else {
                 break;
@@ -353,5 +357,103 @@ impl Engine {
             ports,
             fdb_flushes: stp.fdb_flushes,
         })
+    }
+}
+
+impl Engine {
+    /// The tree of bridge `b` as the next image takes it over on an
+    /// in-place restart: the protocol's whole state, and the names of the
+    /// ports behind its port numbers.
+    pub(super) fn stp_hand_over(&self, b: BridgeKey) -> Option<(serde_json::Value, Vec<(String, u16)>)> {
+        let stp = self.bridges[b].stp.as_ref()?;
+        let state = serde_json::to_value(&stp.rstp).ok()?;
+        let numbers = stp
+            .numbers
+            .iter()
+            .enumerate()
+            .filter_map(|(no, id)| {
+                let p = self.ports.get((*id)?)?;
+                Some((p.name.to_string(), no as u16))
+            })
+            .collect();
+        Some((state, numbers))
+    }
+
+    /// While bridge `b` is restored with a tree handed over: its fresh
+    /// tree says and sends nothing.
+    pub(super) fn stp_mute(&mut self, b: BridgeKey) {
+        if let Some(stp) = self.bridges[b].stp.as_mut() {
+            stp.muted = true;
+        }
+    }
+
+    /// Replaces the fresh tree of bridge `b` with the one the previous image
+    /// handed over, if it is the same tree (same parameters, same port
+    /// numbers for the same ports), and puts every port in the state it had:
+    /// forwarding ports never stop (SPEC §13). Otherwise the fresh tree goes
+    /// on and converges as after a plain start.
+    ///
+    /// # Errors
+    /// Why the handed-over tree was not used.
+    pub(super) fn stp_take_over(
+        &mut self,
+        b: BridgeKey,
+        state: serde_json::Value,
+        numbers: &[(String, u16)],
+    ) -> Result<(), String> {
+        let result = self.stp_replace(b, state, numbers);
+        let Some(stp) = self.bridges[b].stp.as_mut() else {
+            return result;
+        };
+        stp.muted = false;
+        if result.is_err() {
+            // The fresh tree starts over: its ports are discarding, and what
+            // it said while muted is said again on its timers.
+            self.stp_apply(b);
+        }
+        result
+    }
+
+    fn stp_replace(
+        &mut self,
+        b: BridgeKey,
+        state: serde_json::Value,
+        numbers: &[(String, u16)],
+    ) -> Result<(), String> {
+        let handed: Rstp =
+            serde_json::from_value(state).map_err(|e| format!("not a tree this image reads: {e}"))?;
+        let config = self.bridges[b].rstp_config;
+        let Some(stp) = self.bridges[b].stp.as_ref() else {
+            return Err("RSTP is off on this bridge now".into());
+        };
+        if handed.params() != bridge_params(&config).sanitized() {
+            return Err("the bridge's RSTP settings differ".into());
+        }
+        let mine: Vec<(String, u16)> = stp
+            .numbers
+            .iter()
+            .enumerate()
+            .filter_map(|(no, id)| Some((self.ports.get((*id)?)?.name.to_string(), no as u16)))
+            .collect();
+        if mine != numbers {
+            return Err("the ports are numbered differently".into());
+        }
+        let states: Vec<(PortId, PortState)> = stp
+            .numbers
+            .iter()
+            .enumerate()
+            .filter_map(|(no, id)| Some(((*id)?, no as u16)))
+            .filter(|(id, _)| !stp.outside.contains(id))
+            .map(|(id, no)| (id, handed.port_state(no)))
+            .collect();
+        let Some(stp) = self.bridges[b].stp.as_mut() else {
+            return Err("RSTP is off on this bridge now".into());
+        };
+        stp.rstp = handed;
+        stp.events.clear();
+        for (id, state) in states {
+            self.ports.set_stp(id, gate(state));
+        }
+        Ok(())
     }
 }

@@ -10,7 +10,7 @@ use super::priority::{PriorityVector, Times};
 use super::types::{BridgeId, BridgeParams, HELLO_TIME};
 
 /// The per-bridge variables of 17.18 plus the management parameters.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct Bridge {
     /// The bridge address (MAC), also the source of its BPDUs.
     pub mac: [u8; 6],

@@ -110,11 +110,13 @@ fn begin_port(no: u16, params: PortParams, b: &Bridge) -> Port {
 }
 
 /// One bridge's spanning tree protocol entity. See the module doc.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Rstp {
     bridge: Bridge,
     /// Sorted by port number.
     ports: Vec<Port>,
+    /// Drained by the engine after every call; never handed over.
+    #[serde(skip)]
     events: Vec<Event>,
 }
 
@@ -129,7 +131,6 @@ impl Rstp {
     }
 
     /// The parameters in force (after clamping).
-    #[cfg(test)]
     pub fn params(&self) -> BridgeParams {
         self.bridge.params
     }
@@ -290,7 +291,6 @@ impl Rstp {
 
     /// The port's state. A port RSTP does not know is not under its
     /// control and reads as forwarding (SPEC §7: such ports forward).
-    #[cfg(test)]
     pub fn port_state(&self, port_no: u16) -> PortState {
         self.index(port_no)
             .map_or(PortState::Forwarding, |i| self.ports[i].state())

@@ -14,7 +14,7 @@ use super::priority::{port_id, PriorityVector, Times};
 use super::types::{PortParams, PortRole, PortState, PortStatus, Protocol, MIGRATE_TIME};
 use crate::wire::bpdu::Bpdu;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct Port {
     /// Port number (1-4095).
     pub no: u16,
@@ -110,7 +110,7 @@ pub(super) struct Port {
 // that this file needs no machine's.
 
 /// infoIs (17.19.10): where the port priority vector came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(super) enum InfoIs {
     /// The port is disabled.
     Disabled,
@@ -123,7 +123,7 @@ pub(super) enum InfoIs {
 }
 
 /// rcvdInfo (17.19.30), the verdict of rcvInfo (17.21.8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(super) enum RcvdInfo {
     SuperiorDesignated,
     RepeatedDesignated,
@@ -133,14 +133,14 @@ pub(super) enum RcvdInfo {
 }
 
 /// Port Receive (17.23): DISCARD, RECEIVE.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(super) enum RxState {
     Discard,
     Receive,
 }
 
 /// Port Protocol Migration (17.24): CHECKING_RSTP, SELECTING_STP, SENSING.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(super) enum MigrationState {
     CheckingRstp,
     SelectingStp,
@@ -148,7 +148,7 @@ pub(super) enum MigrationState {
 }
 
 /// Bridge Detection (17.25): EDGE, NOT_EDGE.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(super) enum DetectionState {
     Edge,
     NotEdge,
@@ -156,7 +156,7 @@ pub(super) enum DetectionState {
 
 /// Port Information (17.27): DISABLED, AGED, CURRENT; UPDATE, RECEIVE and
 /// the states RECEIVE leads to return to CURRENT.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(super) enum InfoState {
     Disabled,
     Aged,
@@ -165,7 +165,7 @@ pub(super) enum InfoState {
 
 /// The stored states of Port Role Transitions (17.29): DISABLE_PORT,
 /// DISABLED_PORT, ROOT_PORT, DESIGNATED_PORT, BLOCK_PORT, ALTERNATE_PORT.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(super) enum RoleTrState {
     Disable,
     Disabled,
@@ -176,7 +176,7 @@ pub(super) enum RoleTrState {
 }
 
 /// Port State Transition (17.30): DISCARDING, LEARNING, FORWARDING.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(super) enum PstState {
     Discarding,
     Learning,
@@ -185,7 +185,7 @@ pub(super) enum PstState {
 
 /// Topology Change (17.31): INACTIVE, LEARNING, ACTIVE; the others return
 /// to ACTIVE.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(super) enum TcState {
     Inactive,
     Learning,

@@ -15,7 +15,9 @@ use crate::wire::bpdu::{BridgeId, ConfigMessage, Time};
 ///
 /// The field order is the comparison order, so the derived `Ord` is the
 /// order of 17.6: smaller is better.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, serde::Serialize, serde::Deserialize,
+)]
 pub(crate) struct PriorityVector {
     pub root: BridgeId,
     pub root_path_cost: u32,
@@ -73,7 +75,7 @@ pub(crate) fn port_number(port_id: u16) -> u16 {
 
 /// A set of spanning tree timer values, in whole seconds (17.19.22 portTimes,
 /// 17.18.4 BridgeTimes, ...). Equality compares all four, as rcvInfo does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Times {
     pub message_age: u8,
     pub max_age: u8,

@@ -113,7 +113,7 @@ fn updt_roles_tree(b: &mut Bridge, ports: &mut [Port]) {
 }
 
 /// Every state of Figures 17-20 to 17-22 that a step can enter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum Go {
     DisablePort,
     DisabledPort,

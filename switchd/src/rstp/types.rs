@@ -24,7 +24,7 @@ pub const MAX_PORT_NO: u16 = 4095;
 
 /// Management parameters of the bridge (17.13). Out-of-range values are
 /// clamped (the control plane validates them first, SPEC §7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BridgeParams {
     /// Bridge priority, 0-61440 in steps of 4096 (low 12 bits dropped).
     pub priority: u16,
@@ -52,7 +52,7 @@ impl Default for BridgeParams {
 }
 
 impl BridgeParams {
-    pub(super) fn sanitized(self) -> Self {
+    pub fn sanitized(self) -> Self {
         BridgeParams {
             priority: self.priority & 0xf000,
             max_age: self.max_age.clamp(6, 40),
@@ -64,7 +64,7 @@ impl BridgeParams {
 }
 
 /// Management parameters of one port (17.13).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PortParams {
     /// Port priority, 0-240 in steps of 16 (low 4 bits dropped).
     pub priority: u8,
@@ -98,7 +98,7 @@ impl PortParams {
 }
 
 /// What the forwarding plane may do with a port's frames.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum PortState {
     /// Neither forward nor learn.
     Discarding,
@@ -126,7 +126,7 @@ impl fmt::Display for PortState {
 }
 
 /// A port's role in the active topology (17.7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum PortRole {
     /// Towards the root bridge.
     Root,
@@ -170,7 +170,7 @@ impl fmt::Display for PortRole {
 }
 
 /// Which BPDUs a port sends (sendRSTP, 17.19.38).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Protocol {
     /// RST BPDUs.
     Rstp,
@@ -225,7 +225,7 @@ impl Event {
 }
 
 /// The bridge as `rstp-show` presents it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BridgeStatus {
     /// This bridge's identifier.
     pub bridge_id: BridgeId,
@@ -243,7 +243,7 @@ pub struct BridgeStatus {
 }
 
 /// One port as `rstp-show` presents it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PortStatus {
     /// Port number.
     pub port_no: u16,

@@ -167,7 +167,9 @@ pub enum BpduError {
 /// system id extension (always 0 here) and the bridge's MAC address, as one
 /// 64-bit number so that comparing two of them compares them as 17.6 says.
 /// Displayed as `PPPP.MMMMMMMMMMMM`, e.g. `8000.020000000001`.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub struct BridgeId(pub u64);
 
 impl BridgeId {
@@ -210,7 +212,9 @@ impl fmt::Debug for BridgeId {
 }
 
 /// A timer value on the wire: 1/256 s (9.2.8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, serde::Serialize, serde::Deserialize,
+)]
 pub struct Time(pub u16);
 
 impl Time {
@@ -227,7 +231,7 @@ impl Time {
 }
 
 /// The role a port announces in the flags of an RST BPDU (9.2.9).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum WireRole {
     /// 0: Unknown. 9.2.9: the receiver treats the BPDU as a configuration BPDU.
     Unknown,
@@ -241,7 +245,7 @@ pub enum WireRole {
 
 /// The flags octet (9.3.3). A configuration BPDU uses only
 /// [`Flags::TC`] and [`Flags::TC_ACK`]; an RST BPDU all but `TC_ACK`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Flags(pub u8);
 
 impl Flags {
@@ -300,7 +304,7 @@ impl Flags {
 
 /// The parameters a configuration or RST BPDU carries (a "Configuration
 /// Message", 17.21.8): a priority vector, the timers, and the flags.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ConfigMessage {
     /// Flags octet.
     pub flags: Flags,
@@ -323,7 +327,7 @@ pub struct ConfigMessage {
 }
 
 /// A validated BPDU.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Bpdu {
     /// Configuration BPDU (type 0x00), sent with protocol version 0.
     Config(ConfigMessage),
