@@ -203,9 +203,10 @@ fn restart_in_place_keeps_every_port_and_forwarding() {
         "forwarding stopped for {:?} (SPEC §13: at most 1 s)",
         series.longest_gap
     );
-    // The gap bounds the outage; this says the series ran throughout.
+    // The gap bounds the outage between replies; this says replies went on
+    // after the restart (one second before it gives ~60-100).
     assert!(
-        series.replies >= 100,
+        series.replies >= 150,
         "only {} pings answered in 4 s",
         series.replies
     );
@@ -249,6 +250,7 @@ fn restart_in_place_keeps_every_port_and_forwarding() {
         "SIGUSR2 gap {:?}",
         series.longest_gap
     );
+    assert!(series.replies >= 120, "{series:?}");
     assert_eq!(sw.pid(), pid);
 
     // 3. A third restart: the fds are the same set as before the first
@@ -343,6 +345,21 @@ fn read_stream_frames(client: &mut UnixStream, want: impl Fn(&[u8]) -> bool) -> 
             return true;
         }
     }
+}
+
+/// `ovs-ofctl -O OpenFlow13 CMD TARGET REST...`, which must succeed.
+fn ofctl(cmd: &str, target: &str, rest: &[&str]) -> String {
+    let out = Command::new("ovs-ofctl")
+        .args(["-O", "OpenFlow13", "--timeout=10", cmd, target])
+        .args(rest)
+        .output()
+        .expect("run ovs-ofctl");
+    assert!(
+        out.status.success(),
+        "ovs-ofctl {cmd} {rest:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The binary `sw` runs (its private copy).
@@ -498,7 +515,7 @@ fn restart_in_place_keeps_the_spanning_tree() {
         series.replies
     );
     assert!(series.longest_gap <= Duration::from_secs(1), "{series:?}");
-    assert!(series.replies >= 100, "{series:?}");
+    assert!(series.replies >= 150, "{series:?}");
     assert!(sw.log().contains("spanning tree taken over"), "{}", sw.log());
     assert_eq!(roles(), before);
 }
@@ -557,6 +574,54 @@ fn restart_in_place_keeps_an_lacp_bond() {
         series.replies
     );
     assert!(series.longest_gap <= Duration::from_secs(1), "{series:?}");
-    assert!(series.replies >= 100, "{series:?}");
+    assert!(series.replies >= 150, "{series:?}");
     assert!(negotiated(), "{}", sw.ctl_ok(&["lacp-show"]));
+}
+
+#[test]
+fn restart_in_place_keeps_the_flows_a_controller_installed() {
+    let test = "restart_in_place_keeps_the_flows_a_controller_installed";
+    if !require_root(test) {
+        return;
+    }
+    // A secure bridge forwards only what its controller installed (here
+    // ovs-ofctl on a punix: target): without those flows after the restart,
+    // nothing would cross until the controller came back.
+    let sw = Switchd::start_with(private_binary);
+    sw.ctl_ok(&["add-br", "br0"]);
+    sw.ctl_ok(&["set", "bridge", "br0", "fail_mode=secure"]);
+    sw.ctl_ok(&["del-flows", "br0"]);
+    let a = host_on_tap(&sw, "br0", "10.19.6.1");
+    let b = host_on_tap(&sw, "br0", "10.19.6.2");
+    let of = sw.socket.with_file_name("br0.of");
+    sw.ctl_ok(&["set-controller", "br0", &format!("punix:{}", of.display())]);
+    let target = format!("unix:{}", of.display());
+    assert!(
+        poll_until(Duration::from_secs(5), || of.exists()),
+        "the punix: target never listened"
+    );
+    ofctl("add-flow", &target, &["priority=10,in_port=1,actions=output:2"]);
+    ofctl(
+        "add-flow",
+        &target,
+        &["priority=10,idle_timeout=600,in_port=2,actions=output:1"],
+    );
+    assert_pings(&a, &b);
+    let series = ping_series(&a.ns, &b.ip, 10, 4, || {
+        restart_ok(&sw);
+    });
+    eprintln!(
+        "{test}: longest ping gap across switchctl restart {} ms ({} replies)",
+        series.longest_gap.as_millis(),
+        series.replies
+    );
+    assert!(series.longest_gap <= Duration::from_secs(1), "{series:?}");
+    assert!(series.replies >= 150, "{series:?}");
+    let flows = ofctl("dump-flows", &target, &[]);
+    assert!(flows.contains("in_port=1 actions=output:2"), "{flows}");
+    assert!(flows.contains("idle_timeout=600"), "{flows}");
+    // They are still the controller's: not written to the db.
+    assert!(!std::fs::read_to_string(&sw.db)
+        .unwrap_or_default()
+        .contains("output:2"));
 }

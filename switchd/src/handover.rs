@@ -71,6 +71,19 @@ pub struct Manifest {
     /// forwarding while the tree would converge again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rstp: Vec<RstpEntry>,
+    /// Flows OpenFlow controllers installed, so that forwarding does not
+    /// wait for the controllers to reconnect and install them again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flows: Vec<FlowsEntry>,
+}
+
+/// One bridge's controller flows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowsEntry {
+    /// The bridge's name.
+    pub bridge: String,
+    /// The flows, in the flow syntax (port numbers, not names).
+    pub flows: Vec<String>,
 }
 
 /// One bridge's spanning tree.
@@ -165,6 +178,7 @@ pub struct Inherited {
     ports: HashMap<(String, PortType), Handed>,
     endpoints: HashMap<String, (OwnedFd, Option<OwnedFd>)>,
     rstp: HashMap<String, RstpEntry>,
+    flows: HashMap<String, Vec<String>>,
     /// The control socket's listener.
     pub control: Option<OwnedFd>,
     /// The connection that waits for the restart's reply.
@@ -235,6 +249,9 @@ impl Inherited {
         for r in manifest.rstp {
             out.rstp.insert(r.bridge.clone(), r);
         }
+        for f in manifest.flows {
+            out.flows.insert(f.bridge, f.flows);
+        }
         Ok(out)
     }
 
@@ -256,6 +273,11 @@ impl Inherited {
     /// Bridge `bridge`'s spanning tree, if it was handed over.
     pub fn take_rstp(&mut self, bridge: &str) -> Option<RstpEntry> {
         self.rstp.remove(bridge)
+    }
+
+    /// The flows controllers had installed on bridge `bridge`.
+    pub fn take_flows(&mut self, bridge: &str) -> Option<Vec<String>> {
+        self.flows.remove(bridge)
     }
 
     /// Ports and endpoints handed over that no configured port took (the
@@ -473,6 +495,7 @@ mod tests {
             client: Some(6),
             ports: vec![port("tap0", vec![7]), port("tap1", vec![8])],
             rstp: Vec::new(),
+            flows: Vec::new(),
             endpoints: vec![EndpointEntry {
                 key: "vxlan:0.0.0.0:4789".into(),
                 rx: 9,

@@ -272,6 +272,54 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// The flows a controller installed on bridge `b`, in the flow syntax,
+    /// for the next image of an in-place restart (flows added with
+    /// switchctl come back from the db). Flows that use a group are left
+    /// out (groups are not handed over; the controller installs both again
+    /// when it reconnects); how many is the second value.
+    pub(super) fn flows_hand_over(&self, b: BridgeKey) -> (Vec<String>, usize) {
+        let mut skipped = 0;
+        let lines = self.bridges[b]
+            .flows
+            .dump(&FlowFilter::default())
+            .into_iter()
+            .filter(|e| e.origin == Origin::Controller)
+            .filter(|e| {
+                let group = e
+                    .spec
+                    .actions
+                    .iter()
+                    .any(|a| matches!(a, crate::flow::types::Action::Group(_)));
+                skipped += usize::from(group);
+                !group
+            })
+            .map(|e| syntax::format_flow(&e.spec, &NoNames))
+            .collect();
+        (lines, skipped)
+    }
+
+    /// Puts back the controller's flows handed over by the previous image,
+    /// after the db's. Their counters and timeouts start again, as when
+    /// Open vSwitch restores flows over an upgrade (`ovs-save`).
+    pub(super) fn flows_take_over(&mut self, b: BridgeKey, lines: &[String]) -> Result<usize, String> {
+        let now = Instant::now();
+        let mut specs = Vec::with_capacity(lines.len());
+        for (n, line) in lines.iter().enumerate() {
+            specs.push(syntax::parse_flow(line, &NoNames).map_err(|e| format!("flow {}: {e}", n + 1))?);
+        }
+        let bridge = &mut self.bridges[b];
+        for (n, spec) in specs.into_iter().enumerate() {
+            bridge
+                .flows
+                .add(spec, true, Origin::Controller, now)
+                .map_err(|e| format!("flow {}: {e}", n + 1))?;
+        }
+        bridge.flows_changed();
+        Ok(lines.len())
+    }
+}
+
 /// One flow as `dump-flows` shows it.
 fn flow_info(e: &Entry, names: &Names, now: Instant) -> FlowInfo {
     let s = &e.spec;

@@ -10,7 +10,7 @@ use proto::PortType;
 
 use super::ports::BridgeKey;
 use super::Engine;
-use crate::handover::{self, EndpointEntry, HandOver, Manifest, PortEntry, RstpEntry, Takeover};
+use crate::handover::{self, EndpointEntry, FlowsEntry, HandOver, Manifest, PortEntry, RstpEntry, Takeover};
 use crate::port::handed::Handed;
 
 impl Engine {
@@ -26,6 +26,7 @@ impl Engine {
             ports: Vec::new(),
             endpoints: Vec::new(),
             rstp: Vec::new(),
+            flows: Vec::new(),
         };
         for id in self.ports.ids() {
             let Some(p) = self.ports.get(id) else { continue };
@@ -55,6 +56,20 @@ impl Engine {
             });
         }
         for b in self.bridges.keys() {
+            let (flows, skipped) = self.flows_hand_over(b);
+            if skipped > 0 {
+                tracing::warn!(
+                    bridge = %self.bridges[b].name,
+                    skipped,
+                    "controller flows that use groups are not handed over; the controller installs them again"
+                );
+            }
+            if !flows.is_empty() {
+                manifest.flows.push(FlowsEntry {
+                    bridge: self.bridges[b].name.to_string(),
+                    flows,
+                });
+            }
             if let Some((state, ports)) = self.stp_hand_over(b) {
                 manifest.rstp.push(RstpEntry {
                     bridge: self.bridges[b].name.to_string(),
@@ -134,6 +149,21 @@ impl Engine {
             Ok(()) => tracing::info!(bridge = %name, "spanning tree taken over"),
             Err(e) => {
                 tracing::warn!(bridge = %name, "spanning tree not taken over ({e}); it converges again")
+            }
+        }
+    }
+
+    /// During restore in a new image, once bridge `b`'s flows from the db
+    /// are in: the flows its controllers had installed.
+    pub(super) fn flows_finish_takeover(&mut self, b: BridgeKey) {
+        let name = self.bridges[b].name.to_string();
+        let Some(lines) = self.inherited.as_mut().and_then(|i| i.take_flows(&name)) else {
+            return;
+        };
+        match self.flows_take_over(b, &lines) {
+            Ok(n) => tracing::info!(bridge = %name, flows = n, "controller flows taken over"),
+            Err(e) => {
+                tracing::warn!(bridge = %name, "controller flows not taken over ({e}); the controller installs them again")
             }
         }
     }

@@ -433,6 +433,7 @@ impl Engine {
             if let Err(e) = self.flows_from_db(key, b.flows.as_deref()) {
                 tracing::error!(bridge = %b.name, "flows not restored: {e}");
             }
+            self.flows_finish_takeover(key);
             if !b.mirrors.is_empty() {
                 let bridge = &mut self.bridges[key];
                 for m in &b.mirrors {
