@@ -289,7 +289,10 @@ impl Engine {
             stp_pending: Vec::with_capacity(4),
             next_stp_tick: Instant::now() + STP_TICK,
             control: RxBatch::with_layout(1, CONTROL_FRAME_LEN),
-            next_bond_tick: Instant::now() + BOND_TICK,
+            // The first tick at once: the LACPDUs of restored bonds go out
+            // without waiting (after an in-place restart, the partner's
+            // answer is what puts the members back into the aggregate).
+            next_bond_tick: Instant::now(),
             epoch: Instant::now(),
             lacp_events: Vec::new(),
             of: ofstate::OfIo::default(),
