@@ -55,10 +55,7 @@ fn rig(ours: &[&str], theirs: Option<&[&str]>) -> Rig {
     args.extend_from_slice(ours);
     sw.ctl_ok(&args);
     let hs = host_on_veth(&sw, "br0", HS_IP);
-    let ho_ns = Netns::new();
-    let (oh, ho_if) = cable(&ovs.ns, &ho_ns);
-    ovs.vsctl(&["add-port", "ob", &oh]);
-    ho_ns.ip_ok(&["addr", "add", &format!("{HO_IP}/24"), "dev", &ho_if]);
+    let (ho_ns, ho_if) = ovs.host("ob", HO_IP);
     Rig {
         sw,
         ovs,

@@ -222,10 +222,7 @@ fn interoperates_with_open_vswitch_running_rstp() {
     sw.ctl_ok(&["add-port", "br0", &s1]);
     sw.ctl_ok(&["add-port", "br0", &s2]);
     let hs = host_on_veth(&sw, "br0", "10.0.3.1");
-    let ho = Netns::new();
-    let (oh, ho_if) = cable(&ovs.ns, &ho);
-    ovs.vsctl(&["add-port", "ob", &oh]);
-    ho.ip_ok(&["addr", "add", "10.0.3.2/24", "dev", &ho_if]);
+    let (_ho, _ho_if) = ovs.host("ob", "10.0.3.2");
     wait_root_and_alternate(
         &sw,
         &s1,

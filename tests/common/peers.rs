@@ -176,6 +176,17 @@ impl Ovs {
         self.vsctl(&args);
     }
 
+    /// A host behind OVS: a new namespace cabled to a port of `bridge`, its
+    /// end up with `ip`/24. Returns the namespace and its interface.
+    pub fn host(&self, bridge: &str, ip: &str) -> (Netns, String) {
+        let ns = Netns::new();
+        let (port, ifname) = super::cable(&self.ns, &ns);
+        self.vsctl(&["add-port", bridge, &port]);
+        ns.ip_ok(&["addr", "add", &format!("{ip}/24"), "dev", &ifname]);
+        ns.ip_ok(&["link", "set", &ifname, "up"]);
+        (ns, ifname)
+    }
+
     /// A column of the Port table, e.g. `rstp_status`, as ovs-vsctl prints it.
     pub fn port_column(&self, port: &str, column: &str) -> String {
         self.vsctl(&["get", "port", port, column]).trim().to_string()

@@ -93,17 +93,9 @@ impl DgramPort {
             .path
             .as_deref()
             .ok_or(OpenError::NeedsPath(proto::PortType::Dgram))?;
-        let fd = handed.fds.into_iter().next().ok_or_else(|| OpenError::Io {
-            step: "take over",
-            name: name.to_string(),
-            cause: io::Error::other("no fd handed over"),
-        })?;
+        let (fd, state) = handed.into_first(name.as_str())?;
         let file = SocketFile::take_over(path, fd.as_fd())?;
-        let peer = handed
-            .state
-            .peer
-            .as_deref()
-            .and_then(|p| UnixAddr::from_path(p).ok());
+        let peer = state.peer.as_deref().and_then(|p| UnixAddr::from_path(p).ok());
         Ok(DgramPort {
             port: name.to_string(),
             fd,

@@ -4,13 +4,16 @@
 //! kernel (bytes half-way through a stream, a dgram peer's address, the MTU
 //! of a TAP that was moved into another namespace).
 //!
-//! A leaf: the port kinds produce and consume it, `crate::handover` writes
-//! it into the manifest; it imports neither.
+//! The port kinds produce and consume it, `crate::handover` writes it into
+//! the manifest; it imports neither (only `sys`'s error type).
 
+use std::io;
 use std::os::fd::{OwnedFd, RawFd};
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+
+use super::sys::OpenError;
 
 /// A port's part of the manifest. Fd numbers stay valid across `execve`
 /// (the fds are left open for the new image).
@@ -40,4 +43,30 @@ pub struct Handed {
     pub fds: Vec<OwnedFd>,
     /// The rest of the manifest entry (its `fds` are the numbers).
     pub state: PortFds,
+}
+
+impl Handed {
+    /// The first fd and the rest of the entry, for the kinds that hand over
+    /// one fd.
+    ///
+    /// # Errors
+    /// [`refused`] when no fd was handed over.
+    pub fn into_first(self, name: &str) -> Result<(OwnedFd, PortFds), OpenError> {
+        let Handed { fds, state } = self;
+        let fd = fds
+            .into_iter()
+            .next()
+            .ok_or_else(|| refused(name, "no fd handed over".into()))?;
+        Ok((fd, state))
+    }
+}
+
+/// Why what was handed over for port `name` cannot be taken over (the port
+/// is then opened anew).
+pub fn refused(name: &str, why: String) -> OpenError {
+    OpenError::Io {
+        step: "take over",
+        name: name.to_owned(),
+        cause: io::Error::other(why),
+    }
 }

@@ -47,7 +47,7 @@ use std::path::{Path, PathBuf};
 use mio::unix::SourceFd;
 use mio::{Interest, Poll, Token};
 
-use super::handed::{Handed, PortFds};
+use super::handed::{refused, Handed, PortFds};
 use super::outcome::SendOutcome;
 use super::sys::{self, OpenError, UnixAddr};
 use crate::batch::{RxBatch, TxEntry, BATCH, HEADROOM};
@@ -180,11 +180,7 @@ impl StreamPort {
             .path
             .as_deref()
             .ok_or(OpenError::NeedsPath(proto::PortType::Stream))?;
-        let wrong = |why: &str| OpenError::Io {
-            step: "take over",
-            name: name.to_string(),
-            cause: io::Error::other(why.to_owned()),
-        };
+        let wrong = |why: &str| refused(name.as_str(), why.to_owned());
         let mut fds = handed.fds.into_iter();
         let listener = fds.next().ok_or_else(|| wrong("no fd handed over"))?;
         let conn = fds.next().map(UnixStream::from);

@@ -15,7 +15,7 @@
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 
-use super::handed::{Handed, PortFds};
+use super::handed::{refused, Handed, PortFds};
 use super::outcome::SendOutcome;
 use super::sys::{self, OpenError, PacketRx, PacketTx};
 use crate::batch::{Edit, RxBatch, TxEntry, BATCH, HEADROOM, SLOT_LEN};
@@ -103,14 +103,7 @@ impl SystemPort {
         // As OVS does: a port added to the switch carries traffic.
         sys::if_set_up(name).map_err(OpenError::io("bring up", name))?;
         let mtu = sys::if_mtu(name).map_err(OpenError::io("read mtu of", name))?;
-        Ok(SystemPort {
-            fd,
-            ifindex,
-            mtu,
-            rx: PacketRx::new(vnet),
-            tx: PacketTx::new(),
-            vnet,
-        })
+        Ok(SystemPort::new(fd, ifindex, mtu, vnet))
     }
 
     /// Takes over the AF_PACKET socket a previous image of switchd handed
@@ -124,34 +117,31 @@ impl SystemPort {
     /// then opens the port anew.
     pub fn adopt(name: &proto::IfName, handed: Handed) -> Result<SystemPort, OpenError> {
         let name = name.as_str();
-        let wrong = |why: String| OpenError::Io {
-            step: "take over",
-            name: name.to_owned(),
-            cause: io::Error::other(why),
-        };
-        let fd = handed
-            .fds
-            .into_iter()
-            .next()
-            .ok_or_else(|| wrong("no fd handed over".into()))?;
+        let (fd, state) = handed.into_first(name)?;
         let bound = sys::packet_bound_ifindex(fd.as_fd()).map_err(OpenError::io("take over", name))?;
         let ifindex = sys::if_index(name).map_err(OpenError::io("look up", name))?;
         if i64::from(bound) != i64::from(ifindex) {
-            return Err(wrong(format!(
-                "the socket handed over is bound to ifindex {bound}, the device is {ifindex} now"
-            )));
+            return Err(refused(
+                name,
+                format!("the socket handed over is bound to ifindex {bound}, the device is {ifindex} now"),
+            ));
         }
         let vnet =
             sys::getsockopt_int(fd.as_fd(), libc::SOL_PACKET, libc::PACKET_VNET_HDR).is_ok_and(|v| v != 0);
-        let mtu = sys::if_mtu(name).unwrap_or(handed.state.mtu);
-        Ok(SystemPort {
+        let mtu = sys::if_mtu(name).unwrap_or(state.mtu);
+        Ok(SystemPort::new(fd, ifindex, mtu, vnet))
+    }
+
+    /// The port on a socket bound and set up.
+    fn new(fd: OwnedFd, ifindex: u32, mtu: u32, vnet: bool) -> SystemPort {
+        SystemPort {
             fd,
             ifindex,
             mtu,
             rx: PacketRx::new(vnet),
             tx: PacketTx::new(),
             vnet,
-        })
+        }
     }
 
     /// What this port hands to the next image on an in-place restart.

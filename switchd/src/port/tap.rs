@@ -22,7 +22,7 @@ use std::fs::File;
 use std::io::{self, IoSlice, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 
-use super::handed::{Handed, PortFds};
+use super::handed::{refused, Handed, PortFds};
 use super::outcome::SendOutcome;
 use super::sys::{self, FdRing, OpenError};
 use crate::batch::{RxBatch, TxEntry, BATCH, SLOT_LEN};
@@ -129,15 +129,19 @@ impl TapPort {
         if persist || created {
             sys::tun_set_persist(file.as_fd(), persist).map_err(OpenError::io("set persist on", name))?;
         }
-        let ring = new_ring(&file, io, name);
-        Ok(TapPort {
-            ring,
+        Ok(TapPort::new(file, io, name, mtu, created))
+    }
+
+    /// The port on an fd attached and set up.
+    fn new(file: File, io: TapIo, name: &str, mtu: u32, created: bool) -> TapPort {
+        TapPort {
+            ring: new_ring(&file, io, name),
             file,
             name: name.to_owned(),
             mtu,
             created,
             rx_hint: 1,
-        })
+        }
     }
 
     /// Takes over the TAP fd a previous image of switchd handed over on an
@@ -151,23 +155,15 @@ impl TapPort {
     /// caller then opens the port anew.
     pub fn adopt(name: &proto::IfName, io: TapIo, handed: Handed) -> Result<TapPort, OpenError> {
         let name = name.as_str();
-        let wrong = |why: String| OpenError::Io {
-            step: "take over",
-            name: name.to_owned(),
-            cause: io::Error::other(why),
-        };
-        let fd = handed
-            .fds
-            .into_iter()
-            .next()
-            .ok_or_else(|| wrong("no fd handed over".into()))?;
+        let (fd, state) = handed.into_first(name)?;
         let file = File::from(fd);
         let (attached, flags) = sys::tun_get_iff(file.as_fd()).map_err(OpenError::io("take over", name))?;
         let want = libc::IFF_TAP | libc::IFF_NO_PI | libc::IFF_VNET_HDR;
         if attached != name || flags & want != want {
-            return Err(wrong(format!(
-                "the fd handed over is attached to {attached:?} (flags {flags:#x})"
-            )));
+            return Err(refused(
+                name,
+                format!("the fd handed over is attached to {attached:?} (flags {flags:#x})"),
+            ));
         }
         // The header size and offload mask belong to the device and are as
         // the previous image set them; set again in case that image was
@@ -177,16 +173,8 @@ impl TapPort {
         sys::tun_set_offload(file.as_fd(), TAP_OFFLOADS).map_err(OpenError::io("set offloads on", name))?;
         // A TAP moved into another namespace has no name here: its MTU is
         // the one the previous image read.
-        let mtu = sys::if_mtu(name).unwrap_or(handed.state.mtu);
-        let ring = new_ring(&file, io, name);
-        Ok(TapPort {
-            ring,
-            file,
-            name: name.to_owned(),
-            mtu,
-            created: false,
-            rx_hint: 1,
-        })
+        let mtu = sys::if_mtu(name).unwrap_or(state.mtu);
+        Ok(TapPort::new(file, io, name, mtu, false))
     }
 
     /// What this port hands to the next image on an in-place restart.

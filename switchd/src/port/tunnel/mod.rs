@@ -252,7 +252,12 @@ impl Endpoint {
             }
             TunnelKind::Gre => (gre::open(&key)?, None),
         };
-        Ok(Endpoint {
+        Ok(Endpoint::on(key, rx_fd, tx_fd))
+    }
+
+    /// An endpoint on its sockets, with no ports yet.
+    fn on(key: EndpointKey, rx_fd: OwnedFd, tx_fd: Option<OwnedFd>) -> Endpoint {
+        Endpoint {
             key,
             rx_fd,
             tx_fd,
@@ -263,7 +268,7 @@ impl Endpoint {
             counters: PortCounters::default(),
             ready: false,
             logged_drops: 0,
-        })
+        }
     }
 
     /// An endpoint on the sockets a previous image of switchd handed over
@@ -281,18 +286,7 @@ impl Endpoint {
                 cause: io::Error::other("no send socket handed over"),
             });
         }
-        Ok(Endpoint {
-            key,
-            rx_fd,
-            tx_fd,
-            rx: DgramRx::new(),
-            tx: DgramTx::new(),
-            vxlan_hdrs: Box::new([[0; 16]; BATCH]),
-            demux: Demux::default(),
-            counters: PortCounters::default(),
-            ready: false,
-            logged_drops: 0,
-        })
+        Ok(Endpoint::on(key, rx_fd, tx_fd))
     }
 
     /// The fds this endpoint hands to the next image: receive, then send.
