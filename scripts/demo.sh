@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job in one command: build switchd, start it with a temporary
 # socket and db, attach two network namespaces through TAP ports, ping from
-# one to the other, and print what the switch saw. Everything it creates is
+# one to the other, print what the switch saw, then restart switchd in place
+# while pinging (no TAP is re-created, no ping is lost). Everything it creates is
 # named sdemo* and removed on exit, also on failure. Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,4 +46,14 @@ ip netns exec sdemo1 ping -c 3 -W 1 10.250.0.2
 ctl show
 ctl fdb-show br0
 ctl port-stats br0
+
+# An upgrade under running "VMs": switchd replaces itself with the binary on
+# disk, in the same process, keeping both TAPs (still in their namespaces).
+echo "+ ip netns exec sdemo1 ping -i 0.01 -c 200 10.250.0.2 &   # while switchctl restart"
+ip netns exec sdemo1 ping -i 0.01 -c 200 -W 1 -q 10.250.0.2 >"$dir/ping.log" &
+pinger=$!
+sleep 0.5
+ctl restart
+wait "$pinger" || { cat "$dir/ping.log"; exit 1; }
+grep -E "packets transmitted" "$dir/ping.log"
 echo "demo: OK"
