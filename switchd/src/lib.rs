@@ -29,6 +29,8 @@ pub mod daemon;
 mod engine;
 pub mod fdb;
 pub mod flow;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod ipfix;
 pub mod lacp;
 pub mod metrics;
