@@ -170,6 +170,12 @@ def frames():
     )
     write(t, "flows-arp-flood", b"\x08\x00\x40\x00" + eth(BCAST, mac(0xA), 0x0806, arp_request(mac(0xA), IP_A, IP_B)))
     write(t, "runt", b"\x00" + mac(1) + mac(0xA))
+    # Found by fuzzing (fixed in offload::gso_layout): a GSO TCPv4 frame whose
+    # IHL (60 bytes) reaches past its 5-byte-MSS segments, flooded to the
+    # port without offloads, panicked in software segmentation.
+    bad_ihl = bytearray(eth(mac(0x77), mac(0xA), 0x0800, tcp4(IP_A, IP_B, 40001, 5201, b"0123456789", partial=True)))
+    bad_ihl[14] = 0x4F
+    write(t, "crash-gso-ipv4-ihl-past-l4", b"\x01" + vnet(1, 1, 0, 5, 34, 16) + bytes(bad_ihl))
 
 
 def tunnels():
