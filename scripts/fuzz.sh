@@ -12,15 +12,19 @@
 #       whichever comes first; prints per target the executions, execs/s,
 #       crashes and hangs, and exits 1 if anything crashed, naming each
 #       crashing input and the command that reproduces it.
+#   scripts/fuzz.sh --resume [--time SECS] [--execs N] [TARGET...]
+#       the same, but carries on from the last run's queue and counters
+#       (AFL_AUTORESUME): --execs N then counts the earlier executions too.
 #   scripts/fuzz.sh --replay [TARGET...]
 #       builds the targets without instrumentation and replays every seed,
 #       every input the last runs kept and every crash through them.
 #
 # Findings go to $SWITCHD_FUZZ_OUT (default target/fuzz, not in git):
 # target/fuzz/TARGET/default/{queue,crashes,hangs,fuzzer_stats}. A run
-# starts afresh from the seeds; the previous run's directory is kept as
-# TARGET.prev if it had crashes or hangs. One afl-fuzz at a time, on one
-# core, not pinned to it (AFL_NO_AFFINITY), so a build beside it still runs.
+# starts afresh from the seeds unless --resume; the previous run's
+# directory is kept as TARGET.prev if it had crashes or hangs. One
+# afl-fuzz at a time, on one core, not pinned to it (AFL_NO_AFFINITY), so
+# a build beside it still runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,13 +32,15 @@ ALL=(frame control tunnel bpdu lacpdu openflow flow_syntax)
 secs=60
 execs=""
 replay=0
+resume=0
 targets=()
 while (($#)); do
     case "$1" in
         --time) secs="$2"; shift 2 ;;
         --execs) execs="$2"; shift 2 ;;
         --replay) replay=1; shift ;;
-        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+        --resume) resume=1; shift ;;
+        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
         -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
         *)
             if [[ " ${ALL[*]} " != *" $1 "* ]]; then
@@ -76,19 +82,24 @@ CARGO_TARGET_DIR=fuzz/target/afl cargo afl build --release --features afl --mani
 mkdir -p "$out"
 for t in "${targets[@]}"; do
     dir="$out/$t"
-    if ls "$dir"/default/crashes/id* "$dir"/default/hangs/id* >/dev/null 2>&1; then
-        rm -rf "$dir.prev"
-        mv "$dir" "$dir.prev"
+    if ((!resume)) || [ ! -f "$dir/default/fuzzer_stats" ]; then
+        if compgen -G "$dir/default/crashes/id*" >/dev/null || compgen -G "$dir/default/hangs/id*" >/dev/null; then
+            rm -rf "$dir.prev"
+            mv "$dir" "$dir.prev"
+        fi
+        rm -rf "$dir"
     fi
-    rm -rf "$dir"
     limit=(-V "$secs")
     [ -n "$execs" ] && limit+=(-E "$execs")
     echo "fuzz.sh: $t for ${secs}s${execs:+ or $execs executions}"
     # -t 1000: an input that takes a second is a hang (the targets take
     # microseconds); AFL_SKIP_CPUFREQ, AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES:
     # a VM has no cpufreq governor and its core_pattern is not ours to change.
-    AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 \
-        AFL_NO_UI=1 AFL_QUIET=1 \
+    # AFL++ reads a set AFL_AUTORESUME as on, whatever its value.
+    resume_env=()
+    ((resume)) && resume_env=(AFL_AUTORESUME=1)
+    env AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 \
+        AFL_NO_UI=1 AFL_QUIET=1 "${resume_env[@]}" \
         cargo afl fuzz -i "fuzz/corpus/$t" -o "$dir" -t 1000 "${limit[@]}" \
         -- "fuzz/target/afl/release/$t" >"$dir.log" 2>&1 || {
         echo "fuzz.sh: afl-fuzz failed for $t; its log:" >&2
@@ -102,7 +113,8 @@ printf '\n%-12s %12s %10s %8s %6s %8s\n' target executions execs/s crashes hangs
 for t in "${targets[@]}"; do
     s="$out/$t/default/fuzzer_stats"
     get() { awk -F' *: *' -v k="$1" '$1 == k { print $2 }' "$s"; }
-    run=$(($(get last_update) - $(get start_time)))
+    # run_time and execs_done count earlier runs too when resumed.
+    run=$(get run_time)
     done_=$(get execs_done)
     printf '%-12s %12s %10s %8s %6s %8s\n' "$t" "$done_" "$((done_ / (run > 0 ? run : 1)))" \
         "$(get saved_crashes)" "$(get saved_hangs)" "$run"
