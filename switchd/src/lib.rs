@@ -31,6 +31,8 @@ pub mod daemon;
 mod engine;
 pub mod fdb;
 pub mod flow;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod handover;
 pub mod ipfix;
 pub mod lacp;

@@ -49,6 +49,13 @@ fn gso_layout(frame: &[u8], hdr: &VnetHdr) -> Result<GsoLayout, DropReason> {
     if !hdr.needs_csum() || l4 < l3 + min_l3 {
         return Err(bad);
     }
+    // Each IPv4 segment gets its header checksum over the IHL's bytes, so
+    // the IHL must say where the L4 header is: a larger one (a guest can
+    // send any) would reach past a short segment, a smaller one is not an
+    // IPv4 header (Linux's inet_gso_segment refuses below 20 too).
+    if ipv4 && l3 + usize::from(frame[l3] & 0x0f) * 4 != l4 {
+        return Err(bad);
+    }
     let (udp, l4_len) = match hdr.gso_type & !GSO_ECN {
         GSO_TCPV4 | GSO_TCPV6 => {
             let doff = usize::from(frame.get(l4 + 12).ok_or(bad)? >> 4) * 4;
@@ -487,5 +494,37 @@ mod tests {
             segment(&[0u8; 10], &gso_hdr(GSO_TCPV4, 34, 16, 50), 0, &mut out).unwrap_err(),
             DropReason::Runt
         );
+    }
+
+    /// Found by the `frame` fuzz target: a GSO frame whose IPv4 header
+    /// length (60 bytes here) reaches past its short segments panicked
+    /// (slice out of range) when the segment's header checksum was
+    /// computed, killing the engine thread; any guest can send one. An
+    /// IHL that does not end where `csum_start` puts the L4 header, or
+    /// below 20 bytes, is now a bad offload, in `wire_len` and `segments`
+    /// too.
+    #[test]
+    fn ipv4_header_length_must_end_at_the_l4_header() {
+        let mut out = RxBatch::with_layout(4, 512);
+        for ihl_nibble in [0xf, 0x6, 0x4, 0x0] {
+            let mut big = tcp4(&payload(10), None, false);
+            big[14] = 0x40 | ihl_nibble;
+            let h = gso_hdr(GSO_TCPV4, 34, 16, 5);
+            assert_eq!(
+                segment(&big, &h, 0, &mut out).unwrap_err(),
+                DropReason::BadOffload,
+                "IHL nibble {ihl_nibble:#x}"
+            );
+            assert_eq!(wire_len(&big, &h), big.len());
+            assert_eq!(segments(&big, &h), (1, big.len()));
+        }
+        // With options that IHL counts, csum_start after them, it segments.
+        let mut big = tcp4(&payload(10), None, false);
+        big[14] = 0x46;
+        big.splice(34..34, [1, 1, 1, 0]); // NOP NOP NOP EOL
+        let tot = (big.len() - 14) as u16;
+        big[16..18].copy_from_slice(&tot.to_be_bytes());
+        let h = gso_hdr(GSO_TCPV4, 38, 16, 5);
+        assert_eq!(segment(&big, &h, 0, &mut out), Ok((2, None)));
     }
 }

@@ -1,0 +1,6 @@
+//! The `bpdu` target (`switchd::fuzz::bpdu`, which says what it drives and
+//! its input layout) as an AFL++ binary or a replayer; see `src/lib.rs`.
+
+fn main() {
+    switchd_fuzz::run(switchd::fuzz::bpdu);
+}

@@ -1,0 +1,6 @@
+//! The `frame` target (`switchd::fuzz::frame`, which says what it drives and
+//! its input layout) as an AFL++ binary or a replayer; see `src/lib.rs`.
+
+fn main() {
+    switchd_fuzz::run(switchd::fuzz::frame);
+}
