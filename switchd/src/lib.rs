@@ -20,6 +20,8 @@
 //! - [`notify`]: systemd readiness (`READY=1` / `STOPPING=1` over `$NOTIFY_SOCKET`), for `Type=notify` units;
 //! - [`handover`]: the in-place restart (SPEC §13): the manifest of fds one image hands the next, the
 //!   new binary's check, the exec;
+//! - `fuzz` (hidden): the fuzz targets, one function per surface that reads outside bytes (`fuzz/`,
+//!   `scripts/fuzz.sh`, `tests/fuzz_corpus.rs`);
 //! - [`daemon`]: start-up and shutdown of the whole daemon (`switchd::daemon::run`).
 
 pub mod batch;
