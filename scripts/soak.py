@@ -83,11 +83,25 @@ class PingLog:
         self.offset = 0
         self.partial = ""
         self.max_seq = 0
+        self.wraps = 0
         self.replied = set()
         self.first_reply = None
         self.last_reply = None
         self.longest_gap = 0.0
         self.longest_gap_at = None
+
+    def unwrap(self, seq):
+        """icmp_seq is 16 bits: after 65535 ping starts again at 0 (at one
+        ping every 20 ms, after 22 minutes). Counts the wraps, so that
+        sequence numbers keep growing; a late line from before a wrap goes
+        back to its own lap."""
+        full = self.wraps * 65536 + seq
+        if full < self.max_seq - 32768:
+            self.wraps += 1
+            full += 65536
+        elif full > self.max_seq + 32768 and full >= 65536:
+            full -= 65536
+        return full
 
     def update(self):
         try:
@@ -103,7 +117,7 @@ class PingLog:
         for line in lines:
             m = REPLY.match(line)
             if m:
-                ts, seq = float(m.group(1)), int(m.group(2))
+                ts, seq = float(m.group(1)), self.unwrap(int(m.group(2)))
                 self.max_seq = max(self.max_seq, seq)
                 if seq in self.replied:
                     continue  # a duplicate
@@ -117,7 +131,7 @@ class PingLog:
                 continue
             m = NOANSWER.match(line)
             if m:
-                self.max_seq = max(self.max_seq, int(m.group(2)))
+                self.max_seq = max(self.max_seq, self.unwrap(int(m.group(2))))
 
     @property
     def sent(self):

@@ -244,8 +244,8 @@ nsx() { local ns=$1; shift; ip netns exec "$P$ns" "$@"; }
 #   b  veth ${P}vb  10.77.0.2          reconfigured; its loss and gaps are judged
 #   c  TAP  ${P}tc  10.77.0.3          flapped; iperf3 TCP from d; MAC flood source
 #   d  veth ${P}vd  10.77.0.4          flapped, deleted and re-created
-#   e  TAP  ${P}te  tag=10 10.77.10.5  VLAN 10 access, flapped; iperf3 TCP to g
-#   f  veth ${P}vf  tag=10 10.77.10.6  its tag churns 10/20/30; iperf3 UDP to g
+#   e  TAP  ${P}te  tag=10 10.77.10.5  VLAN 10 access, flapped; iperf3 TCP to g, UDP from g
+#   f  veth ${P}vf  tag=10 10.77.10.6  its tag churns 10/20/30
 #   g  behind a trunk: soak0's ${P}vg (trunk 10,20) is cabled by a veth to
 #      ${P}wg (trunk 10,20) of a second switch, bridge soak2, whose TAP
 #      access ports ${P}tg (tag=10) 10.77.10.7 and ${P}tk (tag=20)
@@ -670,15 +670,16 @@ spawn pinger f-e f 10.77.10.5 0.1
 # not the throughput, and the machine has other work. TCP crosses the flapped
 # links (d to c; TCP rides out its own link going away for a moment). The
 # UDP senders are hosts whose own link never goes down (a UDP sender whose
-# route vanishes stops with "Network is unreachable"): f, whose VLAN churns
-# (while it is not 10 its stream floods VLAN 20 or 30), and h.
+# route vanishes stops with "Network is unreachable"), g and h; g's stream
+# crosses the trunk's veth system ports, tagged. (Not f: while its VLAN is
+# churned away from 10, iperf3 cannot even connect.)
 spawn iperf_server c 5201
 spawn iperf_server g 5202
-spawn iperf_server g 5203
+spawn iperf_server e 5203
 spawn iperf_server g 5204
 spawn iperf_client tcp-d-c d 10.77.0.3 5201 -b 300M
 spawn iperf_client tcp-vlan10-e-g e 10.77.10.7 5202 -b 300M
-spawn iperf_client udp-vlan10-f-g f 10.77.10.7 5203 -u -b 50M -l 1200
+spawn iperf_client udp-vlan10-g-e g 10.77.10.5 5203 -u -b 50M -l 1200
 spawn iperf_client udp-vlan20-h-g h 10.77.20.7 5204 -u -b 10M -l 256
 spawn flooder
 spawn arpinger
