@@ -72,7 +72,9 @@ def cmd_flood(args):
 # ---------------------------------------------------------------------------
 
 REPLY = re.compile(r"^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)")
-NOANSWER = re.compile(r"^\[(\d+\.\d+)\] no answer yet for icmp_seq=(\d+)")
+# Any other line with a sequence number: "no answer yet for icmp_seq=N",
+# "From IP icmp_seq=N Destination Host Unreachable": sent, not answered.
+NOANSWER = re.compile(r"^\[(\d+\.\d+)\] .*icmp_seq=(\d+)")
 
 
 class PingLog:

@@ -19,7 +19,9 @@
 # Everything it creates is named sk<pid>...: the network namespaces (switchd
 # runs in one of its own, so its TAPs and veth ends never appear in the root
 # namespace), the links inside them, and /tmp/sk<pid>/ (socket, db, log). All
-# of it is removed on exit, also on failure, Ctrl-C or SIGTERM. It stops only
+# of it is removed on exit, also on failure, Ctrl-C or SIGTERM (a run put in
+# the background with `&` by a non-interactive shell ignores SIGINT, as
+# every such command does: stop it with SIGTERM). It stops only
 # the processes it started: each worker is started in a process group of its
 # own, which is signalled by the worker's pid; switchd by its pid. It never
 # touches eth0 or any other interface of the root namespace.
@@ -373,10 +375,14 @@ fact threads_start "$(count task)"
 # Workers: traffic
 # ---------------------------------------------------------------------------
 
-# pinger NAME H IP INTERVAL: one long ping, its log in ping-NAME.log.
+# pinger NAME H IP INTERVAL_MS: one long ping, its log in ping-NAME.log.
+# Bounded by a count, not by -w: with a deadline, iputils' ping exits at
+# its first error ("Destination Host Unreachable", which f's VLAN churn
+# brings within a minute).
 pinger() {
     worker
-    exec ip netns exec "$P$2" ping -D -n -O -i "$4" -W 1 -w "$((duration + 120))" "$3" >"$out/ping-$1.log" 2>&1
+    exec ip netns exec "$P$2" ping -D -n -O -i "0.$(printf %03d "$4")" -W 1 \
+        -c "$(((duration + 120) * 1000 / $4))" "$3" >"$out/ping-$1.log" 2>&1
 }
 
 # iperf_server H PORT: one-off servers, restarted after each test.
@@ -661,11 +667,11 @@ quiesce() {
 }
 resume() { rm -f "$tmp/pause"; }
 
-spawn pinger pair a 10.77.0.2 0.02
-spawn pinger cd c 10.77.0.4 0.05
-spawn pinger vlan10 e 10.77.10.7 0.1
-spawn pinger vlan20 h 10.77.20.7 0.1
-spawn pinger f-e f 10.77.10.5 0.1
+spawn pinger pair a 10.77.0.2 20
+spawn pinger cd c 10.77.0.4 50
+spawn pinger vlan10 e 10.77.10.7 100
+spawn pinger vlan20 h 10.77.20.7 100
+spawn pinger f-e f 10.77.10.5 100
 # Rates are capped: the point is many frames of every kind for a long time,
 # not the throughput, and the machine has other work. TCP crosses the flapped
 # links (d to c; TCP rides out its own link going away for a moment). The
