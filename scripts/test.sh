@@ -26,8 +26,10 @@ command -v ovs-vswitchd >/dev/null 2>&1 || need+=(openvswitch-switch)
 # promtool checks the metrics, tshark decodes sFlow and IPFIX.
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v tshark >/dev/null 2>&1 || need+=(tshark)
-# Load for the QoS tests (tests/qos.rs).
+# Load for the QoS tests (tests/qos.rs) and the soak script's smoke test
+# (tests/soak.rs), which also sends broadcast ARP with iputils' arping.
 command -v iperf3 >/dev/null 2>&1 || need+=(iperf3)
+arping -V 2>&1 | grep -q iputils || need+=(iputils-arping)
 # libvirt as the issue-18 peer (tests/libvirt.rs): the daemon, its qemu driver
 # and virsh, without libvirt-daemon-system (it pulls systemd in as init).
 command -v libvirtd >/dev/null 2>&1 || need+=(libvirt-daemon libvirt-daemon-driver-qemu)
