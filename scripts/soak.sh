@@ -5,8 +5,8 @@
 # (iperf3 TCP and UDP, pings every 20-100 ms, VLAN access ports and a trunk,
 # small floods of random source MACs, broadcast ARP) while its configuration
 # churns (ports, VLAN tags, flows, mirrors, MAC ageing, a second bridge,
-# a few read commands a second) and links flap (down/up, a veth deleted and
-# re-created under its name). Every 5 s it samples switchd's memory, fds,
+# in-place restarts about once a minute, a few read commands a second) and
+# links flap (down/up, a veth deleted and re-created under its name). Every 5 s it samples switchd's memory, fds,
 # threads and CPU, the MAC table, the ping loss and the time of one
 # `switchctl show` into samples.csv. It fails (exit 1) if switchd dies,
 # stops forwarding between two hosts that are never flapped, stops answering,
@@ -496,7 +496,7 @@ churn_worker() {
     }
     while running; do
         pause_point churn restore
-        r=$((RANDOM % 12))
+        r=$((RANDOM % 13))
         case $r in
         0 | 1) # a system port comes and goes, with or without a VLAN
             if ((vx)); then
@@ -568,6 +568,11 @@ churn_worker() {
             ;;
         9) # fdb flush
             ctl churn fdb-flush fdb-flush "$BR"
+            ;;
+        12) # an in-place restart (SPEC §13): the same process re-executes
+            # itself and takes over every port; fds, threads and memory must
+            # not grow with them, and the always-on pair must not stall
+            ctl churn restart restart
             ;;
         *) # a trunk change on the transient port, if it is there and not an access port
             if ((vx == 1 || vx == 3)); then
