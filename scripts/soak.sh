@@ -5,7 +5,7 @@
 # (iperf3 TCP and UDP, pings every 20-100 ms, VLAN access ports and a trunk,
 # small floods of random source MACs, broadcast ARP) while its configuration
 # churns (ports, VLAN tags, flows, mirrors, MAC ageing, a second bridge,
-# in-place restarts about once a minute, a few read commands a second) and
+# an in-place restart every ~6 s, a few read commands a second) and
 # links flap (down/up, a veth deleted and re-created under its name). Every 5 s it samples switchd's memory, fds,
 # threads and CPU, the MAC table, the ping loss and the time of one
 # `switchctl show` into samples.csv. It fails (exit 1) if switchd dies,
