@@ -113,10 +113,13 @@ fn settled_fds(pid: u32) -> usize {
     last
 }
 
-/// Waits up to 3 s for the daemon's descriptor count to come back to `want`;
-/// panics with the list of descriptors otherwise.
+/// Waits up to 3 s for the daemon's descriptor count to come back to `want`
+/// or below; panics with the list of descriptors otherwise. Below is not a
+/// leak: the baseline can hold descriptors that were on their way out (the
+/// test's own control connection, one a switchctl just closed), which a CI
+/// run once saw as 14 before and 11 after.
 fn assert_fds_back(pid: u32, want: usize, what: &str) {
-    if poll_until(Duration::from_secs(3), || fds(pid) == want) {
+    if poll_until(Duration::from_secs(3), || fds(pid) <= want) {
         return;
     }
     let list: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
