@@ -9,7 +9,8 @@
 # leaves the others alone: openflow/found-* are inputs AFL++ found (a 1.3
 # FLOW_MOD with NXAST_SET_TUNNEL, one with a set-field under a
 # non-contiguous mask; both re-encode in another form, see
-# switchd/src/fuzz.rs actions_round_trip), kept as seeds.
+# switchd/src/fuzz.rs actions_round_trip), and bpdu/found-* one a bug fixed
+# in rstp (a root announcing Max Age 1 s), kept as seeds.
 import os
 import re
 import struct
