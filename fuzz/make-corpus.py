@@ -5,9 +5,12 @@
 # frames are built field by field here, with correct checksums, so that a
 # reader can see what each seed is; the OpenFlow messages are the ones
 # ovs-ofctl sent in the codec's tests; flow strings are the README's and
-# the tests'. Run it from anywhere; it rewrites the directories it owns
-# and leaves files it does not know (inputs added by hand, e.g. a crash's
-# minimal input) alone.
+# the tests'. Run it from anywhere; it rewrites the files it names and
+# leaves the others alone: openflow/found-* are inputs AFL++ found (a 1.3
+# FLOW_MOD with NXAST_SET_TUNNEL, one with a set-field under a
+# non-contiguous mask; both re-encode in another form, see
+# switchd/src/fuzz.rs actions_round_trip), and bpdu/found-* one a bug fixed
+# in rstp (a root announcing Max Age 1 s), kept as seeds.
 import os
 import re
 import struct

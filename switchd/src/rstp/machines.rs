@@ -231,6 +231,14 @@ fn message(p: &Port) -> ConfigMessage {
 /// txConfig (17.21.19): only the TC and TC Ack flags.
 fn tx_config(b: &Bridge, p: &mut Port, out: &mut Vec<Event>) {
     let mut m = message(p);
+    // Root information whose Message Age has reached its Max Age (a root
+    // that announced a Max Age below the allowed 6 s, one hop away) makes
+    // a configuration BPDU that every receiver discards as expired
+    // (9.3.4): 802.1D-1998's transmit procedure (8.6.1.3) and Linux's
+    // br_transmit_config do not send it, nor does this. Found by fuzzing.
+    if m.message_age >= m.max_age {
+        return;
+    }
     m.flags = Flags::default()
         .with(Flags::TC, p.tc_while != 0)
         .with(Flags::TC_ACK, p.tc_ack);

@@ -722,3 +722,39 @@ fn force_version_0_restarts_and_sends_only_stp() {
         }
     }
 }
+
+/// Found by the `bpdu` fuzz target: an STP bridge whose root port heard a
+/// root announcing Max Age 1 s (below the allowed 6) sent configuration
+/// BPDUs on its designated ports with Message Age 1 s = Max Age, which
+/// every receiver, switchd included, discards as expired. None is sent.
+#[test]
+fn no_expired_configuration_bpdu_is_sent() {
+    let mut b = Rstp::new(mac(0xa), stp(32768));
+    for no in 1..=2 {
+        b.add_port(no, PortParams::default());
+        b.set_link(no, true, true);
+    }
+    let root = BridgeId::new(4096, mac(0x1));
+    let msg = ConfigMessage {
+        root,
+        bridge: root,
+        port: 0x8001,
+        message_age: Time::from_secs(0),
+        max_age: Time::from_secs(1),
+        hello_time: Time::from_secs(2),
+        forward_delay: Time::from_secs(15),
+        ..ConfigMessage::default()
+    };
+    let frame = BpduFrame::new(&Bpdu::Config(msg), mac(0x1));
+    assert_eq!(b.receive(1, frame.llc_payload()), Ok(()));
+    let mut events = drain(&mut b);
+    for _ in 0..3 {
+        b.tick();
+        events.extend(drain(&mut b));
+    }
+    for e in &events {
+        if let Event::Transmit { frame, .. } = e {
+            assert!(frame.bpdu().is_ok(), "sent {frame:?}");
+        }
+    }
+}
