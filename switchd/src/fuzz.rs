@@ -960,17 +960,7 @@ pub fn openflow(data: &[u8]) {
                 match_round_trip(version, &fm.matching);
                 actions_round_trip(version, &fm.matching, &fm.actions, true);
                 if ofaction::validate(&fm.matching, &fm.actions, fm.table_id).is_ok() {
-                    let spec = crate::flow::FlowSpec {
-                        table: fm.table_id,
-                        priority: fm.priority,
-                        cookie: fm.cookie,
-                        idle_timeout: fm.idle_timeout,
-                        hard_timeout: fm.hard_timeout,
-                        send_flow_rem: fm.flags.send_flow_rem,
-                        matching: fm.matching,
-                        actions: fm.actions,
-                    };
-                    let _ = table.add(spec, true, Origin::Controller, now);
+                    let _ = table.add(fm.to_spec(), true, Origin::Controller, now);
                 }
             }
             Ok(Incoming::PacketOut(po)) => actions_round_trip(version, &Match::ANY, &po.actions, false),

@@ -18,7 +18,7 @@ use proto::DatapathId;
 use super::ports::BridgeKey;
 use super::Engine;
 use crate::flow::table::{Entry, Origin, RemovedReason, TableError};
-use crate::flow::types::{ofport, Action, FlowFilter, FlowSpec, ALL_TABLES, N_TABLES};
+use crate::flow::types::{ofport, Action, FlowFilter, ALL_TABLES, N_TABLES};
 use crate::flow::Match;
 use crate::openflow::codec;
 use crate::openflow::error::OfError;
@@ -472,16 +472,7 @@ impl Engine {
         {
             return Err(E::Overlap);
         }
-        let spec = FlowSpec {
-            table: fm.table_id,
-            priority: fm.priority,
-            cookie: fm.cookie,
-            idle_timeout: fm.idle_timeout,
-            hard_timeout: fm.hard_timeout,
-            send_flow_rem: fm.flags.send_flow_rem,
-            matching: fm.matching,
-            actions: fm.actions.clone(),
-        };
+        let spec = fm.to_spec();
         // OpenFlow 1.0 always resets the counters of a replaced flow.
         let reset = version == OFP10 || fm.flags.reset_counts;
         let r = bridge.flows.add(spec, reset, Origin::Controller, now);

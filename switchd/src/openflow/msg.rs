@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use super::error::OfError;
 pub use crate::flow::group::{Bucket, GroupType};
-use crate::flow::{Action, Match};
+use crate::flow::{Action, FlowSpec, Match};
 
 /// OpenFlow 1.0's version number on the wire.
 pub const OFP10: u8 = 0x01;
@@ -207,6 +207,22 @@ pub struct FlowMod {
     /// The instructions, as one action list (apply-actions, with
     /// `Meter` first and `GotoTable` last).
     pub actions: Vec<Action>,
+}
+
+impl FlowMod {
+    /// The flow an add (or a modify that adds) puts into a table.
+    pub fn to_spec(&self) -> FlowSpec {
+        FlowSpec {
+            table: self.table_id,
+            priority: self.priority,
+            cookie: self.cookie,
+            idle_timeout: self.idle_timeout,
+            hard_timeout: self.hard_timeout,
+            send_flow_rem: self.flags.send_flow_rem,
+            matching: self.matching,
+            actions: self.actions.clone(),
+        }
+    }
 }
 
 /// GROUP_MOD commands.
