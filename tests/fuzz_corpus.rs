@@ -13,25 +13,9 @@
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 
-/// xorshift64*: fixed, fast, and enough to spread mutations.
-struct Rng(u64);
+mod common;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-}
+use common::Rng;
 
 fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -126,7 +110,7 @@ fn seeds_and_mutations_pass_every_target() {
         for (file, data) in &seeds {
             run(format!("seed {file}"), data);
         }
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ name.bytes().fold(0, |h, b| h * 31 + u64::from(b)));
+        let mut rng = Rng::seeded(0x9e37_79b9_7f4a_7c15 ^ name.bytes().fold(0, |h, b| h * 31 + u64::from(b)));
         for i in 0..per_target {
             let (_, base) = &seeds[rng.below(seeds.len())];
             let (_, other) = &seeds[rng.below(seeds.len())];

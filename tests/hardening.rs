@@ -39,37 +39,6 @@ use common::*;
 // Local helpers
 // ---------------------------------------------------------------------------
 
-/// A small xorshift PRNG seeded from the clock and the pid: the tests want
-/// different MACs and kill moments on every run, not reproducible ones (the
-/// seed is printed so that a failure can be replayed).
-struct Rng(u64);
-
-impl Rng {
-    fn new(what: &str) -> Rng {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("clock after 1970")
-            .as_nanos() as u64;
-        let seed = (nanos ^ (u64::from(std::process::id()) << 32)) | 1;
-        eprintln!("{what}: seed {seed:#x}");
-        Rng(seed)
-    }
-
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    /// Uniform-enough in `lo..hi`.
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo)
-    }
-}
-
 /// The daemon's resident memory in KiB (`VmRSS` of `/proc/<pid>/status`).
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc/<pid>/status");
@@ -230,7 +199,7 @@ fn flood_random_sources(ns: &Netns, ifname: &str, dst: [u8; 6], count: usize, rn
     let ifname = ifname.to_string();
     let seed = rng.next();
     in_netns(&ns.name, move || {
-        let mut rng = Rng(seed | 1);
+        let mut rng = Rng::seeded(seed);
         // SAFETY: plain socket(2) call; the result is checked before use.
         let raw = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
         assert!(raw >= 0, "AF_PACKET socket: {}", std::io::Error::last_os_error());
@@ -324,7 +293,7 @@ fn mac_flood_from_one_port_is_bounded_and_fair() {
     }
     const FRAMES: usize = 60_000;
     const TABLE: usize = 1000;
-    let mut rng = Rng::new("mac_flood_from_one_port_is_bounded_and_fair");
+    let mut rng = Rng::from_clock("mac_flood_from_one_port_is_bounded_and_fair");
     let sw = Switchd::with_bridge("br0");
     sw.ctl_ok(&["set", "bridge", "br0", &format!("mac_table_size={TABLE}")]);
     let a = host_on_veth(&sw, "br0", "10.0.0.1");
@@ -619,7 +588,7 @@ fn sigkill_during_a_stream_of_changes_loses_nothing_acknowledged() {
         return;
     }
     const KILLS: usize = 5;
-    let mut rng = Rng::new("sigkill_during_a_stream_of_changes_loses_nothing_acknowledged");
+    let mut rng = Rng::from_clock("sigkill_during_a_stream_of_changes_loses_nothing_acknowledged");
     let mut sw = Switchd::with_bridge("br0");
     let names: Vec<String> = (0..4).map(|_| unique("tk")).collect();
     let mut model = shown_model(&sw);

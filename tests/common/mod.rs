@@ -1856,3 +1856,50 @@ impl Drop for Guest {
         let _ = fs::remove_dir_all(&self.dir);
     }
 }
+
+/// A small xorshift64* generator for tests: seeded with a constant where a
+/// failure must repeat ([`Rng::seeded`]), or from the clock, printed, where
+/// every run should try something new ([`Rng::from_clock`]).
+#[derive(Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator that gives the same numbers on every run.
+    pub fn seeded(seed: u64) -> Rng {
+        Rng(seed | 1)
+    }
+
+    /// A generator seeded from the clock and the pid; the seed is printed
+    /// (under `what`) so that a failure can be replayed with [`Rng::seeded`].
+    pub fn from_clock(what: &str) -> Rng {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock after 1970")
+            .as_nanos() as u64;
+        let seed = (nanos ^ (u64::from(std::process::id()) << 32)) | 1;
+        eprintln!("{what}: seed {seed:#x}");
+        Rng(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// Uniform-enough in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    /// Uniform-enough in `lo..hi`.
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next() % (hi - lo)
+    }
+}
