@@ -64,15 +64,11 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
     } else {
         crate::port::tap::TapIo::Syscalls
     };
-    let paused_since = inherited
-        .as_ref()
-        .map(|i| (i.stopped_at_ns, i.old_version.clone()));
+    let stopped_at = inherited.as_ref().map(|i| i.stopped_at_ns);
     let (engine, engine_thread, takeover) =
         crate::engine::start(&db, crate::port::Devices::Host(tap_io), inherited)
             .context("cannot start the forwarding engine")?;
-    let paused_ms = paused_since
-        .as_ref()
-        .map(|(at, _)| crate::handover::now_ns().saturating_sub(*at) / 1_000_000);
+    let paused_ms = stopped_at.map(crate::handover::ms_since);
     if let (Some(t), Some(ms)) = (takeover, paused_ms) {
         tracing::info!(
             ports_handed_over = t.ports_handed_over,

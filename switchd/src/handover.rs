@@ -260,6 +260,11 @@ impl Inherited {
         self.ports.remove(&(name.to_owned(), port_type))
     }
 
+    /// Whether fds were handed over for port `name` of `port_type`.
+    pub fn has_port(&self, name: &str, port_type: PortType) -> bool {
+        self.ports.contains_key(&(name.to_owned(), port_type))
+    }
+
     /// The sockets handed over for the tunnel endpoint printed as `key`.
     pub fn take_endpoint(&mut self, key: &str) -> Option<(OwnedFd, Option<OwnedFd>)> {
         self.endpoints.remove(key)
@@ -286,11 +291,11 @@ impl Inherited {
     pub fn unclaimed(&self) -> usize {
         self.ports.len() + self.endpoints.len()
     }
+}
 
-    /// Milliseconds since the old image stopped forwarding.
-    pub fn paused_ms(&self) -> u64 {
-        now_ns().saturating_sub(self.stopped_at_ns) / 1_000_000
-    }
+/// Milliseconds since `ns` (ns since the Unix epoch, as [`now_ns`]).
+pub fn ms_since(ns: u64) -> u64 {
+    now_ns().saturating_sub(ns) / 1_000_000
 }
 
 /// Now, in ns since the Unix epoch (the one clock both images share:

@@ -90,13 +90,7 @@ impl Engine {
         let bridge_mac = self.bridges[p.bridge].mac;
         let mut members: Vec<Member> = names.into_iter().map(Member::new).collect();
         for (m, member) in members.iter_mut().enumerate() {
-            let handed = self.take_handed(member.name.as_str(), proto::PortType::System);
-            let was_handed = handed.is_some();
-            let (io, refused) = self
-                .devices
-                .open_or_adopt(&member.name, &PortConfig::default(), handed);
-            self.count_takeover(member.name.as_str(), was_handed, refused.as_ref());
-            match io {
+            match self.open_device(&member.name, &PortConfig::default()) {
                 Ok(io) => {
                     self.poll
                         .registry()

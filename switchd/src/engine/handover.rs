@@ -6,12 +6,13 @@
 
 use std::os::fd::{AsRawFd, OwnedFd};
 
-use proto::PortType;
+use proto::{IfName, PortConfig, PortType};
 
 use super::ports::BridgeKey;
 use super::Engine;
 use crate::handover::{self, EndpointEntry, FlowsEntry, HandOver, Manifest, PortEntry, RstpEntry, Takeover};
-use crate::port::handed::Handed;
+use crate::port::sys::OpenError;
+use crate::port::PortIo;
 
 impl Engine {
     /// Writes the manifest and replaces the process image. Returns only if
@@ -92,31 +93,36 @@ impl Engine {
         format!("cannot execute {}: {err}", plan.image.exe.display())
     }
 
-    /// During restore in a new image: the fds handed over for port (or bond
-    /// member) `name`, if any.
-    pub(super) fn take_handed(&mut self, name: &str, port_type: PortType) -> Option<Handed> {
-        self.inherited.as_mut()?.take_port(name, port_type)
+    /// Opens the device of port (or bond member) `name`; during restore in a
+    /// new image it takes over the fds handed over for it instead, if any,
+    /// and counts how that went (a handed-over fd that no longer fits is
+    /// logged and the device opened anew).
+    pub(super) fn open_device(&mut self, name: &IfName, config: &PortConfig) -> Result<PortIo, OpenError> {
+        let handed = self
+            .inherited
+            .as_mut()
+            .and_then(|i| i.take_port(name.as_str(), config.port_type));
+        let was_handed = handed.is_some();
+        let (io, refused) = self.devices.open_or_adopt(name, config, handed);
+        if self.inherited.is_some() {
+            if let Some(why) = &refused {
+                tracing::warn!(port = %name, "not taken over ({why}); opened anew");
+            }
+            if was_handed && refused.is_none() {
+                self.takeover.ports_handed_over += 1;
+            } else {
+                self.takeover.ports_reopened += 1;
+            }
+        }
+        io
     }
 
-    /// Counts how a port was attached during a takeover, logging a handed
-    /// over fd that could not be used.
-    pub(super) fn count_takeover(
-        &mut self,
-        name: &str,
-        handed: bool,
-        refused: Option<&crate::port::sys::OpenError>,
-    ) {
-        if self.inherited.is_none() {
-            return;
-        }
-        if let Some(why) = refused {
-            tracing::warn!(port = name, "not taken over ({why}); opened anew");
-        }
-        if handed && refused.is_none() {
-            self.takeover.ports_handed_over += 1;
-        } else {
-            self.takeover.ports_reopened += 1;
-        }
+    /// Whether a fd was handed over for port `name` (a persistent TAP that
+    /// moved away is then still ours).
+    pub(super) fn has_handed(&self, name: &IfName, port_type: PortType) -> bool {
+        self.inherited
+            .as_ref()
+            .is_some_and(|i| i.has_port(name.as_str(), port_type))
     }
 
     /// During restore in a new image: the sockets handed over for tunnel

@@ -140,22 +140,18 @@ impl Engine {
             return self.open_bond(id);
         }
         let (name, config) = (p.name.clone(), p.config().clone());
-        let handed = self.take_handed(name.as_str(), config.port_type);
-        let was_handed = handed.is_some();
         // At start-up, a persistent TAP that is not here was moved away (or
         // deleted): creating a new one would leave the port up but reaching
         // nobody (SPEC §13).
         if self.restoring
-            && !was_handed
             && config.port_type == PortType::Tap
             && config.persist
+            && !self.has_handed(&name, PortType::Tap)
             && self.devices.if_index(&name).is_none()
         {
             return Err(OpenError::PersistentTapGone(name.to_string()));
         }
-        let (io, refused) = self.devices.open_or_adopt(&name, &config, handed);
-        self.count_takeover(name.as_str(), was_handed, refused.as_ref());
-        let io = io?;
+        let io = self.open_device(&name, &config)?;
         let Some(p) = self.ports.get(id) else {
             return Err(OpenError::NotADevice(PortType::System));
         };

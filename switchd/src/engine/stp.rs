@@ -367,16 +367,16 @@ impl Engine {
     pub(super) fn stp_hand_over(&self, b: BridgeKey) -> Option<(serde_json::Value, Vec<(String, u16)>)> {
         let stp = self.bridges[b].stp.as_ref()?;
         let state = serde_json::to_value(&stp.rstp).ok()?;
-        let numbers = stp
-            .numbers
+        Some((state, self.stp_numbered(stp)))
+    }
+
+    /// The names of the ports behind the tree's port numbers.
+    fn stp_numbered(&self, stp: &BridgeStp) -> Vec<(String, u16)> {
+        stp.numbers
             .iter()
             .enumerate()
-            .filter_map(|(no, id)| {
-                let p = self.ports.get((*id)?)?;
-                Some((p.name.to_string(), no as u16))
-            })
-            .collect();
-        Some((state, numbers))
+            .filter_map(|(no, id)| Some((self.ports.get((*id)?)?.name.to_string(), no as u16)))
+            .collect()
     }
 
     /// While bridge `b` is restored with a tree handed over: its fresh
@@ -429,13 +429,7 @@ impl Engine {
         if handed.params() != bridge_params(&config).sanitized() {
             return Err("the bridge's RSTP settings differ".into());
         }
-        let mine: Vec<(String, u16)> = stp
-            .numbers
-            .iter()
-            .enumerate()
-            .filter_map(|(no, id)| Some((self.ports.get((*id)?)?.name.to_string(), no as u16)))
-            .collect();
-        if mine != numbers {
+        if self.stp_numbered(stp) != numbers {
             return Err("the ports are numbered differently".into());
         }
         let states: Vec<(PortId, PortState)> = stp
