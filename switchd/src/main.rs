@@ -17,7 +17,13 @@ use clap_mangen::roff::{bold, roman, Roff};
 /// TAP / AF_PACKET / VXLAN / GRE / Unix-socket ports, driven by `switchctl`
 /// over a Unix socket.
 #[derive(Debug, Parser)]
-#[command(name = "switchd", version)]
+#[command(
+    name = "switchd",
+    version,
+    after_help = "Signals: SIGTERM and SIGINT close every port and exit. SIGUSR2 restarts in place, as \
+                  `switchctl restart` does: the switchd binary on disk now replaces this one in the same \
+                  process and takes over every open port (if its check fails, this one goes on and logs why)."
+)]
 struct Args {
     /// Control socket (created mode 0600, or 0660 with --socket-group).
     #[arg(long, value_name = "PATH", default_value = proto::DEFAULT_SOCKET)]
